@@ -1,0 +1,124 @@
+"""create_app(): configuration, storage, the webhook chain, blueprints — nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response
+
+from bot import config as bot_config
+from bot.context import BotContext
+from bot.dedup import Ledger
+from bot.inbound import Inbound
+from bot.middleware import Decrypt, Deduplicate, Middleware, Parse, VerifySignature
+from bot.outbox import Outbox
+from bot.router import Dispatcher
+from bot.runner import HandlerRunner
+from bot.session import Conversation
+from bot.storage import Storage, make_storage
+from bot.wechat import MessageCrypto
+from bot.wechat_api import WeChatAPI
+
+
+@dataclass
+class Webhook:
+    """What the `wechat` blueprint runs: the middleware steps, then the handler runner."""
+
+    steps: list[Middleware]
+    runner: HandlerRunner
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, overridden by `config` (tests, the demo)."""
+    settings = bot_config.validate({**bot_config.from_env(), **(config or {})})
+    app = Flask(__name__)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
+    storage = app.config.get("STORAGE") or make_storage(settings)
+    app.extensions["storage"] = storage
+    api = WeChatAPI(
+        settings["WECHAT_API_BASE"],
+        settings["WECHAT_APP_ID"],
+        settings["WECHAT_APP_SECRET"],
+        storage.redis,
+    )
+    app.extensions["wechat_api"] = api
+    app.extensions["outbox"] = Outbox(api)
+    register_webhook(app, storage)
+    register_blueprints(app)
+    register_error_pages(app)
+    return app
+
+
+def register_webhook(app: Flask, storage: Storage) -> None:
+    """Assemble the chain in its one, visible order, and the dispatcher from handlers.ROUTERS."""
+    from handlers import ROUTERS
+
+    settings = app.config
+    crypto = None
+    if settings.get("WECHAT_AES_KEY"):
+        crypto = MessageCrypto(
+            settings["WECHAT_TOKEN"], settings["WECHAT_AES_KEY"], settings["WECHAT_APP_ID"]
+        )
+    ledger = Ledger(
+        storage.redis, settings["DEDUP_TTL_SECONDS"], settings["CONVERSATION_TTL_SECONDS"]
+    )
+    budget = float(settings["REPLY_BUDGET_SECONDS"])
+    api, outbox = app.extensions["wechat_api"], app.extensions["outbox"]
+    handler_log = logging.getLogger("handlers")
+
+    def make_context(msg: Inbound, conversation: Conversation) -> BotContext:
+        return BotContext(
+            msg=msg,
+            conversation=conversation,
+            storage=storage,
+            api=api,
+            outbox=outbox,
+            config=settings,
+            log=handler_log,
+        )
+
+    steps: list[Middleware] = [
+        VerifySignature(settings["WECHAT_TOKEN"], settings["WECHAT_REPLAY_WINDOW"]),
+        Decrypt(crypto),
+        Parse(),
+        Deduplicate(ledger, budget),
+    ]
+    routers = settings.get("ROUTERS") or ROUTERS  # tests and benchmarks may bring their own
+    runner = HandlerRunner(
+        Dispatcher(routers),
+        ledger,
+        make_context,
+        outbox,
+        crypto,
+        budget,
+        settings["HANDLER_THREADS"],
+    )
+    app.extensions["webhook"] = Webhook(steps, runner)
+
+
+def register_blueprints(app: Flask) -> None:
+    from bot.webhook import bp as webhook_bp
+
+    app.register_blueprint(webhook_bp)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness for the process manager."""
+        return {"status": "ok"}
+
+
+def register_error_pages(app: Flask) -> None:
+    """Short plain answers for HTTP errors: no HTML debug pages, no stack traces."""
+
+    @app.errorhandler(413)
+    def too_large(_error: Exception) -> Response:
+        logging.getLogger("bot.webhook").warning("webhook rejected a request: body too large")
+        return Response("body too large", 413, content_type="text/plain; charset=utf-8")
+
+    @app.errorhandler(500)
+    def internal(_error: Exception) -> Response:
+        return Response("internal error", 500, content_type="text/plain; charset=utf-8")

@@ -1,0 +1,174 @@
+"""`python -m bot serve|sandbox|chat|init-db|menu push|scheduler` — the project's commands."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from bot import config as bot_config
+from bot.demo import DEMO_ACCOUNT, DEMO_SANDBOX_PORT, demo_config
+from bot.logs import configure_logging
+
+
+def load_settings(demo: bool, sandbox_url: str | None = None) -> dict[str, Any]:
+    """Environment over defaults (plus the demo account with --demo); exit 2 on bad values."""
+    settings = bot_config.from_env()
+    if demo:
+        settings.update(demo_config(sandbox_url or f"http://127.0.0.1:{DEMO_SANDBOX_PORT}"))
+    try:
+        return bot_config.validate(settings)
+    except bot_config.ConfigError as error:
+        for line in error.problems:
+            click.echo(f"config error: {line}", err=True)
+        click.echo("Set these environment variables (see README), or try --demo.", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def cli() -> None:
+    """The WeChat micro-mall bot."""
+    configure_logging()
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Demo account, with the WeChat sandbox in-process.")
+@click.option("--host", default=None, help="Interface to listen on (default HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default PORT or 8080).")
+def serve(demo: bool, host: str | None, port: int | None) -> None:
+    """Run the webhook (and, with --demo, the sandbox) with the scheduler in one process."""
+    from werkzeug.serving import run_simple
+
+    from bot.app import create_app
+    from campaigns.scheduler import build_scheduler
+
+    sandbox_url = None
+    if demo:
+        from bot.sandbox import create_sandbox_app, serve_in_thread
+
+        sandbox = serve_in_thread(
+            create_sandbox_app(
+                {
+                    "APP_ID": DEMO_ACCOUNT["WECHAT_APP_ID"],
+                    "APP_SECRET": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+                }
+            ),
+            port=DEMO_SANDBOX_PORT,
+        )
+        sandbox_url = sandbox.url
+    settings = load_settings(demo, sandbox_url)
+    if port is not None:
+        settings["PORT"] = port
+    host = host or settings["HOST"]
+    app = create_app(settings)
+    scheduler = build_scheduler(app.extensions["storage"])
+    scheduler.start()
+    url = f"http://{host}:{settings['PORT']}/wechat"
+    click.echo(f"Webhook listening at {url}")
+    if demo:
+        click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
+        click.echo("Next: in a second terminal run  .venv/bin/python -m bot chat")
+    try:
+        run_simple(host, settings["PORT"], app, threaded=True, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=DEMO_SANDBOX_PORT)
+def sandbox(host: str, port: int) -> None:
+    """Run only the local WeChat API sandbox (demo account unless WECHAT_APP_ID/SECRET set)."""
+    import os
+
+    from werkzeug.serving import run_simple
+
+    from bot.sandbox import create_sandbox_app
+
+    app = create_sandbox_app(
+        {
+            "APP_ID": os.environ.get("WECHAT_APP_ID") or DEMO_ACCOUNT["WECHAT_APP_ID"],
+            "APP_SECRET": os.environ.get("WECHAT_APP_SECRET") or DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+        }
+    )
+    click.echo(f"WeChat sandbox at http://{host}:{port}")
+    run_simple(host, port, app, threaded=True)
+
+
+@cli.command()
+@click.option("--url", default="http://127.0.0.1:8080/wechat", help="The webhook to post to.")
+@click.option(
+    "--sandbox",
+    "sandbox_url",
+    default=f"http://127.0.0.1:{DEMO_SANDBOX_PORT}",
+    help="The sandbox that records what the server sent.",
+)
+@click.option("--aes", is_flag=True, help="Send in safe mode (encrypted), as WeChat does.")
+@click.option("--openid", default=None, help="Chat as this openid (default: a new one).")
+@click.option(
+    "--script",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="Run a transcript file non-interactively, one input per line.",
+)
+def chat(url: str, sandbox_url: str, aes: bool, openid: str | None, script: Any) -> None:
+    """Chat with the bot as a WeChat user (demo account credentials)."""
+    from bot.simulator import run_chat
+
+    sys.exit(run_chat(url, sandbox_url, aes=aes, openid=openid, script=script))
+
+
+@cli.command("init-db")
+@click.option("--demo", is_flag=True)
+def init_db(demo: bool) -> None:
+    """Create every table (idempotent)."""
+    from bot.db import create_tables, make_engine, sqlite_url
+
+    settings = load_settings(demo)
+    create_tables(make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"])))
+    click.echo("tables ready")
+
+
+@cli.group()
+def menu() -> None:
+    """The account's custom menu (bot/menu.json)."""
+
+
+@menu.command("push")
+@click.option("--demo", is_flag=True, help="Push to the demo account on the local sandbox.")
+def menu_push(demo: bool) -> None:
+    """Send bot/menu.json to WeChat's menu/create."""
+    from bot.custom_menu import load_menu
+    from bot.storage import make_redis
+    from bot.wechat_api import WeChatAPI, WeChatAPIError
+
+    settings = load_settings(demo)
+    api = WeChatAPI(
+        settings["WECHAT_API_BASE"],
+        settings["WECHAT_APP_ID"],
+        settings["WECHAT_APP_SECRET"],
+        make_redis(settings.get("REDIS_URL"), settings["BOT_DATA_DIR"]),
+    )
+    try:
+        api.create_menu(load_menu())
+    except WeChatAPIError as error:
+        click.echo(f"menu push failed: {error.errcode} {error.errmsg}", err=True)
+        sys.exit(1)
+    click.echo("menu pushed")
+
+
+@cli.command()
+@click.option("--demo", is_flag=True)
+def scheduler(demo: bool) -> None:
+    """Run the recurring jobs in their own process (use with gunicorn)."""
+    from bot.storage import make_storage
+    from campaigns.scheduler import build_scheduler
+
+    settings = load_settings(demo)
+    click.echo("scheduler running; Ctrl-C stops it")
+    build_scheduler(make_storage(settings), blocking=True).start()
+
+
+def main() -> None:
+    cli(prog_name="python -m bot")

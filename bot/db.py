@@ -1,0 +1,49 @@
+"""SQLAlchemy plumbing shared by every package: one declarative Base, engines, sessions.
+
+No Flask here: the chat, the console and the scheduler process build the same handles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+
+class Base(DeclarativeBase):
+    """Every table of the project hangs off this metadata."""
+
+
+def sqlite_url(data_dir: str | Path) -> str:
+    path = Path(data_dir).resolve() / "bot.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so threads don't trip on locks."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create every table the imported models declare (idempotent)."""
+    import shop.followers  # noqa: F401  (registers its tables on Base.metadata)
+
+    Base.metadata.create_all(engine)

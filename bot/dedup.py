@@ -1,0 +1,142 @@
+"""Exactly-once handling of WeChat deliveries, in at most two Redis round trips per message.
+
+WeChat resends a message it got no answer for within 5 s, up to three times. The first
+delivery claims `dedup:<id>` (MsgId, or sender+time+event for events) and runs the handler; a
+retry — even one that arrives while the first is still running — waits for and answers with
+the very same reply bytes.
+
+The claim script also records the customer's last interaction (shop/followers.py flushes it to
+SQL), takes the per-customer conversation lock and loads the conversation state, and the
+finish script stores the reply, saves the state and releases the lock: that is what keeps the
+hot path at two round trips.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import redis
+
+from bot.replies import SUCCESS
+from bot.session import conversation_key, lock_key
+from shop.followers import TOUCH_KEY
+
+DEDUP_PREFIX = "dedup:"
+PENDING = b"\x00pending"
+LOCK_TTL_MS = 10_000
+
+_CLAIM = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  return {0, redis.call('GET', KEYS[1])}
+end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+local locked = 0
+if redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', ARGV[6]) then locked = 1 end
+return {1, locked, redis.call('GET', KEYS[3])}
+"""
+
+_FINISH = """
+local stored = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  stored = 1
+end
+if ARGV[4] == 'set' then redis.call('SET', KEYS[2], ARGV[5], 'EX', ARGV[6])
+elseif ARGV[4] == 'del' then redis.call('DEL', KEYS[2])
+else redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+if redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('DEL', KEYS[3]) end
+return stored
+"""
+
+_GIVE_UP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+  return {1}
+end
+return {0, redis.call('GET', KEYS[1])}
+"""
+
+
+@dataclass
+class Claim:
+    """The outcome of the first round trip for one delivery."""
+
+    first: bool  # this delivery runs the handler
+    reply: bytes | None = None  # for a retry: the cached reply, or PENDING
+    locked: bool = False
+    state: bytes | None = None
+    lock_token: str = ""
+
+
+class Ledger:
+    """The Redis side of one webhook: claims, replies, conversation state and locks."""
+
+    def __init__(self, client: redis.Redis, dedup_ttl: int, conversation_ttl: int):
+        self.redis = client
+        self.dedup_ttl = dedup_ttl
+        self.conversation_ttl = conversation_ttl
+        self._claim = client.register_script(_CLAIM)
+        self._finish = client.register_script(_FINISH)
+        self._give_up = client.register_script(_GIVE_UP)
+
+    def claim(self, dedup_id: str, openid: str, *, touch_at: float | None) -> Claim:
+        token = uuid.uuid4().hex
+        keys = [DEDUP_PREFIX + dedup_id, TOUCH_KEY, conversation_key(openid), lock_key(openid)]
+        args = [
+            PENDING,
+            self.dedup_ttl,
+            openid if touch_at else "",
+            touch_at or 0,
+            token,
+            LOCK_TTL_MS,
+        ]
+        result = self._claim(keys=keys, args=args)
+        if not result[0]:
+            return Claim(first=False, reply=result[1] if len(result) > 1 else None)
+        state = result[2] if len(result) > 2 else None
+        return Claim(first=True, locked=bool(result[1]), state=state, lock_token=token)
+
+    def wait_for_lock(self, openid: str, token: str, deadline: float) -> bytes | None:
+        """Wait for another message of this customer to finish; returns the fresh state."""
+        key = lock_key(openid)
+        while time.monotonic() < deadline:
+            if self.redis.set(key, token, nx=True, px=LOCK_TTL_MS):
+                return self.redis.get(conversation_key(openid))
+            time.sleep(0.02)
+        return self.redis.get(conversation_key(openid))
+
+    def finish(
+        self, dedup_id: str, openid: str, reply: bytes, state_op: tuple[str, str], lock_token: str
+    ) -> bool:
+        """Store the reply (unless the webhook already gave up), save state, unlock.
+
+        Returns False when the webhook had answered `success` meanwhile: the caller must then
+        deliver the reply another way.
+        """
+        keys = [DEDUP_PREFIX + dedup_id, conversation_key(openid), lock_key(openid)]
+        op, blob = state_op
+        args = [PENDING, reply, self.dedup_ttl, op, blob, self.conversation_ttl, lock_token]
+        return bool(self._finish(keys=keys, args=args))
+
+    def give_up(self, dedup_id: str) -> bytes | None:
+        """The handler is too slow: record `success` as the answer, unless it just finished.
+
+        Returns None when `success` was recorded, else the reply the handler stored.
+        """
+        result = self._give_up(
+            keys=[DEDUP_PREFIX + dedup_id], args=[PENDING, SUCCESS, self.dedup_ttl]
+        )
+        return None if result[0] else result[1]
+
+    def wait_for_reply(self, dedup_id: str, deadline: float) -> bytes:
+        """For a retry: the first delivery's reply once it exists, `success` at the deadline."""
+        key = DEDUP_PREFIX + dedup_id
+        while True:
+            value = self.redis.get(key)
+            if value is not None and value != PENDING:
+                return value
+            if value is None or time.monotonic() >= deadline:
+                return SUCCESS
+            time.sleep(0.02)

@@ -1,0 +1,21 @@
+"""One logging set-up for every process: timestamps, level, logger name, message; no secrets.
+
+Nothing in the project logs request bodies, tokens, the app secret or the AES key; the
+access token is never logged, only that it was refreshed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+
+def configure_logging(level: str | None = None) -> None:
+    logging.basicConfig(
+        level=(level or os.environ.get("LOG_LEVEL") or "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # urllib3 logs full request URLs, and ours carry access_token in the query string.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("jieba").setLevel(logging.WARNING)

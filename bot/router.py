@@ -1,0 +1,171 @@
+"""Handlers register on a per-module `Router`; a `Dispatcher` built per app picks one per message.
+
+A Router only records (like a Flask blueprint), so every app — and every test — builds a fresh
+Dispatcher from `handlers.ROUTERS`; the order of that list is the precedence, catch-all last.
+
+    router = Router("bargain")
+
+    @router.text("砍价", "帮我砍")          # exact keywords (case- and width-insensitive)
+    @router.regex(r"^砍价\\s*(\\d+)$")
+    @router.intent("砍价", "砍一刀")        # any of these jieba words in the message
+    @router.click("MENU_BARGAIN")           # menu EventKey
+    @router.event("subscribe")              # event type
+    @router.scan(prefix="bargain:")         # parametric QR scene, on follow or on scan
+    @router.message("image", "voice")       # message types; no argument = any message
+    @router.state("bargain:*")              # while a multi-step flow is at that step
+    def start_bargain(msg: Inbound, ctx: ChatContext) -> Reply | str | None: ...
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from bot.inbound import Inbound
+from bot.replies import Reply
+from bot.session import Conversation
+
+
+class ChatContext(Protocol):
+    """What every handler receives besides the message (see bot/context.py)."""
+
+    conversation: Conversation
+    log: logging.Logger
+
+    def db(self) -> Any: ...
+    def send_later(self, reply: Reply | str) -> None: ...
+
+
+Handler = Callable[[Inbound, ChatContext], "Reply | str | None"]
+
+
+class Incoming:
+    """The message plus things several matchers need, computed at most once."""
+
+    def __init__(self, msg: Inbound, state: str | None = None):
+        self.msg = msg
+        self.state = state  # the customer's conversation step, if a flow is under way
+
+    @cached_property
+    def normalized(self) -> str:
+        return normalize(self.msg.text)
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        import jieba
+
+        return frozenset(w for w in jieba.lcut(self.normalized) if w.strip())
+
+
+def normalize(text: str) -> str:
+    """Full-width → half-width, case folded, outer spaces and trailing punctuation dropped."""
+    return unicodedata.normalize("NFKC", text).casefold().strip().rstrip("!?.。！？~～ ")
+
+
+Matcher = Callable[[Incoming], bool]
+_WINDOW_EVENTS = {"click", "scancode_push", "scancode_waitmsg", "subscribe", "scan"}
+
+
+@dataclass(frozen=True)
+class Route:
+    matcher: Matcher
+    handler: Handler
+    describe: str  # for logs and `python -m bot routes`
+
+
+@dataclass
+class Router:
+    """Records routes in declaration order; matching is the Dispatcher's job."""
+
+    name: str
+    routes: list[Route] = field(default_factory=list)
+
+    def _add(self, matcher: Matcher, describe: str) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self.routes.append(
+                Route(matcher, handler, f"{self.name}.{handler.__name__} {describe}")
+            )
+            return handler
+
+        return decorator
+
+    def text(self, *keywords: str) -> Callable[[Handler], Handler]:
+        wanted = {normalize(k) for k in keywords}
+        return self._add(lambda i: _is_text(i) and i.normalized in wanted, f"text{sorted(wanted)}")
+
+    def regex(self, pattern: str, flags: int = 0) -> Callable[[Handler], Handler]:
+        compiled = re.compile(pattern, flags)
+        return self._add(
+            lambda i: _is_text(i) and bool(compiled.search(i.normalized)), f"regex({pattern})"
+        )
+
+    def intent(self, *words: str) -> Callable[[Handler], Handler]:
+        wanted = frozenset(normalize(w) for w in words)
+        return self._add(
+            lambda i: _is_text(i) and bool(i.words & wanted), f"intent{sorted(wanted)}"
+        )
+
+    def click(self, *keys: str) -> Callable[[Handler], Handler]:
+        wanted = set(keys)
+        return self._add(
+            lambda i: i.msg.event == "click" and i.msg.event_key in wanted, f"click{sorted(wanted)}"
+        )
+
+    def event(self, *events: str) -> Callable[[Handler], Handler]:
+        wanted = {e.lower() for e in events}
+        return self._add(
+            lambda i: i.msg.kind == "event" and i.msg.event in wanted, f"event{sorted(wanted)}"
+        )
+
+    def scan(self, prefix: str = "") -> Callable[[Handler], Handler]:
+        def matches(i: Incoming) -> bool:
+            scene = i.msg.scene
+            return scene is not None and scene.startswith(prefix)
+
+        return self._add(matches, f"scan(prefix={prefix!r})")
+
+    def state(self, *states: str) -> Callable[[Handler], Handler]:
+        """While the conversation is at one of these steps ("order:qty", or "order:*")."""
+        exact = {s for s in states if not s.endswith("*")}
+        prefixes = tuple(s[:-1] for s in states if s.endswith("*"))
+
+        def matches(i: Incoming) -> bool:
+            return i.state is not None and (i.state in exact or i.state.startswith(prefixes))
+
+        return self._add(matches, f"state{sorted(states)}")
+
+    def message(self, *kinds: str) -> Callable[[Handler], Handler]:
+        wanted = set(kinds)
+        return self._add(
+            lambda i: i.msg.kind != "event" and (not wanted or i.msg.kind in wanted),
+            f"message{sorted(wanted) or '(any)'}",
+        )
+
+
+def _is_text(incoming: Incoming) -> bool:
+    # A voice message with WeChat's speech recognition counts as text for keyword matching.
+    return bool(incoming.msg.text) and incoming.msg.kind in ("text", "voice")
+
+
+def opens_service_window(msg: Inbound) -> bool:
+    """Whether WeChat counts this as the customer interacting (48-hour service window)."""
+    return msg.kind != "event" or msg.event in _WINDOW_EVENTS
+
+
+class Dispatcher:
+    """The app's routes, flattened in precedence order."""
+
+    def __init__(self, routers: Iterable[Router]):
+        self.routes: list[Route] = [route for router in routers for route in router.routes]
+
+    def resolve(self, msg: Inbound, state: str | None = None) -> Route | None:
+        incoming = Incoming(msg, state)
+        for route in self.routes:
+            if route.matcher(incoming):
+                return route
+        return None

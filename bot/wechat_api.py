@@ -1,0 +1,201 @@
+"""The outbound WeChat API client, with one access token shared by every worker.
+
+WeChat invalidates the previous token whenever a new one is fetched, so workers that each fetch
+their own knock each other out (40001). Here the token lives in Redis; one holder of a Redis
+lock fetches it from the `stable_token` endpoint while the others wait for the result, and a
+call that meets 40001/40014/42001 re-reads the shared token (refreshing it only if nobody did
+yet) and is retried once. `WECHAT_API_BASE` points the client at the local sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+import redis
+import requests
+
+log = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "wechat:token:"
+TOKEN_ERRORS = {40001, 40014, 42001}
+#: Codes after which sending the same thing again cannot succeed (see WECHAT_API.md §3).
+PERMANENT_ERRORS = {
+    40003,
+    40013,
+    40037,
+    40125,
+    40130,
+    43004,
+    43019,
+    43101,
+    45015,
+    45047,
+    45065,
+    45067,
+    47001,
+    47003,
+    48001,
+}
+BUSY_RETRIES = 3
+LOCK_MS = 10_000
+
+
+class WeChatAPIError(Exception):
+    def __init__(self, errcode: int, errmsg: str):
+        super().__init__(f"WeChat API error {errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+    @property
+    def permanent(self) -> bool:
+        return self.errcode in PERMANENT_ERRORS
+
+
+class TokenStore:
+    """The account's access token in Redis, refreshed by one lock holder at a time."""
+
+    def __init__(self, client: redis.Redis, fetch: Any, app_id: str, wait_seconds: float = 10.0):
+        self.redis = client
+        self._fetch = fetch  # (force: bool) -> (token, expires_in)
+        self.key = TOKEN_PREFIX + app_id
+        self.wait_seconds = wait_seconds
+
+    def get(self) -> str:
+        token = self.redis.get(self.key)
+        return token.decode() if token else self.refresh(stale=None)
+
+    def refresh(self, stale: str | None) -> str:
+        """A fresh token; `stale` is the one WeChat just refused (None: there was none)."""
+        lock = self.key + ":lock"
+        me = uuid.uuid4().hex
+        deadline = time.monotonic() + self.wait_seconds
+        while time.monotonic() < deadline:
+            current = self.redis.get(self.key)
+            if current and current.decode() != stale:
+                return current.decode()  # someone else refreshed it meanwhile
+            if self.redis.set(lock, me, nx=True, px=LOCK_MS):
+                try:
+                    return self._refresh_locked(stale)
+                finally:
+                    self._unlock(lock, me)
+            time.sleep(0.05)
+        raise WeChatAPIError(-1, "timed out waiting for another worker to refresh the token")
+
+    def _refresh_locked(self, stale: str | None) -> str:
+        current = self.redis.get(self.key)
+        if current and current.decode() != stale:
+            return current.decode()
+        token, expires_in = self._fetch(force=False)
+        if token == stale:  # the stable token itself was revoked: ask for a new one
+            token, expires_in = self._fetch(force=True)
+        # Keep a margin so no worker uses a token in its last minute.
+        self.redis.set(self.key, token, ex=max(60, int(expires_in) - 120))
+        log.info("access token refreshed (valid %ss)", expires_in)
+        return token
+
+    def _unlock(self, lock: str, me: str) -> None:
+        self.redis.eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end",
+            1,
+            lock,
+            me,
+        )
+
+
+class WeChatAPI:
+    """Calls api.weixin.qq.com (or the sandbox) with the shared token and WeChat's retry rules."""
+
+    def __init__(
+        self,
+        base_url: str,
+        app_id: str,
+        app_secret: str,
+        client: redis.Redis,
+        *,
+        timeout: float = 5.0,
+        backoff: float = 0.2,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self._secret = app_secret
+        self.http = requests.Session()
+        self.timeout = timeout
+        self.backoff = backoff
+        self.tokens = TokenStore(client, self._fetch_token, app_id)
+
+    def _fetch_token(self, force: bool) -> tuple[str, int]:
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self._secret,
+            "force_refresh": force,
+        }
+        data = self._post_json("/cgi-bin/stable_token", body, params={})
+        if "access_token" not in data:
+            raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "")))
+        return data["access_token"], int(data.get("expires_in", 7200))
+
+    def _post_json(self, path: str, body: Any, params: dict[str, str]) -> dict[str, Any]:
+        payload = json.dumps(body, ensure_ascii=False).encode()  # WeChat wants raw UTF-8
+        response = self.http.post(
+            self.base_url + path,
+            params=params,
+            data=payload,
+            headers={"Content-Type": "application/json"},
+            timeout=self.timeout,
+        )
+        return _json(response)
+
+    def call(
+        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Call one endpoint; returns the JSON on errcode 0, raises WeChatAPIError otherwise."""
+        token_retried, busy = False, 0
+        while True:
+            token = self.tokens.get()
+            query = {**(params or {}), "access_token": token}
+            if method == "GET":
+                data = _json(
+                    self.http.get(self.base_url + path, params=query, timeout=self.timeout)
+                )
+            else:
+                data = self._post_json(path, body or {}, query)
+            code = int(data.get("errcode", 0) or 0)
+            if code == 0:
+                return data
+            if code in TOKEN_ERRORS and not token_retried:
+                token_retried = True
+                self.tokens.refresh(stale=token)
+                continue
+            if code == -1 and busy < BUSY_RETRIES:
+                busy += 1
+                time.sleep(self.backoff * 2 ** (busy - 1))
+                continue
+            raise WeChatAPIError(code, str(data.get("errmsg", "")))
+
+    def send_custom(self, openid: str, message: dict[str, Any]) -> dict[str, Any]:
+        """A customer-service message (only within 48 h of the customer's last interaction)."""
+        return self.call("POST", "/cgi-bin/message/custom/send", {"touser": openid, **message})
+
+    def send_text(self, openid: str, content: str) -> dict[str, Any]:
+        return self.send_custom(openid, {"msgtype": "text", "text": {"content": content}})
+
+    def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/cgi-bin/menu/create", menu)
+
+    def get_menu(self) -> dict[str, Any]:
+        return self.call("GET", "/cgi-bin/menu/get")
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        raise WeChatAPIError(-2, f"non-JSON answer (HTTP {response.status_code})") from None
+    if not isinstance(data, dict):
+        raise WeChatAPIError(-2, "unexpected JSON answer")
+    return data

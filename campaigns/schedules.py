@@ -1,0 +1,20 @@
+"""Every recurring job, one line each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from campaigns import jobs
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    every_seconds: int
+    run: Any  # a plain function taking the Storage
+
+
+SCHEDULES = [
+    Schedule("flush_follower_touches", 10, jobs.flush_follower_touches),
+]

@@ -1,0 +1,1 @@
+"""Screening of every outgoing copy (issue #4). Nothing is built here yet."""

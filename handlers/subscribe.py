@@ -1,0 +1,33 @@
+"""Follow, unfollow and QR scans: welcome the customer and remember where they came from."""
+
+from __future__ import annotations
+
+from bot.inbound import Inbound
+from bot.router import ChatContext, Router
+from handlers.texts import MENU_TEXT
+from shop import followers
+
+router = Router("subscribe")
+
+WELCOME = "欢迎关注！这里是我们的微商城 🛍\n\n" + MENU_TEXT
+
+
+@router.event("subscribe")
+def welcome(msg: Inbound, ctx: ChatContext) -> str:
+    """A new follower gets the welcome and the menu; the QR scene that brought them is kept."""
+    with ctx.db() as db:
+        followers.record_subscribe(db, msg.openid, followers.utc(msg.create_time), msg.scene)
+    return WELCOME
+
+
+@router.event("unsubscribe")
+def goodbye(msg: Inbound, ctx: ChatContext) -> None:
+    """WeChat shows no reply to an unfollow; we only stop counting them as a follower."""
+    with ctx.db() as db:
+        followers.record_unsubscribe(db, msg.openid, followers.utc(msg.create_time))
+
+
+@router.event("scan")
+def welcome_back(msg: Inbound, ctx: ChatContext) -> str:
+    """A follower scanned one of our QR codes again."""
+    return "欢迎回来！\n\n" + MENU_TEXT

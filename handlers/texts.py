@@ -1,0 +1,10 @@
+"""Customer-facing wording shared by several handlers, in one place for the copy reviewers."""
+
+MENU_TEXT = (
+    "您可以：\n"
+    "1. 点击菜单「逛逛」浏览商品\n"
+    "2. 点击「砍价」邀请好友帮砍\n"
+    "3. 回复「我的订单」查看订单\n"
+    "4. 回复「客服」联系人工客服\n"
+    "回复「帮助」随时查看本菜单。"
+)
