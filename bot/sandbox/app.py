@@ -1,0 +1,53 @@
+"""`create_sandbox_app`: a Flask app that answers like api.weixin.qq.com.
+
+Point `WECHAT_API_BASE` at it (tests, the chat simulator, local demos) and the shop's real
+WeChat client runs unchanged against WeChat's paths, JSON shapes and error codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from bot.sandbox import control, mass, menu, messages, tags, tokens, users, web
+from bot.sandbox.rules.followers import PAGE_SIZE
+from bot.sandbox.state import SandboxState
+
+DEFAULTS: dict[str, Any] = {
+    "APP_ID": "wxdemo0000000000",
+    "APP_SECRET": "demosecret",
+    "CLOCK": None,  # zero-argument callable returning unix seconds; None = time.time
+    "DAILY_LIMITS": None,  # {path: calls per day} over rules.quotas.DEFAULT_DAILY_LIMITS
+    "PAGE_SIZE": PAGE_SIZE,  # openids per user/get page; lower it to test paging
+    "TEMPLATE_IDS": None,  # iterable of known template ids; None = accept any (else 40037)
+}
+
+BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp)
+
+
+def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a fresh sandbox; its state is `app.extensions["sandbox"]`.
+
+    Args:
+        config: overrides for DEFAULTS (APP_ID, APP_SECRET, CLOCK, DAILY_LIMITS, PAGE_SIZE,
+            TEMPLATE_IDS); other keys are copied into `app.config` untouched.
+    """
+    settings = {**DEFAULTS, **(config or {})}
+    app = Flask("bot.sandbox")
+    app.config.update({f"SANDBOX_{k}": v for k, v in settings.items()})
+    app.json.ensure_ascii = False  # WeChat answers raw UTF-8 (tag names are Chinese)
+    app.json.sort_keys = False
+    app.extensions["sandbox"] = SandboxState(
+        app_id=settings["APP_ID"],
+        app_secret=settings["APP_SECRET"],
+        clock=settings["CLOCK"],
+        daily_limits=settings["DAILY_LIMITS"],
+        page_size=int(settings["PAGE_SIZE"]),
+        template_ids=settings["TEMPLATE_IDS"],
+    )
+    web.init_app(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app
