@@ -1,0 +1,116 @@
+"""The outbound client: one shared token across workers, WeChat's retry and refusal rules."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+import redis as redis_lib
+import requests
+
+from bot.wechat_api import WeChatAPI, WeChatAPIError
+from tests.conftest import APP_ID, APP_SECRET
+
+
+def stats(sandbox: str) -> dict:
+    return requests.get(f"{sandbox}/sandbox/stats", timeout=5).json()
+
+
+def fault(sandbox: str, path: str, errcode: int, times: int = 1, delay: float = 0.0) -> None:
+    requests.post(
+        f"{sandbox}/sandbox/faults",
+        timeout=5,
+        json={"path": path, "errcode": errcode, "times": times, "delay": delay},
+    )
+
+
+def interact(sandbox: str, openid: str, kind: str = "message") -> None:
+    requests.post(f"{sandbox}/sandbox/inbound", json={"openid": openid, "kind": kind}, timeout=5)
+
+
+@pytest.fixture()
+def api(sandbox, redis) -> WeChatAPI:
+    return WeChatAPI(sandbox, APP_ID, APP_SECRET, redis, backoff=0.01)
+
+
+def token_fetches(sandbox: str) -> int:
+    s = stats(sandbox)
+    return s["token_fetches"] + s["stable_token_fetches"]
+
+
+def test_send_text_reaches_the_customer(api, sandbox):
+    interact(sandbox, "o_alice")
+    api.send_text("o_alice", "您的订单已发货")
+    sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": "o_alice"}, timeout=5)
+    assert [m["body"]["text"]["content"] for m in sent.json()["messages"]] == ["您的订单已发货"]
+
+
+def test_the_token_is_fetched_once_and_shared(api, sandbox, redis):
+    interact(sandbox, "o_bob")
+    other_worker = WeChatAPI(sandbox, APP_ID, APP_SECRET, redis)
+    api.send_text("o_bob", "一")
+    other_worker.send_text("o_bob", "二")
+    assert token_fetches(sandbox) == 1
+
+
+def _worker(sandbox: str, redis_url: str, barrier, results) -> None:
+    client = redis_lib.Redis(unix_socket_path=redis_url)
+    api = WeChatAPI(sandbox, APP_ID, APP_SECRET, client)
+    barrier.wait()
+    results.put(api.tokens.get())
+
+
+def test_two_processes_racing_fetch_one_token(sandbox, redis):
+    """Two worker processes start at once with no token: exactly one fetch happens."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    socket_path = redis.connection_pool.connection_kwargs["path"]
+    workers = [
+        ctx.Process(target=_worker, args=(sandbox, socket_path, barrier, results)) for _ in range(2)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    tokens = {results.get(timeout=5) for _ in workers}
+    assert len(tokens) == 1
+    assert token_fetches(sandbox) == 1
+
+
+def test_invalid_token_is_refreshed_once_and_retried(api, sandbox, redis):
+    interact(sandbox, "o_carol")
+    api.send_text("o_carol", "一")
+    redis.set(api.tokens.key, "stale-token-from-a-crashed-worker")
+    api.send_text("o_carol", "二")  # 40001 → re-read/refresh → retried
+    sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": "o_carol"}, timeout=5)
+    assert len(sent.json()["messages"]) == 2
+
+
+def test_system_busy_is_retried_with_backoff(api, sandbox):
+    interact(sandbox, "o_dan")
+    fault(sandbox, "/cgi-bin/message/custom/send", -1, times=2)
+    api.send_text("o_dan", "稍等")
+    assert stats(sandbox)["calls"]["/cgi-bin/message/custom/send"] == 3
+
+
+def test_busy_for_too_long_gives_up(api, sandbox):
+    interact(sandbox, "o_erin")
+    fault(sandbox, "/cgi-bin/message/custom/send", -1, times=10)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.send_text("o_erin", "稍等")
+    assert caught.value.errcode == -1 and not caught.value.permanent
+
+
+def test_closed_window_is_permanent_and_not_retried(api, sandbox):
+    with pytest.raises(WeChatAPIError) as caught:
+        api.send_text("o_never_spoke", "在吗")
+    assert caught.value.errcode == 45015 and caught.value.permanent
+    assert stats(sandbox)["calls"]["/cgi-bin/message/custom/send"] == 1
+
+
+def test_wrong_secret_names_the_error_without_the_secret(sandbox, redis):
+    api = WeChatAPI(sandbox, APP_ID, "wrong-secret-value", redis)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.send_text("o_x", "hi")
+    assert caught.value.errcode == 40125
+    assert "wrong-secret-value" not in str(caught.value)

@@ -1,0 +1,54 @@
+"""Transcripts for help, the menu buttons and the catch-all."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.custom_menu import click_keys, load_menu
+from bot.inbound import parse_xml_fields
+
+
+def content(reply: str) -> str:
+    return parse_xml_fields(reply.encode())["Content"]
+
+
+@pytest.mark.parametrize("word", ["帮助", "菜单", "HELP", "ｈｅｌｐ", " 帮助！"])
+def test_help_shows_the_menu(wechat, word):
+    assert "回复「帮助」随时查看本菜单" in content(wechat.say(word))
+
+
+def test_every_menu_button_gets_an_answer(wechat):
+    for key in sorted(click_keys(load_menu())):
+        assert content(wechat.reply(wechat.user.click(key)))
+
+
+def test_unknown_text_falls_back_to_the_menu(wechat):
+    reply = content(wechat.say("今天天气怎么样"))
+    assert reply.startswith("抱歉，我没有听懂") and "逛逛" in reply
+
+
+@pytest.mark.parametrize("kind", ["image", "location"])
+def test_non_text_messages_get_the_menu_too(wechat, kind):
+    body = wechat.user.image() if kind == "image" else wechat.user.location(30.2, 120.1)
+    assert "抱歉" in content(wechat.reply(body))
+
+
+def test_empty_text_survives(wechat):
+    assert content(wechat.say(""))
+
+
+def test_a_crashing_handler_apologises_without_a_trace(tmp_path, storage, sandbox):
+    from bot.app import create_app
+    from bot.router import Router
+    from tests.conftest import WeChat, app_config
+
+    router = Router("broken")
+
+    @router.text("坏")
+    def broken(msg, ctx):
+        raise ZeroDivisionError("boom")
+
+    wechat = WeChat(create_app(app_config(tmp_path, storage, sandbox,
+                                          ROUTERS=[router])).test_client())
+    reply = content(wechat.say("坏"))
+    assert "系统开小差" in reply and "boom" not in reply
