@@ -11,13 +11,14 @@ from typing import Any
 
 from flask import Flask
 
+from bot.demo import DEMO_ACCOUNT
 from bot.sandbox import control, mass, menu, messages, tags, tokens, users, web
 from bot.sandbox.rules.followers import PAGE_SIZE
 from bot.sandbox.state import SandboxState
 
 DEFAULTS: dict[str, Any] = {
-    "APP_ID": "wxdemo0000000000",
-    "APP_SECRET": "demosecret",
+    "APP_ID": DEMO_ACCOUNT["WECHAT_APP_ID"],
+    "APP_SECRET": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
     "CLOCK": None,  # zero-argument callable returning unix seconds; None = time.time
     "DAILY_LIMITS": None,  # {path: calls per day} over rules.quotas.DEFAULT_DAILY_LIMITS
     "PAGE_SIZE": PAGE_SIZE,  # openids per user/get page; lower it to test paging

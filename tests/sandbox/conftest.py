@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from bot.demo import DEMO_ACCOUNT
 from bot.sandbox import create_sandbox_app
 
-APP_ID = "wxdemo0000000000"
-SECRET = "demosecret"
+APP_ID = DEMO_ACCOUNT["WECHAT_APP_ID"]
+SECRET = DEMO_ACCOUNT["WECHAT_APP_SECRET"]
 START = 1_717_200_000.0  # 2024-06-01 08:00 Beijing, so month boundaries are predictable
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from bot.demo import DEMO_ACCOUNT
 from bot.sandbox import create_sandbox_app
 
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -94,13 +95,13 @@ def test_daily_quota_and_clear_quota(clock):
     app = create_sandbox_app({"CLOCK": clock, "DAILY_LIMITS": {"/cgi-bin/user/get": 2}})
     http = app.test_client()
     token = http.get("/cgi-bin/token", query_string={
-        "grant_type": "client_credential", "appid": "wxdemo0000000000",
-        "secret": "demosecret"}).json["access_token"]
+        "grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+        "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}).json["access_token"]
     codes = [http.get("/cgi-bin/user/get", query_string={"access_token": token}
                       ).json.get("errcode", 0) for _ in range(3)]
     assert codes == [0, 0, 45009]
     clear = http.post("/cgi-bin/clear_quota", query_string={"access_token": token},
-                      json={"appid": "wxdemo0000000000"}).json
+                      json={"appid": DEMO_ACCOUNT["WECHAT_APP_ID"]}).json
     assert clear["errcode"] == 0
     assert "errcode" not in http.get("/cgi-bin/user/get",
                                      query_string={"access_token": token}).json

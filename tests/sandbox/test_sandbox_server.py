@@ -7,6 +7,7 @@ import threading
 import pytest
 import requests
 
+from bot.demo import DEMO_ACCOUNT
 from bot.sandbox import create_sandbox_app, serve_in_thread
 
 
@@ -20,8 +21,8 @@ def server():
 def test_token_and_send_over_http(server):
     assert server.url.startswith("http://127.0.0.1:")
     token = requests.get(f"{server.url}/cgi-bin/token", params={
-        "grant_type": "client_credential", "appid": "wxdemo0000000000",
-        "secret": "demosecret"}, timeout=5).json()["access_token"]
+        "grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+        "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}, timeout=5).json()["access_token"]
     requests.post(f"{server.url}/sandbox/inbound", json={"openid": "oA", "kind": "click"},
                   timeout=5)
     url = f"{server.url}/cgi-bin/message/custom/send"
@@ -34,8 +35,8 @@ def test_token_and_send_over_http(server):
 
 
 def test_concurrent_token_fetches_are_counted(server):
-    params = {"grant_type": "client_credential", "appid": "wxdemo0000000000",
-              "secret": "demosecret"}
+    params = {"grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+              "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}
     tokens: list[str] = []
 
     def fetch() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-APP_ID = "wxdemo0000000000"  # the sandbox defaults
-SECRET = "demosecret"
+from bot.demo import DEMO_ACCOUNT
+
+APP_ID = DEMO_ACCOUNT["WECHAT_APP_ID"]  # the sandbox defaults
+SECRET = DEMO_ACCOUNT["WECHAT_APP_SECRET"]
 TOKEN = "/cgi-bin/token"
 STABLE = "/cgi-bin/stable_token"
 MENU_GET = "/cgi-bin/menu/delete"  # any token-checked GET endpoint will do
