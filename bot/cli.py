@@ -41,6 +41,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     from werkzeug.serving import run_simple
 
     from bot.app import create_app
+    from bot.router import warm_up
     from campaigns.scheduler import build_scheduler
 
     sandbox_url = None
@@ -62,6 +63,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         settings["PORT"] = port
     host = host or settings["HOST"]
     app = create_app(settings)
+    warm_up()
     scheduler = build_scheduler(app.extensions["storage"])
     scheduler.start()
     url = f"http://{host}:{settings['PORT']}/wechat"

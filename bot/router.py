@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,9 +58,29 @@ class Incoming:
 
     @cached_property
     def words(self) -> frozenset[str]:
-        import jieba
+        return frozenset(w for w in segment(self.normalized) if w.strip())
 
-        return frozenset(w for w in jieba.lcut(self.normalized) if w.strip())
+
+# Intent words go into jieba's dictionary so "帮我砍一刀" keeps "砍一刀" whole. They are added
+# on first use, not at import, because touching jieba loads its 0.7 s dictionary.
+_pending_words: set[str] = set()
+_words_lock = threading.Lock()
+
+
+def segment(text: str) -> list[str]:
+    """jieba's segmentation, with every registered intent word kept as one token."""
+    import jieba
+
+    if _pending_words:
+        with _words_lock:
+            while _pending_words:
+                jieba.add_word(_pending_words.pop())
+    return jieba.lcut(text)
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now, so the first customer doesn't wait for it."""
+    segment("预热")
 
 
 def normalize(text: str) -> str:
@@ -106,6 +127,7 @@ class Router:
 
     def intent(self, *words: str) -> Callable[[Handler], Handler]:
         wanted = frozenset(normalize(w) for w in words)
+        _pending_words.update(wanted)
         return self._add(
             lambda i: _is_text(i) and bool(i.words & wanted), f"intent{sorted(wanted)}"
         )

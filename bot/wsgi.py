@@ -2,6 +2,8 @@
 
 from bot.app import create_app
 from bot.logs import configure_logging
+from bot.router import warm_up
 
 configure_logging()
 app = create_app()
+warm_up()
