@@ -100,6 +100,12 @@ def register_webhook(app: Flask, storage: Storage) -> None:
     app.extensions["webhook"] = Webhook(steps, runner)
 
 
+def close_app(app: Flask) -> None:
+    """Stop the app's worker threads (handler pool, outbox) after sending what is queued."""
+    app.extensions["webhook"].runner.pool.shutdown(wait=True)
+    app.extensions["outbox"].close()
+
+
 def register_blueprints(app: Flask) -> None:
     from bot.webhook import bp as webhook_bp
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
-from bot.app import create_app
+from bot.app import close_app, create_app
 from bot.db import Base, create_tables, make_engine, make_sessionmaker
 from bot.storage import Storage, make_redis
 from bot.wechat import MessageCrypto
@@ -99,8 +99,22 @@ def app_config(tmp_path: Path, storage: Storage, api_base: str, **overrides) -> 
 
 
 @pytest.fixture()
-def app(tmp_path: Path, storage: Storage, sandbox: str):
-    return create_app(app_config(tmp_path, storage, sandbox))
+def make_app(tmp_path: Path, storage: Storage, sandbox: str):
+    """create_app with the test configuration plus overrides; closed after the test."""
+    made = []
+
+    def make(storage_: Storage | None = None, **overrides):
+        made.append(create_app(app_config(tmp_path, storage_ or storage, sandbox, **overrides)))
+        return made[-1]
+
+    yield make
+    for app in made:
+        close_app(app)
+
+
+@pytest.fixture()
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture()

@@ -9,9 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bot.app import create_app
 from bot.router import Router
-from tests.conftest import WeChat, app_config
+from tests.conftest import WeChat
 
 
 class SlowCounter:
@@ -32,14 +31,10 @@ class SlowCounter:
         return f"第{n}次处理：{msg.text}"
 
 
-def make_app(tmp_path, storage, sandbox, counter: SlowCounter, **overrides):
-    return create_app(app_config(tmp_path, storage, sandbox, ROUTERS=[counter.router], **overrides))
-
-
 @pytest.mark.parametrize("aes", [False, True], ids=["plaintext", "safe"])
-def test_concurrent_retries_run_the_handler_once(tmp_path, storage, sandbox, aes):
+def test_concurrent_retries_run_the_handler_once(make_app, sandbox, aes):
     counter = SlowCounter(delay=0.3)
-    app = make_app(tmp_path, storage, sandbox, counter)
+    app = make_app(ROUTERS=[counter.router])
     wechat = WeChat(app.test_client(), aes=aes)
     body = wechat.user.text("慢")
 
@@ -67,26 +62,24 @@ def wechat_reply_text(wechat: WeChat, body: bytes) -> str:
     return parse_xml_fields(read_reply(body, wechat.crypto))["Content"]
 
 
-def test_a_retry_after_the_reply_gets_the_same_bytes(tmp_path, storage, sandbox):
+def test_a_retry_after_the_reply_gets_the_same_bytes(make_app, sandbox):
     counter = SlowCounter(delay=0)
-    wechat = WeChat(make_app(tmp_path, storage, sandbox, counter).test_client(), aes=True)
+    wechat = WeChat(make_app(ROUTERS=[counter.router]).test_client(), aes=True)
     body = wechat.user.text("慢")
     first, second = wechat.post(body).data, wechat.post(body).data
     assert first == second and counter.calls == 1
 
 
-def test_a_new_message_is_not_a_retry(tmp_path, storage, sandbox):
+def test_a_new_message_is_not_a_retry(make_app, sandbox):
     counter = SlowCounter(delay=0)
-    wechat = WeChat(make_app(tmp_path, storage, sandbox, counter).test_client())
+    wechat = WeChat(make_app(ROUTERS=[counter.router]).test_client())
     wechat.say("慢")
     assert "第2次处理" in wechat.say("慢")
 
 
-def test_slow_handler_answers_success_and_follows_up_by_customer_service(
-    tmp_path, storage, sandbox
-):
+def test_slow_handler_answers_success_and_follows_up_by_customer_service(make_app, sandbox):
     counter = SlowCounter(delay=0.8)
-    app = make_app(tmp_path, storage, sandbox, counter, REPLY_BUDGET_SECONDS=0.3)
+    app = make_app(ROUTERS=[counter.router], REPLY_BUDGET_SECONDS=0.3)
     wechat = WeChat(app.test_client())
     requests.post(
         f"{sandbox}/sandbox/inbound",
@@ -116,7 +109,7 @@ def wait_for_sent(sandbox: str, openid: str, timeout: float = 5.0) -> list[dict]
     return []
 
 
-def test_two_messages_of_one_customer_are_handled_one_after_the_other(tmp_path, storage, sandbox):
+def test_two_messages_of_one_customer_are_handled_one_after_the_other(make_app, sandbox):
     """The per-customer lock: the second message waits instead of racing the first."""
     order: list[str] = []
     router = Router("steps")
@@ -130,7 +123,7 @@ def test_two_messages_of_one_customer_are_handled_one_after_the_other(tmp_path, 
         order.append(f"end {msg.text}")
         return "、".join(ctx.conversation.get_data()["seen"])
 
-    app = create_app(app_config(tmp_path, storage, sandbox, ROUTERS=[router]))
+    app = make_app(ROUTERS=[router])
     wechat = WeChat(app.test_client())
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(wechat.say, "一")

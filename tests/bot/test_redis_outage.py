@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
-from bot.app import create_app
 from bot.db import make_sessionmaker
 from bot.storage import Storage
-from tests.conftest import WeChat, app_config, fresh_engine
+from tests.conftest import WeChat, fresh_engine
 
 
 def redis_binary() -> str:
@@ -74,11 +73,11 @@ def own_redis(tmp_path):
     server.stop()
 
 
-def test_webhook_survives_a_redis_restart(tmp_path, sandbox, own_redis, caplog):
+def test_webhook_survives_a_redis_restart(tmp_path, make_app, own_redis, caplog):
     engine = fresh_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     client = redis_lib.Redis(port=own_redis.port, socket_timeout=2)
     storage = Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)
-    wechat = WeChat(create_app(app_config(tmp_path, storage, sandbox)).test_client())
+    wechat = WeChat(make_app(storage).test_client())
     assert "我的订单" in wechat.say("帮助")
 
     own_redis.stop()

@@ -87,11 +87,8 @@ def test_old_signed_request_is_a_replay(client):
     assert response.status_code == 403 and b"replay" in response.data
 
 
-def test_replay_window_zero_turns_the_check_off(tmp_path, storage, sandbox):
-    from bot.app import create_app
-    from tests.conftest import app_config
-
-    app = create_app(app_config(tmp_path, storage, sandbox, WECHAT_REPLAY_WINDOW=0))
+def test_replay_window_zero_turns_the_check_off(make_app):
+    app = make_app(WECHAT_REPLAY_WINDOW=0)
     wechat = WeChat(app.test_client())
     assert wechat.post(wechat.user.text("帮助"), timestamp=1).status_code == 200
 
@@ -120,32 +117,21 @@ def test_safe_mode_with_a_corrupt_ciphertext_is_400(client):
     assert response.status_code == 400 and b"padding" in response.data
 
 
-def test_encrypted_message_without_a_configured_key_is_400(tmp_path, storage, sandbox):
-    from bot.app import create_app
-    from tests.conftest import app_config
-
-    app = create_app(app_config(tmp_path, storage, sandbox, WECHAT_AES_KEY=None))
+def test_encrypted_message_without_a_configured_key_is_400(make_app):
+    app = make_app(WECHAT_AES_KEY=None)
     wechat = WeChat(app.test_client(), aes=True)
     response = wechat.post(wechat.user.text("帮助"))
     assert response.status_code == 400 and b"WECHAT_AES_KEY" in response.data
 
 
-def test_official_vector_through_the_webhook(tmp_path, storage, sandbox, crypto_vectors):
+def test_official_vector_through_the_webhook(make_app, crypto_vectors):
     """WeChat's own safe-mode sample, posted as WeChat posted it (replay window off)."""
-    from bot.app import create_app
-    from tests.conftest import app_config
-
     v = next(x for x in crypto_vectors["vectors"] if x["id"] == "mp_official_sample_inbound_text")
-    app = create_app(
-        app_config(
-            tmp_path,
-            storage,
-            sandbox,
-            WECHAT_TOKEN=v["token"],
-            WECHAT_AES_KEY=v["encoding_aes_key"],
-            WECHAT_APP_ID=v["appid"],
-            WECHAT_REPLAY_WINDOW=0,
-        )
+    app = make_app(
+        WECHAT_TOKEN=v["token"],
+        WECHAT_AES_KEY=v["encoding_aes_key"],
+        WECHAT_APP_ID=v["appid"],
+        WECHAT_REPLAY_WINDOW=0,
     )
     q = v["query"]
     query = "&".join(

@@ -37,10 +37,9 @@ def test_empty_text_survives(wechat):
     assert content(wechat.say(""))
 
 
-def test_a_crashing_handler_apologises_without_a_trace(tmp_path, storage, sandbox):
-    from bot.app import create_app
+def test_a_crashing_handler_apologises_without_a_trace(make_app):
     from bot.router import Router
-    from tests.conftest import WeChat, app_config
+    from tests.conftest import WeChat
 
     router = Router("broken")
 
@@ -48,7 +47,6 @@ def test_a_crashing_handler_apologises_without_a_trace(tmp_path, storage, sandbo
     def broken(msg, ctx):
         raise ZeroDivisionError("boom")
 
-    wechat = WeChat(create_app(app_config(tmp_path, storage, sandbox,
-                                          ROUTERS=[router])).test_client())
+    wechat = WeChat(make_app(ROUTERS=[router]).test_client())
     reply = content(wechat.say("坏"))
     assert "系统开小差" in reply and "boom" not in reply

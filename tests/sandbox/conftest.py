@@ -32,8 +32,10 @@ class WxClient:
         self._token: str | None = None
 
     def fetch_token(self) -> str:
-        answer = self.http.get("/cgi-bin/token", query_string={
-            "grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}).json
+        answer = self.http.get(
+            "/cgi-bin/token",
+            query_string={"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET},
+        ).json
         self._token = answer["access_token"]
         return self._token
 
@@ -44,12 +46,14 @@ class WxClient:
     def get(self, path: str, **params: Any) -> dict:
         if "access_token" in params:  # the test chose the token: no passive refresh
             return self.http.get(path, query_string=params).json
-        return self._with_refresh(lambda t: self.http.get(
-            path, query_string={"access_token": t, **params}).json)
+        return self._with_refresh(
+            lambda t: self.http.get(path, query_string={"access_token": t, **params}).json
+        )
 
     def post(self, path: str, body: Any) -> dict:
-        return self._with_refresh(lambda t: self.http.post(
-            path, query_string={"access_token": t}, json=body).json)
+        return self._with_refresh(
+            lambda t: self.http.post(path, query_string={"access_token": t}, json=body).json
+        )
 
     def _with_refresh(self, call: Any) -> dict:
         """Retry once with a new token after 40001/42001, as the real client does."""
@@ -59,8 +63,10 @@ class WxClient:
         return answer
 
     def custom_text(self, openid: str, text: str = "hi") -> dict:
-        return self.post("/cgi-bin/message/custom/send",
-                         {"touser": openid, "msgtype": "text", "text": {"content": text}})
+        return self.post(
+            "/cgi-bin/message/custom/send",
+            {"touser": openid, "msgtype": "text", "text": {"content": text}},
+        )
 
     def inbound(self, openid: str, kind: str = "message", **extra: Any) -> None:
         answer = self.http.post("/sandbox/inbound", json={"openid": openid, "kind": kind, **extra})

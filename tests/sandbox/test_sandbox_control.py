@@ -75,8 +75,9 @@ def test_reset_forgets_everything(wx):
 
 
 def test_inbound_validation(wx):
-    assert wx.http.post("/sandbox/inbound", json={"openid": "oA", "kind": "dance"}
-                        ).status_code == 400
+    assert (
+        wx.http.post("/sandbox/inbound", json={"openid": "oA", "kind": "dance"}).status_code == 400
+    )
     assert wx.http.post("/sandbox/inbound", json={"kind": "message"}).status_code == 400
 
 
@@ -94,14 +95,23 @@ def test_bad_json_wrong_method_and_unknown_path(wx):
 def test_daily_quota_and_clear_quota(clock):
     app = create_sandbox_app({"CLOCK": clock, "DAILY_LIMITS": {"/cgi-bin/user/get": 2}})
     http = app.test_client()
-    token = http.get("/cgi-bin/token", query_string={
-        "grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
-        "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}).json["access_token"]
-    codes = [http.get("/cgi-bin/user/get", query_string={"access_token": token}
-                      ).json.get("errcode", 0) for _ in range(3)]
+    token = http.get(
+        "/cgi-bin/token",
+        query_string={
+            "grant_type": "client_credential",
+            "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+            "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+        },
+    ).json["access_token"]
+    codes = [
+        http.get("/cgi-bin/user/get", query_string={"access_token": token}).json.get("errcode", 0)
+        for _ in range(3)
+    ]
     assert codes == [0, 0, 45009]
-    clear = http.post("/cgi-bin/clear_quota", query_string={"access_token": token},
-                      json={"appid": DEMO_ACCOUNT["WECHAT_APP_ID"]}).json
+    clear = http.post(
+        "/cgi-bin/clear_quota",
+        query_string={"access_token": token},
+        json={"appid": DEMO_ACCOUNT["WECHAT_APP_ID"]},
+    ).json
     assert clear["errcode"] == 0
-    assert "errcode" not in http.get("/cgi-bin/user/get",
-                                     query_string={"access_token": token}).json
+    assert "errcode" not in http.get("/cgi-bin/user/get", query_string={"access_token": token}).json

@@ -57,10 +57,13 @@ def test_same_clientmsgid_within_a_day_is_45065_with_msg_id(wx):
     again = wx.post(SEND, {"touser": ["oA", "oB"], "clientmsgid": "camp-7", **text(2)})
     assert again["errcode"] == 45065 and again["msg_id"] == first["msg_id"]
     wx.advance(DAY)
-    assert wx.post(SEND, {"touser": ["oA", "oB"], "clientmsgid": "camp-7", **text(3)})[
-        "errcode"] == 0
-    assert wx.post(SEND, {"touser": ["oA", "oB"], "clientmsgid": "x" * 65, **text(4)})[
-        "errcode"] == 45067
+    assert (
+        wx.post(SEND, {"touser": ["oA", "oB"], "clientmsgid": "camp-7", **text(3)})["errcode"] == 0
+    )
+    assert (
+        wx.post(SEND, {"touser": ["oA", "oB"], "clientmsgid": "x" * 65, **text(4)})["errcode"]
+        == 45067
+    )
 
 
 def test_same_content_without_clientmsgid_is_deduped(wx):
@@ -78,7 +81,8 @@ def test_sendall_by_tag_and_to_all(wx):
     to_all = wx.post(SENDALL, {"filter": {"is_to_all": True}, **text(2)})
     assert to_all["errmsg"] == "send job submission success"
     assert wx.post(GET, {"msg_id": to_all["msg_id"]})["sent_count"] == 3
-    news = wx.post(SENDALL, {"filter": {"is_to_all": True}, "msgtype": "mpnews",
-                             "mpnews": {"media_id": "M1"}})
+    news = wx.post(
+        SENDALL, {"filter": {"is_to_all": True}, "msgtype": "mpnews", "mpnews": {"media_id": "M1"}}
+    )
     assert "msg_data_id" in news
     assert wx.post(GET, {"msg_id": 1})["errcode"] == 40059

@@ -62,8 +62,10 @@ def test_payment_window_is_unlimited(wx):
 
 def test_bad_message_type_and_empty_text(wx):
     wx.inbound("oAlice", "message")
-    assert wx.post("/cgi-bin/message/custom/send",
-                   {"touser": "oAlice", "msgtype": "fax"})["errcode"] == 40008
+    assert (
+        wx.post("/cgi-bin/message/custom/send", {"touser": "oAlice", "msgtype": "fax"})["errcode"]
+        == 40008
+    )
     assert wx.custom_text("oAlice", "  ")["errcode"] == 44004
 
 

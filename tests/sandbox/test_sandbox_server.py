@@ -20,23 +20,35 @@ def server():
 
 def test_token_and_send_over_http(server):
     assert server.url.startswith("http://127.0.0.1:")
-    token = requests.get(f"{server.url}/cgi-bin/token", params={
-        "grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
-        "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}, timeout=5).json()["access_token"]
-    requests.post(f"{server.url}/sandbox/inbound", json={"openid": "oA", "kind": "click"},
-                  timeout=5)
+    token = requests.get(
+        f"{server.url}/cgi-bin/token",
+        params={
+            "grant_type": "client_credential",
+            "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+            "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+        },
+        timeout=5,
+    ).json()["access_token"]
+    requests.post(
+        f"{server.url}/sandbox/inbound", json={"openid": "oA", "kind": "click"}, timeout=5
+    )
     url = f"{server.url}/cgi-bin/message/custom/send"
     body = {"touser": "oA", "msgtype": "text", "text": {"content": "你好"}}
-    codes = [requests.post(url, params={"access_token": token}, json=body, timeout=5)
-             .json()["errcode"] for _ in range(4)]
+    codes = [
+        requests.post(url, params={"access_token": token}, json=body, timeout=5).json()["errcode"]
+        for _ in range(4)
+    ]
     assert codes == [0, 0, 0, 45047]
     sent = requests.get(f"{server.url}/sandbox/sent", params={"touser": "oA"}, timeout=5).json()
     assert sent["messages"][0]["body"]["text"]["content"] == "你好"
 
 
 def test_concurrent_token_fetches_are_counted(server):
-    params = {"grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
-              "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}
+    params = {
+        "grant_type": "client_credential",
+        "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+        "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+    }
     tokens: list[str] = []
 
     def fetch() -> None:

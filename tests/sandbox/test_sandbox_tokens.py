@@ -16,22 +16,30 @@ def errcode(answer: dict) -> int:
 
 
 def stable(client, force: bool = False, **override) -> dict:
-    body = {"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET,
-            "force_refresh": force, **override}
+    body = {
+        "grant_type": "client_credential",
+        "appid": APP_ID,
+        "secret": SECRET,
+        "force_refresh": force,
+        **override,
+    }
     return client.post(STABLE, json=body).json
 
 
 def test_token_answer_has_token_and_lifetime(wx):
-    answer = wx.http.get(TOKEN, query_string={
-        "grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}).json
+    answer = wx.http.get(
+        TOKEN, query_string={"grant_type": "client_credential", "appid": APP_ID, "secret": SECRET}
+    ).json
     assert answer["expires_in"] == 7200
     assert len(answer["access_token"]) >= 100
 
 
 def test_wrong_appid_and_secret(client):
     def fetch(appid, secret):
-        return client.get(TOKEN, query_string={
-            "grant_type": "client_credential", "appid": appid, "secret": secret}).json
+        return client.get(
+            TOKEN,
+            query_string={"grant_type": "client_credential", "appid": appid, "secret": secret},
+        ).json
 
     assert fetch("wxother", SECRET)["errcode"] == 40013
     assert fetch(APP_ID, "wrong")["errcode"] == 40125
@@ -40,8 +48,9 @@ def test_wrong_appid_and_secret(client):
 
 
 def test_errors_are_http_200_with_rid(client):
-    response = client.get(TOKEN, query_string={"grant_type": "client_credential",
-                                               "appid": "wxother", "secret": "x"})
+    response = client.get(
+        TOKEN, query_string={"grant_type": "client_credential", "appid": "wxother", "secret": "x"}
+    )
     assert response.status_code == 200
     assert " rid: " in response.json["errmsg"]
 

@@ -15,9 +15,14 @@ def test_follow_and_unfollow_show_in_user_info(wx, clock):
 
 
 def test_qr_scan_sets_the_scene(wx):
-    ticket = wx.post("/cgi-bin/qrcode/create", {
-        "expire_seconds": 604800, "action_name": "QR_STR_SCENE",
-        "action_info": {"scene": {"scene_str": "bargain_123"}}})["ticket"]
+    ticket = wx.post(
+        "/cgi-bin/qrcode/create",
+        {
+            "expire_seconds": 604800,
+            "action_name": "QR_STR_SCENE",
+            "action_info": {"scene": {"scene_str": "bargain_123"}},
+        },
+    )["ticket"]
     wx.inbound("oBob", "subscribe", ticket=ticket)
     info = wx.get("/cgi-bin/user/info", openid="oBob")
     assert info["subscribe_scene"] == "ADD_SCENE_QR_CODE"
@@ -25,11 +30,15 @@ def test_qr_scan_sets_the_scene(wx):
 
 
 def test_qrcode_shapes(wx):
-    temporary = wx.post("/cgi-bin/qrcode/create", {
-        "action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 7}}})
+    temporary = wx.post(
+        "/cgi-bin/qrcode/create",
+        {"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 7}}},
+    )
     assert temporary["expire_seconds"] == 60 and temporary["url"].startswith("http://weixin")
-    permanent = wx.post("/cgi-bin/qrcode/create", {
-        "action_name": "QR_LIMIT_SCENE", "action_info": {"scene": {"scene_id": 7}}})
+    permanent = wx.post(
+        "/cgi-bin/qrcode/create",
+        {"action_name": "QR_LIMIT_SCENE", "action_info": {"scene": {"scene_id": 7}}},
+    )
     assert "expire_seconds" not in permanent
     assert wx.post("/cgi-bin/qrcode/create", {"action_name": "NOPE"})["errcode"] == 40052
 
@@ -37,21 +46,27 @@ def test_qrcode_shapes(wx):
 def test_user_get_pages_with_next_openid(clock):
     http = create_sandbox_app({"CLOCK": clock, "PAGE_SIZE": 2}).test_client()
     http.post("/sandbox/users", json={"openids": ["o1", "o2", "o3"]})
-    token = http.get("/cgi-bin/token", query_string={
-        "grant_type": "client_credential", "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
-        "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"]}).json["access_token"]
+    token = http.get(
+        "/cgi-bin/token",
+        query_string={
+            "grant_type": "client_credential",
+            "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
+            "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+        },
+    ).json["access_token"]
     first = http.get("/cgi-bin/user/get", query_string={"access_token": token}).json
-    assert first == {"total": 3, "count": 2, "data": {"openid": ["o1", "o2"]},
-                     "next_openid": "o2"}
-    last = http.get("/cgi-bin/user/get", query_string={
-        "access_token": token, "next_openid": "o2"}).json
+    assert first == {"total": 3, "count": 2, "data": {"openid": ["o1", "o2"]}, "next_openid": "o2"}
+    last = http.get(
+        "/cgi-bin/user/get", query_string={"access_token": token, "next_openid": "o2"}
+    ).json
     assert last == {"total": 3, "count": 1, "data": {"openid": ["o3"]}, "next_openid": ""}
 
 
 def test_batchget(wx):
     wx.inbound("oA", "subscribe")
-    answer = wx.post("/cgi-bin/user/info/batchget",
-                     {"user_list": [{"openid": "oA"}, {"openid": "oZ"}]})
+    answer = wx.post(
+        "/cgi-bin/user/info/batchget", {"user_list": [{"openid": "oA"}, {"openid": "oZ"}]}
+    )
     assert [u["subscribe"] for u in answer["user_info_list"]] == [1, 0]
 
 
@@ -60,11 +75,19 @@ def test_tags_lifecycle(wx):
         wx.inbound(openid, "subscribe")
     tag = wx.post("/cgi-bin/tags/create", {"tag": {"name": "广东"}})["tag"]
     assert wx.post("/cgi-bin/tags/create", {"tag": {"name": "广东"}})["errcode"] == 45157
-    assert wx.post("/cgi-bin/tags/members/batchtagging",
-                   {"openid_list": ["oA", "oB"], "tagid": tag["id"]})["errcode"] == 0
+    assert (
+        wx.post(
+            "/cgi-bin/tags/members/batchtagging", {"openid_list": ["oA", "oB"], "tagid": tag["id"]}
+        )["errcode"]
+        == 0
+    )
     too_many = [f"o{i}" for i in range(51)]
-    assert wx.post("/cgi-bin/tags/members/batchtagging",
-                   {"openid_list": too_many, "tagid": tag["id"]})["errcode"] == 40032
+    assert (
+        wx.post(
+            "/cgi-bin/tags/members/batchtagging", {"openid_list": too_many, "tagid": tag["id"]}
+        )["errcode"]
+        == 40032
+    )
     members = wx.post("/cgi-bin/user/tag/get", {"tagid": tag["id"], "next_openid": ""})
     assert members["data"]["openid"] == ["oA", "oB"]
     wx.post("/cgi-bin/tags/members/batchuntagging", {"openid_list": ["oB"], "tagid": tag["id"]})
@@ -81,7 +104,6 @@ def test_menu_create_get_delete(wx):
     menu = {"button": [{"type": "click", "name": "砍价", "key": "MENU_BARGAIN"}]}
     assert wx.post("/cgi-bin/menu/create", menu)["errcode"] == 0
     assert wx.get("/cgi-bin/menu/get") == {"menu": menu}
-    assert wx.post("/cgi-bin/menu/create", {"button": [menu["button"][0]] * 4})[
-        "errcode"] == 40016
+    assert wx.post("/cgi-bin/menu/create", {"button": [menu["button"][0]] * 4})["errcode"] == 40016
     assert wx.get("/cgi-bin/menu/delete")["errcode"] == 0
     assert wx.get("/cgi-bin/menu/get")["errcode"] == 46003

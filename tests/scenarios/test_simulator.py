@@ -70,6 +70,7 @@ def exchanges(output: str) -> list[tuple[str, list[str]]]:
 
 # --- the transcript, as the user sees it -----------------------------------------------------
 
+
 @pytest.mark.parametrize("aes", [False, True], ids=["plain", "safe-mode"])
 def test_first_visit_transcript(webhook: str, sandbox: str, aes: bool) -> None:
     script = (TRANSCRIPTS / "first_visit.txt").open(encoding="utf-8")
@@ -81,8 +82,15 @@ def test_first_visit_transcript(webhook: str, sandbox: str, aes: bool) -> None:
     assert ("安全模式" if aes else "明文模式") in output
     assert "webhook 返回" not in output and "（沙箱" not in output
     seen = dict(exchanges(output))
-    assert list(seen) == ["/subscribe poster_spring", "帮助", "/click MENU_HELP", "今天天气怎么样",
-                          "/image", "/location 39.9 116.4", "/unsubscribe"]
+    assert list(seen) == [
+        "/subscribe poster_spring",
+        "帮助",
+        "/click MENU_HELP",
+        "今天天气怎么样",
+        "/image",
+        "/location 39.9 116.4",
+        "/unsubscribe",
+    ]
     assert seen["/subscribe poster_spring"][0].startswith("欢迎关注！")
     assert seen["帮助"] == seen["/click MENU_HELP"]
     assert seen["帮助"][0].startswith("您可以：\n1. ")
@@ -114,6 +122,7 @@ def test_the_sandbox_learns_what_the_user_did(webhook: str, sandbox: str) -> Non
 
 # --- what the server sends through the API ---------------------------------------------------
 
+
 class HookedScript:
     """A transcript that runs a server-side action just before the user types a given line."""
 
@@ -129,8 +138,12 @@ class HookedScript:
 
 def test_api_messages_since_the_last_input_are_shown(app, webhook: str, sandbox: str) -> None:
     api, outbox = app.extensions["wechat_api"], app.extensions["outbox"]
-    template = {"touser": OPENID, "template_id": "TPL_SHIPPED", "url": "https://shop.example/o/1",
-                "data": {"first": {"value": "您的订单已发货"}, "keyword1": {"value": "顺丰"}}}
+    template = {
+        "touser": OPENID,
+        "template_id": "TPL_SHIPPED",
+        "url": "https://shop.example/o/1",
+        "data": {"first": {"value": "您的订单已发货"}, "keyword1": {"value": "顺丰"}},
+    }
 
     def ship() -> None:
         api.call("POST", "/cgi-bin/message/template/send", template)
@@ -159,6 +172,7 @@ def test_messages_from_before_the_chat_are_not_replayed(app, webhook: str, sandb
 
 
 # --- when something is wrong -----------------------------------------------------------------
+
 
 def test_unreachable_webhook_is_one_clear_line() -> None:
     url = free_url("/wechat")
@@ -194,6 +208,7 @@ def test_help_comments_bad_commands_and_quit(webhook: str, sandbox: str) -> None
 
 # --- the pieces ------------------------------------------------------------------------------
 
+
 def test_inputs_become_the_right_wechat_actions() -> None:
     user = WeChatUser(token=TOKEN, app_id=APP_ID)
     subscribe = parse_action("/subscribe poster_spring", user)
@@ -209,18 +224,24 @@ def test_inputs_become_the_right_wechat_actions() -> None:
 
 
 def test_replies_render_as_the_user_sees_them() -> None:
-    news = (b"<xml><MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>"
-            b"<item><Title><![CDATA[\xe6\x98\xa5\xe5\xad\xa3\xe4\xb8\x8a\xe6\x96\xb0]]></Title>"
-            b"<Description><![CDATA[new]]></Description><Url><![CDATA[https://x.cn/a]]></Url>"
-            b"</item></Articles></xml>")
+    news = (
+        b"<xml><MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles>"
+        b"<item><Title><![CDATA[\xe6\x98\xa5\xe5\xad\xa3\xe4\xb8\x8a\xe6\x96\xb0]]></Title>"
+        b"<Description><![CDATA[new]]></Description><Url><![CDATA[https://x.cn/a]]></Url>"
+        b"</item></Articles></xml>"
+    )
     assert describe_reply(news) == card("春季上新", "new", "https://x.cn/a")
-    assert describe_reply(b"<xml><MsgType>transfer_customer_service</MsgType></xml>") \
+    assert (
+        describe_reply(b"<xml><MsgType>transfer_customer_service</MsgType></xml>")
         == "（已转接人工客服）"
+    )
     assert describe_reply(b"success") == describe_reply(b"") == "（无回复）"
 
 
 def test_a_card_is_a_closed_box() -> None:
-    lines = card("春季上新：全场八折起", "一段很长的描述" * 10, "https://shop.example/p/1").split("\n")
+    lines = card("春季上新：全场八折起", "一段很长的描述" * 10, "https://shop.example/p/1").split(
+        "\n"
+    )
     assert lines[0].startswith("┌") and lines[-1].startswith("└")
     assert len({display_width(line) for line in lines}) == 1
     assert any("链接：https://shop.example" in line for line in lines)
@@ -231,7 +252,12 @@ def test_other_api_messages_are_labelled() -> None:
         return describe_sent({"id": 1, "api": api, "msgtype": msgtype, "body": body})
 
     assert sent("custom/send", "image", {"image": {"media_id": "m"}}) == "【客服消息】[图片]"
-    assert sent("subscribe/bizsend", "subscribe",
-                {"template_id": "T", "data": {"thing1": {"value": "到货"}}}) \
+    assert (
+        sent(
+            "subscribe/bizsend",
+            "subscribe",
+            {"template_id": "T", "data": {"thing1": {"value": "到货"}}},
+        )
         == "【订阅通知】T\n  thing1：到货"
+    )
     assert sent("mass/sendall", "text", {"text": {"content": "周末特惠"}}) == "【群发消息】周末特惠"

@@ -42,7 +42,8 @@ def test_touches_are_flushed_in_one_batch(any_storage):
     assert not any_storage.redis.exists(TOUCH_KEY)
     with any_storage.sessions() as db:
         assert aware(db.get(Follower, "o1").last_interaction_at).timestamp() == pytest.approx(
-            now - 10, abs=1e-3)
+            now - 10, abs=1e-3
+        )
         assert db.get(Follower, "o2").subscribed is False  # seen, but never saw a follow
     assert flush_follower_touches(any_storage) == 0
 
