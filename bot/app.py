@@ -95,9 +95,24 @@ def register_webhook(app: Flask, storage: Storage) -> None:
         outbox,
         crypto,
         budget,
-        settings["HANDLER_THREADS"],
+        handler_threads(settings),
     )
     app.extensions["webhook"] = Webhook(steps, runner)
+
+
+def handler_threads(settings: Mapping[str, Any]) -> int:
+    """How many handlers may run at once in this process.
+
+    Under gevent workers the pool's "threads" are greenlets: as many as the worker accepts
+    connections (gunicorn's default 1000), or slow handlers would queue behind 32 of them.
+    """
+    if settings.get("HANDLER_THREADS"):
+        return int(settings["HANDLER_THREADS"])
+    try:
+        from gevent import monkey
+    except ImportError:
+        return 32
+    return 1000 if monkey.is_module_patched("threading") else 32
 
 
 def close_app(app: Flask) -> None:

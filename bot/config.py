@@ -34,7 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
     "DEDUP_TTL_SECONDS": 120,  # WeChat's three retries all arrive within ~15 s
     "CONVERSATION_TTL_SECONDS": 30 * 60,
-    "HANDLER_THREADS": 32,
+    "HANDLER_THREADS": None,  # None: 32 threads, or 1000 greenlets under gevent workers
 }
 
 #: The variables DESIGN.md names; only these are read from the environment.
