@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from bot.dedup import Claim, Ledger
@@ -54,8 +54,7 @@ class HandlerRunner:
         msg, claim = delivery.msg, delivery.claim
         assert msg is not None and claim is not None
         deadline = delivery.received + self.budget
-        future: Future[bytes] = Future()
-        self.pool.submit(self.run_turn, msg, claim, delivery.safe_mode, deadline, future)
+        future = self.pool.submit(self.run_turn, msg, claim, delivery.safe_mode, deadline)
         try:
             return WebhookResponse.xml(future.result(timeout=max(0.0, deadline - time.monotonic())))
         except FutureTimeout:
@@ -67,35 +66,19 @@ class HandlerRunner:
                 return WebhookResponse.xml(SUCCESS)
             return WebhookResponse.xml(stored)  # it finished in the instant we gave up
 
-    def run_turn(
-        self, msg: Inbound, claim: Claim, safe_mode: bool, deadline: float, answer: Future[bytes]
-    ) -> None:
-        """Handle one message on a worker thread.
-
-        The response body is handed to the waiting webhook *before* the finishing Redis round
-        trip, which keeps that trip off the customer's latency. This is safe: a retry arriving
-        in between finds the claim still pending and waits for the stored reply, and if the
-        webhook already gave up, `finish` says so and the reply goes out by customer service.
-        """
-        try:
-            state = claim.state
-            if not claim.locked:  # another message of this customer is being handled
-                state = self.ledger.wait_for_lock(msg.openid, claim.lock_token, deadline)
-            reply, conversation = self._call_handler(msg, state)
-            body = self.response_body(reply, msg, safe_mode)
-        except BaseException as error:  # e.g. Redis went away: the webhook answers 503
-            answer.set_exception(error)
-            return
-        answer.set_result(body)
-        try:
-            on_time = self.ledger.finish(
-                msg.dedup_id, msg.openid, body, conversation.dump(), claim.lock_token
-            )
-        except Exception:
-            log.exception("could not store the reply to %s", msg.dedup_id)
-            return
+    def run_turn(self, msg: Inbound, claim: Claim, safe_mode: bool, deadline: float) -> bytes:
+        """Handle one message on a worker thread; returns the response body it stored."""
+        state = claim.state
+        if not claim.locked:  # another message of this customer is being handled
+            state = self.ledger.wait_for_lock(msg.openid, claim.lock_token, deadline)
+        reply, conversation = self._call_handler(msg, state)
+        body = self.response_body(reply, msg, safe_mode)
+        on_time = self.ledger.finish(
+            msg.dedup_id, msg.openid, body, conversation.dump(), claim.lock_token
+        )
         if not on_time and reply is not None:
             self.outbox.send(msg.openid, reply)
+        return body
 
     def _call_handler(self, msg: Inbound, state: bytes | None) -> tuple[Reply | None, Conversation]:
         conversation = Conversation(state)
