@@ -16,7 +16,6 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.db import create_tables, make_engine, make_sessionmaker, sqlite_url
 
-
 #: Connections one process may open to Redis: gevent workers run up to ~1000 handlers at once.
 REDIS_MAX_CONNECTIONS = 1000
 
