@@ -13,6 +13,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from bot.errors import ProtocolError
+
 #: Elements that hold repeated children WeChat sends as one item or many.
 _LIST_CONTAINERS = {"PicList", "ResultList", "ArticleDetail"}
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
@@ -20,8 +22,6 @@ _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
 def parse_xml_fields(body: bytes) -> dict[str, Any]:
     """Parse `<xml>…</xml>` into a dict of its children; raise ProtocolError on anything else."""
-    from bot.wechat import ProtocolError  # the protocol module imports this one
-
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
@@ -101,8 +101,6 @@ class Inbound:
 
 def parse_inbound(body: bytes) -> Inbound:
     """Parse a decrypted body into an Inbound; raise ProtocolError if it is not a message."""
-    from bot.wechat import ProtocolError
-
     fields = parse_xml_fields(body)
     missing = [
         name for name in _REQUIRED if not isinstance(fields.get(name), str) or not fields[name]

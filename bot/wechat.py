@@ -19,16 +19,10 @@ import time
 
 from wechatpy.crypto import PrpCrypto
 
+from bot.errors import ProtocolError
 from bot.inbound import parse_xml_fields
 
-
-class ProtocolError(Exception):
-    """Input that did not come from WeChat, or came broken. `status` is the HTTP answer."""
-
-    def __init__(self, reason: str, status: int = 400):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
+__all__ = ["MessageCrypto", "ProtocolError", "check_signature", "check_timestamp", "sign"]
 
 
 def sign(*parts: str) -> str:
@@ -101,6 +95,19 @@ class MessageCrypto:
     def encrypt(self, xml: str) -> str:
         """random(16) + length + xml + appid, AES-CBC, base64 — the Encrypt element's text."""
         return self._prp.encrypt(xml, self.app_id).decode()
+
+    def decrypt_reply(self, envelope_xml: bytes) -> bytes:
+        """Verify and open one of our own reply envelopes (for the simulator and tests)."""
+        envelope = parse_xml_fields(envelope_xml)
+        expected = sign(
+            self.token,
+            envelope.get("TimeStamp", ""),
+            envelope.get("Nonce", ""),
+            envelope.get("Encrypt", ""),
+        )
+        if not hmac.compare_digest(expected, envelope.get("MsgSignature", "")):
+            raise ProtocolError("reply envelope has a bad MsgSignature")
+        return self.decrypt(envelope["Encrypt"])
 
     def encrypt_reply(
         self, xml: str, timestamp: str | None = None, nonce: str | None = None

@@ -119,10 +119,4 @@ def read_reply(body: bytes, crypto: MessageCrypto | None) -> bytes:
     """The plaintext reply XML from a webhook answer (decrypting a safe-mode envelope)."""
     if crypto is None or not body.startswith(b"<xml><Encrypt>"):
         return body
-    from bot.inbound import parse_xml_fields
-
-    envelope = parse_xml_fields(body)
-    expected = sign(crypto.token, envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"])
-    if expected != envelope["MsgSignature"]:
-        raise ValueError("reply envelope has a bad MsgSignature")
-    return crypto.decrypt(envelope["Encrypt"])
+    return crypto.decrypt_reply(body)

@@ -6,6 +6,7 @@ import time
 
 from bot.demo import DEMO_ACCOUNT
 from bot.sandbox import create_sandbox_app
+from tests.sandbox.conftest import WxClient
 
 CUSTOM = "/cgi-bin/message/custom/send"
 
@@ -95,14 +96,7 @@ def test_bad_json_wrong_method_and_unknown_path(wx):
 def test_daily_quota_and_clear_quota(clock):
     app = create_sandbox_app({"CLOCK": clock, "DAILY_LIMITS": {"/cgi-bin/user/get": 2}})
     http = app.test_client()
-    token = http.get(
-        "/cgi-bin/token",
-        query_string={
-            "grant_type": "client_credential",
-            "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
-            "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
-        },
-    ).json["access_token"]
+    token = WxClient(http).fetch_token()
     codes = [
         http.get("/cgi-bin/user/get", query_string={"access_token": token}).json.get("errcode", 0)
         for _ in range(3)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.demo import DEMO_ACCOUNT
 from bot.sandbox import create_sandbox_app
+from tests.sandbox.conftest import WxClient
 
 
 def test_follow_and_unfollow_show_in_user_info(wx, clock):
@@ -46,14 +46,7 @@ def test_qrcode_shapes(wx):
 def test_user_get_pages_with_next_openid(clock):
     http = create_sandbox_app({"CLOCK": clock, "PAGE_SIZE": 2}).test_client()
     http.post("/sandbox/users", json={"openids": ["o1", "o2", "o3"]})
-    token = http.get(
-        "/cgi-bin/token",
-        query_string={
-            "grant_type": "client_credential",
-            "appid": DEMO_ACCOUNT["WECHAT_APP_ID"],
-            "secret": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
-        },
-    ).json["access_token"]
+    token = WxClient(http).fetch_token()
     first = http.get("/cgi-bin/user/get", query_string={"access_token": token}).json
     assert first == {"total": 3, "count": 2, "data": {"openid": ["o1", "o2"]}, "next_openid": "o2"}
     last = http.get(
