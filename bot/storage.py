@@ -47,6 +47,7 @@ def make_storage(config: dict[str, Any]) -> Storage:
     """Engine, sessionmaker and Redis client for a validated configuration; creates tables."""
     engine = make_engine(config.get("DATABASE_URL") or sqlite_url(config["BOT_DATA_DIR"]))
     create_tables(engine)
+    # REDIS_CLIENT: a ready client (the benchmark's pool-size what-if); not an env variable.
     client = config.get("REDIS_CLIENT") or make_redis(
         config.get("REDIS_URL"), config["BOT_DATA_DIR"]
     )
