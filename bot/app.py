@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response
 
 from bot import config as bot_config
+from bot import console
 from bot.context import BotContext
 from bot.dedup import Ledger
 from bot.inbound import Inbound
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["outbox"] = Outbox(api)
     register_webhook(app, storage)
     register_blueprints(app)
+    console.init_app(app)
     register_error_pages(app)
     return app
 

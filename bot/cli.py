@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from bot import config as bot_config
-from bot.demo import DEMO_ACCOUNT, DEMO_SANDBOX_PORT, demo_config
+from bot.demo import DEMO_ACCOUNT, DEMO_ADMIN_PASSWORD, DEMO_SANDBOX_PORT, demo_config
 from bot.logs import configure_logging
 
 
@@ -17,6 +17,7 @@ def load_settings(demo: bool, sandbox_url: str | None = None) -> dict[str, Any]:
     settings = bot_config.from_env()
     if demo:
         settings.update(demo_config(sandbox_url or f"http://127.0.0.1:{DEMO_SANDBOX_PORT}"))
+        settings["ADMIN_PASSWORD"] = settings.get("ADMIN_PASSWORD") or DEMO_ADMIN_PASSWORD
     try:
         return bot_config.validate(settings)
     except bot_config.ConfigError as error:
@@ -68,8 +69,16 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     scheduler.start()
     url = f"http://{host}:{settings['PORT']}/wechat"
     click.echo(f"Webhook listening at {url}")
+    click.echo(f"Console at http://{host}:{settings['PORT']}/admin")
     if demo:
+        from bot.demo import seed_console_accounts
+
+        seed_console_accounts(app.extensions["storage"].sessions)
         click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
+        click.echo(
+            "Demo console accounts admin, manager, reviewer and agent; password "
+            f"{settings['ADMIN_PASSWORD']!r} for admin, {DEMO_ADMIN_PASSWORD!r} for the others"
+        )
         click.echo("Next: in a second terminal run  .venv/bin/python -m bot chat")
     try:
         run_simple(host, settings["PORT"], app, threaded=True, use_reloader=False)
@@ -170,6 +179,15 @@ def scheduler(demo: bool) -> None:
     settings = load_settings(demo)
     click.echo("scheduler running; Ctrl-C stops it")
     build_scheduler(make_storage(settings), blocking=True).start()
+
+
+def _add_console_commands() -> None:
+    from bot.console.commands import users
+
+    cli.add_command(users)
+
+
+_add_console_commands()
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "HOST": "127.0.0.1",
     "PORT": 8080,
     "ADMIN_PASSWORD": None,
+    "SECRET_KEY": None,  # None: generated once into BOT_DATA_DIR/secret_key
+    "CONSOLE_COOKIE_SECURE": "auto",  # auto: Secure when the request came over HTTPS
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -51,6 +53,8 @@ ENV_NAMES = (
     "HOST",
     "PORT",
     "ADMIN_PASSWORD",
+    "SECRET_KEY",
+    "CONSOLE_COOKIE_SECURE",
 )
 
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
@@ -116,6 +120,16 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
     if not re.match(r"^https?://[^\s/]+", base):
         problems.append("WECHAT_API_BASE: must be an http(s) URL")
     config["WECHAT_API_BASE"] = base.rstrip("/")
+    admin_password = config.get("ADMIN_PASSWORD")
+    if admin_password and len(str(admin_password)) < 10:
+        problems.append("ADMIN_PASSWORD: must be at least 10 characters")
+    secret_key = config.get("SECRET_KEY")
+    if secret_key and len(str(secret_key)) < 32:
+        problems.append("SECRET_KEY: must be at least 32 characters (e.g. 48 random bytes)")
+    cookie_mode = str(config.get("CONSOLE_COOKIE_SECURE") or "auto").lower()
+    if cookie_mode not in ("auto", "true", "false"):
+        problems.append("CONSOLE_COOKIE_SECURE: must be auto, true or false")
+    config["CONSOLE_COOKIE_SECURE"] = cookie_mode
     redis_url = config.get("REDIS_URL")
     if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
         problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")

@@ -44,6 +44,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 def create_tables(engine: Engine) -> None:
     """Create every table the imported models declare (idempotent)."""
-    import shop.followers  # noqa: F401  (registers its tables on Base.metadata)
+    # Importing a model module registers its tables on Base.metadata.
+    import bot.console.accounts
+    import bot.console.api_tokens
+    import bot.console.audit_log
+    import bot.message_stats  # noqa: F401
+    import shop.followers  # noqa: F401
 
     Base.metadata.create_all(engine)

@@ -6,9 +6,9 @@ retry — even one that arrives while the first is still running — waits for a
 the very same reply bytes.
 
 The claim script also records the customer's last interaction (shop/followers.py flushes it to
-SQL), takes the per-customer conversation lock and loads the conversation state, and the
-finish script stores the reply, saves the state and releases the lock: that is what keeps the
-hot path at two round trips.
+SQL), counts the message for the dashboard (bot/message_stats.py), takes the per-customer
+conversation lock and loads the conversation state; the finish script stores the reply, saves
+the state and releases the lock. That is what keeps the hot path at two round trips.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import redis
 
+from bot import message_stats
+from bot.inbound import Inbound
 from bot.replies import SUCCESS
 from bot.session import conversation_key, lock_key
 from shop.followers import TOUCH_KEY
@@ -32,6 +34,12 @@ if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   return {0, redis.call('GET', KEYS[1])}
 end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
+if ARGV[8] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[8], 1) end
+if ARGV[9] ~= '' then
+  redis.call('LPUSH', KEYS[6], ARGV[9])
+  redis.call('LTRIM', KEYS[6], 0, ARGV[10] - 1)
+end
 local locked = 0
 if redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', ARGV[6]) then locked = 1 end
 return {1, locked, redis.call('GET', KEYS[3])}
@@ -81,9 +89,21 @@ class Ledger:
         self._finish = client.register_script(_FINISH)
         self._give_up = client.register_script(_GIVE_UP)
 
-    def claim(self, dedup_id: str, openid: str, *, touch_at: float | None) -> Claim:
+    def claim(self, msg: Inbound, *, touch_at: float | None) -> Claim:
+        """Claim `msg`'s delivery; a first delivery is also counted for the dashboard."""
         token = uuid.uuid4().hex
-        keys = [DEDUP_PREFIX + dedup_id, TOUCH_KEY, conversation_key(openid), lock_key(openid)]
+        openid = msg.openid
+        keys = [
+            DEDUP_PREFIX + msg.dedup_id,
+            TOUCH_KEY,
+            conversation_key(openid),
+            lock_key(openid),
+            message_stats.COUNTS_KEY,
+            message_stats.TEXTS_KEY,
+        ]
+        kind_field, click_field, text_entry = message_stats.counted_fields(
+            msg, message_stats.local_day(touch_at or time.time())
+        )
         args = [
             PENDING,
             self.dedup_ttl,
@@ -91,6 +111,10 @@ class Ledger:
             touch_at or 0,
             token,
             LOCK_TTL_MS,
+            kind_field,
+            click_field,
+            text_entry,
+            message_stats.TEXTS_CAP,
         ]
         result = self._claim(keys=keys, args=args)
         if not result[0]:

@@ -16,6 +16,22 @@ DEMO_ACCOUNT = {
 }
 
 
+#: The demo's console password (only with --demo, and only if ADMIN_PASSWORD is not set).
+DEMO_ADMIN_PASSWORD = "demo-console-2026"
+#: One account per role, so each role's view of the console can be tried.
+DEMO_CONSOLE_ACCOUNTS = {"manager": "manager", "reviewer": "compliance", "agent": "agent"}
+
+
+def seed_console_accounts(sessions) -> None:
+    """Create the demo's manager, reviewer and agent accounts unless they exist."""
+    from bot.console import accounts
+
+    with sessions.begin() as db:
+        for name, role in DEMO_CONSOLE_ACCOUNTS.items():
+            if accounts.find(db, name) is None:
+                accounts.create(db, name, role, DEMO_ADMIN_PASSWORD)
+
+
 def demo_config(sandbox_url: str) -> dict[str, object]:
     return {key: value for key, value in DEMO_ACCOUNT.items() if key != "WECHAT_ACCOUNT"} | {
         "WECHAT_API_BASE": sandbox_url,

@@ -71,10 +71,14 @@ class Inbound:
 
     @property
     def dedup_id(self) -> str:
-        """What makes a delivery unique: MsgId for messages, sender+time+event for events."""
+        """What makes a delivery unique: MsgId for messages, sender+time+event+key for events.
+
+        WeChat's own advice for events is sender + CreateTime, but a customer can tap two
+        menu buttons within one second; a retry repeats the EventKey, so it is added.
+        """
         if self.kind != "event" and self.msg_id:
             return f"m:{self.msg_id}"
-        return f"e:{self.openid}:{self.create_time}:{self.event or self.kind}"
+        return f"e:{self.openid}:{self.create_time}:{self.event or self.kind}:{self.event_key}"
 
     @property
     def scene(self) -> str | None:

@@ -119,7 +119,7 @@ class Deduplicate:
         msg = delivery.msg
         assert msg is not None
         touch_at = time.time() if opens_service_window(msg) else None
-        claim = self.ledger.claim(msg.dedup_id, msg.openid, touch_at=touch_at)
+        claim = self.ledger.claim(msg, touch_at=touch_at)
         if not claim.first:
             log.info("retry of %s answered from the first delivery", msg.dedup_id)
             reply = self.ledger.wait_for_reply(msg.dedup_id, delivery.received + self.budget)

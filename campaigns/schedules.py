@@ -17,4 +17,5 @@ class Schedule:
 
 SCHEDULES = [
     Schedule("flush_follower_touches", 10, jobs.flush_follower_touches),
+    Schedule("flush_message_stats", 10, jobs.flush_message_stats),
 ]

@@ -12,9 +12,10 @@ import uuid
 from datetime import UTC, datetime
 
 import redis
-from sqlalchemy import DateTime, String, select
+from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from bot.clock import local_day
 from bot.db import Base
 
 #: Redis hash openid → unix time of the latest message, waiting to be flushed to SQL.
@@ -33,6 +34,23 @@ class Follower(Base):
         DateTime(timezone=True), index=True
     )
     source_scene: Mapped[str | None] = mapped_column(String(64))
+
+
+class FollowerEvent(Base):
+    """One follow or unfollow, kept so the dashboard can chart new and lost followers per day
+    (a Follower row only remembers the latest of each)."""
+
+    __tablename__ = "follower_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SUBSCRIBED or UNSUBSCRIBED
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[str] = mapped_column(String(10), index=True)  # Asia/Shanghai YYYY-MM-DD
+
+
+SUBSCRIBED = "subscribe"
+UNSUBSCRIBED = "unsubscribe"
 
 
 def utc(timestamp: float) -> datetime:
@@ -55,6 +73,7 @@ def record_subscribe(db: Session, openid: str, at: datetime, scene: str | None =
     follower.last_interaction_at = max_time(follower.last_interaction_at, at)
     if scene and not follower.source_scene:
         follower.source_scene = scene[:64]
+    db.add(FollowerEvent(openid=openid, kind=SUBSCRIBED, at=at, day=local_day(at)))
     return follower
 
 
@@ -63,6 +82,7 @@ def record_unsubscribe(db: Session, openid: str, at: datetime) -> Follower:
     follower = _get_or_create(db, openid, at)
     follower.subscribed = False
     follower.unsubscribed_at = at
+    db.add(FollowerEvent(openid=openid, kind=UNSUBSCRIBED, at=at, day=local_day(at)))
     return follower
 
 

@@ -48,10 +48,25 @@ def test_location_message():
     assert msg.fields["Label"] == "位置信息"
 
 
-def test_events_are_deduplicated_by_sender_time_and_event():
+def test_events_are_deduplicated_by_sender_time_event_and_key():
     msg = load("event_click.xml")
     assert (msg.event, msg.event_key) == ("click", "EVENTKEY")
-    assert msg.dedup_id == f"e:{msg.openid}:{msg.create_time}:click"
+    assert msg.dedup_id == f"e:{msg.openid}:{msg.create_time}:click:EVENTKEY"
+
+
+def test_two_menu_clicks_in_one_second_are_two_events():
+    first = parse_inbound(_click_xml("MENU_BROWSE"))
+    second = parse_inbound(_click_xml("MENU_HELP"))
+    assert first.dedup_id != second.dedup_id
+    assert parse_inbound(_click_xml("MENU_BROWSE")).dedup_id == first.dedup_id  # a retry
+
+
+def _click_xml(key: str) -> bytes:
+    return (
+        "<xml><ToUserName>gh_a</ToUserName><FromUserName>o1</FromUserName>"
+        "<CreateTime>1700000000</CreateTime><MsgType>event</MsgType><Event>CLICK</Event>"
+        f"<EventKey>{key}</EventKey></xml>"
+    ).encode()
 
 
 def test_qr_scenes():

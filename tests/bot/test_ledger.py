@@ -12,6 +12,7 @@ import pytest
 import redis as redis_lib
 
 from bot.dedup import PENDING, Ledger
+from bot.inbound import Inbound
 from bot.replies import SUCCESS
 from bot.session import Conversation, conversation_key, lock_key
 from shop.followers import TOUCH_KEY
@@ -31,28 +32,32 @@ def backend(request, redis) -> redis_lib.Redis:
     client.flushdb()
 
 
+def message(msg_id: str, openid: str, text: str = "你好") -> Inbound:
+    return Inbound(openid, "gh_test", "text", 1_700_000_000, msg_id=msg_id, text=text)
+
+
 def test_claim_touch_state_and_finish(backend):
     ledger = Ledger(backend, dedup_ttl=60, conversation_ttl=600)
     backend.set(conversation_key("o1"), '{"state": "order:qty", "data": {"sku": 7}}')
-    claim = ledger.claim("m:1", "o1", touch_at=123.5)
+    claim = ledger.claim(message("1", "o1"), touch_at=123.5)
     assert claim.first and claim.locked
     assert Conversation(claim.state).get_state() == "order:qty"
     assert backend.hget(TOUCH_KEY, "o1") == b"123.5"
 
-    retry = ledger.claim("m:1", "o1", touch_at=124.0)
+    retry = ledger.claim(message("1", "o1"), touch_at=124.0)
     assert not retry.first and retry.reply == PENDING
 
     convo = Conversation(claim.state)
     convo.clear()
     assert ledger.finish("m:1", "o1", b"<xml>reply</xml>", convo.dump(), claim.lock_token)
     assert not backend.exists(conversation_key("o1")) and not backend.exists(lock_key("o1"))
-    assert ledger.claim("m:1", "o1", touch_at=None).reply == b"<xml>reply</xml>"
+    assert ledger.claim(message("1", "o1"), touch_at=None).reply == b"<xml>reply</xml>"
     assert ledger.wait_for_reply("m:1", time.monotonic() + 1) == b"<xml>reply</xml>"
 
 
 def test_giving_up_wins_over_a_late_finish(backend):
     ledger = Ledger(backend, dedup_ttl=60, conversation_ttl=600)
-    claim = ledger.claim("m:2", "o2", touch_at=None)
+    claim = ledger.claim(message("2", "o2"), touch_at=None)
     assert ledger.give_up("m:2") is None
     assert not ledger.finish("m:2", "o2", b"late", ("keep", ""), claim.lock_token)
     assert ledger.wait_for_reply("m:2", time.monotonic()) == SUCCESS
@@ -61,14 +66,14 @@ def test_giving_up_wins_over_a_late_finish(backend):
 
 def test_a_finish_just_before_giving_up_is_kept(backend):
     ledger = Ledger(backend, dedup_ttl=60, conversation_ttl=600)
-    claim = ledger.claim("m:3", "o3", touch_at=None)
+    claim = ledger.claim(message("3", "o3"), touch_at=None)
     assert ledger.finish("m:3", "o3", b"on time", ("keep", ""), claim.lock_token)
     assert ledger.give_up("m:3") == b"on time"
 
 
 def test_conversation_state_expires(backend):
     ledger = Ledger(backend, dedup_ttl=60, conversation_ttl=600)
-    claim = ledger.claim("m:4", "o4", touch_at=None)
+    claim = ledger.claim(message("4", "o4"), touch_at=None)
     convo = Conversation(None)
     convo.set_state("order:address")
     ledger.finish("m:4", "o4", SUCCESS, convo.dump(), claim.lock_token)

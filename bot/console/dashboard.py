@@ -1,0 +1,140 @@
+"""The data board: followers, messages, keywords and menu clicks over the last N days.
+
+Everything is read from SQL (follower events, the flushed daily counts), bucketed by the
+merchant's Asia/Shanghai day. The shop's orders, GMV and funnel will join once the shop
+exists (issue #5).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.custom_menu import load_menu
+from bot.message_stats import CLICK, KEYWORD, KIND, DailyCount
+from shop.followers import SUBSCRIBED, UNSUBSCRIBED, Follower, FollowerEvent
+
+#: MsgType → the label the board shows.
+KIND_LABELS = {
+    "text": "文字",
+    "image": "图片",
+    "voice": "语音",
+    "video": "视频",
+    "shortvideo": "小视频",
+    "location": "位置",
+    "link": "链接",
+    "file": "文件",
+    "event": "事件（关注、菜单等）",
+}
+TOP_KEYWORDS = 20
+
+
+@dataclass
+class Day:
+    day: str  # YYYY-MM-DD
+    new_followers: int = 0
+    lost_followers: int = 0
+    messages: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.day[5:].replace("-", "/")  # 11/22
+
+
+@dataclass
+class Board:
+    days: list[Day]
+    followers_total: int
+    messages_by_kind: list[tuple[str, int]]
+    keywords: list[tuple[str, int]]
+    clicks: list[tuple[str, int]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def today(self) -> Day:
+        return self.days[-1]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "new_followers": sum(d.new_followers for d in self.days),
+            "lost_followers": sum(d.lost_followers for d in self.days),
+            "messages": sum(d.messages for d in self.days),
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "followers_total": self.followers_total,
+            "days": [
+                {
+                    "day": d.day,
+                    "new_followers": d.new_followers,
+                    "lost_followers": d.lost_followers,
+                    "messages": d.messages,
+                }
+                for d in self.days
+            ],
+            "totals": self.totals(),
+            "messages_by_kind": dict(self.messages_by_kind),
+            "top_keywords": [{"word": w, "count": c} for w, c in self.keywords],
+            "menu_clicks": [{"menu": m, "count": c} for m, c in self.clicks],
+        }
+
+
+def day_range(today: date, days: int) -> list[str]:
+    return [(today - timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
+
+
+def menu_labels() -> dict[str, str]:
+    """EventKey → the button's name, from bot/menu.json."""
+    labels = {}
+    for button in load_menu().get("button", []):
+        for item in [button, *button.get("sub_button", [])]:
+            if item.get("key"):
+                labels[item["key"]] = item["name"]
+    return labels
+
+
+def build(db: Session, today: date, days: int = 7) -> Board:
+    """The board for the `days` days ending `today` (an Asia/Shanghai date)."""
+    span = day_range(today, days)
+    by_day = {d: Day(d) for d in span}
+    events = db.execute(
+        select(FollowerEvent.day, FollowerEvent.kind, func.count())
+        .where(FollowerEvent.day >= span[0], FollowerEvent.day <= span[-1])
+        .group_by(FollowerEvent.day, FollowerEvent.kind)
+    )
+    for day, kind, count in events:
+        if kind == SUBSCRIBED:
+            by_day[day].new_followers += count
+        elif kind == UNSUBSCRIBED:
+            by_day[day].lost_followers += count
+
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    rows = db.execute(
+        select(DailyCount.day, DailyCount.metric, DailyCount.key, DailyCount.count).where(
+            DailyCount.day >= span[0], DailyCount.day <= span[-1]
+        )
+    )
+    for day, metric, key, count in rows:
+        totals[metric][key] += count
+        if metric == KIND:
+            by_day[day].messages += count
+
+    labels = menu_labels()
+    followers_total = db.scalar(
+        select(func.count()).select_from(Follower).where(Follower.subscribed.is_(True))
+    )
+    return Board(
+        days=[by_day[d] for d in span],
+        followers_total=followers_total or 0,
+        messages_by_kind=[
+            (KIND_LABELS.get(kind, kind), count) for kind, count in totals[KIND].most_common()
+        ],
+        keywords=totals[KEYWORD].most_common(TOP_KEYWORDS),
+        clicks=[(labels.get(key, key), count) for key, count in totals[CLICK].most_common()],
+    )

@@ -1,0 +1,85 @@
+"""The dashboard shows what the webhook really received, counted per Shanghai day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.clock import local_day
+from bot.console import charts
+from campaigns import jobs
+from tests.conftest import WeChat
+from tests.console.conftest import signed_in
+
+
+def chat_a_little(app) -> None:
+    """Three customers: two follow, one leaves; texts, a retry, menu clicks and an image."""
+    alice, bob, carol = (WeChat(app.test_client()) for _ in range(3))
+    alice.reply(alice.user.subscribe())
+    bob.reply(bob.user.subscribe())
+    alice.say("有口红吗")
+    alice.say("口红多少钱")
+    bob.say("我们想要口红和面霜")  # 我们 is a stop-word
+    retry = carol.user.text("面霜")
+    carol.reply(retry)
+    carol.reply(retry)  # WeChat's retry of the same MsgId is not a second message
+    alice.reply(alice.user.click("MENU_BROWSE"))
+    bob.reply(bob.user.click("MENU_BROWSE"))
+    bob.reply(bob.user.click("MENU_HELP"))
+    carol.reply(carol.user.image())
+    bob.reply(bob.user.unsubscribe())
+
+
+def test_the_board_counts_what_the_webhook_received(console_app):
+    chat_a_little(console_app)
+    storage = console_app.extensions["storage"]
+    jobs.flush_message_stats(storage)  # what the scheduler runs every 10 s
+    manager = signed_in(console_app, "manager")
+    board = manager.client.get(
+        "/api/v1/dashboard", headers={"Authorization": f"Bearer {_token(console_app)}"}
+    ).json
+    today = board["days"][-1]
+    assert board["followers_total"] == 1  # alice stayed, bob left
+    assert (today["new_followers"], today["lost_followers"]) == (2, 1)
+    # 4 texts (the retry is not counted), 1 image, and 6 events: 2 follows, 1 unfollow, 3 clicks
+    assert board["messages_by_kind"] == {"事件（关注、菜单等）": 6, "文字": 4, "图片": 1}
+    assert today["messages"] == 11
+    assert board["menu_clicks"] == [{"menu": "逛逛", "count": 2}, {"menu": "帮助", "count": 1}]
+    words = {k["word"]: k["count"] for k in board["top_keywords"]}
+    assert words["口红"] == 3 and words["面霜"] == 2
+    assert "我们" not in words and "吗" not in words
+
+    page = manager.get("/admin/dashboard").text
+    assert 'data-figure="followers_total">1<' in page
+    assert 'data-figure="new_today">2<' in page
+    assert "口红" in page and "逛逛" in page
+    assert "<svg" in page and "http" not in page.split("<main>")[1].split("</main>")[0]
+
+
+def _token(app) -> str:
+    from bot.console import accounts, api_tokens
+
+    with app.extensions["storage"].sessions.begin() as db:
+        return api_tokens.issue(db, accounts.find(db, "manager"), "t")[1]
+
+
+def test_days_are_the_merchants_shanghai_days():
+    # 23:30 on Nov 21 in UTC is 07:30 on Nov 22 in Shanghai.
+    assert local_day(datetime(2026, 11, 21, 23, 30, tzinfo=UTC)) == "2026-11-22"
+    assert local_day(datetime(2026, 11, 21, 15, 59, tzinfo=UTC)) == "2026-11-21"
+
+
+def test_the_page_offers_7_14_and_30_days(console_app):
+    manager = signed_in(console_app, "manager")
+    page = manager.get("/admin/dashboard?days=30").text
+    assert page.count("<rect") == 90  # 30 days × (new, lost) + 30 days of messages
+    assert manager.get("/admin/dashboard?days=9999").status_code == 200
+
+
+def test_chart_labels_are_escaped():
+    svg = charts.bar_chart(["<b>"], [("<script>", [3], "x")], title="t&t")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "t&amp;t" in svg
+    assert "<b>" not in charts.ranking([("<b>bold</b>", 2)])
+
+
+def test_axis_tops_are_round_numbers():
+    assert [charts.nice_ceiling(v) for v in (0, 1, 3, 7, 12, 180)] == [1, 1, 5, 10, 20, 200]
