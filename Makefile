@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m bot serve --demo
 
-test: $(STAMP)
+# Debian's Chromium for the browser tests (apt; skipped with a hint when not root).
+browser:
+	./scripts/install-browser.sh
+
+test: $(STAMP) browser
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest
 

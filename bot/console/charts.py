@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH = 640
-HEIGHT = 220
+WIDTH = 900
+HEIGHT = 240
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 36, 8, 12, 28
 
 
@@ -41,12 +41,13 @@ def bar_chart(
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
-    for fraction in (0, 0.5, 1):
-        y = PAD_TOP + plot_h * (1 - fraction)
+    ticks = (0, peak // 2, peak) if peak % 2 == 0 else (0, peak)  # whole numbers only
+    for tick in ticks:
+        y = PAD_TOP + plot_h * (1 - tick / peak)
         parts.append(
             f'<line class="grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" '
             f'y2="{y:.1f}"/><text class="axis" x="{PAD_LEFT - 4}" y="{y + 4:.1f}" '
-            f'text-anchor="end">{round(peak * fraction)}</text>'
+            f'text-anchor="end">{tick}</text>'
         )
     every = max(1, len(labels) // 10)  # at most ~10 day labels, or they overlap on a phone
     for i, label in enumerate(labels):

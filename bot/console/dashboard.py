@@ -29,7 +29,7 @@ KIND_LABELS = {
     "location": "位置",
     "link": "链接",
     "file": "文件",
-    "event": "事件（关注、菜单等）",
+    "event": "事件",  # follows, unfollows, menu clicks, scans
 }
 TOP_KEYWORDS = 20
 

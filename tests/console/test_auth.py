@@ -140,3 +140,13 @@ def _account_id(app, username: str) -> int:
 
     with app.extensions["storage"].sessions() as db:
         return accounts.find(db, username).id
+
+
+def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
+    from bot.console.auth import secret_key
+
+    first = secret_key({"BOT_DATA_DIR": str(tmp_path)})
+    assert len(first) >= 32 and secret_key({"BOT_DATA_DIR": str(tmp_path)}) == first
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+    assert list(tmp_path.iterdir()) == [tmp_path / "secret_key"]
+    assert secret_key({"SECRET_KEY": "k" * 40, "BOT_DATA_DIR": str(tmp_path)}) == "k" * 40
