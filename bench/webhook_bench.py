@@ -548,6 +548,8 @@ class Bench:
             "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": APP_SECRET,
             "WECHAT_AES_KEY": AES_KEY, "WECHAT_API_BASE": "http://127.0.0.1:9",
             "REDIS_URL": url, "DATABASE_URL": "", "BOT_DATA_DIR": str(data_dir),
+            # The console's first admin and cookie key: the app warns at start without them.
+            "ADMIN_PASSWORD": "bench-admin-password", "SECRET_KEY": "bench-" + "k" * 40,
             "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
         })
         env.pop("WECHAT_REPLAY_WINDOW", None)  # the default (300 s); timestamps are fresh

@@ -29,6 +29,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.console import accounts, audit_log, sessions
@@ -88,13 +89,18 @@ def secret_key(config: Any) -> str:
 
 
 def create_first_admin(app: Flask) -> None:
+    """`admin` from ADMIN_PASSWORD, once, even when several workers start at the same moment."""
     storage = app.extensions["storage"]
-    with storage.sessions.begin() as db:
-        admin = accounts.ensure_first_admin(db, app.config.get("ADMIN_PASSWORD"))
-        if admin is not None:
-            audit_log.record(db, "account.create", target=admin.username, role="admin")
-            log.info("created the first console account 'admin' from ADMIN_PASSWORD")
-        elif not accounts.all_accounts(db):
+    try:
+        with storage.sessions.begin() as db:
+            admin = accounts.ensure_first_admin(db, app.config.get("ADMIN_PASSWORD"))
+            if admin is not None:
+                audit_log.record(db, "account.create", target=admin.username, role="admin")
+                log.info("created the first console account 'admin' from ADMIN_PASSWORD")
+    except IntegrityError:
+        log.info("another worker created the first console account 'admin' just now")
+    with storage.sessions() as db:
+        if not accounts.all_accounts(db):
             log.warning(
                 "no console accounts yet: set ADMIN_PASSWORD or run "
                 "`python -m bot users create NAME --role admin`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.console import accounts as accounts_module
 from bot.console import audit_log
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, Console, signed_in
 
@@ -150,3 +151,14 @@ def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
     assert list(tmp_path.iterdir()) == [tmp_path / "secret_key"]
     assert secret_key({"SECRET_KEY": "k" * 40, "BOT_DATA_DIR": str(tmp_path)}) == "k" * 40
+
+
+def test_workers_starting_together_create_one_admin_and_all_boot(make_app, monkeypatch):
+    first = make_app(ADMIN_PASSWORD=ADMIN_PASSWORD)
+    # The second worker looked before the first committed: it too tries to create `admin`.
+    monkeypatch.setattr(accounts_module, "find", lambda db, name: None)
+    second = make_app(ADMIN_PASSWORD=ADMIN_PASSWORD)
+    monkeypatch.undo()
+    assert signed_in(second, "admin", ADMIN_PASSWORD)
+    with first.extensions["storage"].sessions() as db:
+        assert [a.username for a in accounts_module.all_accounts(db)] == ["admin"]
