@@ -162,3 +162,13 @@ def test_workers_starting_together_create_one_admin_and_all_boot(make_app, monke
     assert signed_in(second, "admin", ADMIN_PASSWORD)
     with first.extensions["storage"].sessions() as db:
         assert [a.username for a in accounts_module.all_accounts(db)] == ["admin"]
+
+
+def test_the_webhook_and_api_never_set_a_cookie(console_app):
+    from tests.conftest import WeChat
+
+    customer = WeChat(console_app.test_client())
+    response = customer.post(customer.user.text("你好"))
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    api = console_app.test_client().get("/api/v1/me")
+    assert "Set-Cookie" not in api.headers
