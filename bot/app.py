@@ -52,7 +52,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     console.init_app(app)
     register_error_pages(app)
+    trust_proxies(app, int(settings["TRUSTED_PROXIES"]))
     return app
+
+
+def trust_proxies(app: Flask, count: int) -> None:
+    """Behind `count` reverse proxies, take the client address and scheme from their headers.
+
+    Without this every sign-in would seem to come from the proxy (one failing user would lock
+    the address of everyone) and the console could not tell that it is served over HTTPS.
+    With count 0 the headers are ignored, so a client cannot forge them.
+    """
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def register_webhook(app: Flask, storage: Storage) -> None:

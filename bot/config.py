@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_PASSWORD": None,
     "SECRET_KEY": None,  # None: generated once into BOT_DATA_DIR/secret_key
     "CONSOLE_COOKIE_SECURE": "auto",  # auto: Secure when the request came over HTTPS
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto we believe
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -55,6 +56,7 @@ ENV_NAMES = (
     "ADMIN_PASSWORD",
     "SECRET_KEY",
     "CONSOLE_COOKIE_SECURE",
+    "TRUSTED_PROXIES",
 )
 
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
@@ -108,7 +110,11 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
     aes_key = config.get("WECHAT_AES_KEY")
     if aes_key and (why := aes_key_problem(str(aes_key))):
         problems.append(f"WECHAT_AES_KEY: {why}")
-    for name, low, high in (("WECHAT_REPLAY_WINDOW", 0, 86400), ("PORT", 1, 65535)):
+    for name, low, high in (
+        ("WECHAT_REPLAY_WINDOW", 0, 86400),
+        ("PORT", 1, 65535),
+        ("TRUSTED_PROXIES", 0, 5),
+    ):
         try:
             number = int(config[name])
             if not low <= number <= high:

@@ -172,3 +172,30 @@ def test_the_webhook_and_api_never_set_a_cookie(console_app):
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     api = console_app.test_client().get("/api/v1/me")
     assert "Set-Cookie" not in api.headers
+
+
+def test_behind_a_trusted_proxy_the_real_address_and_https_are_used(make_app):
+    app = make_app(ADMIN_PASSWORD=ADMIN_PASSWORD, TRUSTED_PROXIES=1)
+    over_https = app.test_client().get("/admin/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in over_https.headers["Set-Cookie"]
+    person = Console(app.test_client())
+    person.get("/admin/login")
+    person.client.post(
+        "/admin/login",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        data={"username": "admin", "password": "wrong-password", "csrf_token": person.token},
+    )
+    with app.extensions["storage"].sessions() as db:
+        assert audit_log.recent(db, limit=1)[0].address == "203.0.113.7"
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(console_app):
+    person = Console(console_app.test_client())
+    person.get("/admin/login")
+    person.client.post(
+        "/admin/login",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        data={"username": "admin", "password": "wrong-password", "csrf_token": person.token},
+    )
+    with console_app.extensions["storage"].sessions() as db:
+        assert audit_log.recent(db, limit=1)[0].address == "127.0.0.1"
