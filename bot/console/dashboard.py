@@ -7,7 +7,6 @@ exists (issue #5).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -114,16 +113,27 @@ def build(db: Session, today: date, days: int = 7) -> Board:
         elif kind == UNSUBSCRIBED:
             by_day[day].lost_followers += count
 
-    totals: dict[str, Counter[str]] = defaultdict(Counter)
-    rows = db.execute(
-        select(DailyCount.day, DailyCount.metric, DailyCount.key, DailyCount.count).where(
-            DailyCount.day >= span[0], DailyCount.day <= span[-1]
-        )
+    in_span = (DailyCount.day >= span[0], DailyCount.day <= span[-1])
+    per_day = db.execute(
+        select(DailyCount.day, func.sum(DailyCount.count))
+        .where(*in_span, DailyCount.metric == KIND)
+        .group_by(DailyCount.day)
     )
-    for day, metric, key, count in rows:
-        totals[metric][key] += count
-        if metric == KIND:
-            by_day[day].messages += count
+    for day, count in per_day:
+        by_day[day].messages += int(count)
+
+    def top(metric: str, limit: int | None = None) -> list[tuple[str, int]]:
+        """Summed over the span in SQL: a month of keywords is many thousands of rows."""
+        total = func.sum(DailyCount.count)
+        query = (
+            select(DailyCount.key, total)
+            .where(*in_span, DailyCount.metric == metric)
+            .group_by(DailyCount.key)
+            .order_by(total.desc(), DailyCount.key)
+        )
+        if limit:
+            query = query.limit(limit)
+        return [(key, int(count)) for key, count in db.execute(query)]
 
     labels = menu_labels()
     followers_total = db.scalar(
@@ -132,9 +142,7 @@ def build(db: Session, today: date, days: int = 7) -> Board:
     return Board(
         days=[by_day[d] for d in span],
         followers_total=followers_total or 0,
-        messages_by_kind=[
-            (KIND_LABELS.get(kind, kind), count) for kind, count in totals[KIND].most_common()
-        ],
-        keywords=totals[KEYWORD].most_common(TOP_KEYWORDS),
-        clicks=[(labels.get(key, key), count) for key, count in totals[CLICK].most_common()],
+        messages_by_kind=[(KIND_LABELS.get(kind, kind), count) for kind, count in top(KIND)],
+        keywords=top(KEYWORD, TOP_KEYWORDS),
+        clicks=[(labels.get(key, key), count) for key, count in top(CLICK)],
     )

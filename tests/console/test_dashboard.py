@@ -83,3 +83,32 @@ def test_chart_labels_are_escaped():
 
 def test_axis_tops_are_round_numbers():
     assert [charts.nice_ceiling(v) for v in (0, 1, 3, 7, 12, 180)] == [1, 1, 5, 10, 20, 200]
+
+
+def test_the_board_sums_a_month_in_sql_on_every_backend(any_storage):
+    from collections import Counter
+    from datetime import date
+
+    from bot import message_stats
+    from bot.console import dashboard
+    from shop import followers
+
+    today = date(2026, 11, 22)
+    counts: Counter = Counter()
+    for n, day in enumerate(dashboard.day_range(today, 30)):
+        counts[(day, "kind", "text")] = n + 1
+        counts[(day, "keyword", "口红")] = 2
+        counts[(day, "keyword", f"词{n}")] = 1
+        counts[(day, "click", "MENU_BROWSE")] = 1
+    counts[("2026-10-01", "keyword", "口红")] = 999  # outside the span
+    message_stats.add_counts(any_storage.sessions, counts)
+    with any_storage.sessions.begin() as db:
+        followers.record_subscribe(db, "o1", datetime(2026, 11, 21, 17, 0, tzinfo=UTC))  # 11/22
+        followers.record_unsubscribe(db, "o2", datetime(2026, 11, 20, 1, 0, tzinfo=UTC))
+    with any_storage.sessions() as db:
+        board = dashboard.build(db, today, 30)
+    assert board.days[-1].messages == 30 and board.totals()["messages"] == sum(range(1, 31))
+    assert board.keywords[0] == ("口红", 60) and len(board.keywords) == dashboard.TOP_KEYWORDS
+    assert board.clicks == [("逛逛", 30)]
+    assert (board.days[-1].new_followers, board.days[-3].lost_followers) == (1, 1)
+    assert board.followers_total == 1
