@@ -1,1 +1,21 @@
-"""Screening of every outgoing copy (issue #4). Nothing is built here yet."""
+"""Screening of every outgoing copy for wording the Advertising Law and WeChat's rules forbid.
+
+normalize.py (one normalisation for text and patterns), ruleset.py (rules as versioned
+data, rules/adlaw.toml), screener.py (Aho-Corasick, then jieba only around candidates),
+homophones.py (the pinyin channel), cli.py (`python -m content_audit check`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from content_audit.ruleset import RuleSet, load_shipped
+from content_audit.screener import Flag, Screener, Verdict
+
+__all__ = ["Flag", "RuleSet", "Screener", "Verdict", "default_screener"]
+
+
+@lru_cache(maxsize=1)
+def default_screener() -> Screener:
+    """A screener on the shipped rule set, built once per process."""
+    return Screener(load_shipped())

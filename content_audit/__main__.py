@@ -1,0 +1,3 @@
+from content_audit.cli import main
+
+main()

@@ -1,0 +1,102 @@
+"""Rules as versioned data: the shipped TOML file, and (once edited) the copy in SQL.
+
+A RuleSet is immutable; a new version is a new object, so a screener built on one keeps
+answering consistently while a newer one is being built beside it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SHIPPED = Path(__file__).with_name("rules") / "adlaw.toml"
+KINDS = ("word", "regex", "cooccur", "homophone")
+SEVERITIES = ("block", "review")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    category: str
+    severity: str
+    basis: str = ""
+    rationale: str = ""
+    terms: tuple[str, ...] = ()
+    pattern: str = ""
+    first: tuple[str, ...] = ()  # cooccur: e.g. share verbs
+    second: tuple[str, ...] = ()  # cooccur: e.g. rewards and gates
+    tails: tuple[str, ...] = ()  # homophone: what follows the disguised term
+    suggestions: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()  # empty: every scope
+    enabled: bool = True
+
+    def applies_to(self, scope: str | None) -> bool:
+        return self.enabled and (not scope or not self.scopes or scope in self.scopes)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    version: str
+    rules: tuple[Rule, ...] = field(default_factory=tuple)
+
+    def by_id(self, rule_id: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+
+class RuleError(ValueError):
+    pass
+
+
+def rule_from_dict(data: dict[str, Any]) -> Rule:
+    """Build and check one rule; raise RuleError naming what is wrong."""
+    rule_id = str(data.get("id", "")).strip()
+    if not rule_id:
+        raise RuleError("a rule has no id")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise RuleError(f"{rule_id}: kind must be one of {', '.join(KINDS)}")
+    if data.get("severity") not in SEVERITIES:
+        raise RuleError(f"{rule_id}: severity must be block or review")
+    if not data.get("category"):
+        raise RuleError(f"{rule_id}: no category")
+    tuples = {
+        name: tuple(str(v) for v in data.get(name, ()) if str(v).strip())
+        for name in ("terms", "first", "second", "tails", "suggestions", "allow", "scopes")
+    }
+    if kind in ("word", "homophone") and not tuples["terms"]:
+        raise RuleError(f"{rule_id}: a {kind} rule needs terms")
+    if kind == "cooccur" and not (tuples["first"] and tuples["second"]):
+        raise RuleError(f"{rule_id}: a cooccur rule needs first and second terms")
+    if kind == "regex":
+        import re
+
+        try:
+            re.compile(str(data.get("pattern", "")))
+        except re.error as error:
+            raise RuleError(f"{rule_id}: bad regex: {error}") from None
+        if not data.get("pattern"):
+            raise RuleError(f"{rule_id}: a regex rule needs a pattern")
+    return Rule(
+        id=rule_id,
+        kind=kind,
+        category=str(data["category"]),
+        severity=str(data["severity"]),
+        basis=str(data.get("basis", "")),
+        rationale=str(data.get("rationale", "")),
+        pattern=str(data.get("pattern", "")),
+        enabled=bool(data.get("enabled", True)),
+        **tuples,
+    )
+
+
+def load_shipped(path: Path = SHIPPED) -> RuleSet:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    rules = tuple(rule_from_dict(item) for item in data.get("rule", []))
+    ids = [rule.id for rule in rules]
+    if len(ids) != len(set(ids)):
+        raise RuleError("rule ids must be unique")
+    return RuleSet(version=str(data["version"]), rules=rules)

@@ -1,0 +1,257 @@
+"""Screen a copy against the rule set: pass, review or block, with every hit explained.
+
+Two stages keep it fast and precise. An Aho-Corasick automaton (pyahocorasick) finds every
+candidate term in one pass over the normalised text; clean copy never gets further. Only
+around a candidate does jieba decide word boundaries (最近 and 第一次 are words of their own,
+一流 inside 统一流程 is no word at all) and do the allow phrases and sentence rules run.
+
+No Flask, no SQL: the gate, the console, the CLI and the benchmarks all call `screen`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ahocorasick
+
+from content_audit.homophones import HomophoneChannel
+from content_audit.normalize import TERMINATORS, Normalized, is_cjk, normalize, normalize_pattern
+from content_audit.ruleset import Rule, RuleSet
+
+SEVERITY_RANK = {"pass": 0, "review": 1, "block": 2}
+WINDOW = 8  # characters of context jieba sees on each side of a candidate
+_SENTENCE_END = re.compile(f"[{TERMINATORS}]")
+
+
+@dataclass(frozen=True)
+class Flag:
+    term: str  # the words as the author wrote them
+    category: str
+    start: int  # offsets into the original text, [start, end)
+    end: int
+    severity: str
+    rule_id: str
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str  # pass | review | block
+    flags: tuple[Flag, ...] = field(default_factory=tuple)
+    ruleset_version: str = ""
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return sorted({flag.rule_id for flag in self.flags})
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "flags": [asdict(flag) for flag in self.flags],
+            "ruleset_version": self.ruleset_version,
+        }
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int  # normalised offsets
+    end: int
+    rule: Rule
+    term: str
+
+
+class Screener:
+    """Built once per rule-set version; `screen` is thread-safe and allocation-light."""
+
+    def __init__(self, ruleset: RuleSet):
+        self.ruleset = ruleset
+        self._automaton = ahocorasick.Automaton()
+        entries: dict[str, list[tuple[str, Rule]]] = defaultdict(list)
+        self._regex: list[tuple[Rule, re.Pattern[str]]] = []
+        for rule in ruleset.rules:
+            if rule.kind == "word":
+                for term in rule.terms:
+                    entries[normalize_pattern(term)].append(("hit", rule))
+                for phrase in rule.allow:
+                    entries[normalize_pattern(phrase)].append(("allow", rule))
+            elif rule.kind == "cooccur":
+                for term in rule.first:
+                    entries[normalize_pattern(term)].append(("first", rule))
+                for term in rule.second:
+                    entries[normalize_pattern(term)].append(("second", rule))
+            elif rule.kind == "regex":
+                self._regex.append((rule, re.compile(rule.pattern)))
+        for key, roles in entries.items():
+            if key:
+                self._automaton.add_word(key, (key, tuple(roles)))
+        self._automaton.make_automaton()
+        self._homophones = HomophoneChannel(
+            [rule for rule in ruleset.rules if rule.kind == "homophone"]
+        )
+        self._suggestions: dict[str, str] = {}
+        # Suggested rewrites are offered only if they pass the same rules themselves.
+        for rule in ruleset.rules:
+            clean = next((s for s in rule.suggestions if self.screen(s).verdict == "pass"), "")
+            self._suggestions[rule.id] = clean
+
+    # --- the public call --------------------------------------------------------------------
+
+    def screen(self, text: str, scope: str | None = None) -> Verdict:
+        """The verdict on `text` for `scope` (push, product, reply, bargain, agent; None: all)."""
+        norm = normalize(text or "")
+        hits: list[_Hit] = []
+        allows: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        pairs: dict[str, dict[str, list[_Hit]]] = defaultdict(lambda: defaultdict(list))
+        for end, (key, roles) in self._automaton.iter(norm.text):
+            start = end - len(key) + 1
+            for role, rule in roles:
+                if not rule.applies_to(scope):
+                    continue
+                hit = _Hit(start, end + 1, rule, key)
+                if role == "hit":
+                    hits.append(hit)
+                elif role == "allow":
+                    allows[rule.id].append((start, end + 1))
+                else:
+                    pairs[rule.id][role].append(hit)
+        original = text or ""
+        flags = self._word_flags(original, norm, hits, allows)
+        flags += self._sentence_flags(original, norm, pairs)
+        flags += self._regex_flags(original, norm, scope)
+        flags += [
+            self._flag(original, norm, _Hit(start, end, rule, term))
+            for start, end, rule, term in self._homophones.find(norm.text, scope)
+        ]
+        flags = _dedupe(flags)
+        worst = max((SEVERITY_RANK[f.severity] for f in flags), default=0)
+        verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
+        return Verdict(verdict, tuple(flags), self.ruleset.version)
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def _word_flags(
+        self,
+        original: str,
+        norm: Normalized,
+        hits: list[_Hit],
+        allows: dict[str, list[tuple[int, int]]],
+    ) -> list[Flag]:
+        kept: list[_Hit] = []
+        for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+            if any(a <= hit.start and hit.end <= b for a, b in allows.get(hit.rule.id, ())):
+                continue
+            if any(
+                k.rule.category == hit.rule.category and k.start <= hit.start and hit.end <= k.end
+                for k in kept
+            ):
+                continue  # 第一 inside 销量第一: one flag, the longer
+            token_end = _word_end_if_aligned(norm.text, hit)
+            if token_end is None:
+                continue  # the term starts inside another word (一流 in 统一流程)
+            kept.append(_Hit(hit.start, max(hit.end, token_end), hit.rule, hit.term))
+        return [self._flag(original, norm, hit) for hit in kept]
+
+    def _sentence_flags(
+        self, original: str, norm: Normalized, pairs: dict[str, dict[str, list[_Hit]]]
+    ) -> list[Flag]:
+        flags = []
+        ends = [m.start() for m in _SENTENCE_END.finditer(norm.text)]
+        for roles in pairs.values():
+            firsts = [h for h in roles.get("first", ()) if _is_whole_word(norm.text, h)]
+            seconds = [h for h in roles.get("second", ()) if _is_whole_word(norm.text, h)]
+            seen_sentences = set()
+            for a in firsts:
+                sentence = bisect_right(ends, a.start)
+                if sentence in seen_sentences:
+                    continue
+                partner = next(
+                    (b for b in seconds if bisect_right(ends, b.start) == sentence), None
+                )
+                if partner is None:
+                    continue
+                seen_sentences.add(sentence)
+                start, end = min(a.start, partner.start), max(a.end, partner.end)
+                flags.append(self._flag(original, norm, _Hit(start, end, a.rule, "")))
+        return flags
+
+    def _regex_flags(self, original: str, norm: Normalized, scope: str | None) -> list[Flag]:
+        flags = []
+        for rule, pattern in self._regex:
+            if not rule.applies_to(scope):
+                continue
+            for match in pattern.finditer(norm.text):
+                if match.end() > match.start():
+                    hit = _Hit(match.start(), match.end(), rule, match.group())
+                    flags.append(self._flag(original, norm, hit))
+        return flags
+
+    def _flag(self, original: str, norm: Normalized, hit: _Hit) -> Flag:
+        start, end = norm.original_span(hit.start, hit.end)
+        return Flag(
+            term=original[start:end],
+            category=hit.rule.category,
+            start=start,
+            end=end,
+            severity=hit.rule.severity,
+            rule_id=hit.rule.id,
+            suggestion=self._suggestions.get(hit.rule.id, ""),
+        )
+
+
+def _dedupe(flags: list[Flag]) -> list[Flag]:
+    seen = set()
+    unique = []
+    for flag in sorted(flags, key=lambda f: (f.start, f.end, f.rule_id)):
+        key = (flag.start, flag.end, flag.rule_id)
+        if key not in seen:
+            seen.add(key)
+            unique.append(flag)
+    return unique
+
+
+def _tokens_around(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """jieba's word spans, in `text` offsets, of a small window around [start, end)."""
+    import jieba
+
+    left = max(0, start - WINDOW)
+    window = text[left : min(len(text), end + WINDOW)]
+    spans = []
+    offset = left
+    for token in jieba.lcut(window, HMM=False):
+        spans.append((offset, offset + len(token)))
+        offset += len(token)
+    return spans
+
+
+def _word_end_if_aligned(text: str, hit: _Hit) -> int | None:
+    """Where the word that begins with the hit ends, or None if the hit begins mid-word.
+
+    Latin terms are matched whole by their rules; only Chinese needs jieba.
+    """
+    if not is_cjk(text[hit.start]):
+        return hit.end
+    tokens = _tokens_around(text, hit.start, hit.end)
+    for index, (token_start, token_end) in enumerate(tokens):
+        if token_start == hit.start:
+            if token_end - token_start == 1 and index + 1 < len(tokens):
+                # 最 standing alone modifies the next word: flag 最受欢迎, not just 最.
+                following_end = tokens[index + 1][1]
+                if is_cjk(text[token_end]):
+                    return following_end
+            return token_end
+        if token_start < hit.start < token_end:
+            return None
+    return hit.end
+
+
+def _is_whole_word(text: str, hit: _Hit) -> bool:
+    """A one-character term (送, 赠) counts only as a word of its own, not inside 送货."""
+    if hit.end - hit.start > 1:
+        return _word_end_if_aligned(text, hit) is not None
+    return any(
+        span == (hit.start, hit.end) for span in _tokens_around(text, hit.start, hit.end)
+    )

@@ -1,0 +1,56 @@
+"""One normalisation for copy and patterns; every evasion folds to the plain form."""
+
+from __future__ import annotations
+
+import pytest
+
+from content_audit import default_screener
+from content_audit.normalize import normalize
+
+
+@pytest.mark.parametrize(
+    ("written", "seen"),
+    [
+        ("最 好", "最好"),
+        ("最~佳", "最佳"),
+        ("最👍好", "最好"),
+        ("最\u200b好", "最好"),
+        ("國家級", "国家级"),
+        ("ＮＯ．１", "no.1"),
+        ("TOP1", "top1"),
+        ("第1名", "第一名"),
+        ("国·家·级", "国家级"),
+        ("顶-级", "顶级"),
+        ("b\u200best", "best"),
+    ],
+)
+def test_evasions_fold_to_the_plain_form(written, seen):
+    assert normalize(written).text == seen
+
+
+def test_sentence_ends_and_latin_spacing_are_kept():
+    assert normalize("欢迎分享。下单送小样").text == "欢迎分享。下单送小样"
+    assert normalize("best  price").text == "best  price"
+    assert normalize("100% 有效").text == "100%有效"
+
+
+@pytest.mark.parametrize("text", ["最 好的面霜", "全网\u200b最佳", "ＮＯ．１人气", "ß最👍好"])
+def test_offsets_point_into_the_original(text):
+    norm = normalize(text)
+    for i in range(len(norm.text)):
+        start, end = norm.original_span(i, i + 1)
+        assert 0 <= start < end <= len(text)
+    start, end = norm.original_span(0, len(norm.text))
+    assert (start, end) == (0, len(text))
+
+
+def test_every_pattern_matches_itself():
+    screener = default_screener()
+    for rule in screener.ruleset.rules:
+        if rule.kind in ("word",):
+            for term in rule.terms:
+                verdict = screener.screen(term)
+                assert rule.id in verdict.rule_ids, (rule.id, term)
+        if rule.kind == "cooccur":
+            text = f"{rule.first[0]}就{rule.second[0]}"
+            assert rule.id in screener.screen(text).rule_ids, (rule.id, text)
