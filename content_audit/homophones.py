@@ -43,6 +43,7 @@ def reading_of(text: str) -> str:
 class HomophoneChannel:
     def __init__(self, rules: list[Rule]):
         self._patterns: list[tuple[Rule, re.Pattern[str]]] = []
+        self._heads: set[str] = set()  # a cheap test before any regex runs
         for rule in rules:
             for term in rule.terms:
                 sound = reading_of(term)
@@ -53,13 +54,16 @@ class HomophoneChannel:
                     key=len,
                     reverse=True,
                 )
+                self._heads |= set(lookalikes) | {sound[0]}
                 head = f"(?<![a-z]){re.escape(sound)}|[{''.join(lookalikes)}]"
                 tail = "|".join(re.escape(t) for t in tails)
                 self._patterns.append((rule, re.compile(f"(?:{head})(?:{tail})(?![a-z])")))
 
     def find(self, text: str, scope: str | None) -> list[tuple[int, int, Rule, str]]:
         """(start, end, rule, matched) in normalised offsets."""
-        found = []
+        found: list[tuple[int, int, Rule, str]] = []
+        if self._heads.isdisjoint(text):
+            return found
         for rule, pattern in self._patterns:
             if rule.applies_to(scope):
                 found += [(m.start(), m.end(), rule, m.group()) for m in pattern.finditer(text)]

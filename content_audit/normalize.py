@@ -14,8 +14,9 @@ from __future__ import annotations
 import importlib.resources
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 #: Sentence ends: never dropped, so induced-sharing rules can stay within one sentence.
@@ -30,23 +31,52 @@ _DI_DIGIT = re.compile("(?<=第)1")
 _IS_CJK = re.compile(f"[{CJK}]")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Normalized:
+    """The matched text and its way back to the original offsets.
+
+    Most copy is never flagged, so the map back is worked out only when a flag asks for it:
+    the separators dropped from `folded` cut it into kept segments, and `folded_positions`
+    exists only in the rare case that NFKC changed the length (ligatures, ß).
+    """
+
     text: str
-    positions: tuple[int, ...] | None  # original index of each char; None: the same index
+    folded: str
+    folded_positions: tuple[int, ...] | None = None
+
+    @cached_property
+    def _segments(self) -> tuple[list[int], list[int]]:
+        starts, origins = [0], [0]
+        cursor = length = 0
+        for match in _DROP.finditer(self.folded):
+            length += match.start() - cursor
+            cursor = match.end()
+            starts.append(length)
+            origins.append(cursor)
+        return starts, origins
+
+    def original_index(self, index: int) -> int:
+        starts, origins = self._segments
+        segment = bisect_right(starts, index) - 1
+        folded = origins[segment] + index - starts[segment]
+        return folded if self.folded_positions is None else self.folded_positions[folded]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The [start, end) span in the original text of normalised [start, end)."""
-        if self.positions is None:
-            return start, end
-        return self.positions[start], self.positions[end - 1] + 1
+        return self.original_index(start), self.original_index(end - 1) + 1
 
 
 @lru_cache(maxsize=1)
-def _t2s_table() -> dict[int, int]:
-    """Traditional → simplified, character for character (OpenCC's table), so offsets hold."""
+def _one_for_one_table() -> dict[int, int]:
+    """Traditional → simplified (OpenCC's character table) and full-width ASCII → ASCII.
+
+    Both map one character to one, so offsets hold, and doing them with `str.translate`
+    spares most copy the much slower NFKC pass (Chinese copy is full of full-width
+    punctuation, which is all NFKC would have changed).
+    """
     source = importlib.resources.files("opencc") / "dictionary" / "TSCharacters.txt"
-    table = {}
+    table = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+    table[0x3000] = 0x20  # ideographic space
     for line in source.read_text(encoding="utf-8").splitlines():
         traditional, _, simplified = line.partition("\t")
         target = simplified.split(" ")[0]
@@ -56,13 +86,17 @@ def _t2s_table() -> dict[int, int]:
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    if len(folded) == len(text):
-        return folded, None  # the common case: one character for one
+    """NFKC, case folding and traditional → simplified; the map only if lengths changed."""
+    table = _one_for_one_table()
+    quick = text.translate(table)
+    if unicodedata.is_normalized("NFKC", quick):
+        folded = quick.casefold()
+        if len(folded) == len(text):
+            return folded, None
     parts: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(text):
-        piece = unicodedata.normalize("NFKC", char).casefold()
+        piece = unicodedata.normalize("NFKC", char).casefold().translate(table)
         parts.append(piece)
         positions.extend([index] * len(piece))
     return "".join(parts), positions
@@ -71,23 +105,10 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 def normalize(text: str) -> Normalized:
     """The text the screener matches on, with a map back to the original offsets."""
     folded, positions = _fold(text)
-    folded = folded.translate(_t2s_table())
-    folded = _DI_DIGIT.sub("一", folded)
-    drops = list(_DROP.finditer(folded))
-    if not drops:
-        return Normalized(folded, tuple(positions) if positions is not None else None)
-    kept: list[str] = []
-    mapped: list[int] = []
-    cursor = 0
-    for match in drops:
-        kept.append(folded[cursor : match.start()])
-        mapped.extend(range(cursor, match.start()))
-        cursor = match.end()
-    kept.append(folded[cursor:])
-    mapped.extend(range(cursor, len(folded)))
-    if positions is not None:
-        mapped = [positions[i] for i in mapped]
-    return Normalized("".join(kept), tuple(mapped))
+    kept = _DROP.sub("", folded)
+    if "第1" in kept:
+        kept = _DI_DIGIT.sub("一", kept)  # one character for one: offsets hold
+    return Normalized(kept, folded, tuple(positions) if positions is not None else None)
 
 
 def normalize_pattern(pattern: str) -> str:

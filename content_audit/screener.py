@@ -24,6 +24,9 @@ from content_audit.ruleset import Rule, RuleSet
 
 SEVERITY_RANK = {"pass": 0, "review": 1, "block": 2}
 WINDOW = 8  # characters of context jieba sees on each side of a candidate
+# What an automaton key can start: a word rule's hit, or one side of a co-occurrence pair.
+_WORD, _FIRST, _SECOND = 1, 2, 4
+_PAIR = _FIRST | _SECOND
 _SENTENCE_END = re.compile(f"[{TERMINATORS}]")
 
 
@@ -87,7 +90,12 @@ class Screener:
                 self._regex.append((rule, re.compile(rule.pattern)))
         for key, roles in entries.items():
             if key:
-                self._automaton.add_word(key, (key, tuple(roles)))
+                kinds = {role for role, _ in roles}
+                mask = (
+                    ("hit" in kinds) * _WORD | ("first" in kinds) * _FIRST
+                    | ("second" in kinds) * _SECOND
+                )
+                self._automaton.add_word(key, (key, tuple(roles), mask))
         self._automaton.make_automaton()
         self._homophones = HomophoneChannel(
             [rule for rule in ruleset.rules if rule.kind == "homophone"]
@@ -103,10 +111,33 @@ class Screener:
     def screen(self, text: str, scope: str | None = None) -> Verdict:
         """The verdict on `text` for `scope` (push, product, reply, bargain, agent; None: all)."""
         norm = normalize(text or "")
+        original = text or ""
+        flags = self._automaton_flags(original, norm, scope)
+        flags += self._regex_flags(original, norm, scope)
+        flags += [
+            self._flag(original, norm, _Hit(start, end, rule, term))
+            for start, end, rule, term in self._homophones.find(norm.text, scope)
+        ]
+        if not flags:
+            return Verdict("pass", (), self.ruleset.version)
+        flags = _dedupe(flags)
+        worst = max(SEVERITY_RANK[f.severity] for f in flags)
+        verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
+        return Verdict(verdict, tuple(flags), self.ruleset.version)
+
+    # --- stages -----------------------------------------------------------------------------
+
+    def _automaton_flags(self, original: str, norm: Normalized, scope: str | None) -> list[Flag]:
+        candidates = list(self._automaton.iter(norm.text))
+        seen = 0
+        for _end, (_key, _roles, mask) in candidates:
+            seen |= mask
+        if not seen & _WORD and seen & _PAIR != _PAIR:
+            return []  # most copy stops here: nothing, or only allow phrases or half a pair
         hits: list[_Hit] = []
         allows: dict[str, list[tuple[int, int]]] = defaultdict(list)
         pairs: dict[str, dict[str, list[_Hit]]] = defaultdict(lambda: defaultdict(list))
-        for end, (key, roles) in self._automaton.iter(norm.text):
+        for end, (key, roles, _mask) in candidates:
             start = end - len(key) + 1
             for role, rule in roles:
                 if not rule.applies_to(scope):
@@ -118,20 +149,10 @@ class Screener:
                     allows[rule.id].append((start, end + 1))
                 else:
                     pairs[rule.id][role].append(hit)
-        original = text or ""
-        flags = self._word_flags(original, norm, hits, allows)
-        flags += self._sentence_flags(original, norm, pairs)
-        flags += self._regex_flags(original, norm, scope)
-        flags += [
-            self._flag(original, norm, _Hit(start, end, rule, term))
-            for start, end, rule, term in self._homophones.find(norm.text, scope)
-        ]
-        flags = _dedupe(flags)
-        worst = max((SEVERITY_RANK[f.severity] for f in flags), default=0)
-        verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
-        return Verdict(verdict, tuple(flags), self.ruleset.version)
-
-    # --- stages -----------------------------------------------------------------------------
+        flags = self._word_flags(original, norm, hits, allows) if hits else []
+        if pairs:
+            flags += self._sentence_flags(original, norm, pairs)
+        return flags
 
     def _word_flags(
         self,
@@ -161,17 +182,24 @@ class Screener:
         flags = []
         ends = [m.start() for m in _SENTENCE_END.finditer(norm.text)]
         for roles in pairs.values():
-            firsts = [h for h in roles.get("first", ()) if _is_whole_word(norm.text, h)]
-            seconds = [h for h in roles.get("second", ()) if _is_whole_word(norm.text, h)]
+            firsts, seconds = roles.get("first", ()), roles.get("second", ())
+            if not (firsts and seconds):
+                continue  # the common case: a share verb alone, or a reward alone
             seen_sentences = set()
             for a in firsts:
                 sentence = bisect_right(ends, a.start)
                 if sentence in seen_sentences:
                     continue
                 partner = next(
-                    (b for b in seconds if bisect_right(ends, b.start) == sentence), None
+                    (
+                        b
+                        for b in seconds
+                        if bisect_right(ends, b.start) == sentence
+                        and _is_whole_word(norm.text, b)
+                    ),
+                    None,
                 )
-                if partner is None:
+                if partner is None or not _is_whole_word(norm.text, a):
                     continue
                 seen_sentences.add(sentence)
                 start, end = min(a.start, partner.start), max(a.end, partner.end)
