@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 CORPUS = ROOT / "tests" / "content_audit" / "corpus.tsv"
+# The widely copied flat word list (see its header), as the baseline a flat-list tool gives.
+PUBLIC_LIST = ROOT.parent / "shared" / "data" / "adlaw_public_list.txt"
 
 
 @dataclass
@@ -90,6 +92,29 @@ def evaluate(rows: list[Labelled], screener) -> dict:
     }
 
 
+def detection(rows: list[Labelled], flags_line) -> Score:
+    """Line-level: does the line have any problem at all (labelled not pass)?"""
+    score = Score()
+    for row in rows:
+        flagged, problem = flags_line(row.text), row.verdict != "pass"
+        score.tp += flagged and problem
+        score.fp += flagged and not problem
+        score.fn += problem and not flagged
+    return score
+
+
+def flat_list_baseline(path: Path = PUBLIC_LIST):
+    """A substring test against every term of the public list, as flat-list tools do."""
+    if not path.exists():
+        return None
+    terms = [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return lambda text: any(term in text for term in terms), len(terms)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=CORPUS)
@@ -114,6 +139,16 @@ def main() -> None:
     worst = min((s.f1 for s in report["scores"].values()), default=1.0)
     met = worst >= 0.95 and not report["false_on_clean"]
     print(f"aim (F1 ≥ 0.95 per category, no flag on a pass line): {'met' if met else 'NOT met'}")
+    ours = detection(rows, lambda text: bool(default_screener().screen(text).flags))
+    print("line-level detection (any problem vs none):")
+    print(f"  {'this screener':<34} precision {ours.precision:.3f} recall {ours.recall:.3f} "
+          f"F1 {ours.f1:.3f}")
+    baseline = flat_list_baseline()
+    if baseline is not None:
+        test, size = baseline
+        flat = detection(rows, test)
+        print(f"  {f'public flat list ({size} terms, `in`)':<34} precision {flat.precision:.3f} "
+              f"recall {flat.recall:.3f} F1 {flat.f1:.3f}")
     if args.show:
         for row, result in report["disagreements"]:
             flags = ", ".join(f"{f.term}:{f.category}:{f.severity}" for f in result.flags)

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response
 
+import content_audit
 from bot import config as bot_config
 from bot import console
 from bot.context import BotContext
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_webhook(app, storage)
     register_blueprints(app)
     console.init_app(app)
+    content_audit.init_app(app)
     register_error_pages(app)
     trust_proxies(app, int(settings["TRUSTED_PROXIES"]))
     return app

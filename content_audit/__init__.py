@@ -19,3 +19,13 @@ __all__ = ["Flag", "RuleSet", "Screener", "Verdict", "default_screener"]
 def default_screener() -> Screener:
     """A screener on the shipped rule set, built once per process."""
     return Screener(load_shipped())
+
+
+def init_app(app) -> None:
+    """The review pages and API, and the compliance menu entry."""
+    from bot.console.shell import add_nav
+    from content_audit import api, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    add_nav(app, "内容审核", "audit.show_queue", "review")

@@ -41,11 +41,12 @@ def add_nav(app: Flask, label: str, endpoint: str, permission: str | None) -> No
 
 def nav_for(role: str) -> list[NavItem]:
     """The menu entries this role may use, in the order they were added."""
-    return [
+    items = [
         item
         for item in current_app.extensions.get("console_nav", [])
         if item.permission is None or can(role, item.permission)
     ]
+    return sorted(items, key=lambda item: item.permission is None)  # one's account last
 
 
 def console_blueprint(name: str, import_name: str, url_prefix: str, **kwargs) -> Blueprint:

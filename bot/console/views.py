@@ -108,9 +108,10 @@ def logout():
 def home():
     """Each role lands on its first area; a role whose areas are not built yet sees its menu."""
     account = current_account()
-    items = [item for item in nav_for(account.role) if item.endpoint != "console.home"]
-    if items and items[0].permission is not None:
-        return redirect(url_for(items[0].endpoint))
+    items = nav_for(account.role)
+    areas = [item for item in items if item.permission is not None]
+    if areas:
+        return redirect(url_for(areas[0].endpoint))
     return render_template("console/home.html", items=items)
 
 

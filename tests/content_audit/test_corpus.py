@@ -12,7 +12,7 @@ from pathlib import Path
 from content_audit import default_screener
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from audit_quality import evaluate, read_corpus  # noqa: E402
+from audit_quality import evaluate, read_corpus
 
 
 def test_the_corpus_is_big_and_covers_every_category():

@@ -1,0 +1,79 @@
+"""The one gate every sender passes: pushes, product copy, replies, bargain invitations, agents.
+
+    outcome = gate.check(db, text, source="push", author="lin", send_at=when)
+    if outcome.may_send: send(text)
+    else: tell the author outcome.message
+
+block → not sent, and the caller learns why; review → queued, not sent until a reviewer
+approves these exact words; pass → goes. Words approved once from a source go again without
+asking, until they change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from content_audit import default_screener, review
+from content_audit.review import ReviewItem
+from content_audit.screener import Screener, Verdict
+
+SCOPES = {"push": "push", "product": "product", "reply": "reply", "bargain": "push",
+          "agent": "reply"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # send | blocked | queued | rejected
+    verdict: Verdict
+    item: ReviewItem | None = None
+
+    @property
+    def may_send(self) -> bool:
+        return self.status == "send"
+
+    @property
+    def message(self) -> str:
+        """What the author is told, in Chinese."""
+        if self.status == "send":
+            return "可以发送"
+        if self.status == "blocked":
+            reasons = "；".join(
+                f"「{f.term}」{('，可改为「' + f.suggestion + '」') if f.suggestion else ''}"
+                for f in self.verdict.flags
+                if f.severity == "block"
+            )
+            return f"含有广告法或平台规则禁止的用语，未发送：{reasons}"
+        if self.status == "rejected":
+            reason = self.item.reason if self.item else ""
+            return f"审核未通过，未发送：{reason}"
+        return "文案已提交合规审核，通过后才会发送"
+
+
+def check(
+    db: Session,
+    text: str,
+    *,
+    source: str,
+    author: str,
+    source_ref: str = "",
+    send_at: datetime | None = None,
+    screener: Screener | None = None,
+) -> Outcome:
+    """Screen `text` for `source` and decide whether it may go now."""
+    screener = screener or default_screener()
+    verdict = screener.screen(text, SCOPES.get(source))
+    if verdict.verdict == "block":
+        return Outcome("blocked", verdict)
+    if verdict.verdict == "pass":
+        return Outcome("send", verdict)
+    item = review.submit(
+        db, text, verdict, source=source, author=author, source_ref=source_ref, send_at=send_at
+    )
+    if item.state == "approved":
+        return Outcome("send", verdict, item)
+    if item.state in ("rejected", "changes_requested"):
+        return Outcome("rejected", verdict, item)
+    return Outcome("queued", verdict, item)
