@@ -49,7 +49,9 @@ def create_tables(engine: Engine) -> None:
     import bot.console.api_tokens
     import bot.console.audit_log
     import bot.message_stats  # noqa: F401
-    import content_audit.review  # noqa: F401
+    import content_audit.exemptions
+    import content_audit.review
+    import content_audit.rulestore  # noqa: F401
     import shop.followers  # noqa: F401
 
     Base.metadata.create_all(engine)

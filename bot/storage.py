@@ -52,3 +52,21 @@ def make_storage(config: dict[str, Any]) -> Storage:
         config.get("REDIS_URL"), config["BOT_DATA_DIR"]
     )
     return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)
+
+
+def storage_from_env():
+    """Storage for a shell command that needs only SQL and Redis, not the WeChat account.
+
+    A bad variable ends the command with one line per problem and exit code 2.
+    """
+    import sys
+
+    from bot import config as bot_config
+
+    try:
+        settings = bot_config.validate(bot_config.from_env(), require_account=False)
+    except bot_config.ConfigError as error:
+        for line in error.problems:
+            print(f"config error: {line}", file=sys.stderr)
+        sys.exit(2)
+    return make_storage(settings)

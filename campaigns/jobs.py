@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from bot import message_stats
 from bot.storage import Storage
+from content_audit import review
 from shop.followers import flush_touches
 
 log = logging.getLogger(__name__)
@@ -25,3 +27,15 @@ def flush_message_stats(storage: Storage) -> int:
     if count:
         log.debug("flushed %d daily message counts", count)
     return count
+
+
+def expire_undecided_reviews(storage: Storage, now: datetime | None = None) -> int:
+    """Copy still waiting for review at its send time is not sent (fail closed)."""
+    with storage.sessions.begin() as db:
+        expired = review.expire_undecided(db, now or datetime.now(UTC))
+        for item in expired:
+            log.warning(
+                "review item %d (%s by %s) expired undecided at its send time; not sent",
+                item.id, item.source, item.author,
+            )
+    return len(expired)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from content_audit.ruleset import RuleSet, load_shipped
 from content_audit.screener import Flag, Screener, Verdict
 
-__all__ = ["Flag", "RuleSet", "Screener", "Verdict", "default_screener"]
+__all__ = ["Flag", "RuleSet", "Screener", "Verdict", "default_screener", "live_screener"]
 
 
 @lru_cache(maxsize=1)
@@ -24,8 +24,19 @@ def default_screener() -> Screener:
 def init_app(app) -> None:
     """The review pages and API, and the compliance menu entry."""
     from bot.console.shell import add_nav
-    from content_audit import api, views
+    from content_audit import api, rules_views, views  # noqa: F401  (rules_views adds routes)
+    from content_audit.rulestore import LiveRules
 
+    storage = app.extensions["storage"]
+    app.extensions["audit_rules"] = LiveRules(storage.sessions, storage.redis)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     add_nav(app, "内容审核", "audit.show_queue", "review")
+    add_nav(app, "规则与豁免", "audit.show_rules", "lexicon")
+
+
+def live_screener() -> Screener:
+    """The screener on this worker's current rules (inside a request of the app)."""
+    from flask import current_app
+
+    return current_app.extensions["audit_rules"].screener()

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from bot.console.api import requires
 from bot.console.auth import get_db
-from content_audit import default_screener, review
+from content_audit import live_screener, review
 from content_audit.review import ReviewError, ReviewItem
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
@@ -44,7 +44,7 @@ def check() -> Response:
         return _error(400, "bad_request", 'send {"text": "..."}')
     if len(body["text"]) > 20_000:
         return _error(413, "too_large", "at most 20000 characters")
-    verdict = default_screener().screen(body["text"], body.get("scope"))
+    verdict = live_screener().screen(body["text"], body.get("scope"))
     return jsonify({"text": body["text"], **verdict.as_json()})
 
 

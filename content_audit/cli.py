@@ -11,6 +11,7 @@ from typing import TextIO
 
 import click
 
+from content_audit.review import STATES
 from content_audit.screener import Verdict
 
 MARK_OPEN, MARK_CLOSE = "【", "】"
@@ -85,6 +86,50 @@ def check(as_json: bool, scope: str | None, source: TextIO) -> None:
         else:
             click.echo(report(text, verdict))
     sys.stdout.flush()
+
+
+@cli.command("queue")
+@click.option("--state", default="pending", type=click.Choice(sorted(STATES)))
+def show_queue(state: str) -> None:
+    """List review items (oldest pending first)."""
+    from bot.storage import storage_from_env
+    from content_audit import review
+
+    storage = storage_from_env()
+    with storage.sessions() as db:
+        for item in review.queue(db, state=state):
+            terms = "、".join(flag["term"] for flag in item.flag_list)
+            click.echo(f"#{item.id}\t{item.source}\t{item.author}\t[{terms}]\t{item.text}")
+
+
+@cli.command("decide")
+@click.argument("item_id", type=int)
+@click.argument("decision", type=click.Choice(["approved", "rejected", "changes_requested"]))
+@click.option("--reviewer", required=True, help="The console account deciding.")
+@click.option("--reason", default="")
+def decide(item_id: int, decision: str, reviewer: str, reason: str) -> None:
+    """Approve, reject or ask for changes on one item, as REVIEWER."""
+    from bot.console import accounts
+    from bot.console.permissions import can
+    from bot.storage import storage_from_env
+    from content_audit import review
+
+    storage = storage_from_env()
+    with storage.sessions.begin() as db:
+        account = accounts.find(db, reviewer)
+        if account is None or not account.active or not can(account.role, "review"):
+            click.echo(f"{reviewer} is not an active account allowed to review", err=True)
+            sys.exit(1)
+        item = db.get(review.ReviewItem, item_id)
+        if item is None:
+            click.echo(f"no review item #{item_id}", err=True)
+            sys.exit(1)
+        try:
+            review.decide(db, item, account.username, decision, reason)
+        except review.ReviewError as error:
+            click.echo(f"not decided: {error}", err=True)
+            sys.exit(1)
+    click.echo(f"#{item_id} {decision}")
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from content_audit import default_screener, review
+from bot.console import audit_log
+from content_audit import default_screener, exemptions, review
 from content_audit.review import ReviewItem
 from content_audit.screener import Screener, Verdict
 
@@ -65,6 +66,15 @@ def check(
     """Screen `text` for `source` and decide whether it may go now."""
     screener = screener or default_screener()
     verdict = screener.screen(text, SCOPES.get(source))
+    if verdict.flags:
+        granted = exemptions.active_for(db, source, source_ref)
+        verdict, used = exemptions.apply(verdict, granted)
+        for exemption in used:  # every use of an exemption is on the record
+            audit_log.record(
+                db, "audit.exemption_used", actor_name=author, target=f"exemption:{exemption.id}",
+                rule=exemption.rule_id, term=exemption.term, source=source,
+                source_ref=source_ref,
+            )
     if verdict.verdict == "block":
         return Outcome("blocked", verdict)
     if verdict.verdict == "pass":

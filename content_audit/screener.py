@@ -46,6 +46,7 @@ class Verdict:
     verdict: str  # pass | review | block
     flags: tuple[Flag, ...] = field(default_factory=tuple)
     ruleset_version: str = ""
+    exempted: tuple[Flag, ...] = field(default_factory=tuple)  # hits an exemption allowed
 
     @property
     def rule_ids(self) -> list[str]:
@@ -56,6 +57,7 @@ class Verdict:
             "verdict": self.verdict,
             "flags": [asdict(flag) for flag in self.flags],
             "ruleset_version": self.ruleset_version,
+            "exempted": [asdict(flag) for flag in self.exempted],
         }
 
 
@@ -120,10 +122,7 @@ class Screener:
         ]
         if not flags:
             return Verdict("pass", (), self.ruleset.version)
-        flags = _dedupe(flags)
-        worst = max(SEVERITY_RANK[f.severity] for f in flags)
-        verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
-        return Verdict(verdict, tuple(flags), self.ruleset.version)
+        return verdict_of(_dedupe(flags), self.ruleset.version)
 
     # --- stages -----------------------------------------------------------------------------
 
@@ -228,6 +227,15 @@ class Screener:
             rule_id=hit.rule.id,
             suggestion=self._suggestions.get(hit.rule.id, ""),
         )
+
+
+def verdict_of(
+    flags: list[Flag], ruleset_version: str, exempted: tuple[Flag, ...] = ()
+) -> Verdict:
+    """The verdict is the worst severity among the flags (pass when there are none)."""
+    worst = max((SEVERITY_RANK[f.severity] for f in flags), default=0)
+    verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
+    return Verdict(verdict, tuple(flags), ruleset_version, exempted)
 
 
 def _dedupe(flags: list[Flag]) -> list[Flag]:

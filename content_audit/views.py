@@ -7,7 +7,7 @@ from markupsafe import Markup, escape
 
 from bot.console.auth import current_account, get_db, requires
 from bot.console.shell import console_blueprint
-from content_audit import default_screener, review
+from content_audit import live_screener, review
 from content_audit.review import SOURCES, STATES, ReviewError, ReviewItem
 
 bp = console_blueprint("audit", __name__, "/admin/audit", template_folder="templates")
@@ -15,7 +15,7 @@ bp = console_blueprint("audit", __name__, "/admin/audit", template_folder="templ
 
 def highlight(text: str, flags: list[dict]) -> Markup:
     """The copy with each flagged span marked, its reason and suggestion in the tooltip."""
-    rules = default_screener().ruleset
+    rules = live_screener().ruleset
     marks = sorted(flags, key=lambda f: (f["start"], -f["end"]))
     out, cursor = [], 0
     for flag in marks:
@@ -74,7 +74,7 @@ def show_queue():
 def show_item(item_id: int):
     """One copy: the flagged spans with reason and suggestion, its history, the decision."""
     item = _item(item_id)
-    rules = default_screener().ruleset
+    rules = live_screener().ruleset
     return render_template(
         "audit/item.html",
         item=item,
@@ -115,7 +115,7 @@ def edit_and_approve(item_id: int):
             item,
             current_account().username,
             text,
-            default_screener().screen(text),
+            live_screener().screen(text),
             request.form.get("reason", ""),
         )
     except ReviewError as error:
@@ -151,7 +151,7 @@ def bulk_approve():
 def check_copy():
     """Try any copy against the rules, without queueing it."""
     text = request.form.get("text", "") if request.method == "POST" else ""
-    verdict = default_screener().screen(text) if text else None
+    verdict = live_screener().screen(text) if text else None
     flags = verdict.as_json()["flags"] if verdict else []
     return render_template(
         "audit/check.html", text=text, verdict=verdict, flags=flags, highlight=highlight

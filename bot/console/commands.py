@@ -10,21 +10,14 @@ import sys
 
 import click
 
-from bot import config as bot_config
 from bot.console import accounts, audit_log, lockout
 from bot.console.permissions import ROLES
 
 
 def _storage():
-    from bot.storage import make_storage
+    from bot.storage import storage_from_env
 
-    try:
-        settings = bot_config.validate(bot_config.from_env(), require_account=False)
-    except bot_config.ConfigError as error:
-        for line in error.problems:
-            click.echo(f"config error: {line}", err=True)
-        sys.exit(2)
-    return make_storage(settings)
+    return storage_from_env()
 
 
 def _read_password(from_stdin: bool) -> str:

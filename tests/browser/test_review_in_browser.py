@@ -1,0 +1,31 @@
+"""A compliance reviewer clears the queue in a real browser."""
+
+from __future__ import annotations
+
+from content_audit import gate
+from tests.browser.conftest import ARTIFACTS, sign_in
+
+
+def test_a_reviewer_clears_the_queue(page, live):
+    with live.app.extensions["storage"].sessions.begin() as db:
+        for text in ("转发朋友圈即可领取小样", "关注公众号才能查看优惠券"):
+            gate.check(db, text, source="push", author="manager")
+
+    sign_in(page, "reviewer")
+    assert page.url.endswith("/admin/audit/")
+    rows = page.locator("tr[data-item]")
+    assert rows.count() == 2
+    assert page.locator("mark.review").first.inner_text() == "转发朋友圈即可领取"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
+
+    rows.first.get_by_role("link").click()
+    page.get_by_role("button", name="通过", exact=True).click()
+    assert page.get_by_role("status").inner_text().endswith("已通过")
+
+    page.locator("tr[data-item]").first.get_by_role("link").click()
+    page.get_by_role("button", name="驳回").click()  # without a reason: refused
+    assert "请填写原因" in page.get_by_role("alert").inner_text()
+    page.get_by_label("原因").fill("以查看内容为条件诱导关注")
+    page.get_by_role("button", name="驳回").click()
+    assert page.get_by_text("队列为空").is_visible()
