@@ -33,6 +33,7 @@ def init_app(app) -> None:
     app.register_blueprint(api.bp)
     add_nav(app, "内容审核", "audit.show_queue", "review")
     add_nav(app, "规则与豁免", "audit.show_rules", "lexicon")
+    add_nav(app, "我提交的文案", "audit.my_submissions", None)
 
 
 def live_screener() -> Screener:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
-from bot.console.auth import current_account, get_db, requires
+from bot.console.auth import current_account, get_db, login_required, requires
 from bot.console.shell import console_blueprint
 from content_audit import live_screener, review
 from content_audit.review import SOURCES, STATES, ReviewError, ReviewItem
@@ -156,3 +157,21 @@ def check_copy():
     return render_template(
         "audit/check.html", text=text, verdict=verdict, flags=flags, highlight=highlight
     )
+
+
+@bp.get("/mine")
+@login_required
+def my_submissions():
+    """What the signed-in author submitted: approved, waiting, rejected with the reason, or
+    expired unsent — this is how an author learns that copy did not go out."""
+    db = get_db()
+    items = list(
+        db.scalars(
+            select(ReviewItem)
+            .where(ReviewItem.author == current_account().username)
+            .order_by(ReviewItem.id.desc())
+            .limit(100)
+        )
+    )
+    return render_template("audit/mine.html", items=items, states=STATES, sources=SOURCES,
+                           highlight=highlight)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from bot.console import accounts, api_tokens
@@ -137,3 +139,60 @@ def test_the_api_screens_lists_and_decides(console_app, queued):
     manager = _token(console_app, "manager")
     assert client.get("/api/v1/audit/queue", headers=manager).status_code == 403
     assert client.post("/api/v1/audit/check", data="x", headers=reviewer).status_code == 400
+
+
+def test_the_api_edits_bulk_approves_and_manages_rules_and_exemptions(console_app, queued):
+    client = console_app.test_client()
+    reviewer = _token(console_app, "reviewer")
+    edited = client.post(f"/api/v1/audit/items/{queued[0]}/edit",
+                         json={"text": "喜欢的话欢迎分享给朋友", "reason": "改写"},
+                         headers=reviewer)
+    assert edited.status_code == 200 and edited.json["state"] == "approved"
+    assert edited.json["version"] == 2
+    refused = client.post("/api/v1/audit/bulk", json={"ids": [queued[1], queued[2]],
+                                                      "reason": "x"}, headers=reviewer)
+    assert refused.status_code == 409
+
+    rules = client.get("/api/v1/audit/rules", headers=reviewer).json
+    words = next(r for r in rules["rules"] if r["id"] == "superlative.words")
+    saved = client.put("/api/v1/audit/rules/superlative.words",
+                       json={**words, "terms": [*words["terms"], "爆款之王"]}, headers=reviewer)
+    assert saved.status_code == 200 and saved.json["version"] != rules["version"]
+    checked = client.post("/api/v1/audit/check", json={"text": "爆款之王"}, headers=reviewer)
+    assert checked.json["verdict"] == "block"
+    bad = client.put("/api/v1/audit/rules/x", json={"kind": "nope"}, headers=reviewer)
+    assert bad.status_code == 400
+
+    day = (datetime.now(UTC) + timedelta(days=100)).date().isoformat()
+    granted = client.post("/api/v1/audit/exemptions", headers=reviewer, json={
+        "rule_id": "authority.state", "term": "国家级", "source": "product",
+        "source_ref": "9", "note": "证书 B-2", "expires_at": f"{day}T23:59:59+08:00"})
+    assert granted.status_code == 201
+    listed = client.get("/api/v1/audit/exemptions", headers=reviewer).json["exemptions"]
+    assert listed[0]["expires_at"] == f"{day}T15:59:59+00:00"
+    naive = client.post("/api/v1/audit/exemptions", headers=reviewer, json={
+        "rule_id": "authority.state", "term": "国家级", "note": "x",
+        "expires_at": "2027-03-01T23:59:59"})
+    assert naive.status_code == 400 and "offset" in naive.json["message"]
+    manager = _token(console_app, "manager")
+    assert client.get("/api/v1/audit/rules", headers=manager).status_code == 403
+
+
+def test_authors_see_what_happened_to_their_copy(console_app, queued):
+    from campaigns import jobs
+
+    with console_app.extensions["storage"].sessions.begin() as db:
+        late = gate.check(db, "关注即可领取红包", source="push", author="manager",
+                          send_at=datetime.now(UTC) - timedelta(minutes=1)).item.id
+    jobs.expire_undecided_reviews(console_app.extensions["storage"])
+    reviewer = signed_in(console_app, "reviewer")
+    reviewer.post(f"/admin/audit/items/{queued[1]}/decide",
+                  {"decision": "rejected", "reason": "诱导分享"})
+    manager = signed_in(console_app, "manager")
+    page = manager.get("/admin/audit/mine").text
+    assert "我提交的文案" in page.split('<nav aria-label="主导航">')[1].split("</nav>")[0]
+    row = page.split(f'data-item="{late}"')[1].split("</tr>")[0]
+    assert "已过期（未发送）" in row
+    row = page.split(f'data-item="{queued[1]}"')[1].split("</tr>")[0]
+    assert "已驳回" in row and "诱导分享" in row and "reviewer" in row
+    assert f'data-item="{queued[2]}"' not in page  # the reviewer's own, not the manager's
