@@ -52,6 +52,8 @@ def create_tables(engine: Engine) -> None:
     import content_audit.exemptions
     import content_audit.review
     import content_audit.rulestore  # noqa: F401
-    import shop.followers  # noqa: F401
+    import shop.catalog
+    import shop.followers
+    import shop.orders  # noqa: F401
 
     Base.metadata.create_all(engine)

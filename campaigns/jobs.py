@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from bot import message_stats
 from bot.storage import Storage
 from content_audit import review
+from shop import orders
 from shop.followers import flush_touches
 
 log = logging.getLogger(__name__)
@@ -39,3 +40,12 @@ def expire_undecided_reviews(storage: Storage, now: datetime | None = None) -> i
                 item.id, item.source, item.author,
             )
     return len(expired)
+
+
+def release_unpaid_orders(storage: Storage, now: datetime | None = None) -> int:
+    """Orders not paid within their time are cancelled and their stock goes back on sale."""
+    with storage.sessions.begin() as db:
+        released = orders.release_expired(db, now or datetime.now(UTC))
+    for order in released:
+        log.info("order %s not paid in time: cancelled, stock released", order.number)
+    return len(released)

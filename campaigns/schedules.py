@@ -19,4 +19,5 @@ SCHEDULES = [
     Schedule("flush_follower_touches", 10, jobs.flush_follower_touches),
     Schedule("flush_message_stats", 10, jobs.flush_message_stats),
     Schedule("expire_undecided_reviews", 60, jobs.expire_undecided_reviews),
+    Schedule("release_unpaid_orders", 30, jobs.release_unpaid_orders),
 ]

@@ -1,0 +1,113 @@
+"""The catalog: categories, products and their SKUs (variant, price in fen, stock).
+
+Stock lives on the SKU and only ever changes through single conditional UPDATEs (see
+shop/orders.py), so two customers can never both take the last unit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from bot.db import Base
+
+
+class CatalogError(ValueError):
+    """A catalog change that cannot be made; the message is for the merchant (Chinese)."""
+
+
+class Category(Base):
+    __tablename__ = "shop_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Product(Base):
+    __tablename__ = "shop_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("shop_categories.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(String(255), default="")  # space-separated
+    image_url: Mapped[str] = mapped_column(String(512), default="")
+    on_shelf: Mapped[bool] = mapped_column(Boolean, default=False)
+    sold_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id")
+
+
+class Sku(Base):
+    __tablename__ = "shop_skus"
+    __table_args__ = (
+        CheckConstraint("stock >= 0", name="ck_sku_stock_not_negative"),
+        CheckConstraint("price_fen > 0", name="ck_sku_price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    variant: Mapped[str] = mapped_column(String(64), default="默认")
+    price_fen: Mapped[int] = mapped_column(Integer)
+    original_price_fen: Mapped[int | None] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    product: Mapped[Product] = relationship(back_populates="skus")
+
+
+def category(db: Session, name: str) -> Category:
+    found = db.scalar(select(Category).where(Category.name == name))
+    if found is None:
+        found = Category(name=name)
+        db.add(found)
+        db.flush()
+    return found
+
+
+def add_product(
+    db: Session,
+    *,
+    name: str,
+    skus: list[tuple[str, int, int]],
+    category_name: str = "",
+    description: str = "",
+    tags: str = "",
+    on_shelf: bool = True,
+) -> Product:
+    """A product with its SKUs as (variant, price in fen, stock)."""
+    name = name.strip()
+    if not 1 <= len(name) <= 64:
+        raise CatalogError("商品名称需 1–64 个字")
+    if not skus:
+        raise CatalogError("商品至少需要一个规格")
+    for variant, price, stock in skus:
+        if not isinstance(price, int) or price <= 0:
+            raise CatalogError(f"规格「{variant}」的价格必须大于 0")
+        if not isinstance(stock, int) or stock < 0:
+            raise CatalogError(f"规格「{variant}」的库存不能为负")
+    product = Product(
+        name=name,
+        category_id=category(db, category_name).id if category_name else None,
+        description=description,
+        tags=tags,
+        on_shelf=on_shelf,
+        sold_count=0,
+        created_at=datetime.now(UTC),
+    )
+    db.add(product)
+    db.flush()
+    for variant, price, stock in skus:
+        db.add(Sku(product_id=product.id, variant=variant or "默认", price_fen=price, stock=stock))
+    db.flush()
+    return product

@@ -1,0 +1,248 @@
+"""Orders: stock reserved when the order is made, released if it is not paid in time.
+
+Never oversell: stock is taken by one conditional statement per SKU,
+`UPDATE shop_skus SET stock = stock - q WHERE id = ? AND stock >= q`, inside the order's
+transaction. The database decides the race (SQLite serialises writers; PostgreSQL re-checks
+the condition on the locked row), so however many customers reach for the last unit, exactly
+as many orders exist as there was stock. SKUs are taken in id order, so two multi-item orders
+cannot deadlock each other.
+
+Every state change is also one conditional UPDATE (`WHERE state = <from>`), so a payment and
+an expiry racing for the same order cannot both win, and each change is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from bot.clock import SHANGHAI, as_utc
+from bot.db import Base
+from shop.catalog import Product, Sku
+
+PAYMENT_MINUTES = 30
+MAX_QUANTITY = 99  # per line: more is a typo or a scalper
+
+STATES = {
+    "pending_payment": "待付款",
+    "paid": "已付款",
+    "shipped": "已发货",
+    "completed": "已完成",
+    "cancelled": "已取消",
+    "refunded": "已退款",
+}
+TRANSITIONS = {
+    "pending_payment": {"paid", "cancelled"},
+    "paid": {"shipped", "cancelled", "refunded"},
+    "shipped": {"completed", "refunded"},
+    "completed": {"refunded"},
+    "cancelled": set(),
+    "refunded": set(),
+}
+RETURNS_STOCK = {("pending_payment", "cancelled"), ("paid", "cancelled")}
+
+
+class OrderError(ValueError):
+    """Why an order or a change to it cannot be made; the message is for the customer."""
+
+
+class OutOfStock(OrderError):
+    pass
+
+
+class Order(Base):
+    __tablename__ = "shop_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    total_fen: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(Text, default="{}")  # JSON snapshot
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pay_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    tracking_no: Mapped[str] = mapped_column(String(64), default="")
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id")
+
+    @property
+    def address_fields(self) -> dict[str, Any]:
+        return json.loads(self.address or "{}")
+
+
+class OrderLine(Base):
+    """What was bought at which price: a snapshot, unchanged by later catalog edits."""
+
+    __tablename__ = "shop_order_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("shop_orders.id"), index=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("shop_skus.id"))
+    product_id: Mapped[int] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(64))
+    unit_price_fen: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class OrderEvent(Base):
+    __tablename__ = "shop_order_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    from_state: Mapped[str] = mapped_column(String(20), default="")
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+def _order_number(now: datetime) -> str:
+    """20261122 + eight random digits: readable on the phone, not guessable as a sequence."""
+    return now.astimezone(SHANGHAI).strftime("%Y%m%d") + f"{secrets.randbelow(10**8):08d}"
+
+
+def quantity_problem(quantity: Any) -> str | None:
+    """Why a quantity is refused (in Chinese), or None."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        return "数量需要是整数"
+    if quantity < 1:
+        return "数量至少为 1"
+    if quantity > MAX_QUANTITY:
+        return f"单件商品一次最多购买 {MAX_QUANTITY} 件"
+    return None
+
+
+def place(
+    db: Session,
+    openid: str,
+    items: list[tuple[int, int]],
+    *,
+    address: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    payment_minutes: int = PAYMENT_MINUTES,
+) -> Order:
+    """Reserve stock for `items` [(sku id, quantity)] and create the order, all or nothing.
+
+    Raises OutOfStock (the transaction must be rolled back: `sessions.begin()` does) or
+    OrderError for bad input; the message names the product for the customer.
+    """
+    now = now or datetime.now(UTC)
+    wanted: dict[int, int] = defaultdict(int)
+    for sku_id, quantity in items:
+        if problem := quantity_problem(quantity):
+            raise OrderError(problem)
+        wanted[int(sku_id)] += quantity
+    if not wanted:
+        raise OrderError("购物车是空的")
+    skus = {
+        sku.id: sku
+        for sku in db.scalars(select(Sku).where(Sku.id.in_(list(wanted))).order_by(Sku.id))
+    }
+    lines = []
+    for sku_id in sorted(wanted):  # one order of locking for every order: no deadlocks
+        sku = skus.get(sku_id)
+        product = db.get(Product, sku.product_id) if sku else None
+        if sku is None or product is None or not product.on_shelf:
+            raise OrderError("商品已下架")
+        quantity = wanted[sku_id]
+        taken = db.execute(
+            update(Sku)
+            .where(Sku.id == sku_id, Sku.stock >= quantity)
+            .values(stock=Sku.stock - quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise OutOfStock(f"「{product.name}」库存不足")
+        lines.append(
+            OrderLine(
+                sku_id=sku_id,
+                product_id=product.id,
+                product_name=product.name,
+                variant=sku.variant,
+                unit_price_fen=sku.price_fen,
+                quantity=quantity,
+            )
+        )
+    order = Order(
+        number=_order_number(now),
+        openid=openid,
+        state="pending_payment",
+        total_fen=sum(line.unit_price_fen * line.quantity for line in lines),
+        address=json.dumps(address or {}, ensure_ascii=False),
+        created_at=now,
+        pay_by=now + timedelta(minutes=payment_minutes),
+        tracking_no="",
+    )
+    db.add(order)
+    db.flush()
+    for line in lines:
+        line.order_id = order.id
+        db.add(line)
+    db.add(OrderEvent(order_id=order.id, at=now, to_state="pending_payment", actor=openid))
+    db.flush()
+    return order
+
+
+def transition(
+    db: Session, order: Order, to_state: str, *, actor: str, note: str = "",
+    now: datetime | None = None,
+) -> bool:
+    """Move `order` to `to_state` if it is still where it was; False if someone else moved it
+    first (an expiry racing a payment). Stock goes back on a cancellation before shipping."""
+    from_state = order.state
+    if to_state not in TRANSITIONS.get(from_state, set()):
+        raise OrderError(f"订单{STATES.get(from_state, from_state)}，不能改为{STATES[to_state]}")
+    now = now or datetime.now(UTC)
+    moved = db.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.state == from_state)
+        .values(state=to_state)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.refresh(order)
+        return False
+    order.state = to_state
+    if (from_state, to_state) in RETURNS_STOCK:
+        for line in order.lines:
+            db.execute(
+                update(Sku)
+                .where(Sku.id == line.sku_id)
+                .values(stock=Sku.stock + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+    db.add(OrderEvent(order_id=order.id, at=now, from_state=from_state, to_state=to_state,
+                      actor=actor, note=note))
+    db.flush()
+    return True
+
+
+def release_expired(db: Session, now: datetime | None = None) -> list[Order]:
+    """Cancel orders not paid by their deadline and put their stock back (a restart loses
+    nothing: the deadline is in SQL, and this runs from the scheduler)."""
+    now = now or datetime.now(UTC)
+    due = list(
+        db.scalars(
+            select(Order).where(Order.state == "pending_payment", Order.pay_by <= now)
+        )
+    )
+    released = []
+    for order in due:
+        if transition(db, order, "cancelled", actor="system", note="超时未支付", now=now):
+            released.append(order)
+    return released
+
+
+def history(db: Session, order_id: int) -> list[OrderEvent]:
+    query = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+    return list(db.scalars(query))
+
+
+def is_overdue(order: Order, now: datetime) -> bool:
+    return order.state == "pending_payment" and as_utc(order.pay_by) <= now
