@@ -71,9 +71,11 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"Webhook listening at {url}")
     click.echo(f"Console at http://{host}:{settings['PORT']}/admin")
     if demo:
-        from bot.demo import seed_console_accounts
+        from bot.demo import seed_catalog, seed_console_accounts
 
         seed_console_accounts(app.extensions["storage"].sessions)
+        if created := seed_catalog(app.extensions["storage"].sessions):
+            click.echo(f"Demo catalog: {created} products loaded")
         click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
         click.echo(
             "Demo console accounts admin, manager, reviewer and agent; password "
@@ -183,8 +185,10 @@ def scheduler(demo: bool) -> None:
 
 def _add_console_commands() -> None:
     from bot.console.commands import users
+    from shop.commands import catalog
 
     cli.add_command(users)
+    cli.add_command(catalog)
 
 
 _add_console_commands()

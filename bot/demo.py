@@ -32,6 +32,25 @@ def seed_console_accounts(sessions) -> None:
                 accounts.create(db, name, role, DEMO_ADMIN_PASSWORD)
 
 
+def seed_catalog(sessions) -> int:
+    """Load shop/demo_catalog.json (beauty, mother-and-baby, farm produce, collectibles) into an
+    empty catalog; returns how many products were created."""
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from shop.catalog import Product
+    from shop.catalog_import import import_catalog
+
+    with sessions.begin() as db:
+        if db.scalar(select(func.count()).select_from(Product)):
+            return 0
+        text = (Path(__file__).resolve().parents[1] / "shop" / "demo_catalog.json").read_text(
+            encoding="utf-8"
+        )
+        return import_catalog(db, text, fmt="json", author="demo").created
+
+
 def demo_config(sandbox_url: str) -> dict[str, object]:
     return {key: value for key, value in DEMO_ACCOUNT.items() if key != "WECHAT_ACCOUNT"} | {
         "WECHAT_API_BASE": sandbox_url,
