@@ -141,8 +141,10 @@ def close_app(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from bot.webhook import bp as webhook_bp
+    from shop.views import bp as storefront_bp
 
     app.register_blueprint(webhook_bp)
+    app.register_blueprint(storefront_bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # None: generated once into BOT_DATA_DIR/secret_key
     "CONSOLE_COOKIE_SECURE": "auto",  # auto: Secure when the request came over HTTPS
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto we believe
+    "PUBLIC_BASE_URL": None,  # where phones reach the /shop pages; None: http://HOST:PORT
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -57,6 +58,7 @@ ENV_NAMES = (
     "SECRET_KEY",
     "CONSOLE_COOKIE_SECURE",
     "TRUSTED_PROXIES",
+    "PUBLIC_BASE_URL",
 )
 
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
@@ -122,6 +124,9 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
             config[name] = number
         except (TypeError, ValueError):
             problems.append(f"{name}: must be a whole number from {low} to {high}")
+    public = str(config.get("PUBLIC_BASE_URL") or "")
+    if public and not re.match(r"^https?://[^\s/]+", public):
+        problems.append("PUBLIC_BASE_URL: must be an http(s) URL")
     base = str(config.get("WECHAT_API_BASE") or "")
     if not re.match(r"^https?://[^\s/]+", base):
         problems.append("WECHAT_API_BASE: must be an http(s) URL")
@@ -144,6 +149,8 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
         problems += _database_url_problems(str(db_url))
     if problems:
         raise ConfigError(problems)
+    if not config.get("PUBLIC_BASE_URL"):
+        config["PUBLIC_BASE_URL"] = f"http://{config['HOST']}:{config['PORT']}"
     return config
 
 

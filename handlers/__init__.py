@@ -1,12 +1,15 @@
 """Chat handlers, one router per conversation area.
 
-The order of ROUTERS is the precedence: earlier routers win, and `menu` holds the catch-all,
-so it stays last. Later areas (browse, order, bargain, service) slot in before it.
+The order of ROUTERS is the precedence: earlier routers win. Explicit keywords and clicks come
+first, then help; the catalog search takes any other text; the fallback answers the rest.
 """
 
-from handlers import menu, subscribe
+from handlers import browse, menu, subscribe
 
 ROUTERS = [
     subscribe.router,
-    menu.router,  # help and the catch-all: keep last
+    browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
+    menu.router,  # help, and menu areas not built yet
+    browse.search_router,  # any other text is looked for in the catalog
+    menu.fallback_router,  # images, events and the rest: keep last
 ]

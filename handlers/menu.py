@@ -7,6 +7,8 @@ from bot.router import ChatContext, Router
 from handlers.texts import MENU_TEXT
 
 router = Router("menu")
+#: The catch-all, kept in its own router so it can stay last in handlers.ROUTERS.
+fallback_router = Router("fallback")
 
 COMING_SOON = "该功能即将上线，敬请期待！\n\n"
 
@@ -18,13 +20,13 @@ def show_menu(msg: Inbound, ctx: ChatContext) -> str:
     return MENU_TEXT
 
 
-@router.click("MENU_BROWSE", "MENU_ORDERS", "MENU_BARGAIN", "MENU_SERVICE")
+@router.click("MENU_ORDERS", "MENU_BARGAIN", "MENU_SERVICE")
 def not_yet(msg: Inbound, ctx: ChatContext) -> str:
     """A menu area whose handlers are not built yet says so instead of staying silent."""
     return COMING_SOON + MENU_TEXT
 
 
-@router.message()
+@fallback_router.message()
 def fallback(msg: Inbound, ctx: ChatContext) -> str:
     """Anything we did not understand: say so and show the menu."""
     return "抱歉，我没有听懂。\n\n" + MENU_TEXT

@@ -10,9 +10,11 @@ at most every few seconds.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,10 +59,23 @@ def words(text: str) -> set[str]:
     import jieba
 
     out = set()
-    for token in jieba.cut_for_search(_norm(text)):
-        token = token.strip()
+    # Without the HMM, jieba leaves words it does not know as single characters instead of
+    # guessing new words such as 有口虹 (有 + a slip for 口红).
+    tokens = [t.strip() for t in jieba.cut_for_search(_norm(text), HMM=False)]
+    for token in tokens:
         if token and (len(token) > 1 or token not in _IGNORED) and token.isalnum():
             out.add(token)
+    # jieba splits a word it does not know (口虹, a slip for 口红) into single characters;
+    # glue neighbouring ones back so the pinyin match can still find what was meant.
+    for left, right in itertools.pairwise(tokens):
+        pair = left + right
+        if (
+            len(left) == len(right) == 1
+            and pair.isalnum()
+            and not pair.isascii()
+            and not {left, right} & _IGNORED
+        ):
+            out.add(pair)
     return out
 
 
@@ -105,6 +120,9 @@ class SearchIndex:
 
     def search(self, query: str, limit: int = 50) -> list[Hit]:
         terms = words(query) or ({_norm(query).strip()} if query.strip() else set())
+        # A lone character only counts when nothing longer was typed: 口 of 口虹 must not
+        # find 手口湿巾 before the pinyin finds 口红.
+        terms = {t for t in terms if len(t) > 1} or terms
         hits = []
         for doc in self.docs:
             score = sum(self._term_score(term, doc) for term in terms)
@@ -128,6 +146,20 @@ class SearchIndex:
                 if any(len(t) == len(term) and sound(t) == heard for t in doc.fields[field]):
                     best = max(best, weight * PINYIN_FACTOR)
         return best
+
+
+_indexes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_indexes_lock = threading.Lock()
+
+
+def index_for(db: Session) -> SearchIndex:
+    """The process's cached index for this database (one per engine)."""
+    engine = db.get_bind()
+    with _indexes_lock:
+        cached = _indexes.get(engine)
+        if cached is None:
+            cached = _indexes[engine] = CachedIndex()
+    return cached.get(db)
 
 
 class CachedIndex:

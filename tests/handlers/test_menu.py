@@ -22,9 +22,9 @@ def test_every_menu_button_gets_an_answer(wechat):
         assert content(wechat.reply(wechat.user.click(key)))
 
 
-def test_unknown_text_falls_back_to_the_menu(wechat):
+def test_unknown_text_is_searched_and_a_miss_shows_the_menu(wechat):
     reply = content(wechat.say("今天天气怎么样"))
-    assert reply.startswith("抱歉，我没有听懂") and "逛逛" in reply
+    assert reply.startswith("没有找到与「今天天气怎么样」相关的商品") and "逛逛" in reply
 
 
 @pytest.mark.parametrize("kind", ["image", "location"])

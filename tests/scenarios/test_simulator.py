@@ -94,7 +94,7 @@ def test_first_visit_transcript(webhook: str, sandbox: str, aes: bool) -> None:
     assert seen["/subscribe poster_spring"][0].startswith("欢迎关注！")
     assert seen["帮助"] == seen["/click MENU_HELP"]
     assert seen["帮助"][0].startswith("您可以：\n1. ")
-    assert seen["今天天气怎么样"][0].startswith("抱歉，我没有听懂")
+    assert seen["今天天气怎么样"][0].startswith("没有找到与「今天天气怎么样」相关的商品")
     for action in ("/image", "/location 39.9 116.4"):
         assert len(seen[action]) == 1 and seen[action][0].strip()
     assert seen["/unsubscribe"] == ["（无回复）"]
@@ -155,7 +155,7 @@ def test_api_messages_since_the_last_input_are_shown(app, webhook: str, sandbox:
     assert code == 0
     (_, welcome), (_, shipped) = exchanges(output)
     assert len(welcome) == 1, "nothing was sent before the first input"
-    assert shipped[0].startswith("抱歉，我没有听懂")
+    assert shipped[0].startswith("没有找到与「我的快递呢」相关的商品")
     assert shipped[1:] == [
         "【模板消息】TPL_SHIPPED\n  first：您的订单已发货\n  keyword1：顺丰\n"
         "  链接：https://shop.example/o/1",
