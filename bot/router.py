@@ -151,12 +151,19 @@ class Router:
 
         return self._add(matches, f"scan(prefix={prefix!r})")
 
-    def state(self, *states: str) -> Callable[[Handler], Handler]:
-        """While the conversation is at one of these steps ("order:qty", or "order:*")."""
+    def state(self, *states: str, kinds: Iterable[str] = ()) -> Callable[[Handler], Handler]:
+        """While the conversation is at one of these steps ("order:qty", or "order:*").
+
+        `kinds` limits it to those message types (e.g. text and location), so a menu click in
+        the middle of a flow still reaches its own handler.
+        """
         exact = {s for s in states if not s.endswith("*")}
         prefixes = tuple(s[:-1] for s in states if s.endswith("*"))
+        allowed = set(kinds)
 
         def matches(i: Incoming) -> bool:
+            if allowed and i.msg.kind not in allowed:
+                return False
             return i.state is not None and (i.state in exact or i.state.startswith(prefixes))
 
         return self._add(matches, f"state{sorted(states)}")

@@ -4,10 +4,11 @@ The order of ROUTERS is the precedence: earlier routers win. Explicit keywords a
 first, then help; the catalog search takes any other text; the fallback answers the rest.
 """
 
-from handlers import browse, menu, subscribe
+from handlers import browse, menu, order, subscribe
 
 ROUTERS = [
     subscribe.router,
+    order.router,  # a buying flow under way answers first; 买 …, 我的订单
     browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
     menu.router,  # help, and menu areas not built yet
     browse.search_router,  # any other text is looked for in the catalog

@@ -28,3 +28,32 @@ def product_page(product_id: int):
         )
     return page, 200, {"Cache-Control": "public, max-age=30",
                        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+
+
+@bp.get("/o/<number>")
+def order_page(number: str):
+    """The order the chat linked to: lines, total, address, state and payment deadline."""
+    import hmac as hmac_lib
+
+    from flask import request
+    from sqlalchemy import select
+
+    from bot.clock import shanghai_text
+    from handlers.order import order_token
+    from shop.addresses import from_dict
+    from shop.orders import STATES, Order
+
+    expected = order_token(str(current_app.config.get("SECRET_KEY") or ""), number)
+    if not hmac_lib.compare_digest(expected, request.args.get("t", "")):
+        abort(404)  # no hint whether the number exists
+    with current_app.extensions["storage"].sessions() as db:
+        order = db.scalar(select(Order).where(Order.number == number))
+        if order is None:
+            abort(404)
+        page = render_template(
+            "storefront/order.html", order=order, lines=list(order.lines),
+            state=STATES[order.state], address=from_dict(order.address_fields).one_line(),
+            pay_by=shanghai_text(order.pay_by), yuan=yuan,
+        )
+    return page, 200, {"Cache-Control": "no-store",
+                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}

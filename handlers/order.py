@@ -1,0 +1,185 @@
+"""Buying in the conversation: 买 2 → variant → quantity → address → read-back → order.
+
+Every step can be left with 取消; the conversation state expires on its own, so an abandoned
+order never haunts the customer. The rules (quantities, addresses, the read-back, stock) are
+in shop/checkout.py, shop/addresses.py and shop/orders.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from bot.clock import shanghai_text
+from bot.inbound import Inbound
+from bot.router import ChatContext, Router
+from shop import addresses, checkout, orders
+from shop.catalog import Product, Sku
+from shop.money import yuan
+from shop.orders import Order, OrderError
+
+router = Router("order")
+
+FLOW = "order:*"
+ASK_ADDRESS = (
+    "请发送收货信息：姓名 手机号 详细地址\n"
+    "例如：张三 13800138000 浙江省杭州市西湖区文三路100号\n也可以发送位置。"
+)
+TEXTUAL = ("text", "voice", "location")
+
+
+def order_link(ctx: ChatContext, number: str) -> str:
+    """The order's page, signed so that order numbers cannot be walked through."""
+    base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    token = order_token(str(ctx.config.get("SECRET_KEY") or ""), number)
+    return f"{base}/shop/o/{number}?t={token}"
+
+
+def order_token(secret: str, number: str) -> str:
+    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@router.state(FLOW, kinds=TEXTUAL)
+def continue_order(msg: Inbound, ctx: ChatContext) -> str:
+    """The customer is in the middle of buying: this message answers the current step."""
+    text = msg.text.strip()
+    if text in checkout.CANCEL:
+        ctx.conversation.clear()
+        return "已取消本次下单。回复「逛逛」继续看看。"
+    step = ctx.conversation.get_state()
+    if step == "order:sku":
+        return _choose_sku(ctx, text, msg.openid)
+    if step == "order:qty":
+        return _choose_quantity(ctx, text, msg.openid)
+    if step == "order:reuse":
+        if text in checkout.YES:
+            data = ctx.conversation.get_data()
+            return _confirm(ctx, addresses.from_dict(data.get("last_address")))
+        return _take_address(ctx, msg)
+    if step == "order:address":
+        return _take_address(ctx, msg)
+    if step == "order:confirm":
+        if text in checkout.YES or text == "确认下单":
+            return _place(ctx, msg.openid)
+        return "回复「确认」下单，或回复「取消」放弃。"
+    ctx.conversation.clear()
+    return "这一步已过期，请重新选择商品。回复「逛逛」看看。"
+
+
+@router.regex(r"^(?:我要|我想|帮我)?(?:买|购买|下单)\s*(?:\d+|[一两二三四五六七八九十])?\s*\S?$")
+def start_order(msg: Inbound, ctx: ChatContext) -> str:
+    """买 / 买 2 / 我要买两件, after a product card was shown."""
+    wanted, count = checkout.buy_request(msg.text)
+    data = ctx.conversation.get_data()
+    product_id = data.get("product_id")
+    if not wanted or not product_id:
+        return "请先选一件商品：回复「逛逛」或商品名，看到商品卡片后再回复「买 1」。"
+    with ctx.db() as db:
+        product = db.get(Product, product_id)
+        if product is None or not product.on_shelf:
+            return "这件商品已下架，看看别的吧～"
+        skus = [(sku.id, sku.stock) for sku in product.skus]
+        choices = checkout.sku_choices(product)
+    ctx.conversation.set_state("order:sku")
+    ctx.conversation.update_data(product_id=product_id, count=count, sku_id=None)
+    if len(skus) == 1:
+        return _choose_sku(ctx, "1", msg.openid)
+    return choices
+
+
+def _choose_sku(ctx: ChatContext, text: str, openid: str) -> str:
+    data = ctx.conversation.get_data()
+    with ctx.db() as db:
+        product = db.get(Product, data["product_id"])
+        skus = list(product.skus)
+        if not text.isdigit() or not 1 <= int(text) <= len(skus):
+            return f"请回复 1–{len(skus)} 之间的序号选择规格，或回复「取消」。"
+        sku = skus[int(text) - 1]
+        if sku.stock <= 0:
+            return f"「{sku.variant}」已经卖完了，请选择其他规格。"
+        sku_id, stock = sku.id, sku.stock
+    ctx.conversation.update_data(sku_id=sku_id)
+    if data.get("count"):
+        return _choose_quantity(ctx, str(data["count"]), openid)
+    ctx.conversation.set_state("order:qty")
+    return f"要买几件？（库存 {stock}）"
+
+
+def _choose_quantity(ctx: ChatContext, text: str, openid: str) -> str:
+    data = ctx.conversation.get_data()
+    with ctx.db() as db:
+        stock = db.get(Sku, data["sku_id"]).stock
+        try:
+            count = checkout.quantity(text, stock)
+        except checkout.QuantityError as error:
+            ctx.conversation.set_state("order:qty")
+            return str(error)
+        last = checkout.last_address(db, openid)
+    ctx.conversation.update_data(count=count)
+    if last is not None:
+        ctx.conversation.set_state("order:reuse")
+        ctx.conversation.update_data(last_address=last.as_dict())
+        return f"寄到上次的地址吗？\n{last.one_line()}\n回复「是」确认，或直接发送新的收货信息。"
+    ctx.conversation.set_state("order:address")
+    return ASK_ADDRESS
+
+
+def _take_address(ctx: ChatContext, msg: Inbound) -> str:
+    typed = msg.text
+    if msg.kind == "location":
+        typed = str(msg.fields.get("Label") or "")
+    data = ctx.conversation.get_data()
+    address = addresses.parse(typed).merged(addresses.from_dict(data.get("address")))
+    ctx.conversation.update_data(address=address.as_dict())
+    ctx.conversation.set_state("order:address")
+    if address.missing:
+        wanted = "、".join(addresses.LABELS[part] for part in address.missing)
+        got = address.one_line()
+        prefix = f"已记下：{got}\n" if got else ""
+        return f"{prefix}还需要：{wanted}。请补充发送。"
+    return _confirm(ctx, address)
+
+
+def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
+    data = ctx.conversation.get_data()
+    ctx.conversation.update_data(address=address.as_dict())
+    ctx.conversation.set_state("order:confirm")
+    with ctx.db() as db:
+        return checkout.read_back(db, data["sku_id"], int(data["count"]), address)
+
+
+def _place(ctx: ChatContext, openid: str) -> str:
+    data = ctx.conversation.get_data()
+    try:
+        with ctx.db() as db:
+            order = orders.place(db, openid, [(data["sku_id"], int(data["count"]))],
+                                 address=data.get("address"))
+            number, total, pay_by = order.number, order.total_fen, order.pay_by
+    except OrderError as error:
+        ctx.conversation.clear()
+        return f"下单没有成功：{error}。回复「逛逛」看看其他商品。"
+    ctx.conversation.clear()
+    return (
+        f"下单成功！订单号 {number}，应付 {yuan(total)}。\n"
+        f"请在 {shanghai_text(pay_by, '%H:%M')} 前完成支付，超时订单自动取消。\n"
+        f"查看订单：{order_link(ctx, number)}"
+    )
+
+
+@router.click("MENU_ORDERS")
+@router.text("我的订单", "订单", "查订单", "查看订单")
+def my_orders(msg: Inbound, ctx: ChatContext) -> str:
+    """The customer's latest orders with their state."""
+    from sqlalchemy import select
+
+    with ctx.db() as db:
+        query = select(Order).where(Order.openid == msg.openid).order_by(Order.id.desc())
+        rows = list(db.scalars(query.limit(5)))
+        lines = [
+            f"{n}. {o.number} {orders.STATES[o.state]} {yuan(o.total_fen)}\n   "
+            + "、".join(f"{line.product_name}×{line.quantity}" for line in o.lines)
+            for n, o in enumerate(rows, start=1)
+        ]
+    if not lines:
+        return "您还没有订单。回复「逛逛」看看吧～"
+    return "您最近的订单：\n" + "\n".join(lines)

@@ -1,0 +1,113 @@
+"""Buying in the chat, step by step, as the customer sees it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from bot.demo import seed_catalog
+from bot.inbound import parse_xml_fields
+from shop.catalog import Product, Sku
+from shop.orders import Order
+
+
+def text(reply: str) -> str:
+    return parse_xml_fields(reply.encode())["Content"]
+
+
+@pytest.fixture()
+def shop(app, wechat):
+    seed_catalog(app.extensions["storage"].sessions)
+    return wechat
+
+
+def product_id(app, name: str) -> int:
+    with app.extensions["storage"].sessions() as db:
+        return db.scalar(select(Product.id).where(Product.name == name))
+
+
+def stock(app, product: str, variant: str) -> int:
+    with app.extensions["storage"].sessions() as db:
+        pid = product_id(app, product)
+        return db.scalar(select(Sku.stock).where(Sku.product_id == pid, Sku.variant == variant))
+
+
+def test_from_card_to_order(app, shop):
+    shop.say(f"商品 {product_id(app, '丝绒哑光口红')}")
+    choices = text(shop.say("买 2"))
+    assert choices.startswith("请选择规格（回复序号）：\n1. #01 正红 ¥129（库存 50）")
+    assert text(shop.say("1")).startswith("请发送收货信息")
+    partial = text(shop.say("张三 浙江省杭州市西湖区文三路100号"))
+    assert partial == "已记下：张三 浙江杭州市西湖区文三路100号\n还需要：手机号。请补充发送。"
+    read_back = text(shop.say("13800138000"))
+    assert read_back.startswith("请确认订单：\n丝绒哑光口红（#01 正红）× 2\n合计 ¥258，包邮")
+    assert "寄到：张三 138****8000 浙江杭州市西湖区文三路100号" in read_back
+    done = text(shop.say("确认"))
+    assert done.startswith("下单成功！订单号 2") and "应付 ¥258" in done
+    assert stock(app, "丝绒哑光口红", "#01 正红") == 48
+    link = re.search(r"(/shop/o/\d+\?t=[0-9a-f]+)", done).group(1)
+    page = app.test_client().get(link)
+    assert page.status_code == 200 and "待付款" in page.get_data(as_text=True)
+    assert app.test_client().get(link.split("?")[0] + "?t=0000").status_code == 404
+    orders = text(shop.say("我的订单"))
+    assert "待付款 ¥258" in orders and "丝绒哑光口红×2" in orders
+
+
+def test_the_next_order_offers_the_last_address(app, shop):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买")
+    shop.say("1")
+    shop.say("张三 13800138000 浙江省杭州市西湖区文三路100号")
+    shop.say("确认")
+    shop.say(f"商品 {product_id(app, '高山绿茶')}")
+    assert text(shop.say("买一件")).startswith("寄到上次的地址吗？\n张三 138****8000")
+    assert text(shop.say("是")).startswith("请确认订单：\n高山绿茶（250g 罐装）× 1")
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [("abc", "请回复购买数量"), ("0", "数量至少为 1"), ("1000000000", "最多购买 99 件"),
+     ("51", "库存只剩 50 件")],
+)
+def test_bad_quantities_are_explained_and_the_step_waits(app, shop, typed, answer):
+    shop.say(f"商品 {product_id(app, '赣南脐橙')}")
+    shop.say("买")
+    shop.say("2")  # 10 斤装, stock 100 → use the 5 斤装 for the stock check below
+    if typed == "51":
+        shop.say("取消")
+        shop.say(f"商品 {product_id(app, '丝绒哑光口红')}")
+        shop.say("买")
+        shop.say("1")  # #01 正红, stock 50
+    assert answer in text(shop.say(typed))
+    assert "请发送收货信息" in text(shop.say("1"))
+
+
+def test_cancel_leaves_the_flow_at_any_step(app, shop):
+    shop.say(f"商品 {product_id(app, '丝绒哑光口红')}")
+    shop.say("买 1")
+    assert text(shop.say("取消")).startswith("已取消本次下单")
+    assert text(shop.say("1")).startswith("请先回复「逛逛」")  # the flow is gone
+    with app.extensions["storage"].sessions() as db:
+        assert db.scalar(select(Order.id)) is None
+
+
+def test_the_last_unit_goes_to_one_customer_only(app, make_app):
+    from tests.conftest import WeChat
+
+    seed_catalog(app.extensions["storage"].sessions)
+    pid = product_id(app, "动漫角色手办")  # 限定版: 2 in stock
+    first, second = WeChat(app.test_client()), WeChat(app.test_client())
+    for customer in (first, second):
+        customer.say(f"商品 {pid}")
+        customer.say("买 2")
+        customer.say("2")
+        customer.say("张三 13800138000 浙江省杭州市西湖区文三路100号")
+    assert text(first.say("确认")).startswith("下单成功")
+    assert "库存不足" in text(second.say("确认"))
+    assert stock(app, "动漫角色手办", "限定版") == 0
+
+
+def test_buy_without_a_product_explains_how(shop):
+    assert text(shop.say("买 1")).startswith("请先选一件商品")
