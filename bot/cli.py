@@ -46,20 +46,29 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     from campaigns.scheduler import build_scheduler
 
     sandbox_url = None
+    shop_pay = None
     if demo:
+        import os
+
+        from bot.demo import pay_keys, pay_pair
         from bot.sandbox import create_sandbox_app, serve_in_thread
 
+        keys = pay_keys(os.environ.get("BOT_DATA_DIR") or "./var")
+        sandbox_pay, shop_pay = pay_pair(keys, f"http://127.0.0.1:{DEMO_SANDBOX_PORT}")
         sandbox = serve_in_thread(
             create_sandbox_app(
                 {
                     "APP_ID": DEMO_ACCOUNT["WECHAT_APP_ID"],
                     "APP_SECRET": DEMO_ACCOUNT["WECHAT_APP_SECRET"],
+                    "PAY": sandbox_pay,
                 }
             ),
             port=DEMO_SANDBOX_PORT,
         )
         sandbox_url = sandbox.url
     settings = load_settings(demo, sandbox_url)
+    if shop_pay is not None:
+        settings["WXPAY"] = shop_pay
     if port is not None:
         settings["PORT"] = port
     host = host or settings["HOST"]

@@ -33,6 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "CONSOLE_COOKIE_SECURE": "auto",  # auto: Secure when the request came over HTTPS
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto we believe
     "PUBLIC_BASE_URL": None,  # where phones reach the /shop pages; None: http://HOST:PORT
+    # WeChat Pay v3 (all unset: payment not open). Key files are PEM.
+    "WXPAY_MCH_ID": None,
+    "WXPAY_API_V3_KEY": None,
+    "WXPAY_PRIVATE_KEY_FILE": None,
+    "WXPAY_MERCHANT_SERIAL": None,
+    "WXPAY_PLATFORM_PUBLIC_KEY_FILE": None,
+    "WXPAY_API_BASE": None,
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -59,6 +66,12 @@ ENV_NAMES = (
     "CONSOLE_COOKIE_SECURE",
     "TRUSTED_PROXIES",
     "PUBLIC_BASE_URL",
+    "WXPAY_MCH_ID",
+    "WXPAY_API_V3_KEY",
+    "WXPAY_PRIVATE_KEY_FILE",
+    "WXPAY_MERCHANT_SERIAL",
+    "WXPAY_PLATFORM_PUBLIC_KEY_FILE",
+    "WXPAY_API_BASE",
 )
 
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
@@ -147,6 +160,7 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
     db_url = config.get("DATABASE_URL")
     if db_url:
         problems += _database_url_problems(str(db_url))
+    problems += _wxpay_problems(config)
     if problems:
         raise ConfigError(problems)
     if not config.get("PUBLIC_BASE_URL"):
@@ -163,3 +177,16 @@ def _database_url_problems(url: str) -> list[str]:
     except ArgumentError:
         return ["DATABASE_URL: not a database URL (e.g. postgresql://user@host/db)"]
     return []
+
+
+def _wxpay_problems(config: dict[str, Any]) -> list[str]:
+    if not config.get("WXPAY_MCH_ID"):
+        return []
+    problems = []
+    if len(str(config.get("WXPAY_API_V3_KEY") or "")) != 32:
+        problems.append("WXPAY_API_V3_KEY: must be the 32-character APIv3 key")
+    for name in ("WXPAY_PRIVATE_KEY_FILE", "WXPAY_PLATFORM_PUBLIC_KEY_FILE"):
+        value = config.get(name)
+        if not value or not os.path.isfile(str(value)):
+            problems.append(f"{name}: must name a readable PEM file")
+    return problems

@@ -54,6 +54,7 @@ def create_tables(engine: Engine) -> None:
     import content_audit.rulestore  # noqa: F401
     import shop.catalog
     import shop.followers
-    import shop.orders  # noqa: F401
+    import shop.orders
+    import shop.payments  # noqa: F401
 
     Base.metadata.create_all(engine)

@@ -51,6 +51,57 @@ def seed_catalog(sessions) -> int:
         return import_catalog(db, text, fmt="json", author="demo").created
 
 
+def pay_keys(data_dir: str) -> dict[str, bytes]:
+    """The demo's WeChat Pay keys (merchant and platform RSA, APIv3 key), made once under the
+    data dir, so the shop and its sandbox trust each other across restarts."""
+    import secrets
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    folder = Path(data_dir).resolve() / "wxpay-demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = {}
+    for name in ("merchant", "platform"):
+        path = folder / f"{name}.pem"
+        if not path.exists():
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+            path.chmod(0o600)
+        keys[name] = path.read_bytes()
+    v3 = folder / "apiv3.key"
+    if not v3.exists():
+        v3.write_text(secrets.token_hex(16))
+        v3.chmod(0o600)
+    keys["api_v3"] = v3.read_text().strip().encode()
+    return keys
+
+
+DEMO_MCH_ID = "1900000109"
+
+
+def pay_pair(keys: dict[str, bytes], sandbox_url: str, retry_seconds=None
+             ) -> tuple[dict, dict]:
+    """(the sandbox's PAY setting, the shop's WXPAY setting) for one set of demo keys."""
+    from cryptography.hazmat.primitives import serialization
+
+    def public_pem(private_pem: bytes) -> bytes:
+        key = serialization.load_pem_private_key(private_pem, password=None)
+        return key.public_key().public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    sandbox = {"mch_id": DEMO_MCH_ID, "api_v3_key": keys["api_v3"],
+               "merchant_public_pem": public_pem(keys["merchant"]),
+               "platform_private_pem": keys["platform"], "retry_seconds": retry_seconds}
+    shop = {"mch_id": DEMO_MCH_ID, "api_v3_key": keys["api_v3"],
+            "merchant_private_pem": keys["merchant"],
+            "platform_public_pem": public_pem(keys["platform"]), "base": sandbox_url}
+    return sandbox, shop
+
+
 def demo_config(sandbox_url: str) -> dict[str, object]:
     return {key: value for key, value in DEMO_ACCOUNT.items() if key != "WECHAT_ACCOUNT"} | {
         "WECHAT_API_BASE": sandbox_url,

@@ -44,6 +44,7 @@ HELP = """命令：
   /location LAT LNG    发送位置，如 /location 39.9 116.4
   /image               发送一张图片
   /unsubscribe         取消关注
+  /pay                 在微信支付沙箱里支付你最近一笔待付款订单
   /help                显示本帮助
   /quit                退出（也可按 Ctrl-D）"""
 
@@ -322,6 +323,14 @@ class ChatSession:
         self.deliver(action.xml)
         self.show_sent()
 
+    def pay(self) -> None:
+        """Pay this user's latest unpaid order in the sandbox, as tapping 支付 in WeChat would;
+        the shop's confirmation then arrives through the customer-service API."""
+        paid = self.sandbox("POST", "/sandbox/pay", json={"openid": self.user.openid})
+        if paid is not None:
+            self.write(f"（微信支付：订单 {paid.get('out_trade_no')} 已支付）")
+        self.show_sent()
+
     def deliver(self, xml: str) -> None:
         signed = self.user.sign(xml)
         try:
@@ -419,6 +428,9 @@ def converse(session: ChatSession, lines: Iterator[str], echo: bool) -> None:
             return
         if line.lower() == "/help":
             session.write(HELP)
+            continue
+        if line.lower() == "/pay":
+            session.pay()
             continue
         try:
             action = parse_action(line, session.user)

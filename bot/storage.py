@@ -25,6 +25,7 @@ class Storage:
     engine: Engine
     sessions: sessionmaker
     redis: redis.Redis
+    wxpay: Any = None  # shop.wxpay.WxPay when WeChat Pay is configured (jobs need it too)
 
 
 def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
@@ -51,7 +52,14 @@ def make_storage(config: dict[str, Any]) -> Storage:
     client = config.get("REDIS_CLIENT") or make_redis(
         config.get("REDIS_URL"), config["BOT_DATA_DIR"]
     )
-    return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)
+    from shop.wxpay import client_from_settings
+
+    return Storage(
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        redis=client,
+        wxpay=client_from_settings(config),
+    )
 
 
 def storage_from_env():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bot import message_stats
 from bot.storage import Storage
 from content_audit import review
-from shop import orders
+from shop import payments
 from shop.followers import flush_touches
 
 log = logging.getLogger(__name__)
@@ -43,9 +43,10 @@ def expire_undecided_reviews(storage: Storage, now: datetime | None = None) -> i
 
 
 def release_unpaid_orders(storage: Storage, now: datetime | None = None) -> int:
-    """Orders not paid within their time are cancelled and their stock goes back on sale."""
+    """Orders not paid within their time: asked about and closed at WeChat Pay first, then
+    cancelled with their stock back on sale (or marked paid if the payment did arrive)."""
     with storage.sessions.begin() as db:
-        released = orders.release_expired(db, now or datetime.now(UTC))
-    for order in released:
-        log.info("order %s not paid in time: cancelled, stock released", order.number)
-    return len(released)
+        done = payments.expire_unpaid(db, storage.wxpay, now or datetime.now(UTC))
+    for line in done:
+        log.info("unpaid order past its deadline: %s", line)
+    return len(done)

@@ -17,6 +17,7 @@ from shop import addresses, checkout, orders
 from shop.catalog import Product, Sku
 from shop.money import yuan
 from shop.orders import Order, OrderError
+from shop.wxpay import PayError
 
 router = Router("order")
 
@@ -159,11 +160,25 @@ def _place(ctx: ChatContext, openid: str) -> str:
         ctx.conversation.clear()
         return f"下单没有成功：{error}。回复「逛逛」看看其他商品。"
     ctx.conversation.clear()
+    how = _open_payment(ctx, number, total, openid)
     return (
         f"下单成功！订单号 {number}，应付 {yuan(total)}。\n"
         f"请在 {shanghai_text(pay_by, '%H:%M')} 前完成支付，超时订单自动取消。\n"
-        f"查看订单：{order_link(ctx, number)}"
+        f"{how}{order_link(ctx, number)}"
     )
+
+
+def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str:
+    """Create the WeChat Pay transaction now, so the order page can pay at once."""
+    client = getattr(getattr(ctx, "storage", None), "wxpay", None)
+    if client is None:
+        return "（微信支付尚未开通，请联系客服付款）查看订单："
+    try:
+        client.jsapi(number, f"微商城订单 {number}", total, openid)
+    except (PayError, OSError) as error:
+        ctx.log.warning("could not open payment for order %s: %s", number, error)
+        return "支付通道繁忙，请稍后在订单页支付："
+    return "去支付："
 
 
 @router.click("MENU_ORDERS")

@@ -42,7 +42,7 @@ TRANSITIONS = {
     "paid": {"shipped", "cancelled", "refunded"},
     "shipped": {"completed", "refunded"},
     "completed": {"refunded"},
-    "cancelled": set(),
+    "cancelled": {"paid"},  # only shop/payments.py: paid in the last second, stock still there
     "refunded": set(),
 }
 RETURNS_STOCK = {("pending_payment", "cancelled"), ("paid", "cancelled")}

@@ -6,13 +6,19 @@ network); prices, stock and 已售N件 come straight from the catalog.
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, current_app, render_template
+from sqlalchemy import select
 
 from shop.browse import price_label
 from shop.catalog import Product
 from shop.money import yuan
+from shop.orders import Order
+from shop.wxpay import PayError
 
-bp = Blueprint("storefront", __name__, url_prefix="/shop", template_folder="templates")
+bp = Blueprint("storefront", __name__, url_prefix="/shop", template_folder="templates",
+               static_folder="static", static_url_path="/static")
 
 
 @bp.get("/p/<int:product_id>")
@@ -50,10 +56,66 @@ def order_page(number: str):
         order = db.scalar(select(Order).where(Order.number == number))
         if order is None:
             abort(404)
+        pay_params = None
+        client = current_app.extensions["storage"].wxpay
+        if order.state == "pending_payment" and client is not None:
+            try:
+                pay_params = client.jsapi(order.number, f"微商城订单 {order.number}",
+                                          order.total_fen, order.openid)
+            except PayError:
+                pay_params = None
         page = render_template(
             "storefront/order.html", order=order, lines=list(order.lines),
             state=STATES[order.state], address=from_dict(order.address_fields).one_line(),
             pay_by=shanghai_text(order.pay_by), yuan=yuan,
+            pay_params=json.dumps(pay_params) if pay_params else "",
         )
-    return page, 200, {"Cache-Control": "no-store",
-                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+    policy = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'"
+    return page, 200, {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+
+
+@bp.post("/wxpay/notify")
+def wxpay_notify():
+    """WeChat Pay's payment notification: verified, decrypted, applied once, acknowledged.
+
+    A forged or unreadable one gets 401/400 (WeChat Pay would retry a real one); a failure
+    while applying it gets 500, so WeChat Pay retries later; otherwise 204.
+    """
+    import logging
+
+    from flask import request
+
+    from shop import payments
+    from shop.wxpay import BadNotification
+
+    log = logging.getLogger("shop.wxpay")
+    storage = current_app.extensions["storage"]
+    client = storage.wxpay
+    if client is None:
+        return {"code": "FAIL", "message": "payment is not configured"}, 404
+    try:
+        event, data = client.read_notification(request.headers, request.get_data())
+    except BadNotification as error:
+        log.warning("refused a payment notification: %s", error)
+        return {"code": "FAIL", "message": "bad notification"}, 401
+    if event != "TRANSACTION.SUCCESS":
+        return "", 204
+    try:
+        with storage.sessions.begin() as db:
+            outcome = payments.on_transaction(db, data, client)
+            order = db.scalar(select(Order).where(Order.number == data.get("out_trade_no")))
+            openid = order.openid if order else ""
+    except Exception:
+        log.exception("payment notification for %s not applied; WeChat Pay will retry",
+                      data.get("out_trade_no"))
+        return {"code": "FAIL", "message": "try again"}, 500
+    log.info("payment notification for %s: %s", data.get("out_trade_no"), outcome)
+    if outcome in ("paid", "reserved_again") and openid:
+        current_app.extensions["outbox"].send(
+            openid, f"支付成功！订单 {data.get('out_trade_no')} 已付款，我们会尽快为您发货。"
+        )
+    elif outcome == "refunded" and openid:
+        current_app.extensions["outbox"].send(
+            openid, f"订单 {data.get('out_trade_no')} 已取消，您的付款已原路退回。"
+        )
+    return "", 204

@@ -23,6 +23,9 @@ DEFAULTS: dict[str, Any] = {
     "DAILY_LIMITS": None,  # {path: calls per day} over rules.quotas.DEFAULT_DAILY_LIMITS
     "PAGE_SIZE": PAGE_SIZE,  # openids per user/get page; lower it to test paging
     "TEMPLATE_IDS": None,  # iterable of known template ids; None = accept any (else 40037)
+    # WeChat Pay v3: {"mch_id", "api_v3_key", "merchant_public_pem", "platform_private_pem",
+    # "retry_seconds"}; None = no payment endpoints.
+    "PAY": None,
 }
 
 BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp)
@@ -51,4 +54,21 @@ def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if settings["PAY"]:
+        init_pay(app, settings["PAY"])
     return app
+
+
+def init_pay(app: Flask, pay: Mapping[str, Any]) -> None:
+    from bot.sandbox import pay as pay_module
+    from shop.wxpay import load_private_key, load_public_key
+
+    keys = pay_module.PayKeys(
+        mch_id=str(pay["mch_id"]),
+        api_v3_key=pay["api_v3_key"],
+        merchant_public=load_public_key(pay["merchant_public_pem"]),
+        platform_private=load_private_key(pay["platform_private_pem"]),
+    )
+    retry = tuple(pay.get("retry_seconds") or pay_module.REAL_RETRY_SECONDS)
+    app.extensions["sandbox_pay"] = pay_module.PaySandbox(keys, retry)
+    app.register_blueprint(pay_module.bp)

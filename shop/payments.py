@@ -1,0 +1,150 @@
+"""Payments: a WeChat Pay notification marks an order paid exactly once — or refunds it.
+
+WeChat Pay retries a notification until it is acknowledged, may send it twice, and may deliver
+it after the order was cancelled here (the customer paid in the last second). So:
+- one Payment row per transaction_id (unique): a repeat is acknowledged and changes nothing;
+- the amount must equal the order's total, else nothing is marked paid and it is logged loudly;
+- a payment for a cancelled order re-reserves the stock if it is still there, otherwise it is
+  refunded at once — never silently marked paid (a known bug of open-source malls);
+- a second payment for an order already paid is refunded.
+An unpaid order past its deadline is queried at WeChat Pay and closed there before its stock
+is released, so a payment cannot slip in after the release.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot.db import Base
+from shop import orders
+from shop.catalog import Product, Sku
+from shop.orders import Order
+from shop.wxpay import PayError, WxPay
+
+log = logging.getLogger(__name__)
+
+
+class Payment(Base):
+    __tablename__ = "shop_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("shop_orders.id"), index=True)
+    out_trade_no: Mapped[str] = mapped_column(String(32), index=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(24))  # paid | reserved_again | refunded | …
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _sold(db: Session, order: Order) -> None:
+    for line in order.lines:
+        db.execute(update(Product).where(Product.id == line.product_id)
+                   .values(sold_count=Product.sold_count + line.quantity))
+
+
+def _reserve_again(db: Session, order: Order) -> bool:
+    """Take the stock of a cancelled order again, all lines or none.
+
+    Lines already taken are given back by hand when a later one is short: a SAVEPOINT would
+    do it, but pysqlite turns a released savepoint into a commit.
+    """
+    taken_lines = []
+    for line in sorted(order.lines, key=lambda line: line.sku_id):
+        taken = db.execute(
+            update(Sku).where(Sku.id == line.sku_id, Sku.stock >= line.quantity)
+            .values(stock=Sku.stock - line.quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            for done in taken_lines:
+                db.execute(update(Sku).where(Sku.id == done.sku_id)
+                           .values(stock=Sku.stock + done.quantity)
+                           .execution_options(synchronize_session=False))
+            return False
+        taken_lines.append(line)
+    return True
+
+
+def on_transaction(db: Session, data: dict[str, Any], client: WxPay | None,
+                   now: datetime | None = None) -> str:
+    """Apply one decrypted TRANSACTION notification; returns what happened (for logs/tests)."""
+    now = now or datetime.now(UTC)
+    if data.get("trade_state") != "SUCCESS":
+        return "ignored"
+    number = str(data.get("out_trade_no", ""))
+    transaction_id = str(data.get("transaction_id", ""))
+    amount = int((data.get("amount") or {}).get("total", -1))
+    if db.scalar(select(Payment).where(Payment.transaction_id == transaction_id)):
+        return "duplicate"
+    order = db.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        log.error("payment %s for unknown order %s", transaction_id, number)
+        outcome = "unknown_order"
+    elif amount != order.total_fen:
+        log.error("payment %s for order %s: amount %s fen, order total %s fen — not marked paid",
+                  transaction_id, number, amount, order.total_fen)
+        outcome = "amount_mismatch"
+    elif order.state == "pending_payment":
+        orders.transition(db, order, "paid", actor="wxpay", note=transaction_id, now=now)
+        _sold(db, order)
+        outcome = "paid"
+    elif order.state == "cancelled" and _reserve_again(db, order):
+        orders.transition(db, order, "paid", actor="wxpay", now=now,
+                          note=f"{transaction_id}：取消后到账，库存仍有，已重新占用")
+        _sold(db, order)
+        outcome = "reserved_again"
+    else:
+        outcome = _refund(order, number, transaction_id, amount, client)
+    db.add(Payment(order_id=order.id if order else None, out_trade_no=number,
+                   transaction_id=transaction_id, amount_fen=amount, outcome=outcome, at=now))
+    try:
+        db.flush()
+    except IntegrityError:  # the same notification, handled by another worker just now
+        db.rollback()
+        return "duplicate"
+    return outcome
+
+
+def _refund(order: Order, number: str, transaction_id: str, amount: int,
+            client: WxPay | None) -> str:
+    why = "订单已取消且库存不足" if order.state == "cancelled" else "订单已有一笔支付"
+    if client is None:
+        log.error("payment %s for order %s must be refunded (%s) but payment is not set up",
+                  transaction_id, number, why)
+        return "refund_pending"
+    try:
+        client.refund(number, f"R{transaction_id[-20:]}", amount, amount, why)
+    except PayError as error:
+        log.error("refund of payment %s for order %s failed: %s", transaction_id, number, error)
+        return "refund_pending"
+    log.warning("payment %s for order %s refunded: %s", transaction_id, number, why)
+    return "refunded"
+
+
+def expire_unpaid(db: Session, client: WxPay | None, now: datetime | None = None) -> list[str]:
+    """Orders past their deadline: paid after all → marked paid; else closed, then released."""
+    now = now or datetime.now(UTC)
+    done = []
+    for order in db.scalars(select(Order).where(Order.state == "pending_payment",
+                                                Order.pay_by <= now)).all():
+        if client is not None:
+            try:
+                state = client.query(order.number)
+                if state.get("trade_state") == "SUCCESS":
+                    done.append(f"{order.number}:{on_transaction(db, state, client, now)}")
+                    continue
+                client.close(order.number)
+            except PayError as error:
+                if error.code != "ORDER_NOT_EXIST":
+                    log.warning("order %s: WeChat Pay query/close failed (%s); retrying later",
+                                order.number, error)
+                    continue
+        if orders.transition(db, order, "cancelled", actor="system", note="超时未支付", now=now):
+            done.append(f"{order.number}:released")
+    return done

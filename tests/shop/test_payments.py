@@ -1,0 +1,178 @@
+"""WeChat Pay through the sandbox: signed notifications, exactly-once, refunds, expiry."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from bot.app import close_app, create_app
+from bot.demo import pay_keys, pay_pair, seed_catalog
+from bot.sandbox import create_sandbox_app, serve_in_thread
+from campaigns import jobs
+from shop import orders
+from shop.catalog import Product, Sku
+from shop.orders import Order
+from shop.payments import Payment
+from shop.wxpay import client_from_settings, encrypt_resource, sign
+from tests.conftest import APP_ID, APP_SECRET, app_config
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory):
+    return pay_keys(str(tmp_path_factory.mktemp("wxpay")))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture()
+def shop(tmp_path, storage, keys):
+    """The app on a real port (WeChat Pay must reach its notify URL) and a paying sandbox."""
+    sandbox_pay, shop_pay = pay_pair(keys, "", retry_seconds=(0, 0.2, 0.5))
+    sandbox = serve_in_thread(create_sandbox_app({"APP_ID": APP_ID, "APP_SECRET": APP_SECRET,
+                                                  "PAY": sandbox_pay}))
+    port = free_port()
+    shop_pay["base"] = sandbox.url
+    config = app_config(tmp_path, storage, sandbox.url, WXPAY=shop_pay,
+                        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    config.pop("STORAGE")
+    storage.wxpay = client_from_settings({**config, "WECHAT_APP_ID": APP_ID})
+    app = create_app({**config, "STORAGE": storage})
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    seed_catalog(storage.sessions)
+    yield SimpleNamespace(app=app, sandbox=sandbox.url, storage=storage)
+    server.shutdown()
+    close_app(app)
+    sandbox.stop()
+
+
+def place(storage, openid="o-buyer", product="土蜂蜜", count=1) -> Order:
+    with storage.sessions.begin() as db:
+        sku = db.scalar(select(Sku).join(Product).where(Product.name == product))
+        order = orders.place(db, openid, [(sku.id, count)])
+    storage.wxpay.jsapi(order.number, "test", order.total_fen, openid)
+    return order
+
+
+def wait_for(check, seconds: float = 5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (result := check()):
+            return result
+        time.sleep(0.05)
+    return check()
+
+
+def order_state(storage, number: str) -> str:
+    with storage.sessions() as db:
+        return db.scalar(select(Order.state).where(Order.number == number))
+
+
+def payments_of(storage, number: str) -> list[str]:
+    with storage.sessions() as db:
+        return list(db.scalars(select(Payment.outcome).where(Payment.out_trade_no == number)))
+
+
+def test_paying_marks_the_order_paid_once_and_tells_the_customer(shop):
+    sandbox, storage = shop.sandbox, shop.storage
+    requests.post(f"{sandbox}/sandbox/inbound", json={"openid": "o-buyer", "kind": "subscribe"})
+    order = place(storage)
+    assert requests.post(f"{sandbox}/sandbox/pay", json={"openid": "o-buyer"}).ok
+    assert wait_for(lambda: order_state(storage, order.number) == "paid")
+    requests.post(f"{sandbox}/sandbox/pay/renotify", json={"out_trade_no": order.number})
+    tx = wait_for(lambda: (lambda t: t if len(t["deliveries"]) == 2 else None)(
+        requests.get(f"{sandbox}/sandbox/pay/transactions/{order.number}").json()))
+    assert tx["deliveries"] == [204, 204]
+    assert payments_of(storage, order.number) == ["paid"]
+    def confirmation():
+        sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": "o-buyer"}).json()
+        return [m for m in sent["messages"] if "支付成功" in json.dumps(m, ensure_ascii=False)]
+
+    assert len(wait_for(confirmation)) == 1  # one message, not one per notification
+    with storage.sessions() as db:
+        assert db.scalar(select(Product.sold_count).where(Product.name == "土蜂蜜")) == 1
+
+
+def test_a_forged_notification_is_refused_and_changes_nothing(shop, keys):
+    storage = shop.storage
+    order = place(storage)
+    base = storage.wxpay.config.notify_url
+    body = json.dumps({"event_type": "TRANSACTION.SUCCESS", "resource": encrypt_resource(
+        keys["api_v3"], json.dumps({"out_trade_no": order.number, "trade_state": "SUCCESS",
+                                    "transaction_id": "x1", "amount": {"total": 1}}))})
+    forged = requests.post(base, data=body, headers={
+        "Wechatpay-Timestamp": str(int(time.time())), "Wechatpay-Nonce": "n",
+        "Wechatpay-Signature": "Zm9yZ2Vk", "Content-Type": "application/json"})
+    assert forged.status_code == 401 and order_state(storage, order.number) == "pending_payment"
+    assert requests.post(base, data=b"\xff\xfe", headers={}).status_code == 401
+
+
+def _notify(storage, keys, payload: dict) -> int:
+    from cryptography.hazmat.primitives import serialization
+
+    platform = serialization.load_pem_private_key(keys["platform"], password=None)
+    body = json.dumps({"event_type": "TRANSACTION.SUCCESS",
+                       "resource": encrypt_resource(keys["api_v3"], json.dumps(payload))})
+    stamp, nonce = str(int(time.time())), "abc"
+    return requests.post(storage.wxpay.config.notify_url, data=body, headers={
+        "Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": nonce,
+        "Wechatpay-Signature": sign(platform, f"{stamp}\n{nonce}\n{body}\n"),
+        "Content-Type": "application/json"}).status_code
+
+
+def test_a_wrong_amount_is_never_marked_paid(shop, keys):
+    storage = shop.storage
+    order = place(storage)
+    status = _notify(storage, keys, {"out_trade_no": order.number, "trade_state": "SUCCESS",
+                                     "transaction_id": "4200000001", "mchid": "1900000109",
+                                     "amount": {"total": order.total_fen - 1}})
+    assert status == 204
+    assert order_state(storage, order.number) == "pending_payment"
+    assert payments_of(storage, order.number) == ["amount_mismatch"]
+
+
+def test_a_payment_after_cancellation_takes_the_stock_again_or_is_refunded(shop):
+    sandbox, storage = shop.sandbox, shop.storage
+    kept = place(storage, product="动漫角色手办", count=1)  # 限定版? no: 标准版, plenty left
+    with storage.sessions.begin() as db:
+        orders.transition(db, db.get(Order, kept.id), "cancelled", actor="o-buyer")
+    requests.post(f"{sandbox}/sandbox/pay", json={"out_trade_no": kept.number})
+    assert wait_for(lambda: order_state(storage, kept.number) == "paid")
+    assert payments_of(storage, kept.number) == ["reserved_again"]
+
+    gone = place(storage, openid="o-late", product="复古胶片相机", count=8)  # all of 奶白
+    with storage.sessions.begin() as db:
+        orders.transition(db, db.get(Order, gone.id), "cancelled", actor="o-late")
+        place_all = db.scalar(select(Sku).where(Sku.variant == "奶白"))
+        orders.place(db, "o-other", [(place_all.id, 8)])  # someone else took the stock
+    requests.post(f"{sandbox}/sandbox/pay", json={"out_trade_no": gone.number})
+    assert wait_for(lambda: payments_of(storage, gone.number) == ["refunded"])
+    assert order_state(storage, gone.number) == "cancelled"
+    tx = requests.get(f"{sandbox}/sandbox/pay/transactions/{gone.number}").json()
+    assert tx["trade_state"] == "REFUND" and tx["refunded"] == gone.total_fen
+
+
+def test_expiry_closes_at_wechat_pay_first_and_catches_a_lost_notification(shop):
+    sandbox, storage = shop.sandbox, shop.storage
+    unpaid = place(storage, openid="o-slow")
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    assert jobs.release_unpaid_orders(storage, later) == 1
+    assert order_state(storage, unpaid.number) == "cancelled"
+    tx = requests.get(f"{sandbox}/sandbox/pay/transactions/{unpaid.number}").json()
+    assert tx["trade_state"] == "CLOSED"
+    assert requests.post(f"{sandbox}/sandbox/pay",
+                         json={"out_trade_no": unpaid.number}).status_code == 400
