@@ -39,6 +39,8 @@ def cli() -> None:
 @click.option("--port", type=int, default=None, help="Port (default PORT or 8080).")
 def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Run the webhook (and, with --demo, the sandbox) with the scheduler in one process."""
+    import os
+
     from werkzeug.serving import run_simple
 
     from bot.app import create_app
@@ -48,8 +50,6 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     sandbox_url = None
     shop_pay = None
     if demo:
-        import os
-
         from bot.demo import pay_keys, pay_pair
         from bot.sandbox import create_sandbox_app, serve_in_thread
 
@@ -71,6 +71,8 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         settings["WXPAY"] = shop_pay
     if port is not None:
         settings["PORT"] = port
+        if not os.environ.get("PUBLIC_BASE_URL"):
+            settings["PUBLIC_BASE_URL"] = None  # derived again from the port actually used
     host = host or settings["HOST"]
     app = create_app(settings)
     warm_up()
