@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response
 
 import content_audit
+import shop
 from bot import config as bot_config
 from bot import console
 from bot.context import BotContext
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     console.init_app(app)
     content_audit.init_app(app)
+    shop.init_app(app)
     register_error_pages(app)
     trust_proxies(app, int(settings["TRUSTED_PROXIES"]))
     return app
@@ -141,10 +143,8 @@ def close_app(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from bot.webhook import bp as webhook_bp
-    from shop.views import bp as storefront_bp
 
     app.register_blueprint(webhook_bp)
-    app.register_blueprint(storefront_bp)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
