@@ -44,10 +44,12 @@ def order_token(secret: str, number: str) -> str:
 def continue_order(msg: Inbound, ctx: ChatContext) -> str:
     """The customer is in the middle of buying: this message answers the current step."""
     text = msg.text.strip()
+    step = ctx.conversation.get_state()
+    if step == "order:cancel":
+        return _confirm_cancel(ctx, msg)
     if text in checkout.CANCEL:
         ctx.conversation.clear()
         return "已取消本次下单。回复「逛逛」继续看看。"
-    step = ctx.conversation.get_state()
     if step == "order:sku":
         return _choose_sku(ctx, text, msg.openid)
     if step == "order:qty":
@@ -198,3 +200,61 @@ def my_orders(msg: Inbound, ctx: ChatContext) -> str:
     if not lines:
         return "您还没有订单。回复「逛逛」看看吧～"
     return "您最近的订单：\n" + "\n".join(lines)
+
+
+@router.regex(r"^(查快递|查物流|物流|快递)$|(快递|物流|包裹|发货).{0,6}(哪|吗|没|呢|多久)")
+def where_is_my_parcel(msg: Inbound, ctx: ChatContext) -> str:
+    """快递到哪了: the latest order's shipping state and tracking number."""
+    from sqlalchemy import select
+
+    with ctx.db() as db:
+        query = select(Order).where(Order.openid == msg.openid).order_by(Order.id.desc())
+        order = db.scalar(query.limit(1))
+        if order is None:
+            return "您还没有订单。回复「逛逛」看看吧～"
+        if order.state == "shipped":
+            return f"订单 {order.number} 已发货：{order.tracking_no}。可在快递公司查询最新位置。"
+        if order.state == "paid":
+            return f"订单 {order.number} 已付款，正在备货，发货后会第一时间通知您。"
+        return f"订单 {order.number} 当前状态：{orders.STATES[order.state]}。"
+
+
+@router.text("取消订单", "我要取消订单", "不要了取消订单")
+def ask_cancel(msg: Inbound, ctx: ChatContext) -> str:
+    """Cancel the latest order that has not shipped, after a confirmation."""
+    from sqlalchemy import select
+
+    from shop.after_sale import CANCELLABLE
+
+    with ctx.db() as db:
+        query = (
+            select(Order)
+            .where(Order.openid == msg.openid, Order.state.in_(CANCELLABLE))
+            .order_by(Order.id.desc())
+        )
+        order = db.scalar(query.limit(1))
+        if order is None:
+            return "没有可以取消的订单（已发货的订单请回复「客服」申请退货）。"
+        summary = f"{order.number}（{orders.STATES[order.state]} {yuan(order.total_fen)}）"
+        ctx.conversation.set_state("order:cancel")
+        ctx.conversation.update_data(order_id=order.id)
+    refund = "，已付款项将原路退回" if order.state == "paid" else ""
+    return f"确定取消订单 {summary} 吗{refund}？\n回复「确认取消」继续，回复其他内容放弃。"
+
+
+def _confirm_cancel(ctx: ChatContext, msg: Inbound) -> str:
+    from shop.after_sale import cancel
+
+    order_id = ctx.conversation.get_data().get("order_id")
+    ctx.conversation.clear()
+    if msg.text.strip() != "确认取消":
+        return "好的，订单保留不变。"
+    client = getattr(getattr(ctx, "storage", None), "wxpay", None)
+    try:
+        with ctx.db() as db:
+            order = db.get(Order, order_id)
+            if order is None or order.openid != msg.openid:
+                return "没有找到这笔订单。"
+            return cancel(db, order, client, actor=msg.openid)
+    except OrderError as error:
+        return f"取消没有成功：{error}。"

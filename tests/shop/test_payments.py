@@ -176,3 +176,30 @@ def test_expiry_closes_at_wechat_pay_first_and_catches_a_lost_notification(shop)
     assert tx["trade_state"] == "CLOSED"
     assert requests.post(f"{sandbox}/sandbox/pay",
                          json={"out_trade_no": unpaid.number}).status_code == 400
+
+
+def test_cancelling_by_chat_closes_or_refunds_at_wechat_pay(shop):
+    from tests.conftest import WeChat
+
+    customer = WeChat(shop.app.test_client())
+    customer.user.openid = "o-cancel"
+    unpaid = place(shop.storage, openid="o-cancel")
+    assert "确定取消订单" in customer.say("取消订单")
+    assert "订单保留不变" in customer.say("算了")
+    assert order_state(shop.storage, unpaid.number) == "pending_payment"
+    customer.say("取消订单")
+    assert f"订单 {unpaid.number} 已取消" in customer.say("确认取消")
+    tx = requests.get(f"{shop.sandbox}/sandbox/pay/transactions/{unpaid.number}").json()
+    assert tx["trade_state"] == "CLOSED"
+
+    paid = place(shop.storage, openid="o-cancel")
+    requests.post(f"{shop.sandbox}/sandbox/pay", json={"out_trade_no": paid.number})
+    assert wait_for(lambda: order_state(shop.storage, paid.number) == "paid")
+    customer.say("取消订单")
+    answer = customer.say("确认取消")
+    assert "将原路退回" in answer
+    tx = requests.get(f"{shop.sandbox}/sandbox/pay/transactions/{paid.number}").json()
+    assert tx["refunded"] == paid.total_fen
+    with shop.storage.sessions() as db:
+        honey = db.scalar(select(Sku).join(Product).where(Product.name == "土蜂蜜"))
+        assert honey.stock == 40  # both units back on sale

@@ -1,0 +1,47 @@
+"""The issue's whole path from `python -m bot chat`: find, order, pay in the sandbox, see it
+shipped after a manager ships it in the console."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.console import accounts
+from bot.simulator import run_chat
+from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.console.conftest import PASSWORD, signed_in
+from tests.scenarios.test_simulator import exchanges
+from tests.shop.test_payments import keys, shop, wait_for  # noqa: F401
+
+TRANSCRIPT = Path(__file__).resolve().parent / "transcripts" / "purchase.txt"
+OPENID = "oPurchaseTestUser00000000000"
+
+
+def chat(url: str, sandbox: str, lines: str) -> list[tuple[str, list[str]]]:
+    out = io.StringIO()
+    code = run_chat(f"{url}/wechat", sandbox, script=io.StringIO(lines), out=out, token=TOKEN,
+                    app_id=APP_ID, aes_key=AES_KEY, openid=OPENID, wait=0.6)
+    assert code == 0, out.getvalue()
+    return exchanges(out.getvalue())
+
+
+def test_find_order_pay_and_see_it_shipped(shop):  # noqa: F811
+    base = shop.storage.wxpay.config.notify_url.removesuffix("/shop/wxpay/notify")
+    seen = dict(chat(base, shop.sandbox, TRANSCRIPT.read_text(encoding="utf-8")))
+    assert "丝绒哑光口红" in seen["唇膏"][0]
+    assert seen["确认"][0].startswith("下单成功！订单号")
+    assert "去支付：" in seen["确认"][0]
+    assert any("支付成功" in message for message in seen["/pay"])
+    assert "已付款 ¥129" in seen["我的订单"][0]
+    assert "正在备货" in seen["快递到哪了"][0]
+
+    with shop.storage.sessions.begin() as db:
+        accounts.create(db, "manager", "manager", PASSWORD)
+    manager = signed_in(shop.app, "manager")
+    listing = manager.get("/admin/shop/orders").text
+    order_id = int(listing.split("/admin/shop/orders/")[1].split('"')[0])
+    manager.post(f"/admin/shop/orders/{order_id}/ship", {"carrier": "顺丰", "tracking": "SF0001"})
+
+    later = dict(chat(base, shop.sandbox, "快递到哪了\n"))
+    messages = later["快递到哪了"]
+    assert any("已发货：顺丰 SF0001" in m for m in messages)
