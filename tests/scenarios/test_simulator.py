@@ -155,7 +155,7 @@ def test_api_messages_since_the_last_input_are_shown(app, webhook: str, sandbox:
     assert code == 0
     (_, welcome), (_, shipped) = exchanges(output)
     assert len(welcome) == 1, "nothing was sent before the first input"
-    assert shipped[0].startswith("没有找到与「我的快递呢」相关的商品")
+    assert shipped[0] == "您还没有订单。回复「逛逛」看看吧～"
     assert shipped[1:] == [
         "【模板消息】TPL_SHIPPED\n  first：您的订单已发货\n  keyword1：顺丰\n"
         "  链接：https://shop.example/o/1",
