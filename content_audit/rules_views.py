@@ -12,7 +12,7 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 
 from bot.clock import SHANGHAI
 from bot.console import audit_log
-from bot.console.auth import client_address, current_account, get_db, requires
+from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
 from content_audit import exemptions, live_screener, rulestore
 from content_audit.exemptions import Exemption, ExemptionError
 from content_audit.review import SOURCES, approval_rates
@@ -131,9 +131,7 @@ def grant_exemption():
 @requires("lexicon")
 def revoke_exemption(exemption_id: int):
     db = get_db()
-    exemption = db.get(Exemption, exemption_id)
-    if exemption is None:
-        abort(404)
+    exemption = get_or_404(Exemption, exemption_id)
     exemptions.revoke(db, exemption)
     audit_log.record(db, "audit.exemption_revoked", actor=current_account(),
                      target=f"exemption:{exemption.id}", address=client_address())

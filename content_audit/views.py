@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from bot.console.auth import current_account, get_db, login_required, requires
+from bot.console.auth import current_account, get_db, get_or_404, login_required, requires
 from bot.console.shell import console_blueprint
 from content_audit import live_screener, review
 from content_audit.review import SOURCES, STATES, ReviewError, ReviewItem
@@ -35,13 +35,6 @@ def highlight(text: str, flags: list[dict]) -> Markup:
         cursor = flag["end"]
     out.append(escape(text[cursor:]))
     return Markup("").join(out)
-
-
-def _item(item_id: int) -> ReviewItem:
-    item = get_db().get(ReviewItem, item_id)
-    if item is None:
-        abort(404)
-    return item
 
 
 @bp.get("/")
@@ -74,7 +67,7 @@ def show_queue():
 @requires("review")
 def show_item(item_id: int):
     """One copy: the flagged spans with reason and suggestion, its history, the decision."""
-    item = _item(item_id)
+    item = get_or_404(ReviewItem, item_id)
     rules = live_screener().ruleset
     return render_template(
         "audit/item.html",
@@ -91,7 +84,7 @@ def show_item(item_id: int):
 @bp.post("/items/<int:item_id>/decide")
 @requires("review")
 def decide(item_id: int):
-    item = _item(item_id)
+    item = get_or_404(ReviewItem, item_id)
     db = get_db()
     try:
         review.decide(db, item, current_account().username, request.form.get("decision", ""),
@@ -107,7 +100,7 @@ def decide(item_id: int):
 @requires("review")
 def edit_and_approve(item_id: int):
     """The reviewer's rewrite becomes a new version, screened, and approved if it may be."""
-    item = _item(item_id)
+    item = get_or_404(ReviewItem, item_id)
     db = get_db()
     text = request.form.get("text", "").strip()
     try:

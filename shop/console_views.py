@@ -3,11 +3,11 @@ shelf). Shipping tells the customer through the customer-service API."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from bot.console import audit_log
-from bot.console.auth import client_address, current_account, get_db, requires
+from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
 from bot.console.shell import console_blueprint
 from content_audit import gate, live_screener
 from shop import orders
@@ -32,17 +32,10 @@ def list_orders():
                            yuan=yuan, notice=request.args.get("notice", ""))
 
 
-def _order(order_id: int) -> Order:
-    order = get_db().get(Order, order_id)
-    if order is None:
-        abort(404)
-    return order
-
-
 @bp.get("/orders/<int:order_id>")
 @requires("orders")
 def show_order(order_id: int):
-    order = _order(order_id)
+    order = get_or_404(Order, order_id)
     return render_template(
         "shop_admin/order.html", order=order, lines=list(order.lines), states=STATES, yuan=yuan,
         address=from_dict(order.address_fields).one_line(hide_phone=False),
@@ -55,7 +48,7 @@ def show_order(order_id: int):
 def ship_order(order_id: int):
     """Ship with a carrier and tracking number; the customer is told in the chat."""
     db = get_db()
-    order = _order(order_id)
+    order = get_or_404(Order, order_id)
     carrier = request.form.get("carrier", "").strip()[:16]
     tracking = request.form.get("tracking", "").strip()[:40]
     if not tracking.isalnum() or len(tracking) < 6:
@@ -95,9 +88,7 @@ def list_products():
 @requires("catalog")
 def set_stock(sku_id: int):
     db = get_db()
-    sku = db.get(Sku, sku_id)
-    if sku is None:
-        abort(404)
+    sku = get_or_404(Sku, sku_id)
     try:
         stock = int(request.form.get("stock", ""))
         if not 0 <= stock <= 1_000_000:
@@ -116,9 +107,7 @@ def set_stock(sku_id: int):
 def toggle_shelf(product_id: int):
     """Putting a product on the shelf passes its copy through the content gate first."""
     db = get_db()
-    product = db.get(Product, product_id)
-    if product is None:
-        abort(404)
+    product = get_or_404(Product, product_id)
     if not product.on_shelf:
         outcome = gate.check(db, f"{product.name} {product.description}".strip(),
                              source="product", author=current_account().username,

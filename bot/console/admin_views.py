@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from bot.console import accounts, audit_log, lockout
 from bot.console.accounts import Account, AccountError
-from bot.console.auth import client_address, current_account, get_db, get_redis, requires
+from bot.console.auth import (
+    client_address,
+    current_account,
+    get_db,
+    get_or_404,
+    get_redis,
+    requires,
+)
 from bot.console.permissions import ROLES
 from bot.console.views import bp
 
@@ -43,19 +50,12 @@ def create_account():
     return _render_accounts(notice=f"已创建账号 {created.username}")
 
 
-def _target(account_id: int) -> Account:
-    target = get_db().get(Account, account_id)
-    if target is None:
-        abort(404)
-    return target
-
-
 @bp.post("/accounts/<int:account_id>")
 @requires("accounts")
 def update_account(account_id: int):
     """Change an account's role or enable/disable it (the last admin cannot be removed)."""
     db = get_db()
-    target = _target(account_id)
+    target = get_or_404(Account, account_id)
     before = {"role": target.role, "active": target.active}
     try:
         if role := request.form.get("role"):
@@ -79,7 +79,7 @@ def update_account(account_id: int):
 def reset_password(account_id: int):
     """Set a new password for someone who lost theirs; their sessions end."""
     db = get_db()
-    target = _target(account_id)
+    target = get_or_404(Account, account_id)
     try:
         accounts.set_password(db, target, request.form.get("password", ""))
     except AccountError as error:
@@ -95,7 +95,7 @@ def reset_password(account_id: int):
 @requires("accounts")
 def unlock_account(account_id: int):
     db = get_db()
-    target = _target(account_id)
+    target = get_or_404(Account, account_id)
     lockout.reset(get_redis(), target.username)
     audit_log.record(db, "account.unlock", actor=current_account(), target=target.username,
                      address=client_address())

@@ -132,6 +132,14 @@ def _close_db(_error: BaseException | None) -> None:
         db.close()
 
 
+def get_or_404(model: type, ident: int) -> Any:
+    """The row of `model` with this id in this request's session, or a 404 page."""
+    row = get_db().get(model, ident)
+    if row is None:
+        abort(404)
+    return row
+
+
 def get_redis():
     return current_app.extensions["storage"].redis
 
