@@ -13,7 +13,7 @@ import hmac
 from bot.clock import shanghai_text
 from bot.inbound import Inbound
 from bot.router import ChatContext, Router
-from shop import addresses, checkout, orders
+from shop import addresses, after_sale, checkout, order_status, orders
 from shop.catalog import Product, Sku
 from shop.money import yuan
 from shop.orders import Order, OrderError
@@ -187,64 +187,29 @@ def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str
 @router.text("我的订单", "订单", "查订单", "查看订单")
 def my_orders(msg: Inbound, ctx: ChatContext) -> str:
     """The customer's latest orders with their state."""
-    from sqlalchemy import select
-
     with ctx.db() as db:
-        query = select(Order).where(Order.openid == msg.openid).order_by(Order.id.desc())
-        rows = list(db.scalars(query.limit(5)))
-        lines = [
-            f"{n}. {o.number} {orders.STATES[o.state]} {yuan(o.total_fen)}\n   "
-            + "、".join(f"{line.product_name}×{line.quantity}" for line in o.lines)
-            for n, o in enumerate(rows, start=1)
-        ]
-    if not lines:
-        return "您还没有订单。回复「逛逛」看看吧～"
-    return "您最近的订单：\n" + "\n".join(lines)
+        return order_status.recent(db, msg.openid)
 
 
 @router.regex(r"^(查快递|查物流|物流|快递)$|(快递|物流|包裹|发货).{0,6}(哪|吗|没|呢|多久)")
 def where_is_my_parcel(msg: Inbound, ctx: ChatContext) -> str:
     """快递到哪了: the latest order's shipping state and tracking number."""
-    from sqlalchemy import select
-
     with ctx.db() as db:
-        query = select(Order).where(Order.openid == msg.openid).order_by(Order.id.desc())
-        order = db.scalar(query.limit(1))
-        if order is None:
-            return "您还没有订单。回复「逛逛」看看吧～"
-        if order.state == "shipped":
-            return f"订单 {order.number} 已发货：{order.tracking_no}。可在快递公司查询最新位置。"
-        if order.state == "paid":
-            return f"订单 {order.number} 已付款，正在备货，发货后会第一时间通知您。"
-        return f"订单 {order.number} 当前状态：{orders.STATES[order.state]}。"
+        return order_status.parcel(db, msg.openid)
 
 
 @router.text("取消订单", "我要取消订单", "不要了取消订单")
 def ask_cancel(msg: Inbound, ctx: ChatContext) -> str:
     """Cancel the latest order that has not shipped, after a confirmation."""
-    from sqlalchemy import select
-
-    from shop.after_sale import CANCELLABLE
-
     with ctx.db() as db:
-        query = (
-            select(Order)
-            .where(Order.openid == msg.openid, Order.state.in_(CANCELLABLE))
-            .order_by(Order.id.desc())
-        )
-        order = db.scalar(query.limit(1))
-        if order is None:
-            return "没有可以取消的订单（已发货的订单请回复「客服」申请退货）。"
-        summary = f"{order.number}（{orders.STATES[order.state]} {yuan(order.total_fen)}）"
+        order_id, question = order_status.cancellable(db, msg.openid)
+    if order_id is not None:
         ctx.conversation.set_state("order:cancel")
-        ctx.conversation.update_data(order_id=order.id)
-    refund = "，已付款项将原路退回" if order.state == "paid" else ""
-    return f"确定取消订单 {summary} 吗{refund}？\n回复「确认取消」继续，回复其他内容放弃。"
+        ctx.conversation.update_data(order_id=order_id)
+    return question
 
 
 def _confirm_cancel(ctx: ChatContext, msg: Inbound) -> str:
-    from shop.after_sale import cancel
-
     order_id = ctx.conversation.get_data().get("order_id")
     ctx.conversation.clear()
     if msg.text.strip() != "确认取消":
@@ -255,6 +220,6 @@ def _confirm_cancel(ctx: ChatContext, msg: Inbound) -> str:
             order = db.get(Order, order_id)
             if order is None or order.openid != msg.openid:
                 return "没有找到这笔订单。"
-            return cancel(db, order, client, actor=msg.openid)
+            return after_sale.cancel(db, order, client, actor=msg.openid)
     except OrderError as error:
         return f"取消没有成功：{error}。"

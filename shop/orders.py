@@ -7,6 +7,7 @@ the condition on the locked row), so however many customers reach for the last u
 as many orders exist as there was stock. SKUs are taken in id order, so two multi-item orders
 cannot deadlock each other.
 
+Unpaid orders are released by shop/payments.py (expire_unpaid), which asks WeChat Pay first.
 Every state change is also one conditional UPDATE (`WHERE state = <from>`), so a payment and
 an expiry racing for the same order cannot both win, and each change is recorded.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from bot.clock import SHANGHAI, as_utc
+from bot.clock import SHANGHAI
 from bot.db import Base
 from shop.catalog import Product, Sku
 
@@ -223,26 +224,6 @@ def transition(
     return True
 
 
-def release_expired(db: Session, now: datetime | None = None) -> list[Order]:
-    """Cancel orders not paid by their deadline and put their stock back (a restart loses
-    nothing: the deadline is in SQL, and this runs from the scheduler)."""
-    now = now or datetime.now(UTC)
-    due = list(
-        db.scalars(
-            select(Order).where(Order.state == "pending_payment", Order.pay_by <= now)
-        )
-    )
-    released = []
-    for order in due:
-        if transition(db, order, "cancelled", actor="system", note="超时未支付", now=now):
-            released.append(order)
-    return released
-
-
 def history(db: Session, order_id: int) -> list[OrderEvent]:
     query = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
     return list(db.scalars(query))
-
-
-def is_overdue(order: Order, now: datetime) -> bool:
-    return order.state == "pending_payment" and as_utc(order.pay_by) <= now

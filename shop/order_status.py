@@ -1,0 +1,56 @@
+"""What a customer is told about their own orders in the chat: the list, the parcel, a cancel.
+
+No Flask and no WeChat: handlers/order.py sends these texts as they are.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shop.after_sale import CANCELLABLE
+from shop.money import yuan
+from shop.orders import STATES, Order
+
+NO_ORDERS = "您还没有订单。回复「逛逛」看看吧～"
+
+
+def _latest(db: Session, openid: str, states: tuple[str, ...] = ()) -> Order | None:
+    query = select(Order).where(Order.openid == openid)
+    if states:
+        query = query.where(Order.state.in_(states))
+    return db.scalar(query.order_by(Order.id.desc()).limit(1))
+
+
+def recent(db: Session, openid: str, limit: int = 5) -> str:
+    """我的订单: the latest orders with their state, total and items."""
+    query = select(Order).where(Order.openid == openid).order_by(Order.id.desc()).limit(limit)
+    lines = [
+        f"{n}. {o.number} {STATES[o.state]} {yuan(o.total_fen)}\n   "
+        + "、".join(f"{line.product_name}×{line.quantity}" for line in o.lines)
+        for n, o in enumerate(db.scalars(query), start=1)
+    ]
+    return "您最近的订单：\n" + "\n".join(lines) if lines else NO_ORDERS
+
+
+def parcel(db: Session, openid: str) -> str:
+    """快递到哪了: the latest order's shipping state and tracking number."""
+    order = _latest(db, openid)
+    if order is None:
+        return NO_ORDERS
+    if order.state == "shipped":
+        return f"订单 {order.number} 已发货：{order.tracking_no}。可在快递公司查询最新位置。"
+    if order.state == "paid":
+        return f"订单 {order.number} 已付款，正在备货，发货后会第一时间通知您。"
+    return f"订单 {order.number} 当前状态：{STATES[order.state]}。"
+
+
+def cancellable(db: Session, openid: str) -> tuple[int | None, str]:
+    """(the order that 取消订单 would cancel, the question to ask), or (None, why not)."""
+    order = _latest(db, openid, CANCELLABLE)
+    if order is None:
+        return None, "没有可以取消的订单（已发货的订单请回复「客服」申请退货）。"
+    refund = "，已付款项将原路退回" if order.state == "paid" else ""
+    summary = f"{order.number}（{STATES[order.state]} {yuan(order.total_fen)}）"
+    question = f"确定取消订单 {summary} 吗{refund}？\n回复「确认取消」继续，回复其他内容放弃。"
+    return order.id, question
