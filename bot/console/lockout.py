@@ -86,6 +86,47 @@ def record_failure(
     return check(client, username, address, now)
 
 
+# Check and count in one step: parallel sign-ins cannot all slip past the check before any of
+# them is counted. The attempt is counted as a failure up front; a success clears it.
+_ATTEMPT = """
+local verdicts = {}
+for i, key in ipairs(KEYS) do
+  local base = (i - 1) * 4
+  local slow, lock, lock_s, max_wait = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]),
+      tonumber(ARGV[base + 4]), tonumber(ARGV[base + 5])
+  local now = tonumber(ARGV[1])
+  local f = tonumber(redis.call('HGET', key, 'failures') or '0')
+  local last = tonumber(redis.call('HGET', key, 'last') or '0')
+  if f >= lock and now < last + lock_s then return {0, math.ceil(last + lock_s - now), 1} end
+  if f >= slow then
+    local delay = math.min(max_wait, 2 ^ (f - slow))
+    if now < last + delay then return {0, math.ceil(last + delay - now), 0} end
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'failures', 1)
+  redis.call('HSET', key, 'last', ARGV[1])
+  redis.call('EXPIRE', key, ARGV[(i - 1) * 4 + 4])
+end
+return {1, 0, 0}
+"""
+
+
+def attempt(client: redis.Redis, username: str, address: str, now: float | None = None
+            ) -> Verdict:
+    """May this sign-in go ahead? If so it is counted (as a failure until `reset`)."""
+    now = time.time() if now is None else now
+    keys, args = [_key("user", username)], [now]
+    policies = [ACCOUNT_POLICY]
+    if address:
+        keys.append(_key("addr", address))
+        policies.append(ADDRESS_POLICY)
+    for policy in policies:
+        args += [policy.slow_after, policy.lock_after, policy.lock_seconds, policy.max_wait]
+    allowed, wait, locked = client.eval(_ATTEMPT, len(keys), *keys, *args)
+    return Verdict(0 if allowed else int(wait), bool(locked))
+
+
 def reset(client: redis.Redis, username: str) -> None:
     """A successful sign-in (or an admin's unlock) clears the account's count."""
     client.delete(_key("user", username))

@@ -47,7 +47,7 @@ def login():
     target = safe_next(request.form.get("next")) or url_for("console.home")
     db = get_db()
 
-    verdict = lockout.check(get_redis(), username, address)
+    verdict = lockout.attempt(get_redis(), username, address)
     if not verdict.allowed:
         audit_log.record(
             db, "login.refused", actor_name=username or "?", target=username, address=address,
@@ -58,7 +58,7 @@ def login():
 
     account = accounts.authenticate(db, username, password)
     if account is None:
-        after = lockout.record_failure(get_redis(), username, address)
+        after = lockout.check(get_redis(), username, address)  # this try is already counted
         known = accounts.find(db, username)
         audit_log.record(
             db, "login.failed", actor=known, actor_name=None if known else username or "?",

@@ -72,3 +72,22 @@ def test_an_admin_unlocks_an_account(console_app, admin, redis):
     admin.post(f"/admin/accounts/{agent_id}/unlock")
     assert not lockout.is_locked(redis, "agent")
     assert Console(console_app.test_client()).login("agent", PASSWORD).status_code == 302
+
+
+def test_parallel_attempts_cannot_all_slip_past_the_check(redis):
+    """Checking and counting are one step: 30 tries at once get 3 password checks, not 30."""
+    import threading
+
+    start = threading.Barrier(30)
+    allowed = []
+
+    def try_once() -> None:
+        start.wait()
+        allowed.append(lockout.attempt(redis, "admin", "10.0.0.1").allowed)
+
+    threads = [threading.Thread(target=try_once) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert allowed.count(True) == lockout.ACCOUNT_POLICY.slow_after
