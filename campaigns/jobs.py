@@ -45,8 +45,7 @@ def expire_undecided_reviews(storage: Storage, now: datetime | None = None) -> i
 def release_unpaid_orders(storage: Storage, now: datetime | None = None) -> int:
     """Orders not paid within their time: asked about and closed at WeChat Pay first, then
     cancelled with their stock back on sale (or marked paid if the payment did arrive)."""
-    with storage.sessions.begin() as db:
-        done = payments.expire_unpaid(db, storage.wxpay, now or datetime.now(UTC))
+    done = payments.expire_unpaid(storage.sessions, storage.wxpay, now or datetime.now(UTC))
     for line in done:
         log.info("unpaid order past its deadline: %s", line)
     return len(done)

@@ -177,7 +177,7 @@ def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str
         return "（微信支付尚未开通，请联系客服付款）查看订单："
     try:
         client.jsapi(number, f"微商城订单 {number}", total, openid)
-    except (PayError, OSError) as error:
+    except PayError as error:
         ctx.log.warning("could not open payment for order %s: %s", number, error)
         return "支付通道繁忙，请稍后在订单页支付："
     return "去支付："

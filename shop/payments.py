@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.db import Base
 from shop import orders
@@ -105,10 +105,15 @@ def on_transaction(db: Session, data: dict[str, Any], client: WxPay | None,
                    transaction_id=transaction_id, amount_fen=amount, outcome=outcome, at=now))
     try:
         db.flush()
-    except IntegrityError:  # the same notification, handled by another worker just now
-        db.rollback()
-        return "duplicate"
+    except IntegrityError:
+        # The same notification, applied by another worker a moment ago: the caller's
+        # transaction must roll back (it does, on this exception) and acknowledge.
+        raise DuplicatePayment(transaction_id) from None
     return outcome
+
+
+class DuplicatePayment(Exception):
+    """This transaction was recorded concurrently; roll back and treat as a repeat."""
 
 
 def _refund(order: Order, number: str, transaction_id: str, amount: int,
@@ -127,24 +132,43 @@ def _refund(order: Order, number: str, transaction_id: str, amount: int,
     return "refunded"
 
 
-def expire_unpaid(db: Session, client: WxPay | None, now: datetime | None = None) -> list[str]:
-    """Orders past their deadline: paid after all → marked paid; else closed, then released."""
+def expire_unpaid(sessions: sessionmaker, client: WxPay | None,
+                  now: datetime | None = None) -> list[str]:
+    """Orders past their deadline: paid after all → marked paid; else closed, then released.
+
+    Each order gets its own transaction, and WeChat Pay is asked outside of it, so one order
+    WeChat Pay cannot answer for delays only itself and never holds the database lock.
+    """
     now = now or datetime.now(UTC)
+    with sessions() as db:
+        due = list(db.scalars(select(Order.id).where(Order.state == "pending_payment",
+                                                     Order.pay_by <= now)))
     done = []
-    for order in db.scalars(select(Order).where(Order.state == "pending_payment",
-                                                Order.pay_by <= now)).all():
+    for order_id in due:
+        with sessions() as db:
+            number = db.get(Order, order_id).number
+        paid_state = None
         if client is not None:
             try:
-                state = client.query(order.number)
-                if state.get("trade_state") == "SUCCESS":
-                    done.append(f"{order.number}:{on_transaction(db, state, client, now)}")
-                    continue
-                client.close(order.number)
+                answer = client.query(number)
+                if answer.get("trade_state") == "SUCCESS":
+                    paid_state = answer
+                else:
+                    client.close(number)
             except PayError as error:
                 if error.code != "ORDER_NOT_EXIST":
                     log.warning("order %s: WeChat Pay query/close failed (%s); retrying later",
-                                order.number, error)
+                                number, error)
                     continue
-        if orders.transition(db, order, "cancelled", actor="system", note="超时未支付", now=now):
-            done.append(f"{order.number}:released")
+        try:
+            with sessions.begin() as db:
+                order = db.get(Order, order_id)
+                if paid_state is not None:
+                    done.append(f"{number}:{on_transaction(db, paid_state, client, now)}")
+                elif order.state == "pending_payment" and orders.transition(
+                    db, order, "cancelled", actor="system", note="超时未支付", now=now
+                ):
+                    done.append(f"{number}:released")
+        except DuplicatePayment:
+            done.append(f"{number}:duplicate")
     return done

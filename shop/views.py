@@ -105,6 +105,8 @@ def wxpay_notify():
             outcome = payments.on_transaction(db, data, client)
             order = db.scalar(select(Order).where(Order.number == data.get("out_trade_no")))
             openid = order.openid if order else ""
+    except payments.DuplicatePayment:
+        return "", 204  # applied by another worker just now
     except Exception:
         log.exception("payment notification for %s not applied; WeChat Pay will retry",
                       data.get("out_trade_no"))

@@ -114,16 +114,22 @@ class WxPay:
             f'{SCHEME} mchid="{self.config.mch_id}",nonce_str="{nonce}",timestamp="{timestamp}",'
             f'serial_no="{self.config.merchant_serial}",signature="{signature}"'
         )
-        response = self.http.request(
-            method, self.config.base + path, data=payload.encode() if payload else None,
-            headers={"Authorization": authorization, "Accept": "application/json",
-                     "Content-Type": "application/json"},
-            timeout=10,
-        )
+        try:
+            response = self.http.request(
+                method, self.config.base + path, data=payload.encode() if payload else None,
+                headers={"Authorization": authorization, "Accept": "application/json",
+                         "Content-Type": "application/json"},
+                timeout=10,
+            )
+        except requests.RequestException as error:
+            raise PayError("NETWORK", type(error).__name__) from None
         text = response.text
         if text and not self.verify_headers(response.headers, text):
             raise PayError("SIGN_ERROR", "answer not signed by the platform", response.status_code)
-        data = json.loads(text) if text else {}
+        try:
+            data = json.loads(text) if text else {}
+        except ValueError:
+            raise PayError("BAD_ANSWER", "answer is not JSON", response.status_code) from None
         if response.status_code >= 400:
             raise PayError(str(data.get("code", "HTTP")), str(data.get("message", "")),
                            response.status_code)
@@ -176,7 +182,7 @@ class WxPay:
         timestamp = str(headers.get("Wechatpay-Timestamp", ""))
         nonce = str(headers.get("Wechatpay-Nonce", ""))
         signature = str(headers.get("Wechatpay-Signature", ""))
-        if not (timestamp.isdigit() and nonce and signature):
+        if not (timestamp.isascii() and timestamp.isdigit() and nonce and signature):
             return False
         if abs((now or time.time()) - int(timestamp)) > MAX_SKEW_SECONDS:
             return False

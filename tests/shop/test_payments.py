@@ -203,3 +203,19 @@ def test_cancelling_by_chat_closes_or_refunds_at_wechat_pay(shop):
     with shop.storage.sessions() as db:
         honey = db.scalar(select(Sku).join(Product).where(Product.name == "土蜂蜜"))
         assert honey.stock == 40  # both units back on sale
+
+
+def test_odd_headers_are_refused_not_a_500(shop):
+    order = place(shop.storage)
+    answer = requests.post(shop.storage.wxpay.config.notify_url, data=b"{}", headers={
+        "Wechatpay-Timestamp": "\u00b2", "Wechatpay-Nonce": "n", "Wechatpay-Signature": "x"})
+    assert answer.status_code == 401
+    assert order_state(shop.storage, order.number) == "pending_payment"
+
+
+def test_expiry_waits_for_orders_wechat_pay_cannot_answer(shop):
+    unpaid = place(shop.storage, openid="o-offline")
+    shop.storage.wxpay.config.base = f"http://127.0.0.1:{free_port()}"  # WeChat Pay unreachable
+    later = datetime.now(UTC) + timedelta(minutes=31)
+    assert jobs.release_unpaid_orders(shop.storage, later) == 0
+    assert order_state(shop.storage, unpaid.number) == "pending_payment"  # not released blind
