@@ -70,7 +70,9 @@ def queue() -> Response:
 @requires("review")
 def decide(item_id: int) -> Response:
     """{"decision": "approved" | "rejected" | "changes_requested", "reason": "..."}"""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", 'send {"decision": ..., "reason": ...}')
     db = get_db()
     item = db.get(ReviewItem, item_id)
     if item is None:
@@ -89,7 +91,9 @@ def decide(item_id: int) -> Response:
 @requires("review")
 def edit_and_approve(item_id: int) -> Response:
     """{"text": "...", "reason": "..."}: a screened new version, approved if it may be."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", 'send {"text": ..., "reason": ...}')
     db = get_db()
     item = db.get(ReviewItem, item_id)
     if item is None:
@@ -109,9 +113,11 @@ def edit_and_approve(item_id: int) -> Response:
 @requires("review")
 def bulk_approve() -> Response:
     """{"ids": [...], "reason": "..."}: only items with identical hits."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
+        return _error(400, "bad_request", 'send {"ids": [...], "reason": ...}')
     db = get_db()
-    ids = [i for i in body.get("ids", []) if isinstance(i, int)]
+    ids = [i for i in body["ids"] if isinstance(i, int)]
     items = [item for item in (db.get(ReviewItem, i) for i in ids) if item is not None]
     if not items:
         return _error(400, "bad_request", "ids must name review items")
@@ -173,7 +179,9 @@ def list_exemptions() -> Response:
 @requires("lexicon")
 def grant_exemption() -> Response:
     """{"rule_id", "term", "source", "source_ref", "note", "expires_at": ISO 8601 with offset}"""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", "send the exemption as a JSON object")
     db = get_db()
     try:
         expires = datetime.fromisoformat(str(body.get("expires_at", "")))

@@ -59,6 +59,12 @@ def grant(
         raise ExemptionError("豁免必须附上证明材料说明")
     if not term.strip() or not rule_id.strip():
         raise ExemptionError("请填写规则和用语")
+    if len(term.strip()) > 64 or len(rule_id.strip()) > 64 or len(source_ref.strip()) > 64:
+        raise ExemptionError("规则、用语和对象编号各不超过 64 个字")
+    from content_audit.review import SOURCES
+
+    if source not in SOURCES:
+        raise ExemptionError("未知的文案来源")
     expires_at = as_utc(expires_at)
     if expires_at <= at:
         raise ExemptionError("到期时间必须晚于现在")

@@ -63,10 +63,14 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
         raise RuleError(f"{rule_id}: severity must be block or review")
     if not data.get("category"):
         raise RuleError(f"{rule_id}: no category")
-    tuples = {
-        name: tuple(str(v) for v in data.get(name, ()) if str(v).strip())
-        for name in ("terms", "first", "second", "tails", "suggestions", "allow", "scopes")
-    }
+    tuples = {}
+    for name in ("terms", "first", "second", "tails", "suggestions", "allow", "scopes"):
+        values = data.get(name, ())
+        if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
+            raise RuleError(f"{rule_id}: {name} must be a list of strings")
+        tuples[name] = tuple(v for v in values if v.strip())
+    if not isinstance(data.get("enabled", True), bool):
+        raise RuleError(f"{rule_id}: enabled must be true or false")
     if kind in ("word", "homophone") and not tuples["terms"]:
         raise RuleError(f"{rule_id}: a {kind} rule needs terms")
     if kind == "cooccur" and not (tuples["first"] and tuples["second"]):

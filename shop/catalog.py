@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bot.db import Base
+from shop.money import MAX_FEN
 
 
 class CatalogError(ValueError):
@@ -92,8 +93,8 @@ def add_product(
     if not skus:
         raise CatalogError("商品至少需要一个规格")
     for variant, price, stock in skus:
-        if not isinstance(price, int) or price <= 0:
-            raise CatalogError(f"规格「{variant}」的价格必须大于 0")
+        if not isinstance(price, int) or not 0 < price <= MAX_FEN:
+            raise CatalogError(f"规格「{variant}」的价格必须在 0.01–{MAX_FEN // 100} 元之间")
         if not isinstance(stock, int) or stock < 0:
             raise CatalogError(f"规格「{variant}」的库存不能为负")
     product = Product(

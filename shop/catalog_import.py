@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from content_audit import gate
 from shop import catalog
 from shop.catalog import Category, Product, Sku
-from shop.money import MoneyError, parse_yuan
+from shop.money import MAX_FEN, MoneyError, parse_yuan
 
 MAX_STOCK = 1_000_000
 FIELDS = ("category", "name", "variant", "price", "original_price", "stock", "tags",
@@ -68,10 +68,10 @@ def _sku(row: dict[str, Any], line: int, draft: Draft) -> None:
     variant = str(row.get("variant") or "默认").strip()[:64]
     try:
         price = parse_yuan(str(row.get("price", "")))
-        if price <= 0:
-            raise MoneyError("zero")
+        if not 0 < price <= MAX_FEN:
+            raise MoneyError("out of range")
     except MoneyError:
-        reason = f"价格「{row.get('price')}」无效（需大于 0 的金额，如 129 或 12.90）"
+        reason = f"价格「{row.get('price')}」无效（0.01–{MAX_FEN // 100} 元，如 129 或 12.90）"
         draft.errors.append((line, reason))
         return
     original = None
@@ -176,7 +176,7 @@ def import_catalog(
             continue
         copy = f"{draft.name} {draft.description}".strip()
         outcome = gate.check(db, copy, source="product", author=author,
-                             source_ref=f"{draft.category}/{draft.name}")
+                             source_ref=f"{draft.category}/{draft.name}"[:64])
         if outcome.status in ("blocked", "rejected"):
             report.rejected += [(line, outcome.message) for line in draft.lines[:1]]
             continue

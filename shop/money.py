@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-MAX_FEN = 100_000_000_00  # one hundred million yuan: more is a typo, not a price
+MAX_FEN = 100_000_000  # one million yuan a unit: more is a typo, not a price
+#: Amounts are int4 columns on PostgreSQL; no order total may come near their limit.
+MAX_TOTAL_FEN = 2_000_000_000
 _YUAN = re.compile(r"^\s*[¥￥]?\s*(\d{1,9})(?:\.(\d{1,2}))?\s*(?:元)?\s*$")
 
 

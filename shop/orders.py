@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from bot.clock import SHANGHAI
 from bot.db import Base
 from shop.catalog import Product, Sku
+from shop.money import MAX_TOTAL_FEN
 
 PAYMENT_MINUTES = 30
 MAX_QUANTITY = 99  # per line: more is a typo or a scalper
@@ -170,11 +171,14 @@ def place(
                 quantity=quantity,
             )
         )
+    total = sum(line.unit_price_fen * line.quantity for line in lines)
+    if total > MAX_TOTAL_FEN:
+        raise OrderError("订单金额过大，请分开下单")
     order = Order(
         number=_order_number(now),
         openid=openid,
         state="pending_payment",
-        total_fen=sum(line.unit_price_fen * line.quantity for line in lines),
+        total_fen=total,
         address=json.dumps(address or {}, ensure_ascii=False),
         created_at=now,
         pay_by=now + timedelta(minutes=payment_minutes),

@@ -196,3 +196,19 @@ def test_authors_see_what_happened_to_their_copy(console_app, queued):
     row = page.split(f'data-item="{queued[1]}"')[1].split("</tr>")[0]
     assert "已驳回" in row and "诱导分享" in row and "reviewer" in row
     assert f'data-item="{queued[2]}"' not in page  # the reviewer's own, not the manager's
+
+
+def test_the_api_refuses_bodies_of_the_wrong_shape(console_app, queued):
+    client = console_app.test_client()
+    reviewer = _token(console_app, "reviewer")
+    assert client.post(f"/api/v1/audit/items/{queued[0]}/decide", json=["approved"],
+                       headers=reviewer).status_code == 400
+    assert client.post("/api/v1/audit/bulk", json={"ids": 5, "reason": "x"},
+                       headers=reviewer).status_code == 400
+    as_string = client.put("/api/v1/audit/rules/t.x", headers=reviewer, json={
+        "kind": "word", "terms": "最好", "category": "c", "severity": "block"})
+    assert as_string.status_code == 400 and "list of strings" in as_string.json["message"]
+    assert client.put("/api/v1/audit/rules/t.y", headers=reviewer, json={
+        "kind": "word", "terms": ["x"], "category": "c", "severity": "block",
+        "enabled": "false"}).status_code == 400
+    assert client.post("/api/v1/audit/exemptions", json=[1], headers=reviewer).status_code == 400

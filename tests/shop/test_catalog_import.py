@@ -86,3 +86,10 @@ def test_the_cli_dry_run_writes_nothing_and_exits_1_on_rejects(tmp_path):
     assert real.returncode == 1 and "created 1" in real.stdout
     assert '"name": "口红"' in run("export").stdout
     assert run("import", str(tmp_path / "missing.csv")).returncode == 2
+
+
+def test_prices_beyond_a_million_yuan_are_rejected(any_storage):
+    text = HEADER + "收藏,金条,1kg,50000000,,1,,,1\n收藏,银币,1枚,999999.99,,1,,,1\n"
+    with any_storage.sessions.begin() as db:
+        report = import_catalog(db, text, fmt="csv", author="lin")
+    assert report.created == 1 and "价格" in dict(report.rejected)[2]
