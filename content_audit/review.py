@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, event, select
+from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.clock import as_utc
@@ -150,6 +150,17 @@ def submit(
     if source not in SOURCES:
         raise ReviewError("未知的文案来源")
     existing = find(db, source, text)
+    if existing is not None and existing.state in ("superseded", "expired"):
+        # The same words again (an edit undone, an expired push sent anew): a fresh decision.
+        existing.state, existing.reviewer, existing.reason = "pending", None, ""
+        existing.decided_at = None
+        existing.send_at = send_at
+        existing.verdict = verdict.verdict
+        existing.flags = json.dumps(verdict.as_json()["flags"], ensure_ascii=False)
+        existing.hit_signature = hit_signature(verdict)
+        existing.ruleset_version = verdict.ruleset_version
+        _log(db, existing, author, "resubmitted")
+        return existing
     if existing is not None:
         if send_at and existing.state == "pending":
             existing.send_at = send_at
@@ -201,10 +212,19 @@ def decide(
         raise ReviewError("不能审核自己提交的文案")
     if decision != "approved" and not reason.strip():
         raise ReviewError("驳回或要求修改时请填写原因")
-    item.state = decision
-    item.reviewer = reviewer
-    item.reason = reason.strip()
-    item.decided_at = now()
+    decided_at = now()
+    # Conditional, so two reviewers deciding at once cannot both win.
+    moved = db.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id == item.id, ReviewItem.state == "pending")
+        .values(state=decision, reviewer=reviewer, reason=reason.strip(), decided_at=decided_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        db.refresh(item)
+        raise ReviewError("这条文案刚刚已被其他人审核")
+    item.state, item.reviewer, item.reason = decision, reviewer, reason.strip()
+    item.decided_at = decided_at
     _log(db, item, reviewer, decision, reason=item.reason)
     return item
 

@@ -85,8 +85,10 @@ def test_an_undecided_item_expires_at_its_send_time_and_is_not_sent(any_storage)
         item = gate.check(db, SHARE, source="push", author="lin", send_at=send_at).item
         assert review.expire_undecided(db, send_at - timedelta(minutes=1)) == []
         assert [i.id for i in review.expire_undecided(db, send_at)] == [item.id]
-        assert gate.check(db, SHARE, source="push", author="lin").may_send is False
         assert review.history(db, item.id)[-1].action == "expired"
+        again = gate.check(db, SHARE, source="push", author="lin")  # sent anew: asked anew
+        assert again.status == "queued" and again.may_send is False
+        assert [e.action for e in review.history(db, item.id)][-2:] == ["expired", "resubmitted"]
 
 
 def test_the_review_log_is_append_only(any_storage):
@@ -103,3 +105,29 @@ def test_the_item_records_rules_and_version_for_replay(any_storage):
         assert [f["rule_id"] for f in item.flag_list] == ["share.reward"]
         replay = default_screener().screen(item.text)
         assert replay.verdict == item.verdict
+
+
+def test_words_that_come_back_are_asked_about_again(any_storage):
+    with any_storage.sessions.begin() as db:
+        first = gate.check(db, SHARE, source="product", author="lin", source_ref="p1").item
+        review.decide(db, first, "wang", "approved")
+        gate.check(db, SHARE + "哦", source="product", author="lin", source_ref="p1")
+        assert first.state == "superseded"
+        back = gate.check(db, SHARE, source="product", author="lin", source_ref="p1")
+        assert back.status == "queued" and back.item.id == first.id
+        assert first.state == "pending" and first.reviewer is None
+        assert review.history(db, first.id)[-1].action == "resubmitted"
+
+
+def test_two_reviewers_deciding_at_once_cannot_both_win(any_storage):
+    with any_storage.sessions.begin() as db:
+        item_id = gate.check(db, SHARE, source="push", author="lin").item.id
+    with any_storage.sessions.begin() as db_a, any_storage.sessions.begin() as db_b:
+        seen_by_a = db_a.get(review.ReviewItem, item_id)
+        seen_by_b = db_b.get(review.ReviewItem, item_id)
+        review.decide(db_a, seen_by_a, "wang", "rejected", "诱导分享")
+        db_a.commit()
+        with pytest.raises(ReviewError, match="其他人"):
+            review.decide(db_b, seen_by_b, "zhao", "approved")
+    with any_storage.sessions() as db:
+        assert db.get(review.ReviewItem, item_id).state == "rejected"
