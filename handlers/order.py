@@ -16,7 +16,7 @@ from bot.router import ChatContext, Router
 from shop import addresses, after_sale, checkout, order_status, orders
 from shop.catalog import Product, Sku
 from shop.money import yuan
-from shop.orders import Order, OrderError
+from shop.orders import Order, OrderError, PriceChanged
 from shop.wxpay import PayError
 
 router = Router("order")
@@ -148,6 +148,8 @@ def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
     ctx.conversation.update_data(address=address.as_dict())
     ctx.conversation.set_state("order:confirm")
     with ctx.db() as db:
+        total = db.get(Sku, data["sku_id"]).price_fen * int(data["count"])
+        ctx.conversation.update_data(total=total)  # the amount the customer confirms
         return checkout.read_back(db, data["sku_id"], int(data["count"]), address)
 
 
@@ -156,8 +158,12 @@ def _place(ctx: ChatContext, openid: str) -> str:
     try:
         with ctx.db() as db:
             order = orders.place(db, openid, [(data["sku_id"], int(data["count"]))],
-                                 address=data.get("address"))
+                                 address=data.get("address"), expected_total=data.get("total"))
             number, total, pay_by = order.number, order.total_fen, order.pay_by
+    except PriceChanged:
+        return "价格刚刚有变动，请看新的金额：\n" + _confirm(
+            ctx, addresses.from_dict(data.get("address"))
+        )
     except OrderError as error:
         ctx.conversation.clear()
         return f"下单没有成功：{error}。回复「逛逛」看看其他商品。"

@@ -48,6 +48,7 @@ TRANSITIONS = {
     "refunded": set(),
 }
 RETURNS_STOCK = {("pending_payment", "cancelled"), ("paid", "cancelled")}
+COUNTED_SOLD = ("paid", "shipped", "completed")
 
 
 class OrderError(ValueError):
@@ -56,6 +57,14 @@ class OrderError(ValueError):
 
 class OutOfStock(OrderError):
     pass
+
+
+class PriceChanged(OrderError):
+    """The price moved after the customer saw the read-back: they must confirm again."""
+
+    def __init__(self, total_fen: int):
+        super().__init__("价格刚刚有变动")
+        self.total_fen = total_fen
 
 
 class Order(Base):
@@ -128,6 +137,7 @@ def place(
     address: dict[str, Any] | None = None,
     now: datetime | None = None,
     payment_minutes: int = PAYMENT_MINUTES,
+    expected_total: int | None = None,
 ) -> Order:
     """Reserve stock for `items` [(sku id, quantity)] and create the order, all or nothing.
 
@@ -172,6 +182,8 @@ def place(
             )
         )
     total = sum(line.unit_price_fen * line.quantity for line in lines)
+    if expected_total is not None and total != expected_total:
+        raise PriceChanged(total)
     if total > MAX_TOTAL_FEN:
         raise OrderError("订单金额过大，请分开下单")
     order = Order(
@@ -214,6 +226,19 @@ def transition(
         db.refresh(order)
         return False
     order.state = to_state
+    sold = 0
+    if to_state == "paid":
+        sold = 1
+    elif from_state in COUNTED_SOLD and to_state in ("cancelled", "refunded"):
+        sold = -1
+    if sold:  # 已售N件 counts paid units, and forgets them when the money goes back
+        for line in order.lines:
+            db.execute(
+                update(Product)
+                .where(Product.id == line.product_id)
+                .values(sold_count=Product.sold_count + sold * line.quantity)
+                .execution_options(synchronize_session=False)
+            )
     if (from_state, to_state) in RETURNS_STOCK:
         for line in order.lines:
             db.execute(

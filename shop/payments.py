@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from bot.db import Base
 from shop import orders
-from shop.catalog import Product, Sku
+from shop.catalog import Sku
 from shop.orders import Order
 from shop.wxpay import PayError, WxPay
 
@@ -40,12 +40,6 @@ class Payment(Base):
     amount_fen: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(24))  # paid | reserved_again | refunded | …
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-def _sold(db: Session, order: Order) -> None:
-    for line in order.lines:
-        db.execute(update(Product).where(Product.id == line.product_id)
-                   .values(sold_count=Product.sold_count + line.quantity))
 
 
 def _reserve_again(db: Session, order: Order) -> bool:
@@ -92,12 +86,10 @@ def on_transaction(db: Session, data: dict[str, Any], client: WxPay | None,
         outcome = "amount_mismatch"
     elif order.state == "pending_payment":
         orders.transition(db, order, "paid", actor="wxpay", note=transaction_id, now=now)
-        _sold(db, order)
         outcome = "paid"
     elif order.state == "cancelled" and _reserve_again(db, order):
         orders.transition(db, order, "paid", actor="wxpay", now=now,
                           note=f"{transaction_id}：取消后到账，库存仍有，已重新占用")
-        _sold(db, order)
         outcome = "reserved_again"
     else:
         outcome = _refund(order, number, transaction_id, amount, client)

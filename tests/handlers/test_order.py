@@ -111,3 +111,16 @@ def test_the_last_unit_goes_to_one_customer_only(app, make_app):
 
 def test_buy_without_a_product_explains_how(shop):
     assert text(shop.say("买 1")).startswith("请先选一件商品")
+
+
+def test_a_price_change_after_the_read_back_is_confirmed_again(app, shop):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买 1")
+    assert "合计 ¥68" in text(shop.say("张三 13800138000 浙江省杭州市西湖区文三路100号"))
+    with app.extensions["storage"].sessions.begin() as db:
+        db.scalar(select(Sku).where(Sku.product_id == product_id(app, "土蜂蜜"))).price_fen = 7800
+    again = text(shop.say("确认"))
+    assert again.startswith("价格刚刚有变动") and "合计 ¥78" in again
+    with app.extensions["storage"].sessions() as db:
+        assert db.scalar(select(Order.id)) is None  # nothing charged at a price not confirmed
+    assert text(shop.say("确认")).startswith("下单成功")

@@ -203,6 +203,7 @@ def test_cancelling_by_chat_closes_or_refunds_at_wechat_pay(shop):
     with shop.storage.sessions() as db:
         honey = db.scalar(select(Sku).join(Product).where(Product.name == "土蜂蜜"))
         assert honey.stock == 40  # both units back on sale
+        assert db.get(Product, honey.product_id).sold_count == 0  # and not counted as sold
 
 
 def test_odd_headers_are_refused_not_a_500(shop):
