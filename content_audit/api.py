@@ -66,47 +66,49 @@ def queue() -> Response:
     return jsonify({"items": [_item_json(item) for item in items]})
 
 
-@bp.post("/items/<int:item_id>/decide")
-@requires("review")
-def decide(item_id: int) -> Response:
-    """{"decision": "approved" | "rejected" | "changes_requested", "reason": "..."}"""
+def _act_on_item(item_id: int, usage: str, action) -> Response:
+    """Read a JSON object, load the item, run `action(db, item, body)`; 409 when refused."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return _error(400, "bad_request", 'send {"decision": ..., "reason": ...}')
+        return _error(400, "bad_request", f"send {usage}")
     db = get_db()
     item = db.get(ReviewItem, item_id)
     if item is None:
         return _error(404, "not_found", "no such item")
     try:
-        review.decide(db, item, g.api_account.username, str(body.get("decision", "")),
-                      str(body.get("reason", "")))
+        result = action(db, item, body)
     except ReviewError as error:
         db.rollback()
         return _error(409, "refused", str(error))
     db.commit()
-    return jsonify(_item_json(item))
+    return jsonify(_item_json(result))
+
+
+@bp.post("/items/<int:item_id>/decide")
+@requires("review")
+def decide(item_id: int) -> Response:
+    """{"decision": "approved" | "rejected" | "changes_requested", "reason": "..."}"""
+    return _act_on_item(
+        item_id,
+        '{"decision": ..., "reason": ...}',
+        lambda db, item, body: review.decide(
+            db, item, g.api_account.username, str(body.get("decision", "")),
+            str(body.get("reason", "")),
+        ),
+    )
 
 
 @bp.post("/items/<int:item_id>/edit")
 @requires("review")
 def edit_and_approve(item_id: int) -> Response:
     """{"text": "...", "reason": "..."}: a screened new version, approved if it may be."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _error(400, "bad_request", 'send {"text": ..., "reason": ...}')
-    db = get_db()
-    item = db.get(ReviewItem, item_id)
-    if item is None:
-        return _error(404, "not_found", "no such item")
-    text = str(body.get("text", "")).strip()
-    try:
-        new = review.edit_and_approve(db, item, g.api_account.username, text,
-                                      live_screener().screen(text), str(body.get("reason", "")))
-    except ReviewError as error:
-        db.rollback()
-        return _error(409, "refused", str(error))
-    db.commit()
-    return jsonify(_item_json(new))
+
+    def edit(db, item, body):
+        text = str(body.get("text", "")).strip()
+        return review.edit_and_approve(db, item, g.api_account.username, text,
+                                       live_screener().screen(text), str(body.get("reason", "")))
+
+    return _act_on_item(item_id, '{"text": ..., "reason": ...}', edit)
 
 
 @bp.post("/bulk")
