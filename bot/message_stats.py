@@ -38,6 +38,7 @@ TEXT_CHARS = 200  # a keyword chart needs no more of a long message
 KIND = "kind"  # MsgType: text, image, voice, location, event…
 CLICK = "click"  # menu click EventKey
 KEYWORD = "keyword"  # a word customers typed
+FUNNEL = "funnel"  # steps of the browse → order → pay funnel counted outside SQL (views)
 
 
 class DailyCount(Base):
@@ -61,6 +62,11 @@ def counted_fields(msg: Inbound, day: str) -> tuple[str, str, str]:
     if msg.kind in ("text", "voice") and msg.text.strip():
         text = f"{day}\t{msg.text.strip()[:TEXT_CHARS]}"
     return kind_field, click_field, text
+
+
+def bump(client: redis.Redis, metric: str, key: str, at: float) -> None:
+    """Count one event for the dashboard (a product card shown), flushed with the rest."""
+    client.hincrby(COUNTS_KEY, f"{local_day(at)}|{metric}|{key[:64]}", 1)
 
 
 # --- keywords -------------------------------------------------------------------------------

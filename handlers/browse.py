@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
+from redis import RedisError
+
+from bot import message_stats
 from bot.inbound import Inbound
 from bot.replies import NewsReply
 from bot.router import ChatContext, Router
@@ -32,6 +36,10 @@ def _card(ctx: ChatContext, product_id: int) -> NewsReply | str:
     if found is None:
         return "这件商品已下架，看看别的吧～\n回复「逛逛」查看全部分类。"
     ctx.conversation.update_data(product_id=product_id)
+    try:
+        message_stats.bump(ctx.redis, message_stats.FUNNEL, "view", time.time())
+    except RedisError:
+        ctx.log.warning("could not count a product view")  # the card matters more
     base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
     return NewsReply(title=found.title, description=found.description, url=base + found.path)
 

@@ -1,22 +1,23 @@
 """The data board: followers, messages, keywords and menu clicks over the last N days.
 
-Everything is read from SQL (follower events, the flushed daily counts), bucketed by the
-merchant's Asia/Shanghai day. The shop's orders, GMV and funnel will join once the shop
-exists (issue #5).
+Everything is read from SQL (follower events, the flushed daily counts, orders and their
+events), bucketed by the merchant's Asia/Shanghai day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.clock import SHANGHAI, local_day
 from bot.custom_menu import load_menu
-from bot.message_stats import CLICK, KEYWORD, KIND, DailyCount
+from bot.message_stats import CLICK, FUNNEL, KEYWORD, KIND, DailyCount
 from shop.followers import SUBSCRIBED, UNSUBSCRIBED, Follower, FollowerEvent
+from shop.orders import Order, OrderEvent
 
 #: MsgType → the label the board shows.
 KIND_LABELS = {
@@ -39,6 +40,9 @@ class Day:
     new_followers: int = 0
     lost_followers: int = 0
     messages: int = 0
+    orders: int = 0  # placed that day
+    paid: int = 0  # paid that day
+    gmv_fen: int = 0  # paid that day
 
     @property
     def label(self) -> str:
@@ -63,7 +67,17 @@ class Board:
             "new_followers": sum(d.new_followers for d in self.days),
             "lost_followers": sum(d.lost_followers for d in self.days),
             "messages": sum(d.messages for d in self.days),
+            "orders": sum(d.orders for d in self.days),
+            "paid": sum(d.paid for d in self.days),
+            "gmv_fen": sum(d.gmv_fen for d in self.days),
         }
+
+    @property
+    def funnel(self) -> list[tuple[str, int]]:
+        """Product cards shown → orders placed → orders paid, over the span."""
+        totals = self.totals()
+        return [("浏览商品", self.extra.get("views", 0)), ("下单", totals["orders"]),
+                ("支付", totals["paid"])]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +88,9 @@ class Board:
                     "new_followers": d.new_followers,
                     "lost_followers": d.lost_followers,
                     "messages": d.messages,
+                    "orders": d.orders,
+                    "paid": d.paid,
+                    "gmv_fen": d.gmv_fen,
                 }
                 for d in self.days
             ],
@@ -81,6 +98,7 @@ class Board:
             "messages_by_kind": dict(self.messages_by_kind),
             "top_keywords": [{"word": w, "count": c} for w, c in self.keywords],
             "menu_clicks": [{"menu": m, "count": c} for m, c in self.clicks],
+            "funnel": [{"step": step, "count": count} for step, count in self.funnel],
         }
 
 
@@ -135,6 +153,7 @@ def build(db: Session, today: date, days: int = 7) -> Board:
             query = query.limit(limit)
         return [(key, int(count)) for key, count in db.execute(query)]
 
+    _add_orders(db, by_day, span)
     labels = menu_labels()
     followers_total = db.scalar(
         select(func.count()).select_from(Follower).where(Follower.subscribed.is_(True))
@@ -145,4 +164,25 @@ def build(db: Session, today: date, days: int = 7) -> Board:
         messages_by_kind=[(KIND_LABELS.get(kind, kind), count) for kind, count in top(KIND)],
         keywords=top(KEYWORD, TOP_KEYWORDS),
         clicks=[(labels.get(key, key), count) for key, count in top(CLICK)],
+        extra={"views": dict(top(FUNNEL)).get("view", 0)},
     )
+
+
+def _add_orders(db: Session, by_day: dict[str, Day], span: list[str]) -> None:
+    """Orders placed and paid per Shanghai day, and GMV (what was paid, in fen)."""
+    start = datetime.combine(date.fromisoformat(span[0]), time(0), SHANGHAI)
+    placed = db.scalars(select(Order.created_at).where(Order.created_at >= start))
+    for created in placed:
+        day = local_day(created)
+        if day in by_day:
+            by_day[day].orders += 1
+    paid = db.execute(
+        select(OrderEvent.at, Order.total_fen)
+        .join(Order, Order.id == OrderEvent.order_id)
+        .where(OrderEvent.to_state == "paid", OrderEvent.at >= start)
+    )
+    for at, total in paid:
+        day = local_day(at)
+        if day in by_day:
+            by_day[day].paid += 1
+            by_day[day].gmv_fen += total

@@ -21,6 +21,7 @@ from bot.console.auth import (
     sign_out,
 )
 from bot.console.shell import console_blueprint, nav_for
+from shop.money import yuan
 
 bp = console_blueprint(
     "console",
@@ -146,6 +147,11 @@ def show_dashboard():
         kinds=charts.ranking(board.messages_by_kind),
         keywords=charts.ranking(board.keywords, empty="还没有顾客发来文字"),
         clicks=charts.ranking(board.clicks, empty="还没有菜单点击"),
+        funnel=charts.ranking(board.funnel),
+        gmv_chart=charts.bar_chart(
+            labels, [("成交额", [d.gmv_fen // 100 for d in board.days], "msg")], title="每日成交额"
+        ),
+        yuan=yuan,
         updated=datetime.now(SHANGHAI),
     )
 

@@ -39,7 +39,7 @@ def test_a_manager_sees_the_numbers_the_webhook_produced(page, live):
     keywords = page.locator("#keywords li").all_inner_texts()
     assert keywords[0].split() == ["口红", "2"]
     assert page.locator("#clicks li").first.inner_text().split() == ["逛逛", "1"]
-    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart").count() == 3
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 

@@ -71,7 +71,7 @@ def test_days_are_the_merchants_shanghai_days():
 def test_the_page_offers_7_14_and_30_days(console_app):
     manager = signed_in(console_app, "manager")
     page = manager.get("/admin/dashboard?days=30").text
-    assert page.count("<rect") == 90  # 30 days × (new, lost) + 30 days of messages
+    assert page.count("<rect") == 120  # 30 days × (new, lost) + messages + GMV
     assert manager.get("/admin/dashboard?days=9999").status_code == 200
 
 
@@ -112,3 +112,31 @@ def test_the_board_sums_a_month_in_sql_on_every_backend(any_storage):
     assert board.clicks == [("逛逛", 30)]
     assert (board.days[-1].new_followers, board.days[-3].lost_followers) == (1, 1)
     assert board.followers_total == 1
+
+
+def test_orders_gmv_and_the_funnel(console_app):
+    from sqlalchemy import select
+
+    from bot.demo import seed_catalog
+    from shop import orders
+    from shop.catalog import Product, Sku
+
+    seed_catalog(console_app.extensions["storage"].sessions)
+    customer = WeChat(console_app.test_client())
+    customer.say("商品 1")  # a product card: the funnel's first step
+    customer.say("商品 2")
+    with console_app.extensions["storage"].sessions.begin() as db:
+        sku = db.scalar(select(Sku).join(Product).where(Product.name == "土蜂蜜"))
+        paid = orders.place(db, "o1", [(sku.id, 2)])
+        orders.transition(db, paid, "paid", actor="wxpay")
+        orders.place(db, "o2", [(sku.id, 1)])  # placed, not paid
+    jobs.flush_message_stats(console_app.extensions["storage"])
+    board = signed_in(console_app, "manager").client.get(
+        "/api/v1/dashboard", headers={"Authorization": f"Bearer {_token(console_app)}"}
+    ).json
+    today = board["days"][-1]
+    assert (today["orders"], today["paid"], today["gmv_fen"]) == (2, 1, 13600)
+    assert board["funnel"] == [{"step": "浏览商品", "count": 2}, {"step": "下单", "count": 2},
+                               {"step": "支付", "count": 1}]
+    page = signed_in(console_app, "manager").get("/admin/dashboard").text
+    assert 'data-figure="gmv_today">¥136<' in page
