@@ -7,9 +7,6 @@ in shop/checkout.py, shop/addresses.py and shop/orders.py.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from bot.clock import shanghai_text
 from bot.inbound import Inbound
 from bot.router import ChatContext, Router
@@ -17,7 +14,7 @@ from shop import addresses, after_sale, checkout, order_status, orders
 from shop.catalog import Product, Sku
 from shop.money import yuan
 from shop.orders import Order, OrderError, PriceChanged
-from shop.wxpay import PayError
+from shop.wxpay import PayError, WxPay
 
 router = Router("order")
 
@@ -32,12 +29,13 @@ TEXTUAL = ("text", "voice", "location")
 def order_link(ctx: ChatContext, number: str) -> str:
     """The order's page, signed so that order numbers cannot be walked through."""
     base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    token = order_token(str(ctx.config.get("SECRET_KEY") or ""), number)
+    token = orders.page_token(str(ctx.config.get("SECRET_KEY") or ""), number)
     return f"{base}/shop/o/{number}?t={token}"
 
 
-def order_token(secret: str, number: str) -> str:
-    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()[:16]
+def _pay_client(ctx: ChatContext) -> WxPay | None:
+    """WeChat Pay, when the app has it configured (the demo and production do)."""
+    return getattr(getattr(ctx, "storage", None), "wxpay", None)
 
 
 @router.state(FLOW, kinds=TEXTUAL)
@@ -178,7 +176,7 @@ def _place(ctx: ChatContext, openid: str) -> str:
 
 def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str:
     """Create the WeChat Pay transaction now, so the order page can pay at once."""
-    client = getattr(getattr(ctx, "storage", None), "wxpay", None)
+    client = _pay_client(ctx)
     if client is None:
         return "（微信支付尚未开通，请联系客服付款）查看订单："
     try:
@@ -220,7 +218,7 @@ def _confirm_cancel(ctx: ChatContext, msg: Inbound) -> str:
     ctx.conversation.clear()
     if msg.text.strip() != "确认取消":
         return "好的，订单保留不变。"
-    client = getattr(getattr(ctx, "storage", None), "wxpay", None)
+    client = _pay_client(ctx)
     try:
         with ctx.db() as db:
             order = db.get(Order, order_id)

@@ -14,6 +14,8 @@ an expiry racing for the same order cannot both win, and each change is recorded
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 from collections import defaultdict
@@ -256,3 +258,12 @@ def transition(
 def history(db: Session, order_id: int) -> list[OrderEvent]:
     query = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
     return list(db.scalars(query))
+
+
+def page_token(secret: str, number: str) -> str:
+    """Signs an order's page link (/shop/o/<number>?t=…) so order numbers cannot be walked."""
+    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def page_token_matches(secret: str, number: str, token: str) -> bool:
+    return hmac.compare_digest(page_token(secret, number), token)

@@ -1,21 +1,25 @@
-"""The customer's product page, /shop/p/<id>: what the chat's product card opens on the phone.
+"""The customer's pages (/shop/p/<id>, the signed /shop/o/<number>) and WeChat Pay's notify URL.
 
-Served by the app itself with no external assets (the page must load inside WeChat on any
+Served by the app itself with no external assets (the pages must load inside WeChat on any
 network); prices, stock and 已售N件 come straight from the catalog.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from bot.clock import shanghai_text
+from shop import payments
+from shop.addresses import from_dict
 from shop.browse import price_label
 from shop.catalog import Product
 from shop.money import yuan
-from shop.orders import Order
-from shop.wxpay import PayError
+from shop.orders import STATES, Order, page_token_matches
+from shop.wxpay import BadNotification, PayError
 
 bp = Blueprint("storefront", __name__, url_prefix="/shop", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -39,18 +43,8 @@ def product_page(product_id: int):
 @bp.get("/o/<number>")
 def order_page(number: str):
     """The order the chat linked to: lines, total, address, state and payment deadline."""
-    import hmac as hmac_lib
-
-    from flask import request
-    from sqlalchemy import select
-
-    from bot.clock import shanghai_text
-    from handlers.order import order_token
-    from shop.addresses import from_dict
-    from shop.orders import STATES, Order
-
-    expected = order_token(str(current_app.config.get("SECRET_KEY") or ""), number)
-    if not hmac_lib.compare_digest(expected, request.args.get("t", "")):
+    secret = str(current_app.config.get("SECRET_KEY") or "")
+    if not page_token_matches(secret, number, request.args.get("t", "")):
         abort(404)  # no hint whether the number exists
     with current_app.extensions["storage"].sessions() as db:
         order = db.scalar(select(Order).where(Order.number == number))
@@ -81,13 +75,6 @@ def wxpay_notify():
     A forged or unreadable one gets 401/400 (WeChat Pay would retry a real one); a failure
     while applying it gets 500, so WeChat Pay retries later; otherwise 204.
     """
-    import logging
-
-    from flask import request
-
-    from shop import payments
-    from shop.wxpay import BadNotification
-
     log = logging.getLogger("shop.wxpay")
     storage = current_app.extensions["storage"]
     client = storage.wxpay
