@@ -58,3 +58,24 @@ def create_tables(engine: Engine) -> None:
     import shop.payments  # noqa: F401
 
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added to a model after its table was made (a merchant's older var/bot.db).
+
+    create_all never alters a table, so new columns are added here; they must carry a
+    server_default (or be nullable) for existing rows. Dropped or changed columns are not
+    handled: that would need real migrations.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            have = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")

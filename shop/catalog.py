@@ -28,12 +28,24 @@ class CatalogError(ValueError):
     """A catalog change that cannot be made; the message is for the merchant (Chinese)."""
 
 
+# The statutory exceptions to 7天无理由退货 (消费者权益保护法 art. 25 and the 2017 implementing
+# measures): these goods may be refused for a no-reason return. "" means returns are allowed.
+RETURN_EXCEPTIONS = {
+    "custom": "定制商品",
+    "fresh": "鲜活易腐商品",
+    "digital": "在线下载或拆封的数字化商品",
+    "hygiene": "拆封后影响人身安全或健康的商品（如贴身卫生用品、化妆品）",
+}
+
+
 class Category(Base):
     __tablename__ = "shop_categories"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(32), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A key of RETURN_EXCEPTIONS, or "": what the category's goods are, for returns.
+    return_exception: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class Product(Base):
@@ -47,6 +59,8 @@ class Product(Base):
     image_url: Mapped[str] = mapped_column(String(512), default="")
     on_shelf: Mapped[bool] = mapped_column(Boolean, default=False)
     sold_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Overrides the category's return exception ("" = as the category says).
+    return_exception: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id")
 
@@ -112,3 +126,20 @@ def add_product(
         db.add(Sku(product_id=product.id, variant=variant or "默认", price_fen=price, stock=stock))
     db.flush()
     return product
+
+
+def return_exception(db: Session, product_id: int) -> str:
+    """The product's exception to 7天无理由 (a RETURN_EXCEPTIONS key), or "" if it has none.
+
+    Set on the category (生鲜 are all perishable) and overridable per product (a custom
+    engraving in an otherwise returnable category).
+    """
+    product = db.get(Product, product_id)
+    if product is None:
+        return ""
+    if product.return_exception:
+        return product.return_exception
+    if product.category_id is None:
+        return ""
+    found = db.get(Category, product.category_id)
+    return found.return_exception if found else ""
