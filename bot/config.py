@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from shop.members import parse_tiers
+
 REAL_API_BASE = "https://api.weixin.qq.com"
 
 #: Values used when nothing is configured. Secrets have no default on purpose.
@@ -40,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "WXPAY_MERCHANT_SERIAL": None,
     "WXPAY_PLATFORM_PUBLIC_KEY_FILE": None,
     "WXPAY_API_BASE": None,
+    "ORDER_PAYMENT_MINUTES": 30,  # unpaid orders give their stock back after this
+    "MEMBER_TIERS": "白银:500,黄金:2000",  # tier:yuan of cumulative spend; below: 青铜
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -72,6 +76,8 @@ ENV_NAMES = (
     "WXPAY_MERCHANT_SERIAL",
     "WXPAY_PLATFORM_PUBLIC_KEY_FILE",
     "WXPAY_API_BASE",
+    "ORDER_PAYMENT_MINUTES",
+    "MEMBER_TIERS",
 )
 
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
@@ -129,6 +135,7 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
         ("WECHAT_REPLAY_WINDOW", 0, 86400),
         ("PORT", 1, 65535),
         ("TRUSTED_PROXIES", 0, 5),
+        ("ORDER_PAYMENT_MINUTES", 5, 1440),
     ):
         try:
             number = int(config[name])
@@ -157,6 +164,10 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
     redis_url = config.get("REDIS_URL")
     if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
         problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
+    try:
+        config["MEMBER_TIERS"] = parse_tiers(str(config.get("MEMBER_TIERS") or ""))
+    except ValueError as error:
+        problems.append(f"MEMBER_TIERS: {error} (e.g. 白银:500,黄金:2000)")
     db_url = config.get("DATABASE_URL")
     if db_url:
         problems += _database_url_problems(str(db_url))

@@ -52,8 +52,11 @@ def create_tables(engine: Engine) -> None:
     import content_audit.exemptions
     import content_audit.review
     import content_audit.rulestore  # noqa: F401
+    import shop.after_sale
+    import shop.cart
     import shop.catalog
     import shop.followers
+    import shop.members
     import shop.orders
     import shop.payments  # noqa: F401
 

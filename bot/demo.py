@@ -39,7 +39,7 @@ def seed_catalog(sessions) -> int:
 
     from sqlalchemy import func, select
 
-    from shop.catalog import Product
+    from shop.catalog import Product, category
     from shop.catalog_import import import_catalog
 
     with sessions.begin() as db:
@@ -48,7 +48,10 @@ def seed_catalog(sessions) -> int:
         text = (Path(__file__).resolve().parents[1] / "shop" / "demo_catalog.json").read_text(
             encoding="utf-8"
         )
-        return import_catalog(db, text, fmt="json", author="demo").created
+        created = import_catalog(db, text, fmt="json", author="demo").created
+        # Cosmetics cannot come back once opened (a category-wide exception to 7天无理由).
+        category(db, "美妆护肤").return_exception = "hygiene"
+        return created
 
 
 def pay_keys(data_dir: str) -> dict[str, bytes]:

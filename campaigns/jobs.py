@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bot import message_stats
 from bot.storage import Storage
 from content_audit import review
-from shop import payments
+from shop import after_sale, payments
 from shop.followers import flush_touches
 
 log = logging.getLogger(__name__)
@@ -48,4 +48,14 @@ def release_unpaid_orders(storage: Storage, now: datetime | None = None) -> int:
     done = payments.expire_unpaid(storage.sessions, storage.wxpay, now or datetime.now(UTC))
     for line in done:
         log.info("unpaid order past its deadline: %s", line)
+    return len(done)
+
+
+def complete_received_orders(storage: Storage, now: datetime | None = None) -> int:
+    """自动确认收货 for parcels shipped long enough ago, which starts their 7-day return
+    window as if the customer had confirmed."""
+    with storage.sessions.begin() as db:
+        done = after_sale.receive_overdue(db, now or datetime.now(UTC))
+    for number in done:
+        log.info("order %s completed automatically after shipping", number)
     return len(done)

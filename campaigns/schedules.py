@@ -20,4 +20,5 @@ SCHEDULES = [
     Schedule("flush_message_stats", 10, jobs.flush_message_stats),
     Schedule("expire_undecided_reviews", 60, jobs.expire_undecided_reviews),
     Schedule("release_unpaid_orders", 30, jobs.release_unpaid_orders),
+    Schedule("complete_received_orders", 3600, jobs.complete_received_orders),
 ]

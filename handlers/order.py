@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.clock import shanghai_text
 from bot.inbound import Inbound
 from bot.router import ChatContext, Router
-from shop import addresses, after_sale, checkout, order_status, orders
+from shop import addresses, after_sale, cart, checkout, order_status, orders
 from shop.catalog import Product, Sku
 from shop.money import yuan
 from shop.orders import Order, OrderError, PriceChanged
@@ -71,10 +71,26 @@ def continue_order(msg: Inbound, ctx: ChatContext) -> str:
 def start_order(msg: Inbound, ctx: ChatContext) -> str:
     """买 / 买 2 / 我要买两件, after a product card was shown."""
     wanted, count = checkout.buy_request(msg.text)
-    data = ctx.conversation.get_data()
-    product_id = data.get("product_id")
-    if not wanted or not product_id:
+    if not wanted:
         return "请先选一件商品：回复「逛逛」或商品名，看到商品卡片后再回复「买 1」。"
+    return _start(ctx, msg.openid, count, "buy")
+
+
+@router.regex(r"^(?:加入|加到|放入|放进|添加到?)购物车\s*(?:\d+|[一两二三四五六七八九十])?\s*\S?$")
+def add_to_cart(msg: Inbound, ctx: ChatContext) -> str:
+    """加入购物车 / 加入购物车 2, after a product card: variant if needed, one unless said."""
+    count = checkout.cart_request(msg.text)
+    if count is None:
+        return "请回复「加入购物车」或「加入购物车 2」。"
+    return _start(ctx, msg.openid, count, "cart")
+
+
+def _start(ctx: ChatContext, openid: str, count: int | None, mode: str) -> str:
+    """The product of the last card: pick the variant, then the quantity."""
+    product_id = ctx.conversation.get_data().get("product_id")
+    if not product_id:
+        return ("请先选一件商品：回复「逛逛」或商品名，"
+                "看到商品卡片后再回复「买 1」或「加入购物车」。")
     with ctx.db() as db:
         product = db.get(Product, product_id)
         if product is None or not product.on_shelf:
@@ -82,9 +98,9 @@ def start_order(msg: Inbound, ctx: ChatContext) -> str:
         skus = [(sku.id, sku.stock) for sku in product.skus]
         choices = checkout.sku_choices(product)
     ctx.conversation.set_state("order:sku")
-    ctx.conversation.update_data(product_id=product_id, count=count, sku_id=None)
+    ctx.conversation.update_data(product_id=product_id, count=count, sku_id=None, mode=mode)
     if len(skus) == 1:
-        return _choose_sku(ctx, "1", msg.openid)
+        return _choose_sku(ctx, "1", openid)
     return choices
 
 
@@ -115,8 +131,24 @@ def _choose_quantity(ctx: ChatContext, text: str, openid: str) -> str:
         except checkout.QuantityError as error:
             ctx.conversation.set_state("order:qty")
             return str(error)
+    if data.get("mode") == "cart":
+        ctx.conversation.clear()
+        ctx.conversation.update_data(product_id=data["product_id"])  # 买 still means this one
+        try:
+            with ctx.db() as db:
+                in_cart = cart.add(db, openid, data["sku_id"], count)
+        except OrderError as error:
+            return f"没有加入购物车：{error}。"
+        return (f"已加入购物车（这件共 {in_cart} 件）。\n"
+                "回复「购物车」查看，回复「结算」下单，或继续逛逛。")
+    ctx.conversation.update_data(items=[[data["sku_id"], count]], from_cart=False)
+    return ask_address(ctx, openid)
+
+
+def ask_address(ctx: ChatContext, openid: str) -> str:
+    """The address step for the items in the conversation: reuse the last one or ask."""
+    with ctx.db() as db:
         last = checkout.last_address(db, openid)
-    ctx.conversation.update_data(count=count)
     if last is not None:
         ctx.conversation.set_state("order:reuse")
         ctx.conversation.update_data(last_address=last.as_dict())
@@ -126,38 +158,54 @@ def _choose_quantity(ctx: ChatContext, text: str, openid: str) -> str:
 
 
 def _take_address(ctx: ChatContext, msg: Inbound) -> str:
+    address, question = gather_address(ctx, msg, "order:address")
+    return question or _confirm(ctx, address)
+
+
+def gather_address(ctx: ChatContext, msg: Inbound, step: str) -> tuple[addresses.Address,
+                                                                      str | None]:
+    """Add this message (text or a location) to the address being collected at `step`;
+    returns it with the question for what is still missing, or None once it is whole."""
     typed = msg.text
     if msg.kind == "location":
         typed = str(msg.fields.get("Label") or "")
     data = ctx.conversation.get_data()
     address = addresses.parse(typed).merged(addresses.from_dict(data.get("address")))
     ctx.conversation.update_data(address=address.as_dict())
-    ctx.conversation.set_state("order:address")
-    if address.missing:
-        wanted = "、".join(addresses.LABELS[part] for part in address.missing)
-        got = address.one_line()
-        prefix = f"已记下：{got}\n" if got else ""
-        return f"{prefix}还需要：{wanted}。请补充发送。"
-    return _confirm(ctx, address)
+    ctx.conversation.set_state(step)
+    if not address.missing:
+        return address, None
+    wanted = "、".join(addresses.LABELS[part] for part in address.missing)
+    got = address.one_line()
+    prefix = f"已记下：{got}\n" if got else ""
+    return address, f"{prefix}还需要：{wanted}。请补充发送。"
 
 
 def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
     data = ctx.conversation.get_data()
     ctx.conversation.update_data(address=address.as_dict())
     ctx.conversation.set_state("order:confirm")
+    items = _items(data)
     with ctx.db() as db:
-        total = db.get(Sku, data["sku_id"]).price_fen * int(data["count"])
-        ctx.conversation.update_data(total=total)  # the amount the customer confirms
-        return checkout.read_back(db, data["sku_id"], int(data["count"]), address)
+        ctx.conversation.update_data(total=checkout.total(db, items))  # what is confirmed
+        return checkout.read_back(db, items, address)
+
+
+def _items(data: dict) -> list[tuple[int, int]]:
+    return [(int(sku_id), int(count)) for sku_id, count in data.get("items") or []]
 
 
 def _place(ctx: ChatContext, openid: str) -> str:
     data = ctx.conversation.get_data()
+    items = _items(data)
+    minutes = int(ctx.config.get("ORDER_PAYMENT_MINUTES") or orders.PAYMENT_MINUTES)
     try:
         with ctx.db() as db:
-            order = orders.place(db, openid, [(data["sku_id"], int(data["count"]))],
-                                 address=data.get("address"), expected_total=data.get("total"))
+            order = orders.place(db, openid, items, address=data.get("address"),
+                                 expected_total=data.get("total"), payment_minutes=minutes)
             number, total, pay_by = order.number, order.total_fen, order.pay_by
+            if data.get("from_cart"):
+                cart.clear(db, openid, [sku_id for sku_id, _ in items])
     except PriceChanged:
         return "价格刚刚有变动，请看新的金额：\n" + _confirm(
             ctx, addresses.from_dict(data.get("address"))

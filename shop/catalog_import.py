@@ -1,9 +1,10 @@
 """Import products from CSV or JSON, with a report of every rejected row and why.
 
 CSV: one row per SKU, headed `category,name,variant,price,original_price,stock,tags,
-description,on_shelf` (prices in yuan, e.g. 129 or 12.90). Rows with the same category and
-name are one product. JSON: a list of products, each with `skus: [{variant, price, stock,
-original_price}]`.
+description,on_shelf,return_exception` (prices in yuan, e.g. 129 or 12.90; return_exception is
+empty or one of custom/fresh/digital/hygiene, see shop/catalog.RETURN_EXCEPTIONS). Rows with
+the same category and name are one product. JSON: a list of products, each with
+`skus: [{variant, price, stock, original_price}]` and optionally `return_exception`.
 
 A product is imported whole or not at all: if any of its rows is bad, none of them is
 written, and the report names every bad row by line number. Product copy (name and
@@ -31,7 +32,7 @@ from shop.money import MAX_FEN, MoneyError, parse_yuan
 
 MAX_STOCK = 1_000_000
 FIELDS = ("category", "name", "variant", "price", "original_price", "stock", "tags",
-          "description", "on_shelf")
+          "description", "on_shelf", "return_exception")
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Draft:
     tags: str = ""
     description: str = ""
     on_shelf: bool = True
+    return_exception: str = ""
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -94,6 +96,15 @@ def _sku(row: dict[str, Any], line: int, draft: Draft) -> None:
     draft.skus.append({"variant": variant, "price": price, "original": original, "stock": stock})
 
 
+def _return_exception(value: Any, line: int, draft: Draft) -> None:
+    kind = str(value or "").strip()
+    if kind and kind not in catalog.RETURN_EXCEPTIONS:
+        allowed = "、".join(catalog.RETURN_EXCEPTIONS)
+        draft.errors.append((line, f"return_exception 只能为空或 {allowed}"))
+    elif kind or not draft.return_exception:
+        draft.return_exception = kind
+
+
 def read_csv(text: str) -> list[Draft]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [name for name in ("name", "price", "stock") if name not in (reader.fieldnames or [])]
@@ -112,6 +123,7 @@ def read_csv(text: str) -> list[Draft]:
         draft.tags = str(row.get("tags") or draft.tags).strip()[:255]
         draft.description = str(row.get("description") or draft.description).strip()
         draft.on_shelf = _flag(row.get("on_shelf", "1") or "1")
+        _return_exception(row.get("return_exception"), line, draft)
         _sku(row, line, draft)
     return list(drafts.values())
 
@@ -133,6 +145,7 @@ def read_json(text: str) -> list[Draft]:
         draft.tags = str(item.get("tags", "")).strip()[:255]
         draft.description = str(item.get("description", "")).strip()
         draft.on_shelf = _flag(item.get("on_shelf", True))
+        _return_exception(item.get("return_exception"), index, draft)
         if not draft.name or len(draft.name) > 64:
             draft.errors.append((index, "商品名称需 1–64 个字"))
         skus = item.get("skus")
@@ -210,10 +223,13 @@ def _write(db: Session, draft: Draft) -> bool:
         )
         for sku, data in zip(product.skus, draft.skus, strict=True):
             sku.original_price_fen = data["original"]
+        product.return_exception = draft.return_exception
+        db.flush()
         return True
     existing.description = draft.description
     existing.tags = draft.tags
     existing.on_shelf = draft.on_shelf
+    existing.return_exception = draft.return_exception
     by_variant = {sku.variant: sku for sku in existing.skus}
     for data in draft.skus:
         sku = by_variant.get(data["variant"])
@@ -238,6 +254,8 @@ def export_json(db: Session) -> str:
             "tags": product.tags,
             "description": product.description,
             "on_shelf": product.on_shelf,
+            **({"return_exception": product.return_exception}
+               if product.return_exception else {}),
             "skus": [
                 {"variant": s.variant, "price": f"{s.price_fen / 100:.2f}", "stock": s.stock,
                  **({"original_price": f"{s.original_price_fen / 100:.2f}"}

@@ -23,6 +23,10 @@ _BUY = re.compile(
     r"^(?:我要|我想|帮我)?(?:买|购买|下单)\s*(\d+|[一两二三四五六七八九十])?\s*"
     r"(?:件|个|份|盒|支|瓶|袋|包|套)?$"
 )
+_CART = re.compile(
+    r"^(?:加入|加到|放入|放进|添加到?)购物车\s*(\d+|[一两二三四五六七八九十])?\s*"
+    r"(?:件|个|份|盒|支|瓶|袋|包|套)?$"
+)
 _QUANTITY = re.compile(r"^(\d+|[一两二三四五六七八九十])\s*(?:件|个|份|盒|支|瓶|袋|包|套)?$")
 YES = {"是", "是的", "确认", "好", "好的", "对", "嗯", "ok", "确定", "可以"}
 CANCEL = {"取消", "退出", "算了", "不买了", "不要了"}
@@ -38,6 +42,27 @@ def buy_request(text: str) -> tuple[bool, int | None]:
     if not match:
         return False, None
     return True, _number(match.group(1)) if match.group(1) else None
+
+
+def cart_request(text: str) -> int | None:
+    """加入购物车 [N]: the quantity (1 when not said), or None if this is not that."""
+    match = _CART.match(text.strip())
+    if not match:
+        return None
+    return _number(match.group(1)) if match.group(1) else 1
+
+
+_DIGITS = re.compile(r"\d{1,12}|[一两二三四五六七八九十]")
+
+
+def numbers_in(text: str) -> list[int]:
+    """The numbers a customer typed, digits or 一…十 ("2 改 三" → [2, 3])."""
+    return [_number(raw) for raw in _DIGITS.findall(text)]
+
+
+def number_in(text: str) -> int:
+    found = numbers_in(text)
+    return found[0] if found else 0
 
 
 def _number(raw: str) -> int:
@@ -80,11 +105,17 @@ def last_address(db: Session, openid: str) -> Address | None:
     return address if not address.missing else None
 
 
-def read_back(db: Session, sku_id: int, count: int, address: Address) -> str:
-    sku = db.get(Sku, sku_id)
-    product = db.get(Product, sku.product_id)
-    return (
-        f"请确认订单：\n{product.name}（{sku.variant}）× {count}\n"
-        f"合计 {yuan(sku.price_fen * count)}，包邮\n寄到：{address.one_line()}\n"
-        "回复「确认」下单，回复「取消」放弃。"
-    )
+def total(db: Session, items: list[tuple[int, int]]) -> int:
+    """What `items` [(sku id, quantity)] cost at today's prices: the amount confirmed."""
+    return sum(db.get(Sku, sku_id).price_fen * count for sku_id, count in items)
+
+
+def read_back(db: Session, items: list[tuple[int, int]], address: Address) -> str:
+    rows = ["请确认订单："]
+    for sku_id, count in items:
+        sku = db.get(Sku, sku_id)
+        product = db.get(Product, sku.product_id)
+        rows.append(f"{product.name}（{sku.variant}）× {count}")
+    rows.append(f"合计 {yuan(total(db, items))}，包邮\n寄到：{address.one_line()}")
+    rows.append("回复「确认」下单，回复「取消」放弃。")
+    return "\n".join(rows)

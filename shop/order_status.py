@@ -8,14 +8,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shop.after_sale import CANCELLABLE
+from shop.after_sale import CANCELLABLE, RETURN_STATES, ReturnRequest
 from shop.money import yuan
 from shop.orders import STATES, Order
 
 NO_ORDERS = "您还没有订单。回复「逛逛」看看吧～"
 
 
-def _latest(db: Session, openid: str, states: tuple[str, ...] = ()) -> Order | None:
+def latest(db: Session, openid: str, states: tuple[str, ...] = ()) -> Order | None:
+    """The customer's newest order, of one of `states` if given."""
     query = select(Order).where(Order.openid == openid)
     if states:
         query = query.where(Order.state.in_(states))
@@ -25,17 +26,21 @@ def _latest(db: Session, openid: str, states: tuple[str, ...] = ()) -> Order | N
 def recent(db: Session, openid: str, limit: int = 5) -> str:
     """我的订单: the latest orders with their state, total and items."""
     query = select(Order).where(Order.openid == openid).order_by(Order.id.desc()).limit(limit)
+    found = list(db.scalars(query))
+    returning = set(db.scalars(select(ReturnRequest.order_id).where(
+        ReturnRequest.order_id.in_([o.id for o in found]), ReturnRequest.state == "requested")))
     lines = [
-        f"{n}. {o.number} {STATES[o.state]} {yuan(o.total_fen)}\n   "
+        f"{n}. {o.number} {STATES[o.state]}{'（退货申请中）' if o.id in returning else ''}"
+        f" {yuan(o.total_fen)}\n   "
         + "、".join(f"{line.product_name}×{line.quantity}" for line in o.lines)
-        for n, o in enumerate(db.scalars(query), start=1)
+        for n, o in enumerate(found, start=1)
     ]
     return "您最近的订单：\n" + "\n".join(lines) if lines else NO_ORDERS
 
 
 def parcel(db: Session, openid: str) -> str:
     """快递到哪了: the latest order's shipping state and tracking number."""
-    order = _latest(db, openid)
+    order = latest(db, openid)
     if order is None:
         return NO_ORDERS
     if order.state == "shipped":
@@ -47,10 +52,26 @@ def parcel(db: Session, openid: str) -> str:
 
 def cancellable(db: Session, openid: str) -> tuple[int | None, str]:
     """(the order that 取消订单 would cancel, the question to ask), or (None, why not)."""
-    order = _latest(db, openid, CANCELLABLE)
+    order = latest(db, openid, CANCELLABLE)
     if order is None:
         return None, "没有可以取消的订单（已发货的订单请回复「客服」申请退货）。"
     refund = "，已付款项将原路退回" if order.state == "paid" else ""
     summary = f"{order.number}（{STATES[order.state]} {yuan(order.total_fen)}）"
     question = f"确定取消订单 {summary} 吗{refund}？\n回复「确认取消」继续，回复其他内容放弃。"
     return order.id, question
+
+
+def returns(db: Session, openid: str, limit: int = 3) -> str:
+    """退货进度: the customer's latest return requests and where each stands."""
+    query = (select(ReturnRequest, Order).join(Order, Order.id == ReturnRequest.order_id)
+             .where(ReturnRequest.openid == openid)
+             .order_by(ReturnRequest.id.desc()).limit(limit))
+    rows = []
+    for request, order in db.execute(query):
+        row = f"订单 {order.number}：{RETURN_STATES[request.state]}"
+        if request.state == "refunded":
+            row += f"，{yuan(order.total_fen)} 已原路退回"
+        elif request.state == "rejected" and request.note:
+            row += f"（{request.note}）"
+        rows.append(row)
+    return "\n".join(rows) if rows else "您没有退货申请。需要退货请回复「退货」。"

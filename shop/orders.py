@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from bot.clock import SHANGHAI
 from bot.db import Base
+from shop import members
 from shop.catalog import Product, Sku
 from shop.money import MAX_TOTAL_FEN
 
@@ -204,6 +205,7 @@ def place(
         line.order_id = order.id
         db.add(line)
     db.add(OrderEvent(order_id=order.id, at=now, to_state="pending_payment", actor=openid))
+    members.on_order_placed(db, openid, now)
     db.flush()
     return order
 
@@ -233,6 +235,10 @@ def transition(
         sold = 1
     elif from_state in COUNTED_SOLD and to_state in ("cancelled", "refunded"):
         sold = -1
+    if sold == 1:
+        members.on_paid(db, order.openid, order.total_fen, now)
+    elif sold == -1:
+        members.on_refunded(db, order.openid, order.total_fen)
     if sold:  # 已售N件 counts paid units, and forgets them when the money goes back
         for line in order.lines:
             db.execute(

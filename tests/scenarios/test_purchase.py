@@ -11,7 +11,6 @@ from bot.simulator import run_chat
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console.conftest import PASSWORD, signed_in
 from tests.scenarios.test_simulator import exchanges
-from tests.shop.test_payments import keys, shop, wait_for  # noqa: F401
 
 TRANSCRIPT = Path(__file__).resolve().parent / "transcripts" / "purchase.txt"
 OPENID = "oPurchaseTestUser00000000000"
@@ -25,7 +24,7 @@ def chat(url: str, sandbox: str, lines: str) -> list[tuple[str, list[str]]]:
     return exchanges(out.getvalue())
 
 
-def test_find_order_pay_and_see_it_shipped(shop):  # noqa: F811
+def test_find_order_pay_and_see_it_shipped(shop):
     base = shop.storage.wxpay.config.notify_url.removesuffix("/shop/wxpay/notify")
     seen = dict(chat(base, shop.sandbox, TRANSCRIPT.read_text(encoding="utf-8")))
     assert "丝绒哑光口红" in seen["唇膏"][0]

@@ -3,61 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
-import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from bot.app import close_app, create_app
-from bot.demo import pay_keys, pay_pair, seed_catalog
-from bot.sandbox import create_sandbox_app, serve_in_thread
 from campaigns import jobs
 from shop import orders
 from shop.catalog import Product, Sku
 from shop.orders import Order
 from shop.payments import Payment
-from shop.wxpay import client_from_settings, encrypt_resource, sign
-from tests.conftest import APP_ID, APP_SECRET, app_config
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory):
-    return pay_keys(str(tmp_path_factory.mktemp("wxpay")))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture()
-def shop(tmp_path, storage, keys):
-    """The app on a real port (WeChat Pay must reach its notify URL) and a paying sandbox."""
-    sandbox_pay, shop_pay = pay_pair(keys, "", retry_seconds=(0, 0.2, 0.5))
-    sandbox = serve_in_thread(create_sandbox_app({"APP_ID": APP_ID, "APP_SECRET": APP_SECRET,
-                                                  "PAY": sandbox_pay}))
-    port = free_port()
-    shop_pay["base"] = sandbox.url
-    config = app_config(tmp_path, storage, sandbox.url, WXPAY=shop_pay,
-                        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
-    config.pop("STORAGE")
-    storage.wxpay = client_from_settings({**config, "WECHAT_APP_ID": APP_ID})
-    app = create_app({**config, "STORAGE": storage})
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    seed_catalog(storage.sessions)
-    yield SimpleNamespace(app=app, sandbox=sandbox.url, storage=storage)
-    server.shutdown()
-    close_app(app)
-    sandbox.stop()
+from shop.wxpay import encrypt_resource, sign
+from tests.shop.conftest import free_port
 
 
 def place(storage, openid="o-buyer", product="土蜂蜜", count=1) -> Order:
