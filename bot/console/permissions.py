@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit_log": frozenset(),  # admin only
     "catalog": frozenset({"manager"}),
     "orders": frozenset({"manager"}),
+    "customers": frozenset({"manager", "agent"}),  # agents see who they are helping
     "campaigns": frozenset({"manager"}),
     "review": frozenset({"compliance"}),
     "lexicon": frozenset({"compliance"}),
