@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.db import Base
-from shop import catalog, orders
+from shop import catalog, orders, payments
 from shop.addresses import Address
 from shop.orders import Order, OrderError, OrderEvent
 from shop.wxpay import PayError, WxPay
@@ -64,7 +64,7 @@ def cancel(db: Session, order: Order, client: WxPay | None, *, actor: str) -> st
     if order.state == "pending_payment":
         if client is not None:
             try:
-                client.close(order.number)
+                payments.close_all(client, order.number)
             except PayError as error:
                 if error.code == "ORDERPAID":
                     raise OrderError("这笔订单刚刚付款成功，请稍后再试") from None
@@ -90,7 +90,8 @@ def refund(db: Session, order: Order, client: WxPay | None, *, actor: str, reaso
     if client is None:
         raise OrderError("暂时无法退款，请联系客服")
     try:
-        client.refund(order.number, refund_no, order.total_fen, order.total_fen, reason[:80])
+        client.refund(payments.paid_trade_no(db, order), refund_no, order.total_fen,
+                      order.total_fen, reason[:80])
     except PayError:
         raise OrderError("退款没有成功，请联系客服处理") from None
 

@@ -143,3 +143,6 @@ def return_exception(db: Session, product_id: int) -> str:
         return ""
     found = db.get(Category, product.category_id)
     return found.return_exception if found else ""
+
+
+# --- the console's product form ---------------------------------------------------------------

@@ -29,6 +29,7 @@ from content_audit import gate
 from shop import catalog
 from shop.catalog import Category, Product, Sku
 from shop.money import MAX_FEN, MoneyError, parse_yuan
+from shop.product_form import copy_text
 
 MAX_STOCK = 1_000_000
 FIELDS = ("category", "name", "variant", "price", "original_price", "stock", "tags",
@@ -187,7 +188,7 @@ def import_catalog(
                 if line not in bad_lines
             ]
             continue
-        copy = f"{draft.name} {draft.description}".strip()
+        copy = copy_text(draft.name, draft.description, draft.tags)
         outcome = gate.check(db, copy, source="product", author=author,
                              source_ref=f"{draft.category}/{draft.name}"[:64])
         if outcome.status in ("blocked", "rejected"):

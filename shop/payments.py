@@ -29,6 +29,43 @@ from shop.wxpay import PayError, WxPay
 
 log = logging.getLogger(__name__)
 
+#: An order can be paid in WeChat (JSAPI, out_trade_no = the order number) or by scanning its
+#: QR code (Native). WeChat Pay refuses a second transaction type under one out_trade_no
+#: (201 商户订单号重复), so the Native one is the order number plus this suffix.
+NATIVE_SUFFIX = "N"
+
+
+def native_trade_no(number: str) -> str:
+    return number + NATIVE_SUFFIX
+
+
+def trade_nos(number: str) -> tuple[str, str]:
+    """Every WeChat Pay transaction an order may have: asked about and closed together."""
+    return number, native_trade_no(number)
+
+
+def order_number_of(out_trade_no: str) -> str:
+    return out_trade_no.removesuffix(NATIVE_SUFFIX)
+
+
+def paid_trade_no(db: Session, order: Order) -> str:
+    """The transaction that paid `order` (JSAPI or Native): the one a refund must name."""
+    found = db.scalar(select(Payment.out_trade_no).where(
+        Payment.order_id == order.id, Payment.outcome.in_(("paid", "reserved_again"))
+    ).order_by(Payment.id.desc()).limit(1))
+    return found or order.number
+
+
+def close_all(client: WxPay, number: str) -> None:
+    """Close every transaction of an unpaid order; raises PayError("ORDERPAID") if one was
+    paid meanwhile. Transactions that were never opened are fine."""
+    for trade_no in trade_nos(number):
+        try:
+            client.close(trade_no)
+        except PayError as error:
+            if error.code != "ORDER_NOT_EXIST":
+                raise
+
 
 class Payment(Base):
     __tablename__ = "shop_payments"
@@ -76,7 +113,7 @@ def on_transaction(db: Session, data: dict[str, Any], client: WxPay | None,
     amount = int((data.get("amount") or {}).get("total", -1))
     if db.scalar(select(Payment).where(Payment.transaction_id == transaction_id)):
         return "duplicate"
-    order = db.scalar(select(Order).where(Order.number == number))
+    order = db.scalar(select(Order).where(Order.number == order_number_of(number)))
     if order is None:
         log.error("payment %s for unknown order %s", transaction_id, number)
         outcome = "unknown_order"
@@ -142,16 +179,13 @@ def expire_unpaid(sessions: sessionmaker, client: WxPay | None,
         paid_state = None
         if client is not None:
             try:
-                answer = client.query(number)
-                if answer.get("trade_state") == "SUCCESS":
-                    paid_state = answer
-                else:
-                    client.close(number)
+                paid_state = _paid_meanwhile(client, number)
+                if paid_state is None:
+                    close_all(client, number)
             except PayError as error:
-                if error.code != "ORDER_NOT_EXIST":
-                    log.warning("order %s: WeChat Pay query/close failed (%s); retrying later",
-                                number, error)
-                    continue
+                log.warning("order %s: WeChat Pay query/close failed (%s); retrying later",
+                            number, error)
+                continue
         try:
             with sessions.begin() as db:
                 order = db.get(Order, order_id)
@@ -164,3 +198,17 @@ def expire_unpaid(sessions: sessionmaker, client: WxPay | None,
         except DuplicatePayment:
             done.append(f"{number}:duplicate")
     return done
+
+
+def _paid_meanwhile(client: WxPay, number: str) -> dict[str, Any] | None:
+    """The order's transaction that WeChat Pay says was paid (its notification was lost)."""
+    for trade_no in trade_nos(number):
+        try:
+            answer = client.query(trade_no)
+        except PayError as error:
+            if error.code == "ORDER_NOT_EXIST":
+                continue
+            raise
+        if answer.get("trade_state") == "SUCCESS":
+            return answer
+    return None

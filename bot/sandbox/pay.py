@@ -163,7 +163,8 @@ def _create(trade_type: str) -> Response:
         return _fail(400, "PARAM_ERROR", "缺少 payer.openid")
     with sandbox.lock:
         tx = sandbox.transactions.get(out_trade_no)
-        if tx is not None and (tx.total != total or tx.state != "NOTPAY"):
+        if tx is not None and (tx.total != total or tx.state != "NOTPAY"
+                               or tx.trade_type != trade_type):  # as WeChat Pay: 201 重复
             return _fail(400, "ORDERPAID" if tx.state == "SUCCESS" else "OUT_TRADE_NO_USED",
                          "商户订单号重复")
         if tx is None:
