@@ -1,5 +1,5 @@
 """The issue's whole path from `python -m bot chat`: find, order, pay in the sandbox, see it
-shipped after a manager ships it in the console."""
+shipped after a manager ships it in the console — then return it and get the money back."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def chat(url: str, sandbox: str, lines: str) -> list[tuple[str, list[str]]]:
     return exchanges(out.getvalue())
 
 
-def test_find_order_pay_and_see_it_shipped(shop):
+def test_find_order_pay_see_it_shipped_and_return_it(shop):
     base = shop.storage.wxpay.config.notify_url.removesuffix("/shop/wxpay/notify")
     seen = dict(chat(base, shop.sandbox, TRANSCRIPT.read_text(encoding="utf-8")))
     assert "丝绒哑光口红" in seen["唇膏"][0]
@@ -44,3 +44,17 @@ def test_find_order_pay_and_see_it_shipped(shop):
     later = dict(chat(base, shop.sandbox, "快递到哪了\n"))
     messages = later["快递到哪了"]
     assert any("已发货：顺丰 SF0001" in m for m in messages)
+
+    # The customer receives it, asks for a 7天无理由 return, and the manager approves it.
+    after = dict(chat(base, shop.sandbox, "确认收货\n退货\n未拆封\n确认退货\n我的会员\n"))
+    assert after["确认收货"][0].startswith("订单 ") and "已确认收货" in after["确认收货"][0]
+    assert after["退货"][0].endswith("回复「未拆封」或「已拆封」。")
+    assert "七天无理由退货退款" in after["未拆封"][0]
+    assert after["确认退货"][0].startswith("退货申请已提交")
+    assert after["我的会员"][0].startswith("会员等级：青铜\n积分：129")
+    returns = manager.get("/admin/shop/returns").text
+    request_id = int(returns.split('data-return="')[1].split('"')[0])
+    manager.post(f"/admin/shop/returns/{request_id}/approve")
+    refunded = dict(chat(base, shop.sandbox, "退货进度\n我的会员\n"))
+    assert any("已原路退回" in m for m in refunded["退货进度"])
+    assert refunded["我的会员"][-1].startswith("会员等级：青铜\n积分：0")
