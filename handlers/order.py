@@ -173,6 +173,8 @@ def gather_address(ctx: ChatContext, msg: Inbound, step: str) -> tuple[addresses
     address = addresses.parse(typed).merged(addresses.from_dict(data.get("address")))
     ctx.conversation.update_data(address=address.as_dict())
     ctx.conversation.set_state(step)
+    if (wrong := addresses.bad_phone(typed)) and not address.phone:
+        return address, f"「{wrong}」不是有效的手机号（11 位，以 1 开头），请重新发送手机号。"
     if not address.missing:
         return address, None
     wanted = "、".join(addresses.LABELS[part] for part in address.missing)

@@ -19,6 +19,7 @@ PROVINCES = (
 MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
 _SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
+_PHONE_ATTEMPT = re.compile(r"(?<!\d)\+?\d[\d\s-]{5,16}\d(?!\d)")
 _CITY = re.compile(r"^(.{1,9}?(?:自治州|地区|盟|市))")
 _DISTRICT = re.compile(r"^(.{1,9}?(?:自治县|区|县|市|旗))")
 _NAME = re.compile(r"^[\u4e00-\u9fa5·]{2,8}$|^[A-Za-z][A-Za-z .'-]{1,30}$")
@@ -77,12 +78,23 @@ def _province(text: str) -> tuple[str, str]:
     return "", text
 
 
+def bad_phone(text: str) -> str:
+    """A number that was meant as the phone but is not a mainland mobile number (10 or 12
+    digits, or not 1[3-9]…), so the customer is told instead of finding it in the street."""
+    if _PHONE.search(text or ""):
+        return ""
+    match = _PHONE_ATTEMPT.search(text or "")
+    return match.group(0).strip() if match else ""
+
+
 def parse(text: str) -> Address:
     """Whatever parts of an address `text` holds (missing parts stay empty)."""
     text = re.sub(r"[，,；;：:\n\t]+", " ", text or "").strip()
     phone = ""
     if match := _PHONE.search(text):
         phone = "".join(match.groups())
+        text = (text[: match.start()] + " " + text[match.end():]).strip()
+    elif match := _PHONE_ATTEMPT.search(text):
         text = (text[: match.start()] + " " + text[match.end():]).strip()
     name, place_parts = "", []
     for part in text.split():

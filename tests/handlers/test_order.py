@@ -124,3 +124,14 @@ def test_a_price_change_after_the_read_back_is_confirmed_again(app, shop):
     with app.extensions["storage"].sessions() as db:
         assert db.scalar(select(Order.id)) is None  # nothing charged at a price not confirmed
     assert text(shop.say("确认")).startswith("下单成功")
+
+
+@pytest.mark.parametrize("wrong", ["1380013800", "23800138000", "138-0013-80001"])
+def test_a_phone_number_that_is_not_one_is_named_and_asked_again(app, shop, wrong):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买 1")
+    shop.say("1")
+    answer = text(shop.say(f"张三 {wrong} 浙江省杭州市西湖区文三路100号"))
+    assert answer == f"「{wrong}」不是有效的手机号（11 位，以 1 开头），请重新发送手机号。"
+    read_back = text(shop.say("13800138000"))
+    assert read_back.startswith("请确认订单：") and "浙江杭州市西湖区文三路100号" in read_back

@@ -160,3 +160,24 @@ def test_processes_racing_for_the_last_unit(any_storage):
                                 [f"p{n}" for n in range(8)]))
     assert sorted(results) == ["ok"] * 2 + ["sold out"] * 6
     assert stock_of(any_storage, red) == 0
+
+
+def test_a_reservation_expires_after_a_restart(tmp_path):
+    """The deadline lives in SQL: a process that never saw the order releases it."""
+    from bot.db import create_tables, make_engine, make_sessionmaker
+
+    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    before = make_engine(url)
+    create_tables(before)
+    with make_sessionmaker(before).begin() as db:
+        red, _ = lipstick(db, stock=1)
+        orders.place(db, "o1", [(red, 1)], now=NOW)
+    before.dispose()  # the process stops
+
+    after = make_engine(url)  # a new one starts
+    sessions = make_sessionmaker(after)
+    assert expire_unpaid(sessions, None, now=NOW + timedelta(minutes=29)) == []
+    assert len(expire_unpaid(sessions, None, now=NOW + timedelta(minutes=31))) == 1
+    with sessions() as db:
+        assert db.get(Sku, red).stock == 1
+    after.dispose()
