@@ -158,7 +158,7 @@ def _file_return(ctx: ChatContext, msg: Inbound, text: str) -> str:
             number = order.number
     except OrderError as error:
         return f"无法申请退货：{error}。"
-    return (f"退货申请已提交（订单 {number}）。商家审核后会通知您寄回方式，"
+    return (f"退货申请已提交（订单 {number}）。商家会在本公众号告诉您退货地址，"
             "收到商品后款项原路退回。回复「退货进度」查看。")
 
 
