@@ -82,11 +82,13 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"Webhook listening at {url}")
     click.echo(f"Console at http://{host}:{settings['PORT']}/admin")
     if demo:
-        from bot.demo import seed_catalog, seed_console_accounts
+        from bot.demo import seed_catalog, seed_console_accounts, seed_faq
 
         seed_console_accounts(app.extensions["storage"].sessions)
         if created := seed_catalog(app.extensions["storage"].sessions):
             click.echo(f"Demo catalog: {created} products loaded")
+        if created := seed_faq(app.extensions["storage"].sessions):
+            click.echo(f"Demo FAQ: {created} questions and answers")
         click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
         click.echo(
             "Demo console accounts admin, manager, reviewer and agent; password "

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from customer_service.hours import parse_hours
 from shop.members import parse_tiers
 
 REAL_API_BASE = "https://api.weixin.qq.com"
@@ -44,6 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "WXPAY_API_BASE": None,
     "ORDER_PAYMENT_MINUTES": 30,  # unpaid orders give their stock back after this
     "MEMBER_TIERS": "白银:500,黄金:2000",  # tier:yuan of cumulative spend; below: 青铜
+    "SERVICE_MODE": "inbox",  # inbox: the console's agent inbox; wechat: WeChat's 多客服
+    "SERVICE_HOURS": "09:00-21:00",  # Shanghai time when people answer
+    "SERVICE_HOLIDAYS": "",  # Shanghai dates without service, e.g. 2026-10-01,2026-10-02
+    "SERVICE_SLA_MINUTES": 10,  # first response due this long after opening (or opening time)
+    "SERVICE_TEMPLATE_ID": None,  # template message that tells a customer an agent replied
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -78,6 +84,11 @@ ENV_NAMES = (
     "WXPAY_API_BASE",
     "ORDER_PAYMENT_MINUTES",
     "MEMBER_TIERS",
+    "SERVICE_MODE",
+    "SERVICE_HOURS",
+    "SERVICE_HOLIDAYS",
+    "SERVICE_SLA_MINUTES",
+    "SERVICE_TEMPLATE_ID",
 )
 
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
@@ -136,6 +147,7 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
         ("PORT", 1, 65535),
         ("TRUSTED_PROXIES", 0, 5),
         ("ORDER_PAYMENT_MINUTES", 5, 1440),
+        ("SERVICE_SLA_MINUTES", 1, 1440),
     ):
         try:
             number = int(config[name])
@@ -168,6 +180,13 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
         config["MEMBER_TIERS"] = parse_tiers(str(config.get("MEMBER_TIERS") or ""))
     except ValueError as error:
         problems.append(f"MEMBER_TIERS: {error} (e.g. 白银:500,黄金:2000)")
+    if str(config.get("SERVICE_MODE") or "inbox") not in ("inbox", "wechat"):
+        problems.append("SERVICE_MODE: must be inbox (the console's inbox) or wechat (多客服)")
+    try:
+        parse_hours(str(config.get("SERVICE_HOURS") or ""),
+                    str(config.get("SERVICE_HOLIDAYS") or ""))
+    except ValueError as error:
+        problems.append(f"SERVICE_HOURS/SERVICE_HOLIDAYS: {error}")
     db_url = config.get("DATABASE_URL")
     if db_url:
         problems += _database_url_problems(str(db_url))

@@ -52,6 +52,8 @@ def create_tables(engine: Engine) -> None:
     import content_audit.exemptions
     import content_audit.review
     import content_audit.rulestore  # noqa: F401
+    import customer_service.faq
+    import customer_service.tickets  # noqa: F401
     import shop.after_sale
     import shop.cart
     import shop.catalog

@@ -132,7 +132,8 @@ class Ledger:
         return self.redis.get(conversation_key(openid))
 
     def finish(
-        self, dedup_id: str, openid: str, reply: bytes, state_op: tuple[str, str], lock_token: str
+        self, dedup_id: str, openid: str, reply: bytes, state_op: tuple[str, str], lock_token: str,
+        ttl: int | None = None,
     ) -> bool:
         """Store the reply (unless the webhook already gave up), save state, unlock.
 
@@ -141,7 +142,8 @@ class Ledger:
         """
         keys = [DEDUP_PREFIX + dedup_id, conversation_key(openid), lock_key(openid)]
         op, blob = state_op
-        args = [PENDING, reply, self.dedup_ttl, op, blob, self.conversation_ttl, lock_token]
+        args = [PENDING, reply, self.dedup_ttl, op, blob, ttl or self.conversation_ttl,
+                lock_token]
         return bool(self._finish(keys=keys, args=args))
 
     def give_up(self, dedup_id: str) -> bytes | None:

@@ -54,6 +54,14 @@ def seed_catalog(sessions) -> int:
         return created
 
 
+def seed_faq(sessions) -> int:
+    """A starting FAQ (returns, shipping, invoices …) for an empty one."""
+    from customer_service.faq import seed_defaults
+
+    with sessions.begin() as db:
+        return seed_defaults(db)
+
+
 def pay_keys(data_dir: str) -> dict[str, bytes]:
     """The demo's WeChat Pay keys (merchant and platform RSA, APIv3 key), made once under the
     data dir, so the shop and its sandbox trust each other across restarts."""

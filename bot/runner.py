@@ -74,7 +74,8 @@ class HandlerRunner:
         reply, conversation = self._call_handler(msg, state)
         body = self.response_body(reply, msg, safe_mode)
         on_time = self.ledger.finish(
-            msg.dedup_id, msg.openid, body, conversation.dump(), claim.lock_token
+            msg.dedup_id, msg.openid, body, conversation.dump(), claim.lock_token,
+            conversation.ttl_seconds,
         )
         if not on_time and reply is not None:
             self.outbox.send(msg.openid, reply)

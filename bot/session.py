@@ -34,6 +34,8 @@ class Conversation:
                 loaded = {}  # a corrupt blob must not wedge the customer; start over
         self._state: str | None = loaded.get("state")
         self._data: dict[str, Any] = dict(loaded.get("data") or {})
+        ttl = loaded.get("ttl")
+        self._ttl: int | None = ttl if isinstance(ttl, int) and ttl > 0 else None
         self.dirty = False
 
     def get_state(self) -> str | None:
@@ -56,8 +58,19 @@ class Conversation:
         return dict(self._data)
 
     def clear(self) -> None:
-        self._state, self._data = None, {}
+        self._state, self._data, self._ttl = None, {}, None
         self.dirty = True
+
+    def hold(self, seconds: int) -> None:
+        """Keep this conversation for `seconds` after the last message instead of the usual
+        half hour: an open customer-service ticket may wait a night for a person."""
+        self._ttl = int(seconds)
+        self.dirty = True
+
+    @property
+    def ttl_seconds(self) -> int | None:
+        """The hold set by `hold`, or None for the app's default."""
+        return self._ttl
 
     def dump(self) -> tuple[str, str]:
         """What the webhook's last round trip should do: ("keep"|"set"|"del", json)."""
@@ -65,4 +78,7 @@ class Conversation:
             return "keep", ""
         if self._state is None and not self._data:
             return "del", ""
-        return "set", json.dumps({"state": self._state, "data": self._data}, ensure_ascii=False)
+        blob: dict[str, Any] = {"state": self._state, "data": self._data}
+        if self._ttl:
+            blob["ttl"] = self._ttl
+        return "set", json.dumps(blob, ensure_ascii=False)

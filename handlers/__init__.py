@@ -4,15 +4,16 @@ The order of ROUTERS is the precedence: earlier routers win. Explicit keywords a
 first, then help; the catalog search takes any other text; the fallback answers the rest.
 """
 
-from handlers import after_sale, browse, cart, menu, order, subscribe
+from handlers import after_sale, browse, cart, menu, order, service, subscribe
 
 ROUTERS = [
     subscribe.router,
+    service.router,  # an open ticket takes every message first; 人工, 结束, the rating
     order.router,  # a buying flow under way answers first; 买 …, 加入购物车, 我的订单
     after_sale.router,  # 修改地址, 退货, 确认收货 (and their flows), 我的会员
     cart.router,  # 购物车, 删除 N, N 改 M, 结算
     browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
     menu.router,  # help, and menu areas not built yet
-    browse.search_router,  # any other text is looked for in the catalog
+    service.question_router,  # any other text: the FAQ, else the catalog, else 人工 offered
     menu.fallback_router,  # images, events and the rest: keep last
 ]

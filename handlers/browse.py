@@ -16,8 +16,6 @@ from shop import browse
 from shop.search import index_for
 
 router = Router("browse")
-#: The catch-all text search: placed after help and the other areas, before the fallback.
-search_router = Router("search")
 
 LIST = "browse:list"
 MAX_RESULTS = 50
@@ -104,14 +102,15 @@ def turn_page(msg: Inbound, ctx: ChatContext) -> str:
     return _show_list(ctx, data.get("title", ""), data["ids"], int(data.get("page", 0)) + step)
 
 
-@search_router.message("text", "voice")
-def search(msg: Inbound, ctx: ChatContext) -> str:
-    """Anything else they type is looked for in the catalog (synonyms and typos forgiven)."""
-    query = msg.text.strip()
-    if not query:
-        return "抱歉，我没有听懂。\n\n" + MENU_TEXT
+def find_products(ctx: ChatContext, query: str, min_score: float = 0.0) -> str | None:
+    """The catalog's numbered list for `query`, or None when nothing matches (by at least
+    `min_score`: a question only lists products whose name, tags or category it names)."""
     with ctx.db() as db:
-        hits = index_for(db).search(query[:50])
+        hits = [hit for hit in index_for(db).search(query[:50]) if hit.score >= min_score]
     if not hits:
-        return f"没有找到与「{query[:20]}」相关的商品。\n回复「逛逛」看看全部分类。\n\n" + MENU_TEXT
+        return None
     return _show_list(ctx, f"「{query[:20]}」", [hit.product_id for hit in hits])
+
+
+def not_found(query: str) -> str:
+    return f"没有找到与「{query[:20]}」相关的商品。\n回复「逛逛」看看全部分类。\n\n" + MENU_TEXT

@@ -20,7 +20,7 @@ def show_menu(msg: Inbound, ctx: ChatContext) -> str:
     return MENU_TEXT
 
 
-@router.click("MENU_BARGAIN", "MENU_SERVICE")
+@router.click("MENU_BARGAIN")
 def not_yet(msg: Inbound, ctx: ChatContext) -> str:
     """A menu area whose handlers are not built yet says so instead of staying silent."""
     return COMING_SOON + MENU_TEXT

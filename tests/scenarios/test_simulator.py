@@ -94,7 +94,7 @@ def test_first_visit_transcript(webhook: str, sandbox: str, aes: bool) -> None:
     assert seen["/subscribe poster_spring"][0].startswith("欢迎关注！")
     assert seen["帮助"] == seen["/click MENU_HELP"]
     assert seen["帮助"][0].startswith("您可以：\n1. ")
-    assert seen["今天天气怎么样"][0].startswith("没有找到与「今天天气怎么样」相关的商品")
+    assert seen["今天天气怎么样"][0].startswith("抱歉，暂时没有找到「今天天气怎么样」的答案。")
     for action in ("/image", "/location 39.9 116.4"):
         assert len(seen[action]) == 1 and seen[action][0].strip()
     assert seen["/unsubscribe"] == ["（无回复）"]

@@ -1,0 +1,102 @@
+"""Customer service in the chat: FAQ answers, 人工 (a ticket or WeChat's 多客服), 结束, rating.
+
+While a ticket is open every message of the customer goes to it (text, voice recognition,
+pictures, locations), not to the bot's keywords, until they type 结束 or an agent closes it;
+menu clicks still work. The rules and the wording live in customer_service/.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.inbound import Inbound
+from bot.replies import Reply, TransferReply
+from bot.router import ChatContext, Router
+from customer_service import faq, handoff
+from handlers.browse import find_products, not_found
+from handlers.texts import MENU_TEXT
+
+router = Router("service")
+#: Last before the fallback: what no keyword handled is a question or a product search.
+question_router = Router("questions")
+
+TICKET = "service:ticket"
+RATING = "service:rating"
+MESSAGE_KINDS = ("text", "voice", "image", "location", "video", "shortvideo", "link", "file")
+ASK_FOR_PERSON = "没解决？回复「人工」联系客服。"
+QUESTION_MIN_SCORE = 1.5  # a name, its pinyin or a tag: "有口虹吗" yes, "周末上班吗" no
+_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|为什么|能不能|可不可以|是不是|有没有|哪")
+
+
+def _wechat_mode(ctx: ChatContext) -> bool:
+    return str(ctx.config.get("SERVICE_MODE") or "inbox") == "wechat"
+
+
+@router.text("客服", "人工", "转人工", "人工客服", "找客服", "联系客服", "真人", "在线客服",
+             "人工服务")
+@router.click("MENU_SERVICE")
+def hand_off(msg: Inbound, ctx: ChatContext) -> Reply | str:
+    """A person, now or at the next opening time: the conversation becomes a ticket."""
+    asked = ctx.conversation.get_data().get("unanswered") or msg.text or "（请求人工客服）"
+    with ctx.db() as db:
+        result = handoff.hand_off(db, msg.openid, asked, config=ctx.config)
+    ctx.conversation.clear()
+    ctx.conversation.set_state(TICKET)
+    ctx.conversation.hold(handoff.TICKET_HOLD_SECONDS)
+    if _wechat_mode(ctx) and result.in_hours:
+        return TransferReply()  # WeChat's own 多客服 takes the conversation from here
+    return result.text
+
+
+@router.state(TICKET, kinds=MESSAGE_KINDS)
+def in_ticket(msg: Inbound, ctx: ChatContext) -> Reply | str | None:
+    text = msg.text.strip()
+    if text in handoff.END_WORDS:
+        with ctx.db() as db:
+            answer = handoff.customer_ends(db, msg.openid)
+        ctx.conversation.clear()
+        ctx.conversation.set_state(RATING)
+        return answer
+    body = handoff.message_body(msg.kind, msg.text, msg.fields)
+    with ctx.db() as db:
+        kept = handoff.customer_writes(db, msg.openid, body, kind=msg.kind, config=ctx.config)
+        if not kept:  # an agent closed it: this may be the rating, or a new question
+            thanks = handoff.rate(db, msg.openid, text)
+    if kept:
+        return TransferReply() if _wechat_mode(ctx) else None  # the agent answers
+    ctx.conversation.clear()
+    return thanks or answer_question(msg, ctx)
+
+
+@router.state(RATING, kinds=("text", "voice"))
+def rating(msg: Inbound, ctx: ChatContext) -> str:
+    with ctx.db() as db:
+        thanks = handoff.rate(db, msg.openid, msg.text)
+    ctx.conversation.clear()
+    return thanks or answer_question(msg, ctx)
+
+
+@question_router.message("text", "voice")
+def answer_question(msg: Inbound, ctx: ChatContext) -> str:
+    """The FAQ's best answer; else the catalog; else counted as unanswered and 人工 offered."""
+    text = msg.text.strip()
+    if not text:
+        return not_found("")
+    with ctx.db() as db:
+        match = faq.best_match(db, text)
+        if match is not None:
+            faq.count_hit(db, match.faq_id)
+        elif _QUESTION.search(text):
+            faq.record_unanswered(db, text)
+    if match is not None:
+        return f"{match.answer}\n\n{ASK_FOR_PERSON}"
+    question = bool(_QUESTION.search(text))
+    products = find_products(ctx, text, min_score=QUESTION_MIN_SCORE if question else 0.0)
+    if products:
+        return products
+    if not question:
+        with ctx.db() as db:
+            faq.record_unanswered(db, text)
+        return not_found(text)  # it reads like a product name: the menu shows the way on
+    ctx.conversation.update_data(unanswered=text[:200])  # 人工 next carries the question
+    return f"抱歉，暂时没有找到「{text[:20]}」的答案。\n{ASK_FOR_PERSON}\n\n{MENU_TEXT}"
