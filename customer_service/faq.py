@@ -199,6 +199,15 @@ def unanswered(db: Session, limit: int = 50) -> list[UnansweredQuestion]:
     return list(db.scalars(query))
 
 
+def mark_handled(db: Session, question_id: int) -> UnansweredQuestion | None:
+    """Answered by a new entry, or not worth one: off the list until it is asked again."""
+    asked = db.get(UnansweredQuestion, question_id)
+    if asked is not None:
+        asked.handled = True
+        db.flush()
+    return asked
+
+
 def save(db: Session, *, question: str, answer: str, keywords: str, author: str,
          faq: Faq | None = None, enabled: bool = True) -> Faq:
     """Create or update an entry; ValueError (Chinese) for a bad one. The caller screens the

@@ -185,6 +185,16 @@ def record_reply(db: Session, ticket: Ticket, *, agent: str, body: str, delivery
     return message
 
 
+def note(db: Session, ticket: Ticket, *, author: str, body: str, kind: str = "text",
+         delivery: str = "", now: datetime | None = None) -> TicketMessage:
+    """A line in the ticket's history that is neither side speaking (a 服务通知 sent, …)."""
+    message = TicketMessage(ticket_id=ticket.id, sender="system", author=author, kind=kind,
+                            body=body, at=now or datetime.now(UTC), delivery=delivery)
+    db.add(message)
+    db.flush()
+    return message
+
+
 def close(db: Session, ticket: Ticket, *, by: str, now: datetime | None = None) -> bool:
     """Close the ticket; False if it was already closed (the other side was first)."""
     now = now or datetime.now(UTC)

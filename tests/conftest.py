@@ -16,7 +16,7 @@ import redis as redis_lib
 
 from bot.app import close_app, create_app
 from bot.db import Base, create_tables, make_engine, make_sessionmaker
-from bot.storage import Storage, make_redis
+from bot.storage import Storage, make_redis, stop_embedded_redis
 from bot.wechat import MessageCrypto
 from bot.wechat_user import WeChatUser, read_reply
 
@@ -33,7 +33,9 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis_lib.Redis]:
-    yield make_redis(None, tmp_path_factory.mktemp("redis"))
+    server = make_redis(None, tmp_path_factory.mktemp("redis"))
+    yield server
+    stop_embedded_redis(server)
 
 
 @pytest.fixture()

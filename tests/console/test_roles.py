@@ -53,8 +53,8 @@ def test_each_role_lands_on_its_first_area(console_app):
     assert manager.get("/admin/").headers["Location"] == "/admin/dashboard"
     reviewer = signed_in(console_app, "reviewer")
     assert reviewer.get("/admin/").headers["Location"] == "/admin/audit/"
-    agent = signed_in(console_app, "agent")  # the inbox (issue #6) is not built yet
-    assert agent.get("/admin/").headers["Location"] == "/admin/shop/customers"
+    agent = signed_in(console_app, "agent")
+    assert agent.get("/admin/").headers["Location"] == "/admin/service/"
 
 
 def test_a_manager_cannot_change_accounts_by_posting_directly(console_app):

@@ -104,7 +104,7 @@ def test_outside_business_hours_the_customer_is_told_when_and_the_ticket_waits(d
     assert "客服会在今天 " in answer or "客服会在明天 " in answer
     ticket = ticket_of(app, customer)
     due = ticket.first_response_due.replace(tzinfo=UTC)
-    assert due > datetime.now(UTC) + timedelta(minutes=100)  # the clock starts at opening time
+    assert due > datetime.now(UTC) + timedelta(minutes=65)  # the clock starts at opening time
 
 
 def test_a_complaint_raises_the_priority_and_the_queue_puts_it_first(desk):
