@@ -9,7 +9,6 @@
   var tokenInput = document.querySelector('input[name="csrf_token"]');
   var csrf = tokenInput ? tokenInput.value : "";
   var lastSeen = "";
-  var timer = null;
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -82,32 +81,16 @@
     table.replaceChild(body, table.tBodies[0]);
   }
 
-  function stop(text) {
-    if (timer) { clearInterval(timer); timer = null; }
-    if (status) { status.textContent = text; }
-  }
-
-  function poll() {
-    if (document.hidden) { return; }
-    fetch(source, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) {
-        if (response.status === 401) { throw new Error("signed_out"); }
-        if (response.status === 403) { throw new Error("forbidden"); }
-        if (!response.ok) { throw new Error("http"); }
-        return response.text();
-      })
-      .then(function (text) {
-        if (status) { status.textContent = "每 5 秒自动刷新"; }
-        if (text === lastSeen) { return; }
-        lastSeen = text;
-        render(JSON.parse(text));
-      })
-      .catch(function (error) {
-        if (error.message === "signed_out") { stop("登录已过期，请刷新页面重新登录"); }
-        else if (error.message === "forbidden") { stop("没有权限查看工单"); }
-        else if (status) { status.textContent = "刷新失败，稍后重试…"; }
-      });
-  }
-
-  timer = setInterval(poll, 5000);
+  window.servicePoll({
+    url: function () { return source; },
+    every: 5000,
+    status: status,
+    liveText: "每 5 秒自动刷新",
+    forbiddenText: "没有权限查看工单",
+    onText: function (text) {
+      if (text === lastSeen) { return; }
+      lastSeen = text;
+      render(JSON.parse(text));
+    }
+  });
 })();

@@ -6,7 +6,6 @@
   var SENDERS = { customer: "顾客", agent: "客服", system: "系统" };
   var list = document.getElementById("history");
   var status = document.getElementById("live-status");
-  var timer = null;
 
   function el(tag, text, className) {
     var node = document.createElement(tag);
@@ -40,40 +39,26 @@
     if (atBottom) { list.scrollTop = list.scrollHeight; }
   }
 
-  function stop(text) {
-    if (timer) { clearInterval(timer); timer = null; }
-    if (status) { status.textContent = text; }
-  }
-
-  function poll() {
-    if (document.hidden) { return; }
-    var last = Number(list.getAttribute("data-last") || 0);
-    var url = list.getAttribute("data-source") + "?after=" + encodeURIComponent(last);
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) {
-        if (response.status === 401) { throw new Error("signed_out"); }
-        if (response.status === 403) { throw new Error("forbidden"); }
-        if (!response.ok) { throw new Error("http"); }
-        return response.json();
-      })
-      .then(function (messages) {
-        if (status) { status.textContent = "新消息会自动显示"; }
-        messages.forEach(function (m) {
+  if (list) {
+    list.scrollTop = list.scrollHeight;
+    window.servicePoll({
+      url: function () {
+        var last = Number(list.getAttribute("data-last") || 0);
+        return list.getAttribute("data-source") + "?after=" + encodeURIComponent(last);
+      },
+      every: 3000,
+      status: status,
+      liveText: "新消息会自动显示",
+      forbiddenText: "没有权限查看这个工单",
+      onText: function (text) {
+        var last = Number(list.getAttribute("data-last") || 0);
+        JSON.parse(text).forEach(function (m) {
           append(m);
           last = Math.max(last, Number(m.id));
         });
         list.setAttribute("data-last", String(last));
-      })
-      .catch(function (error) {
-        if (error.message === "signed_out") { stop("登录已过期，请刷新页面重新登录"); }
-        else if (error.message === "forbidden") { stop("没有权限查看这个工单"); }
-        else if (status) { status.textContent = "刷新失败，稍后重试…"; }
-      });
-  }
-
-  if (list && window.fetch) {
-    list.scrollTop = list.scrollHeight;
-    timer = setInterval(poll, 3000);
+      }
+    });
   }
 
   var box = document.getElementById("reply-body");
