@@ -177,7 +177,9 @@ def validate(config: dict[str, Any], *, require_account: bool = True) -> dict[st
     if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
         problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")
     try:
-        config["MEMBER_TIERS"] = parse_tiers(str(config.get("MEMBER_TIERS") or ""))
+        tiers = config.get("MEMBER_TIERS")
+        if not isinstance(tiers, tuple):  # a tuple was parsed by an earlier validate()
+            config["MEMBER_TIERS"] = parse_tiers(str(tiers or ""))
     except ValueError as error:
         problems.append(f"MEMBER_TIERS: {error} (e.g. 白银:500,黄金:2000)")
     if str(config.get("SERVICE_MODE") or "inbox") not in ("inbox", "wechat"):

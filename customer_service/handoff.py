@@ -52,7 +52,7 @@ def hand_off(db: Session, openid: str, text: str, *, kind: str = "text",
                  "客服会尽快回复。回复「结束」可结束会话。")
         return HandOff(ticket.id, reply, True)
     reply = (f"现在是非工作时间（客服时间 {hours.label()}）。您的问题已记录（工单 #{ticket.id}），"
-             f"客服会在{when_text(hours.next_open(now), now)}后尽快回复，您可以先把问题发过来。"
+             f"客服会在{when_text(hours.next_open(now), now)} 后尽快回复，您可以先把问题发过来。"
              "回复「结束」可结束会话。")
     return HandOff(ticket.id, reply, False)
 

@@ -71,3 +71,12 @@ def test_serve_without_configuration_exits_nonzero_with_one_line_per_variable(tm
         "WECHAT_AES_KEY",
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_a_validated_configuration_validates_again_unchanged():
+    """serve checks the environment, then create_app checks what it was given."""
+    from bot.config import DEFAULTS
+
+    once = validate({**DEFAULTS}, require_account=False)
+    twice = validate(dict(once), require_account=False)
+    assert twice == once
