@@ -80,3 +80,47 @@ def test_a_validated_configuration_validates_again_unchanged():
     once = validate({**DEFAULTS}, require_account=False)
     twice = validate(dict(once), require_account=False)
     assert twice == once
+
+
+def test_serve_demo_starts_with_its_catalog_and_console(tmp_path):
+    """`make run` on a fresh machine: the demo comes up with its shop and console."""
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    from bot.cli import DEMO_SANDBOX_PORT
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", DEMO_SANDBOX_PORT)) == 0:
+            pytest.skip(f"port {DEMO_SANDBOX_PORT} is taken (a demo is running)")
+        probe.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "DATABASE_",
+                                                                    "REDIS_"))}
+    env.update(BOT_DATA_DIR=str(tmp_path / "var"))
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--demo", "--port",
+                               str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        assert server.poll() is None, server.stdout.read()
+        assert requests.get(f"{base}/admin/login", timeout=5).status_code == 200
+        product = requests.get(f"{base}/shop/p/1", timeout=5)
+        assert product.status_code == 200 and "已售" in product.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
