@@ -57,6 +57,11 @@ def hand_off(db: Session, openid: str, text: str, *, kind: str = "text",
     return HandOff(ticket.id, reply, False)
 
 
+def people_available(config: dict[str, Any], now: datetime | None = None) -> bool:
+    """Within business hours (WeChat's 多客服 is handed a conversation only then)."""
+    return hours_from(config).is_open(now or datetime.now(UTC))
+
+
 def customer_writes(db: Session, openid: str, text: str, *, kind: str = "text",
                     config: dict[str, Any], now: datetime | None = None) -> bool:
     """A message while a ticket is open goes to it; False when no ticket is open anymore."""

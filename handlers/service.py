@@ -62,8 +62,9 @@ def in_ticket(msg: Inbound, ctx: ChatContext) -> Reply | str | None:
         kept = handoff.customer_writes(db, msg.openid, body, kind=msg.kind, config=ctx.config)
         if not kept:  # an agent closed it: this may be the rating, or a new question
             thanks = handoff.rate(db, msg.openid, text)
-    if kept:
-        return TransferReply() if _wechat_mode(ctx) else None  # the agent answers
+    if kept:  # the agent answers; in 多客服 mode WeChat's agents, when they are there
+        wechat_now = _wechat_mode(ctx) and handoff.people_available(ctx.config)
+        return TransferReply() if wechat_now else None
     ctx.conversation.clear()
     return thanks or answer_question(msg, ctx)
 

@@ -137,3 +137,10 @@ def test_in_wechat_mode_the_conversation_goes_to_wechat_customer_service(desk):
     reply = customer.say("人工")
     assert parse_xml_fields(reply.encode())["MsgType"] == "transfer_customer_service"
     assert ticket_of(app, customer) is not None  # kept for the history all the same
+
+
+def test_in_wechat_mode_out_of_hours_the_ticket_waits_here(desk):
+    app, customer = desk(SERVICE_MODE="wechat", hours=closed_now())
+    assert text(customer.say("人工")).startswith("现在是非工作时间")
+    assert customer.say("还在吗") == "success"  # not handed to 多客服 agents who are not there
+    assert ticket_of(app, customer).state == "open"
