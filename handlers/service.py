@@ -66,7 +66,11 @@ def in_ticket(msg: Inbound, ctx: ChatContext) -> Reply | str | None:
         wechat_now = _wechat_mode(ctx) and handoff.people_available(ctx.config)
         return TransferReply() if wechat_now else None
     ctx.conversation.clear()
-    return thanks or answer_question(msg, ctx)
+    if thanks:
+        return thanks
+    if msg.kind not in ("text", "voice"):
+        return "本次客服会话已结束。如需帮助，请回复「人工」。"
+    return answer_question(msg, ctx)
 
 
 @router.state(RATING, kinds=("text", "voice"))
@@ -81,23 +85,21 @@ def rating(msg: Inbound, ctx: ChatContext) -> str:
 def answer_question(msg: Inbound, ctx: ChatContext) -> str:
     """The FAQ's best answer; else the catalog; else counted as unanswered and 人工 offered."""
     text = msg.text.strip()
-    if not text:
-        return not_found("")
+    if not text:  # a voice message WeChat could not recognise
+        return "抱歉，我没有听懂。\n\n" + MENU_TEXT
     with ctx.db() as db:
         match = faq.best_match(db, text)
         if match is not None:
             faq.count_hit(db, match.faq_id)
-        elif _QUESTION.search(text):
-            faq.record_unanswered(db, text)
     if match is not None:
         return f"{match.answer}\n\n{ASK_FOR_PERSON}"
     question = bool(_QUESTION.search(text))
     products = find_products(ctx, text, min_score=QUESTION_MIN_SCORE if question else 0.0)
     if products:
         return products
+    with ctx.db() as db:
+        faq.record_unanswered(db, text)
     if not question:
-        with ctx.db() as db:
-            faq.record_unanswered(db, text)
         return not_found(text)  # it reads like a product name: the menu shows the way on
     ctx.conversation.update_data(unanswered=text[:200])  # 人工 next carries the question
     return f"抱歉，暂时没有找到「{text[:20]}」的答案。\n{ASK_FOR_PERSON}\n\n{MENU_TEXT}"

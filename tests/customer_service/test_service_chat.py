@@ -144,3 +144,21 @@ def test_in_wechat_mode_out_of_hours_the_ticket_waits_here(desk):
     assert text(customer.say("人工")).startswith("现在是非工作时间")
     assert customer.say("还在吗") == "success"  # not handed to 多客服 agents who are not there
     assert ticket_of(app, customer).state == "open"
+
+
+def test_after_an_agent_closes_a_picture_is_not_searched_for(desk):
+    app, customer = desk()
+    customer.say("人工")
+    ticket = ticket_of(app, customer)
+    with app.extensions["storage"].sessions.begin() as db:
+        tickets.claim(db, ticket.id, "agent")
+        tickets.close(db, db.get(Ticket, ticket.id), by="agent")
+    reply = text(customer.reply(customer.user.image()))
+    assert reply == "本次客服会话已结束。如需帮助，请回复「人工」。"
+
+
+def test_a_product_question_lists_products_and_is_not_counted_as_unanswered(desk):
+    app, customer = desk()
+    assert text(customer.say("有口红吗")).startswith("「有口红吗」")
+    with app.extensions["storage"].sessions() as db:
+        assert db.scalar(select(UnansweredQuestion)) is None
