@@ -6,9 +6,10 @@ No Flask here: the chat, the console and the scheduler process build the same ha
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
 class Base(DeclarativeBase):
@@ -40,6 +41,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def upsert(db: Session, table: Table) -> Any:
+    """An INSERT on `table` that takes ON CONFLICT (SQLite and PostgreSQL both spell it the
+    same way in SQLAlchemy, but each needs its own dialect's construct)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def create_tables(engine: Engine) -> None:

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import redis
 from sqlalchemy import Integer, String, UniqueConstraint
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from bot.clock import local_day
-from bot.db import Base
+from bot.db import Base, upsert
 from bot.inbound import Inbound
 
 __all__ = ["DailyCount", "counted_fields", "flush", "keywords", "local_day"]
@@ -150,9 +149,8 @@ def add_counts(sessions: sessionmaker, counts: Counter[tuple[str, str, str]]) ->
     """Add to the daily rows in one statement per row (insert, or add on conflict)."""
     table = DailyCount.__table__
     with sessions.begin() as db:
-        dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
         for (day, metric, key), count in counts.items():
-            insert = dialect.insert(table).values(day=day, metric=metric, key=key, count=count)
+            insert = upsert(db, table).values(day=day, metric=metric, key=key, count=count)
             db.execute(
                 insert.on_conflict_do_update(
                     index_elements=["day", "metric", "key"],

@@ -19,10 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.db import Base
+from bot.db import Base, upsert
 from bot.router import normalize
 
 MIN_SCORE = 0.45
@@ -181,10 +180,9 @@ def record_unanswered(db: Session, text: str, now: datetime | None = None) -> No
     if not text:
         return
     now = now or datetime.now(UTC)
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = UnansweredQuestion.__table__
     db.execute(
-        insert(table).values(text=text, count=1, first_at=now, last_at=now, handled=False)
+        upsert(db, table).values(text=text, count=1, first_at=now, last_at=now, handled=False)
         .on_conflict_do_update(index_elements=["text"],
                                set_={"count": table.c.count + 1, "last_at": now,
                                      "handled": False})

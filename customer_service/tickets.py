@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.clock import as_utc
 from bot.db import Base
 from customer_service.hours import Hours
 
@@ -68,10 +69,6 @@ class TicketMessage(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivery: Mapped[str] = mapped_column(String(32), default="")  # sent | refused:45015 | …
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def priority_for(text: str, tier: str = "", top_tier: str = "") -> tuple[int, str]:
@@ -265,9 +262,9 @@ class Window:
 
 
 def window(db: Session, ticket: Ticket) -> Window:
-    last = _aware(db.scalar(select(func.max(TicketMessage.at)).where(
-        TicketMessage.ticket_id == ticket.id, TicketMessage.sender == "customer"))) \
-        or _aware(ticket.last_customer_at)
+    last = as_utc(db.scalar(select(func.max(TicketMessage.at)).where(
+        TicketMessage.ticket_id == ticket.id, TicketMessage.sender == "customer"))
+        or ticket.last_customer_at)
     sent = db.scalar(select(func.count(TicketMessage.id)).where(
         TicketMessage.ticket_id == ticket.id, TicketMessage.sender == "agent",
         TicketMessage.delivery == "sent", TicketMessage.at >= last)) or 0
@@ -276,7 +273,7 @@ def window(db: Session, ticket: Ticket) -> Window:
 
 def overdue(ticket: Ticket, now: datetime) -> bool:
     """No first response yet and its time has passed."""
-    return ticket.first_response_at is None and _aware(ticket.first_response_due) < now
+    return ticket.first_response_at is None and as_utc(ticket.first_response_due) < now
 
 
 def history_of(db: Session, openid: str, limit: int = 10) -> list[Ticket]:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from bot.clock import as_utc
 from bot.db import Base
 from shop import catalog, orders, payments
 from shop.addresses import Address
@@ -136,10 +137,6 @@ def _event_time(db: Session, order_id: int, to_state: str) -> datetime | None:
     )
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite gives naive UTC back
-
-
 def receive_overdue(db: Session, now: datetime | None = None,
                     days: int = AUTO_RECEIVE_DAYS) -> list[str]:
     """自动确认收货: shipped orders `days` after shipping are completed (a job runs this)."""
@@ -147,7 +144,7 @@ def receive_overdue(db: Session, now: datetime | None = None,
     done = []
     for order in db.scalars(select(Order).where(Order.state == "shipped")):
         shipped_at = _event_time(db, order.id, "shipped")
-        if shipped_at and _aware(shipped_at) <= now - timedelta(days=days) and \
+        if shipped_at and as_utc(shipped_at) <= now - timedelta(days=days) and \
                 orders.transition(db, order, "completed", actor="system",
                                   note="自动确认收货", now=now):
             done.append(order.number)
@@ -170,7 +167,7 @@ def return_problem(db: Session, order: Order, *, opened: bool | None,
         return "这笔订单已经申请过退货，正在等待商家处理"
     if order.state == "completed":
         received = _event_time(db, order.id, "completed")
-        if received and _aware(received) + timedelta(days=RETURN_DAYS) < now:
+        if received and as_utc(received) + timedelta(days=RETURN_DAYS) < now:
             return f"已超过签收后 {RETURN_DAYS} 天的无理由退货期限"
     for line in order.lines:
         kind = catalog.return_exception(db, line.product_id)

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import DateTime, Integer, String, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.db import Base
+from bot.db import Base, upsert
 from shop.money import MAX_FEN, parse_yuan, yuan
 
 BASE_TIER = "青铜"
@@ -109,11 +108,8 @@ def points_for(total_fen: int) -> int:
 
 def on_order_placed(db: Session, openid: str, now: datetime) -> None:
     """First/last order times; the row is made here, so payments only ever UPDATE it."""
-    table = Customer.__table__
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.execute(
-        insert(table)
+        upsert(db, Customer.__table__)
         .values(openid=openid, first_order_at=now, last_order_at=now, paid_orders=0,
                 spend_fen=0, points=0)
         .on_conflict_do_update(index_elements=["openid"], set_={"last_order_at": now})
