@@ -97,6 +97,20 @@ def refund(db: Session, order: Order, client: WxPay | None, *, actor: str, reaso
         raise OrderError("退款没有成功，请联系客服处理") from None
 
 
+def merchant_refund(db: Session, order: Order, client: WxPay | None, *, actor: str,
+                    reason: str, now: datetime | None = None) -> None:
+    """A refund the merchant decides on (a damaged parcel, goodwill): the whole order. A return
+    request still waiting is answered by it too, so the customer sees it 已退款."""
+    refund(db, order, client, actor=actor, reason=reason, refund_no=f"M{order.number}")
+    db.execute(
+        update(ReturnRequest)
+        .where(ReturnRequest.order_id == order.id, ReturnRequest.state == "requested")
+        .values(state="refunded", decided_at=now or datetime.now(UTC), decided_by=actor,
+                note=reason[:200])
+        .execution_options(synchronize_session=False)
+    )
+
+
 def change_address(db: Session, order: Order, address: Address, *, actor: str,
                    now: datetime | None = None) -> None:
     """Ship somewhere else — only while nothing has shipped (decided by the UPDATE itself,

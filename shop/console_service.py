@@ -89,14 +89,11 @@ def refund_order(order_id: int):
         return redirect(url_for("shop_admin.show_order", order_id=order_id,
                                 error="请填写退款原因"))
     try:
-        after_sale.refund(db, order, _pay_client(), actor=current_account().username,
-                          reason=reason, refund_no=f"M{order.number}")
+        after_sale.merchant_refund(db, order, _pay_client(), actor=current_account().username,
+                                   reason=reason)
     except OrderError as error:
         db.rollback()
         return redirect(url_for("shop_admin.show_order", order_id=order_id, error=str(error)))
-    pending = after_sale.pending_return(db, order.id)
-    if pending is not None:  # the refund answers the customer's request too
-        pending.state, pending.decided_by = "refunded", current_account().username
     audit_log.record(db, "order.refund", actor=current_account(), target=order.number,
                      reason=reason, address=client_address())
     db.commit()

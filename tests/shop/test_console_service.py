@@ -113,3 +113,14 @@ def test_customers_show_tier_points_and_orders(shop, paid):
     assert f'data-order="{paid.number}"' in detail and "已付款" in detail
     assert agent.get("/admin/shop/customers/nobody").status_code == 404
     assert signed_in(shop.app, "reviewer").get("/admin/shop/customers").status_code == 403
+
+
+def test_a_refund_from_the_order_page_answers_a_waiting_return_request(shop, paid):
+    request_id = returned(shop, paid)
+    manager = signed_in(shop.app, "manager")
+    manager.get(f"/admin/shop/orders/{paid.id}")
+    manager.post(f"/admin/shop/orders/{paid.id}/refund", {"reason": "商品破损，直接退款"})
+    with shop.storage.sessions() as db:
+        request = db.get(ReturnRequest, request_id)
+        assert (request.state, request.decided_by) == ("refunded", "manager")
+    assert refunded(shop, paid.number) == paid.total_fen
