@@ -146,3 +146,10 @@ def return_exception(db: Session, product_id: int) -> str:
 
 
 # --- the console's product form ---------------------------------------------------------------
+
+
+def set_return_exception(category_row: Category, kind: str) -> None:
+    """What a whole category is, for 7天无理由 (its products may still override it)."""
+    if kind not in ("", *RETURN_EXCEPTIONS):
+        raise CatalogError("请选择有效的退货规则")
+    category_row.return_exception = kind

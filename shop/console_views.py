@@ -16,7 +16,7 @@ from bot.console import audit_log
 from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
 from bot.console.shell import console_blueprint
 from content_audit import gate, live_screener
-from shop import orders, product_form
+from shop import catalog, orders, product_form
 from shop.addresses import from_dict
 from shop.catalog import RETURN_EXCEPTIONS, CatalogError, Category, Product, Sku
 from shop.catalog_import import export_json, import_catalog
@@ -116,9 +116,31 @@ def list_products():
 
 
 def _products_page(**context) -> str:
-    rows = list(get_db().scalars(select(Product).order_by(Product.id)))
+    db = get_db()
+    rows = list(db.scalars(select(Product).order_by(Product.id)))
+    categories = list(db.scalars(select(Category).order_by(Category.position, Category.id)))
     return render_template("shop_admin/products.html", rows=rows, yuan=yuan,
+                           categories=categories, exceptions=RETURN_EXCEPTIONS,
                            max_mb=IMPORT_MAX_BYTES // 1024 // 1024, **context)
+
+
+@bp.post("/categories/<int:category_id>/returns")
+@requires("catalog")
+def set_category_returns(category_id: int):
+    """A category's exception to 7天无理由 (生鲜 perishable, 美妆 hygiene once opened)."""
+    db = get_db()
+    found = get_or_404(Category, category_id)
+    before = found.return_exception
+    try:
+        catalog.set_return_exception(found, request.form.get("return_exception", ""))
+    except CatalogError as error:
+        return redirect(url_for("shop_admin.list_products", error=str(error)))
+    audit_log.record(db, "category.returns", actor=current_account(),
+                     target=f"category:{found.id}",
+                     return_exception=[before, found.return_exception], address=client_address())
+    db.commit()
+    notice = f"类目「{found.name}」的退货规则已保存"
+    return redirect(url_for("shop_admin.list_products", notice=notice))
 
 
 @bp.post("/skus/<int:sku_id>/stock")

@@ -333,3 +333,24 @@ def test_unreadable_and_oversized_files_are_refused_with_a_reason(console_app):
         refused = upload(manager, HEADER + "x" * (size - len(HEADER)))
         assert "文件太大：导入文件最多 2 MB" in refused.text
     assert product_names(console_app) == set()
+
+
+def test_a_manager_sets_a_whole_category_as_perishable(console_app):
+    with console_app.extensions["storage"].sessions.begin() as db:
+        orange = catalog.add_product(db, name="赣南脐橙", category_name="生鲜",
+                                     skus=[("5斤", 3900, 9)])
+        category_id, product_id = orange.category_id, orange.id
+    manager = signed_in(console_app, "manager")
+    page = manager.get("/admin/shop/products").text
+    assert f'data-category="{category_id}"' in page
+    bad = manager.post(f"/admin/shop/categories/{category_id}/returns",
+                       {"return_exception": "whatever"})
+    assert "请选择有效的退货规则" in requests.utils.unquote(bad.location)
+    manager.post(f"/admin/shop/categories/{category_id}/returns", {"return_exception": "fresh"})
+    with console_app.extensions["storage"].sessions() as db:
+        assert catalog.return_exception(db, product_id) == "fresh"
+        entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "category.returns"))
+        assert entry is not None
+    reviewer = signed_in(console_app, "reviewer")
+    assert reviewer.post(f"/admin/shop/categories/{category_id}/returns",
+                         {"return_exception": ""}).status_code == 403
