@@ -9,9 +9,7 @@ the ticket. A refused reply is kept in the history as refused, never silently dr
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,25 +172,6 @@ def _message_json(message: TicketMessage) -> dict[str, Any]:
             "delivery": message.delivery}
 
 
-def _requires_json(permission: str) -> Callable[[Callable], Callable]:
-    """`requires` for what the pages' scripts poll: JSON 401/403 instead of a page."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            account = current_account()
-            if account is None:
-                return jsonify(error="signed_out", message="登录已过期，请重新登录"), 401
-            if not can(account.role, permission):
-                return jsonify(error="forbidden", message="您的角色不能使用这个页面"), 403
-            return view(*args, **kwargs)
-
-        wrapped.permission = permission  # type: ignore[attr-defined]
-        return wrapped
-
-    return decorate
-
-
 # --- the inbox ------------------------------------------------------------------------------
 
 
@@ -211,7 +190,7 @@ def inbox() -> str:
 
 
 @bp.get("/queue.json")
-@_requires_json("inbox")
+@requires("inbox", json=True)
 def queue_json() -> Response:
     """What the inbox page refreshes every few seconds."""
     scope = request.args.get("scope", "all")
@@ -461,7 +440,7 @@ def close(ticket_id: int):
 
 
 @bp.get("/tickets/<int:ticket_id>/messages")
-@_requires_json("inbox")
+@requires("inbox", json=True)
 def messages_json(ticket_id: int):
     """The ticket's messages after `after` (a message id): the page polls this."""
     db = get_db()

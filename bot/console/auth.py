@@ -23,6 +23,7 @@ from flask import (
     current_app,
     g,
     has_request_context,
+    jsonify,
     redirect,
     request,
     session,
@@ -191,16 +192,24 @@ def login_required(view: Callable) -> Callable:
     return wrapped
 
 
-def requires(permission: str) -> Callable[[Callable], Callable]:
-    """Signed in and allowed `permission`, else the sign-in page or 403."""
+def requires(permission: str, *, json: bool = False) -> Callable[[Callable], Callable]:
+    """Signed in and allowed `permission`, else the sign-in page or 403.
+
+    `json=True` is for what a page's script polls: it gets JSON 401/403 it can act on
+    instead of a sign-in page or an error page.
+    """
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             account = current_account()
             if account is None:
+                if json:
+                    return jsonify(error="signed_out", message="登录已过期，请重新登录"), 401
                 return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
             if not can(account.role, permission):
+                if json:
+                    return jsonify(error="forbidden", message="您的角色不能使用这个页面"), 403
                 abort(403)
             return view(*args, **kwargs)
 
