@@ -184,6 +184,17 @@ class WeChatAPI:
     def send_text(self, openid: str, content: str) -> dict[str, Any]:
         return self.send_custom(openid, {"msgtype": "text", "text": {"content": content}})
 
+    def send_template(self, openid: str, template_id: str, data: dict[str, str], *,
+                      client_msg_id: str = "") -> dict[str, Any]:
+        """A template message (服务通知): allowed outside the 48-hour window, for service
+        notices only. `data` is {field: value}; a repeated `client_msg_id` within about ten
+        minutes is delivered once."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                                "data": {key: {"value": value} for key, value in data.items()}}
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
+        return self.call("POST", "/cgi-bin/message/template/send", body)
+
     def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         return self.call("POST", "/cgi-bin/menu/create", menu)
 

@@ -360,16 +360,11 @@ def notify(ticket_id: int):
                                 error="未配置服务通知模板（SERVICE_TEMPLATE_ID）"))
     now = _now()
     last = tickets.messages(db, ticket.id)
-    message = {
-        "touser": ticket.openid,
-        "template_id": template_id,
-        "data": {"thing1": {"value": NOTIFY_TEXT},
-                 "time2": {"value": shanghai_text(now)}},
-        # A double click within 10 minutes sends one notice, not two.
-        "client_msg_id": f"service-{ticket.id}-{last[-1].id if last else 0}",
-    }
     try:
-        _api().call("POST", "/cgi-bin/message/template/send", message)
+        _api().send_template(
+            ticket.openid, template_id, {"thing1": NOTIFY_TEXT, "time2": shanghai_text(now)},
+            # A double click within 10 minutes sends one notice, not two.
+            client_msg_id=f"service-{ticket.id}-{last[-1].id if last else 0}")
         delivery = "sent"
     except WeChatAPIError as error:
         delivery = f"refused:{error.errcode}"
