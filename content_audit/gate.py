@@ -36,6 +36,16 @@ class Outcome:
         return self.status == "send"
 
     @property
+    def refused(self) -> bool:
+        """Blocked outright or rejected by a reviewer: saved copy must not be kept."""
+        return self.status in ("blocked", "rejected")
+
+    @property
+    def held(self) -> bool:
+        """Waiting for a reviewer: saved copy is kept but not shown (off shelf, disabled)."""
+        return self.status == "queued"
+
+    @property
     def message(self) -> str:
         """What the author is told, in Chinese."""
         if self.status == "send":

@@ -310,7 +310,7 @@ def reply(ticket_id: int):
                          source_ref=f"ticket:{ticket.id}", screener=live_screener())
     if not outcome.may_send:
         db.commit()  # keeps the review item the gate may have queued
-        if outcome.status == "queued":
+        if outcome.held:
             return _ticket_page(ticket, body=body, notice=(
                 "这条回复含需要合规审核的用语，已提交审核，暂未发送。审核通过后再次点「发送」"
                 "即可发出，或修改措辞后发送。"))

@@ -87,10 +87,10 @@ def _save_faq(entry: Faq | None):
     outcome = gate.check(db, f"{saved.question}\n{saved.answer}", source=FAQ_SOURCE,
                          author=account.username, source_ref=f"faq:{saved.id}",
                          screener=live_screener())
-    if outcome.status in ("blocked", "rejected"):
+    if outcome.refused:
         db.rollback()
         return _page_for(entry, form, f"未保存。{outcome.message}"), 400
-    held = outcome.status == "queued"
+    held = outcome.held
     if held:
         saved.enabled = False
     if form["unanswered"].isdigit():  # added from the unanswered list: that one is answered

@@ -191,10 +191,10 @@ def import_catalog(
         copy = copy_text(draft.name, draft.description, draft.tags)
         outcome = gate.check(db, copy, source="product", author=author,
                              source_ref=f"{draft.category}/{draft.name}"[:64])
-        if outcome.status in ("blocked", "rejected"):
+        if outcome.refused:
             report.rejected += [(line, outcome.message) for line in draft.lines[:1]]
             continue
-        if outcome.status == "queued":
+        if outcome.held:
             draft.on_shelf = False
             report.held_for_review.append(draft.name)
         # No savepoint per product: pysqlite's default transaction handling turns a released

@@ -235,10 +235,10 @@ def _save_product(product: Product | None):
     outcome = gate.check(db, product_form.product_copy(saved), source="product",
                          author=account.username, source_ref=f"product:{saved.id}",
                          screener=live_screener())
-    if outcome.status in ("blocked", "rejected"):
+    if outcome.refused:
         db.rollback()
         return _product_page(form, product, f"未保存。{outcome.message}"), 400
-    held = outcome.status == "queued"
+    held = outcome.held
     if held:
         saved.on_shelf = False
     audit_log.record(db, "product.update" if product else "product.create", actor=account,
