@@ -13,6 +13,7 @@ question with one small query), so matching costs a few dictionary lookups.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,10 @@ from bot.db import Base, upsert
 from bot.router import normalize
 
 MIN_SCORE = 0.45
+#: A catalog hit at least this good answers a question ("有口虹吗" by the name's pinyin);
+#: weaker ones (a word in a description) do not ("周末上班吗" is no product question).
+QUESTION_MIN_PRODUCT_SCORE = 1.5
+_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|为什么|能不能|可不可以|是不是|有没有|哪")
 MAX_QUESTION = 200
 #: Words that mean the same to a customer; the first of each line is the one kept.
 SYNONYMS = (
@@ -99,6 +104,11 @@ def _stopwords() -> frozenset[str]:
 
 
 _STOP = _stopwords() | _QUESTION_WORDS
+
+
+def looks_like_question(text: str) -> bool:
+    """Asked, not named: it may be counted as unanswered and gets 人工 offered."""
+    return bool(_QUESTION.search(text))
 
 
 def words(text: str) -> frozenset[str]:

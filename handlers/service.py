@@ -7,8 +7,6 @@ menu clicks still work. The rules and the wording live in customer_service/.
 
 from __future__ import annotations
 
-import re
-
 from bot.inbound import Inbound
 from bot.replies import Reply, TransferReply
 from bot.router import ChatContext, Router
@@ -24,8 +22,6 @@ TICKET = "service:ticket"
 RATING = "service:rating"
 MESSAGE_KINDS = ("text", "voice", "image", "location", "video", "shortvideo", "link", "file")
 ASK_FOR_PERSON = "没解决？回复「人工」联系客服。"
-QUESTION_MIN_SCORE = 1.5  # a name, its pinyin or a tag: "有口虹吗" yes, "周末上班吗" no
-_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|为什么|能不能|可不可以|是不是|有没有|哪")
 
 
 def _wechat_mode(ctx: ChatContext) -> bool:
@@ -93,8 +89,9 @@ def answer_question(msg: Inbound, ctx: ChatContext) -> str:
             faq.count_hit(db, match.faq_id)
     if match is not None:
         return f"{match.answer}\n\n{ASK_FOR_PERSON}"
-    question = bool(_QUESTION.search(text))
-    products = find_products(ctx, text, min_score=QUESTION_MIN_SCORE if question else 0.0)
+    question = faq.looks_like_question(text)
+    products = find_products(ctx, text,
+                             min_score=faq.QUESTION_MIN_PRODUCT_SCORE if question else 0.0)
     if products:
         return products
     with ctx.db() as db:

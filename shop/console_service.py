@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.console import audit_log
 from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
 from bot.console.shell import console_blueprint
-from shop import after_sale, members
+from shop import after_sale, members, order_status
 from shop.addresses import from_dict
 from shop.after_sale import RETURN_STATES, ReturnRequest
 from shop.money import yuan
@@ -68,12 +68,10 @@ def decide_return(request_id: int, decision: str):
                      note=note, address=client_address())
     db.commit()
     if decision == "approve":
-        _tell(order.openid, f"您的退货申请已通过，订单 {order.number} 的 {yuan(order.total_fen)}"
-                            " 已原路退回，请留意微信支付通知。")
+        _tell(order.openid, order_status.return_approved(order))
         notice = f"订单 {order.number} 已退款"
     else:
-        _tell(order.openid, f"很抱歉，订单 {order.number} 的退货申请未通过：{note}。"
-                            "如有疑问请回复「客服」。")
+        _tell(order.openid, order_status.return_rejected(order, note))
         notice = f"已拒绝订单 {order.number} 的退货申请"
     return redirect(url_for("shop_service.list_returns", notice=notice))
 
@@ -97,8 +95,7 @@ def refund_order(order_id: int):
     audit_log.record(db, "order.refund", actor=current_account(), target=order.number,
                      reason=reason, address=client_address())
     db.commit()
-    _tell(order.openid, f"订单 {order.number} 已退款 {yuan(order.total_fen)}（{reason}），"
-                        "款项将原路退回。")
+    _tell(order.openid, order_status.refunded(order, reason))
     return redirect(url_for("shop_admin.show_order", order_id=order_id))
 
 

@@ -16,7 +16,7 @@ from bot.console import audit_log
 from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
 from bot.console.shell import console_blueprint
 from content_audit import gate, live_screener
-from shop import catalog, orders, product_form
+from shop import catalog, order_status, orders, product_form
 from shop.addresses import from_dict
 from shop.catalog import RETURN_EXCEPTIONS, CatalogError, Category, Product, Sku
 from shop.catalog_import import export_json, import_catalog
@@ -101,9 +101,7 @@ def ship_order(order_id: int):
     audit_log.record(db, "order.ship", actor=current_account(), target=order.number,
                      tracking=order.tracking_no, address=client_address())
     db.commit()
-    current_app.extensions["outbox"].send(
-        order.openid, f"您的订单 {order.number} 已发货：{order.tracking_no}。请留意查收。"
-    )
+    current_app.extensions["outbox"].send(order.openid, order_status.shipped(order))
     return redirect(url_for("shop_admin.list_orders", notice=f"订单 {order.number} 已发货"))
 
 

@@ -1,4 +1,5 @@
-"""What a customer is told about their own orders in the chat: the list, the parcel, a cancel.
+"""What a customer is told about their own orders in the chat: the list, the parcel, a cancel,
+and the merchant's decisions sent from the console (shipped, refunded, a return decided).
 
 No Flask and no WeChat: handlers/order.py sends these texts as they are.
 """
@@ -75,3 +76,20 @@ def returns(db: Session, openid: str, limit: int = 3) -> str:
             row += f"（{request.note}）"
         rows.append(row)
     return "\n".join(rows) if rows else "您没有退货申请。需要退货请回复「退货」。"
+
+
+def shipped(order: Order) -> str:
+    return f"您的订单 {order.number} 已发货：{order.tracking_no}。请留意查收。"
+
+
+def return_approved(order: Order) -> str:
+    return (f"您的退货申请已通过，订单 {order.number} 的 {yuan(order.total_fen)}"
+            " 已原路退回，请留意微信支付通知。")
+
+
+def return_rejected(order: Order, reason: str) -> str:
+    return f"很抱歉，订单 {order.number} 的退货申请未通过：{reason}。如有疑问请回复「客服」。"
+
+
+def refunded(order: Order, reason: str) -> str:
+    return f"订单 {order.number} 已退款 {yuan(order.total_fen)}（{reason}），款项将原路退回。"
