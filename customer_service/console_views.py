@@ -291,6 +291,16 @@ def _refusal(ticket: Ticket, account: Account) -> str | None:
     return None
 
 
+def _acting_on(ticket_id: int, account: Account) -> tuple[Ticket, Response | None]:
+    """The ticket, and the way back to it when this account may not act on it now."""
+    ticket = get_or_404(Ticket, ticket_id)
+    refusal = _refusal(ticket, account)
+    if refusal:
+        return ticket, redirect(url_for("service.show_ticket", ticket_id=ticket.id,
+                                        error=refusal))
+    return ticket, None
+
+
 @bp.post("/tickets/<int:ticket_id>/reply")
 @requires("inbox")
 def reply(ticket_id: int):
@@ -350,10 +360,9 @@ def _send(openid: str, text: str) -> tuple[str, str]:
 def notify(ticket_id: int):
     """A template message (服务通知) when the 48-hour window is closed: an agent replied."""
     db, account = get_db(), current_account()
-    ticket = get_or_404(Ticket, ticket_id)
-    refusal = _refusal(ticket, account)
-    if refusal:
-        return redirect(url_for("service.show_ticket", ticket_id=ticket.id, error=refusal))
+    ticket, refused = _acting_on(ticket_id, account)
+    if refused:
+        return refused
     template_id = _template_id()
     if not template_id:
         return redirect(url_for("service.show_ticket", ticket_id=ticket.id,
@@ -388,10 +397,9 @@ def notify(ticket_id: int):
 def transfer(ticket_id: int):
     """Hand the ticket to another agent (its holder, or an admin stepping in)."""
     db, account = get_db(), current_account()
-    ticket = get_or_404(Ticket, ticket_id)
-    refusal = _refusal(ticket, account)
-    if refusal:
-        return redirect(url_for("service.show_ticket", ticket_id=ticket.id, error=refusal))
+    ticket, refused = _acting_on(ticket_id, account)
+    if refused:
+        return refused
     to = request.form.get("to", "").strip()
     if to not in _agents(db):
         return redirect(url_for("service.show_ticket", ticket_id=ticket.id,
@@ -414,10 +422,9 @@ def transfer(ticket_id: int):
 def close(ticket_id: int):
     """Close the ticket, then ask the customer for a rating in WeChat."""
     db, account = get_db(), current_account()
-    ticket = get_or_404(Ticket, ticket_id)
-    refusal = _refusal(ticket, account)
-    if refusal:
-        return redirect(url_for("service.show_ticket", ticket_id=ticket.id, error=refusal))
+    ticket, refused = _acting_on(ticket_id, account)
+    if refused:
+        return refused
     if not tickets.close(db, ticket, by=account.username):
         db.rollback()
         return redirect(url_for("service.show_ticket", ticket_id=ticket.id,
