@@ -24,10 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
-from bot.db import Base, create_tables, make_engine, make_sessionmaker
+from bot.domains import build_registry
+from core.db import Base, create_tables, make_engine, make_sessionmaker
 from shop import catalog, orders
 from shop.catalog import Sku
 from shop.orders import Order, OutOfStock
+
+build_registry()  # imports every model, so each table is created
 
 
 def fresh(url: str):

@@ -72,7 +72,7 @@ if str(ROOT) not in sys.path:
 from bench import pyload  # noqa: E402
 from bot.inbound import parse_xml_fields  # noqa: E402
 from bot.wechat import MessageCrypto, sign  # noqa: E402
-from bot.wechat_user import WeChatUser, message_xml, read_reply  # noqa: E402
+from devtools.wechat_user import WeChatUser, message_xml, read_reply  # noqa: E402
 from handlers.texts import MENU_TEXT  # noqa: E402
 
 # Bench-only account values (never a real account's).
@@ -538,8 +538,10 @@ class Bench:
         data_dir.mkdir()
         # Create the tables once here: two workers racing create_all on one SQLite file can
         # trip over each other at boot.
-        from bot.db import create_tables, make_engine, sqlite_url
+        from bot.domains import build_registry
+        from core.db import create_tables, make_engine, sqlite_url
 
+        build_registry()  # imports every model
         engine = make_engine(sqlite_url(data_dir))
         create_tables(engine)
         engine.dispose()

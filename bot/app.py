@@ -9,22 +9,18 @@ from typing import Any
 
 from flask import Flask, Response
 
-import content_audit
-import customer_service
-import shop
-from bot import config as bot_config
-from bot import console
-from bot.context import BotContext
 from bot.dedup import Ledger
+from bot.domains import build_registry, open_storage
 from bot.inbound import Inbound
 from bot.middleware import Decrypt, Deduplicate, Middleware, Parse, VerifySignature
 from bot.outbox import Outbox
 from bot.router import Dispatcher
 from bot.runner import HandlerRunner
 from bot.session import Conversation
-from bot.storage import Storage, make_storage
 from bot.wechat import MessageCrypto
 from bot.wechat_api import WeChatAPI
+from core import config as core_config
+from core.storage import Storage
 
 
 @dataclass
@@ -37,12 +33,16 @@ class Webhook:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment, overridden by `config` (tests, the demo)."""
-    settings = bot_config.validate({**bot_config.from_env(), **(config or {})})
+    registry = build_registry()
+    settings = core_config.validate(
+        {**core_config.from_env(), **(config or {})}, checks=registry.config_checks
+    )
     app = Flask(__name__)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
-    storage = app.config.get("STORAGE") or make_storage(settings)
+    storage = app.config.get("STORAGE") or open_storage(settings)
     app.extensions["storage"] = storage
+    app.extensions["registry"] = registry
     api = WeChatAPI(
         settings["WECHAT_API_BASE"],
         settings["WECHAT_APP_ID"],
@@ -53,10 +53,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["outbox"] = Outbox(api)
     register_webhook(app, storage)
     register_blueprints(app)
-    console.init_app(app)
-    content_audit.init_app(app)
-    customer_service.init_app(app)  # before shop: an agent's first page is the inbox
-    shop.init_app(app)
+    for init in registry.web:  # each area's pages, in the registry's (menu) order
+        init(app)
     register_error_pages(app)
     trust_proxies(app, int(settings["TRUSTED_PROXIES"]))
     return app
@@ -78,6 +76,7 @@ def trust_proxies(app: Flask, count: int) -> None:
 def register_webhook(app: Flask, storage: Storage) -> None:
     """Assemble the chain in its one, visible order, and the dispatcher from handlers.ROUTERS."""
     from handlers import ROUTERS
+    from handlers.context import ChatContext
 
     settings = app.config
     crypto = None
@@ -92,14 +91,16 @@ def register_webhook(app: Flask, storage: Storage) -> None:
     api, outbox = app.extensions["wechat_api"], app.extensions["outbox"]
     handler_log = logging.getLogger("handlers")
 
-    def make_context(msg: Inbound, conversation: Conversation) -> BotContext:
-        return BotContext(
+    def make_context(msg: Inbound, conversation: Conversation) -> ChatContext:
+        return ChatContext(
             msg=msg,
             conversation=conversation,
-            storage=storage,
+            config=settings,
             api=api,
             outbox=outbox,
-            config=settings,
+            sessions=storage.sessions,
+            redis=storage.redis,
+            wxpay=storage.wxpay,
             log=handler_log,
         )
 

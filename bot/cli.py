@@ -7,20 +7,22 @@ from typing import Any
 
 import click
 
-from bot import config as bot_config
-from bot.demo import DEMO_ACCOUNT, DEMO_ADMIN_PASSWORD, DEMO_SANDBOX_PORT, demo_config
-from bot.logs import configure_logging
+from core import config as core_config
+from core.logs import configure_logging
+from devtools.demo import DEMO_ACCOUNT, DEMO_ADMIN_PASSWORD, DEMO_SANDBOX_PORT, demo_config
 
 
 def load_settings(demo: bool, sandbox_url: str | None = None) -> dict[str, Any]:
     """Environment over defaults (plus the demo account with --demo); exit 2 on bad values."""
-    settings = bot_config.from_env()
+    settings = core_config.from_env()
     if demo:
         settings.update(demo_config(sandbox_url or f"http://127.0.0.1:{DEMO_SANDBOX_PORT}"))
         settings["ADMIN_PASSWORD"] = settings.get("ADMIN_PASSWORD") or DEMO_ADMIN_PASSWORD
+    from bot.domains import build_registry
+
     try:
-        return bot_config.validate(settings)
-    except bot_config.ConfigError as error:
+        return core_config.validate(settings, checks=build_registry().config_checks)
+    except core_config.ConfigError as error:
         for line in error.problems:
             click.echo(f"config error: {line}", err=True)
         click.echo("Set these environment variables (see README), or try --demo.", err=True)
@@ -45,13 +47,13 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
 
     from bot.app import create_app
     from bot.router import warm_up
-    from campaigns.scheduler import build_scheduler
+    from bot.scheduler import build_scheduler
 
     sandbox_url = None
     shop_pay = None
     if demo:
-        from bot.demo import pay_keys, pay_pair
-        from bot.sandbox import create_sandbox_app, serve_in_thread
+        from devtools.demo import pay_keys, pay_pair
+        from devtools.sandbox import create_sandbox_app, serve_in_thread
 
         keys = pay_keys(os.environ.get("BOT_DATA_DIR") or "./var")
         sandbox_pay, shop_pay = pay_pair(keys, f"http://127.0.0.1:{DEMO_SANDBOX_PORT}")
@@ -76,16 +78,17 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     host = host or settings["HOST"]
     app = create_app(settings)
     warm_up()
-    scheduler = build_scheduler(app.extensions["storage"])
+    scheduler = build_scheduler(app.extensions["storage"], app.extensions["registry"].jobs)
     scheduler.start()
     url = f"http://{host}:{settings['PORT']}/wechat"
     click.echo(f"Webhook listening at {url}")
     click.echo(f"Console at http://{host}:{settings['PORT']}/admin")
     if demo:
-        from bot.demo import seed_catalog, seed_console_accounts, seed_faq
+        from devtools.demo import seed_catalog, seed_console_accounts, seed_faq
 
         seed_console_accounts(app.extensions["storage"].sessions)
-        if created := seed_catalog(app.extensions["storage"].sessions):
+        rules = app.extensions["audit_rules"].screener()
+        if created := seed_catalog(app.extensions["storage"].sessions, rules):
             click.echo(f"Demo catalog: {created} products loaded")
         if created := seed_faq(app.extensions["storage"].sessions):
             click.echo(f"Demo FAQ: {created} questions and answers")
@@ -110,7 +113,7 @@ def sandbox(host: str, port: int) -> None:
 
     from werkzeug.serving import run_simple
 
-    from bot.sandbox import create_sandbox_app
+    from devtools.sandbox import create_sandbox_app
 
     app = create_sandbox_app(
         {
@@ -140,7 +143,7 @@ def sandbox(host: str, port: int) -> None:
 )
 def chat(url: str, sandbox_url: str, aes: bool, openid: str | None, script: Any) -> None:
     """Chat with the bot as a WeChat user (demo account credentials)."""
-    from bot.simulator import run_chat
+    from devtools.simulator import run_chat
 
     sys.exit(run_chat(url, sandbox_url, aes=aes, openid=openid, script=script))
 
@@ -149,9 +152,11 @@ def chat(url: str, sandbox_url: str, aes: bool, openid: str | None, script: Any)
 @click.option("--demo", is_flag=True)
 def init_db(demo: bool) -> None:
     """Create every table (idempotent)."""
-    from bot.db import create_tables, make_engine, sqlite_url
+    from bot.domains import build_registry
+    from core.db import create_tables, make_engine, sqlite_url
 
     settings = load_settings(demo)
+    build_registry()  # imports every model, so each table is created
     create_tables(make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"])))
     click.echo("tables ready")
 
@@ -166,8 +171,8 @@ def menu() -> None:
 def menu_push(demo: bool) -> None:
     """Send bot/menu.json to WeChat's menu/create."""
     from bot.custom_menu import load_menu
-    from bot.storage import make_redis
     from bot.wechat_api import WeChatAPI, WeChatAPIError
+    from core.storage import make_redis
 
     settings = load_settings(demo)
     api = WeChatAPI(
@@ -188,16 +193,17 @@ def menu_push(demo: bool) -> None:
 @click.option("--demo", is_flag=True)
 def scheduler(demo: bool) -> None:
     """Run the recurring jobs in their own process (use with gunicorn)."""
-    from bot.storage import make_storage
-    from campaigns.scheduler import build_scheduler
+    from bot.domains import build_registry, open_storage
+    from bot.scheduler import build_scheduler
 
     settings = load_settings(demo)
+    registry = build_registry()
     click.echo("scheduler running; Ctrl-C stops it")
-    build_scheduler(make_storage(settings), blocking=True).start()
+    build_scheduler(open_storage(settings), registry.jobs, blocking=True).start()
 
 
 def _add_console_commands() -> None:
-    from bot.console.commands import users
+    from console.commands import users
     from shop.commands import catalog
 
     cli.add_command(users)

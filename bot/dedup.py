@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis
 
@@ -23,9 +24,11 @@ from bot import message_stats
 from bot.inbound import Inbound
 from bot.replies import SUCCESS
 from bot.session import conversation_key, lock_key
-from shop.followers import TOUCH_KEY
 
 DEDUP_PREFIX = "dedup:"
+#: Redis hash openid → unix time of the latest message; shop.followers moves it into SQL,
+#: where the 48-hour customer-service window is decided.
+TOUCH_KEY = "followers:touched"
 PENDING = b"\x00pending"
 LOCK_TTL_MS = 10_000
 
@@ -104,7 +107,7 @@ class Ledger:
         kind_field, click_field, text_entry = message_stats.counted_fields(
             msg, message_stats.local_day(touch_at or time.time())
         )
-        args = [
+        args: list[Any] = [
             PENDING,
             self.dedup_ttl,
             openid if touch_at else "",
@@ -127,9 +130,13 @@ class Ledger:
         key = lock_key(openid)
         while time.monotonic() < deadline:
             if self.redis.set(key, token, nx=True, px=LOCK_TTL_MS):
-                return self.redis.get(conversation_key(openid))
+                return self._get(conversation_key(openid))
             time.sleep(0.02)
-        return self.redis.get(conversation_key(openid))
+        return self._get(conversation_key(openid))
+
+    def _get(self, key: str) -> bytes | None:
+        # The client is made without decode_responses, so values are bytes.
+        return cast(bytes | None, self.redis.get(key))
 
     def finish(
         self, dedup_id: str, openid: str, reply: bytes, state_op: tuple[str, str], lock_token: str,
@@ -142,8 +149,8 @@ class Ledger:
         """
         keys = [DEDUP_PREFIX + dedup_id, conversation_key(openid), lock_key(openid)]
         op, blob = state_op
-        args = [PENDING, reply, self.dedup_ttl, op, blob, ttl or self.conversation_ttl,
-                lock_token]
+        args: list[Any] = [PENDING, reply, self.dedup_ttl, op, blob,
+                           ttl or self.conversation_ttl, lock_token]
         return bool(self._finish(keys=keys, args=args))
 
     def give_up(self, dedup_id: str) -> bytes | None:
@@ -160,7 +167,7 @@ class Ledger:
         """For a retry: the first delivery's reply once it exists, `success` at the deadline."""
         key = DEDUP_PREFIX + dedup_id
         while True:
-            value = self.redis.get(key)
+            value = self._get(key)
             if value is not None and value != PENDING:
                 return value
             if value is None or time.monotonic() >= deadline:

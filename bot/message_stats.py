@@ -11,18 +11,22 @@ Days are Asia/Shanghai calendar days, the merchant's day, fixed when the message
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import redis
 from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from bot.clock import local_day
-from bot.db import Base, upsert
 from bot.inbound import Inbound
+from core.clock import local_day
+from core.db import Base, upsert
+from core.storage import Storage
+from core.text import stopwords
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DailyCount", "counted_fields", "flush", "keywords", "local_day"]
 
@@ -70,17 +74,7 @@ def bump(client: redis.Redis, metric: str, key: str, at: float) -> None:
 
 # --- keywords -------------------------------------------------------------------------------
 
-STOPWORDS_FILE = Path(__file__).with_name("stopwords.txt")
-_stopwords: frozenset[str] | None = None
 _WORDLIKE = re.compile(r"^[\w\u4e00-\u9fff]+$")
-
-
-def stopwords() -> frozenset[str]:
-    global _stopwords
-    if _stopwords is None:
-        lines = STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
-        _stopwords = frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
-    return _stopwords
 
 
 def keywords(text: str) -> list[str]:
@@ -166,3 +160,11 @@ def _put_back(client: redis.Redis, raw_counts: list[bytes], raw_texts: list[byte
     if raw_texts:
         pipe.rpush(TEXTS_KEY, *raw_texts)
     pipe.execute()
+
+
+def flush_message_stats(storage: Storage) -> int:
+    """The recurring job: the webhook's counts and typed words into the dashboard's table."""
+    count = flush(storage.redis, storage.sessions)
+    if count:
+        log.debug("flushed %d daily message counts", count)
+    return count

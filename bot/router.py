@@ -18,31 +18,20 @@ Dispatcher from `handlers.ROUTERS`; the order of that list is the precedence, ca
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 from bot.inbound import Inbound
 from bot.replies import Reply
-from bot.session import Conversation
+from core.text import normalize
 
-
-class ChatContext(Protocol):
-    """What every handler receives besides the message (see bot/context.py)."""
-
-    conversation: Conversation
-    log: logging.Logger
-
-    def db(self) -> Any: ...
-    def send_later(self, reply: Reply | str) -> None: ...
-
-
-Handler = Callable[[Inbound, ChatContext], "Reply | str | None"]
+#: A handler takes the message and the context the app builds for it (handlers/context.py's
+#: ChatContext; this layer does not know its fields, so it is typed loosely here).
+Handler = Callable[[Inbound, Any], "Reply | str | None"]
 
 
 class Incoming:
@@ -81,11 +70,6 @@ def segment(text: str) -> list[str]:
 def warm_up() -> None:
     """Load jieba's dictionary now, so the first customer doesn't wait for it."""
     segment("预热")
-
-
-def normalize(text: str) -> str:
-    """Full-width → half-width, case folded, outer spaces and trailing punctuation dropped."""
-    return unicodedata.normalize("NFKC", text).casefold().strip().rstrip("!?.。！？~～ ")
 
 
 Matcher = Callable[[Incoming], bool]

@@ -65,8 +65,7 @@ class TokenStore:
         self.wait_seconds = wait_seconds
 
     def get(self) -> str:
-        token = self.redis.get(self.key)
-        return token.decode() if token else self.refresh(stale=None)
+        return _text(self.redis.get(self.key)) or self.refresh(stale=None)
 
     def refresh(self, stale: str | None) -> str:
         """A fresh token; `stale` is the one WeChat just refused (None: there was none)."""
@@ -74,9 +73,9 @@ class TokenStore:
         me = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_seconds
         while time.monotonic() < deadline:
-            current = self.redis.get(self.key)
-            if current and current.decode() != stale:
-                return current.decode()  # someone else refreshed it meanwhile
+            current = _text(self.redis.get(self.key))
+            if current and current != stale:
+                return current  # someone else refreshed it meanwhile
             if self.redis.set(lock, me, nx=True, px=LOCK_MS):
                 try:
                     return self._refresh_locked(stale)
@@ -86,9 +85,9 @@ class TokenStore:
         raise WeChatAPIError(-1, "timed out waiting for another worker to refresh the token")
 
     def _refresh_locked(self, stale: str | None) -> str:
-        current = self.redis.get(self.key)
-        if current and current.decode() != stale:
-            return current.decode()
+        current = _text(self.redis.get(self.key))
+        if current and current != stale:
+            return current
         token, expires_in = self._fetch(force=False)
         if token == stale:  # the stable token itself was revoked: ask for a new one
             token, expires_in = self._fetch(force=True)
@@ -210,3 +209,8 @@ def _json(response: requests.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise WeChatAPIError(-2, "unexpected JSON answer")
     return data
+
+
+def _text(value: bytes | str | None) -> str | None:
+    """A Redis value as text (the client returns bytes: it is not made with decode_responses)."""
+    return value.decode() if isinstance(value, bytes) else value

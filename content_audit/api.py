@@ -6,14 +6,14 @@ from datetime import datetime
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from bot.clock import as_utc
-from bot.console import audit_log
-from bot.console.api import requires
-from bot.console.auth import get_db
+from console import audit_log
+from console.api import requires
+from console.auth import get_db
 from content_audit import exemptions, live_screener, review, rulestore
 from content_audit.exemptions import ExemptionError
 from content_audit.review import ReviewError, ReviewItem
 from content_audit.ruleset import RuleError
+from core.clock import as_utc
 
 bp = Blueprint("audit_api", __name__, url_prefix="/api/v1/audit")
 

@@ -92,8 +92,8 @@ def check(as_json: bool, scope: str | None, source: TextIO) -> None:
 @click.option("--state", default="pending", type=click.Choice(sorted(STATES)))
 def show_queue(state: str) -> None:
     """List review items (oldest pending first)."""
-    from bot.storage import storage_from_env
     from content_audit import review
+    from core.storage import storage_from_env
 
     storage = storage_from_env()
     with storage.sessions() as db:
@@ -109,10 +109,10 @@ def show_queue(state: str) -> None:
 @click.option("--reason", default="")
 def decide(item_id: int, decision: str, reviewer: str, reason: str) -> None:
     """Approve, reject or ask for changes on one item, as REVIEWER."""
-    from bot.console import accounts
-    from bot.console.permissions import can
-    from bot.storage import storage_from_env
+    from console import accounts
+    from console.permissions import can
     from content_audit import review
+    from core.storage import storage_from_env
 
     storage = storage_from_env()
     with storage.sessions.begin() as db:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.clock import as_utc
-from bot.db import Base
 from content_audit.screener import Verdict, verdict_of
+from core.clock import as_utc
+from core.db import Base
 
 MAX_DAYS = 366
 

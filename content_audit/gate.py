@@ -1,12 +1,17 @@
 """The one gate every sender passes: pushes, product copy, replies, bargain invitations, agents.
 
-    outcome = gate.check(db, text, source="push", author="lin", send_at=when)
+    outcome = gate.check(db, text, screener=rules.screener(), source="push", author="lin")
     if outcome.may_send: send(text)
     else: tell the author outcome.message
 
 block → not sent, and the caller learns why; review → queued, not sent until a reviewer
 approves these exact words; pass → goes. Words approved once from a source go again without
 asking, until they change.
+
+The caller passes the screener on the live rules (content_audit.rulestore.LiveRules: the
+console's `live_screener()`, or `LiveRules(...).screener()` in a command or a job). There is
+no default on purpose: a fallback to the shipped rules once let a catalog import skip a rule
+the compliance role had added in the console.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.console import audit_log
-from content_audit import default_screener, exemptions, review
+from console import audit_log
+from content_audit import exemptions, review
 from content_audit.review import ReviewItem
 from content_audit.screener import Screener, Verdict
 
@@ -69,12 +74,11 @@ def check(
     *,
     source: str,
     author: str,
+    screener: Screener,
     source_ref: str = "",
     send_at: datetime | None = None,
-    screener: Screener | None = None,
 ) -> Outcome:
-    """Screen `text` for `source` and decide whether it may go now."""
-    screener = screener or default_screener()
+    """Screen `text` with the live rules for `source` and decide whether it may go now."""
     verdict = screener.screen(text, SCOPES.get(source))
     if verdict.flags:
         granted = exemptions.active_for(db, source, source_ref)

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.clock import as_utc
-from bot.db import Base
 from content_audit.screener import Verdict
+from core.clock import as_utc
+from core.db import Base
 
 SOURCES = {
     "push": "推送",

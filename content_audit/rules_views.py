@@ -10,15 +10,17 @@ from datetime import datetime, time
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 
-from bot.clock import SHANGHAI
-from bot.console import audit_log
-from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
+from console import audit_log
+from console.auth import client_address, current_account, get_db, get_or_404, requires
+from console.shell import console_blueprint
 from content_audit import exemptions, live_screener, rulestore
 from content_audit.exemptions import Exemption, ExemptionError
 from content_audit.review import SOURCES, approval_rates
 from content_audit.ruleset import KINDS, SEVERITIES, RuleError
 from content_audit.rulestore import rule_to_dict
-from content_audit.views import bp
+from core.clock import SHANGHAI
+
+bp = console_blueprint("audit_rules", __name__, "/admin/audit")
 
 LIST_FIELDS = ("terms", "first", "second", "tails", "suggestions", "allow", "scopes")
 
@@ -94,7 +96,7 @@ def save_rule():
     db.commit()
     rulestore.announce(current_app.extensions["storage"].redis, saved.version)
     current_app.extensions["audit_rules"].load_now(saved.version)
-    return redirect(url_for("audit.show_rules", notice=f"已保存，规则集版本 {saved.version}"))
+    return redirect(url_for("audit_rules.show_rules", notice=f"已保存，规则集版本 {saved.version}"))
 
 
 @bp.post("/exemptions")
@@ -116,7 +118,7 @@ def grant_exemption():
     except ValueError as error:
         db.rollback()
         message = str(error) if isinstance(error, ExemptionError) else "请填写有效的到期日期"
-        return redirect(url_for("audit.show_rules", error=message))
+        return redirect(url_for("audit_rules.show_rules", error=message))
     audit_log.record(
         db, "audit.exemption_granted", actor=account, target=f"exemption:{exemption.id}",
         rule=exemption.rule_id, term=exemption.term, source=exemption.source,
@@ -124,7 +126,7 @@ def grant_exemption():
         address=client_address(),
     )
     db.commit()
-    return redirect(url_for("audit.show_rules", notice=f"已添加豁免 #{exemption.id}"))
+    return redirect(url_for("audit_rules.show_rules", notice=f"已添加豁免 #{exemption.id}"))
 
 
 @bp.post("/exemptions/<int:exemption_id>/revoke")
@@ -136,4 +138,4 @@ def revoke_exemption(exemption_id: int):
     audit_log.record(db, "audit.exemption_revoked", actor=current_account(),
                      target=f"exemption:{exemption.id}", address=client_address())
     db.commit()
-    return redirect(url_for("audit.show_rules", notice=f"已撤销豁免 #{exemption.id}"))
+    return redirect(url_for("audit_rules.show_rules", notice=f"已撤销豁免 #{exemption.id}"))

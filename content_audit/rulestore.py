@@ -21,9 +21,9 @@ from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.db import Base
 from content_audit.ruleset import Rule, RuleError, RuleSet, load_shipped, rule_from_dict
 from content_audit.screener import Screener
+from core.db import Base
 
 log = logging.getLogger(__name__)
 

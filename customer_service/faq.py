@@ -17,13 +17,12 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import Boolean, DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.db import Base, upsert
-from bot.router import normalize
+from core.db import Base, upsert
+from core.text import normalize, stopwords
 
 MIN_SCORE = 0.45
 #: A catalog hit at least this good answers a question ("有口虹吗" by the name's pinyin);
@@ -49,7 +48,6 @@ SYNONYMS = (
     ("售后", "保修", "维修"),
 )
 _CANONICAL = {word: group[0] for group in SYNONYMS for word in group}
-_STOPWORDS_FILE = Path(__file__).resolve().parents[1] / "bot" / "stopwords.txt"
 _QUESTION_WORDS = {"怎么", "怎么办", "如何", "吗", "么", "呢", "请问", "为什么", "能不能", "可以",
                    "可不可以", "是不是", "有没有", "啊", "呀", "吧", "我", "的", "了", "想", "要"}
 
@@ -98,12 +96,7 @@ class _Entry:
     bigrams: frozenset[str]
 
 
-def _stopwords() -> frozenset[str]:
-    lines = _STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-_STOP = _stopwords() | _QUESTION_WORDS
+_STOP = stopwords() | _QUESTION_WORDS
 
 
 def looks_like_question(text: str) -> bool:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from bot.console import audit_log
-from bot.console.auth import client_address, current_account, get_db, get_or_404, requires
+from console import audit_log
+from console.auth import client_address, current_account, get_db, get_or_404, requires
+from console.shell import console_blueprint
 from content_audit import gate, live_screener
 from customer_service import faq
-from customer_service.console_views import bp, snippet
 from customer_service.faq import Faq, UnansweredQuestion
+from customer_service.inbox_views import snippet
+
+bp = console_blueprint("service_faq", __name__, "/admin/service")
 
 FAQ_SOURCE = "reply"  # the content gate's source for reply templates (回复模板)
 
@@ -102,7 +105,7 @@ def _save_faq(entry: Faq | None):
     notice = f"问答「{snippet(saved.question, 20)}」已{'保存' if entry else '添加'}"
     if held:
         notice += "。答案已提交合规审核，审核通过前不会自动回复顾客；通过后请点「启用」"
-    return redirect(url_for("service.faq_list", notice=notice))
+    return redirect(url_for("service_faq.faq_list", notice=notice))
 
 
 @bp.post("/faq/<int:faq_id>/toggle")
@@ -117,18 +120,18 @@ def faq_toggle(faq_id: int):
                              screener=live_screener())
         if not outcome.may_send:
             db.commit()  # keeps the review item the gate may have queued
-            return redirect(url_for("service.faq_list", error=outcome.message))
+            return redirect(url_for("service_faq.faq_list", error=outcome.message))
     try:  # through faq.save so the matcher's index sees the change
         faq.save(db, question=entry.question, answer=entry.answer, keywords=entry.keywords,
                  author=account.username, faq=entry, enabled=not entry.enabled)
     except ValueError as error:
         db.rollback()
-        return redirect(url_for("service.faq_list", error=str(error)))
+        return redirect(url_for("service_faq.faq_list", error=str(error)))
     audit_log.record(db, "faq.enable" if entry.enabled else "faq.disable", actor=account,
                      target=f"faq:{entry.id}", address=client_address())
     db.commit()
     state = "启用" if entry.enabled else "停用"
-    return redirect(url_for("service.faq_list",
+    return redirect(url_for("service_faq.faq_list",
                             notice=f"问答「{snippet(entry.question, 20)}」已{state}"))
 
 
@@ -143,7 +146,7 @@ def faq_delete(faq_id: int):
                      question=question[:80], hits=entry.hits, address=client_address())
     db.delete(entry)
     db.commit()
-    return redirect(url_for("service.faq_list",
+    return redirect(url_for("service_faq.faq_list",
                             notice=f"问答「{snippet(question, 20)}」已删除"))
 
 
@@ -158,4 +161,4 @@ def faq_ignore(question_id: int):
                      target=f"unanswered:{asked.id}", text=asked.text[:80],
                      address=client_address())
     db.commit()
-    return redirect(url_for("service.faq_list", notice="已忽略该问题"))
+    return redirect(url_for("service_faq.faq_list", notice="已忽略该问题"))

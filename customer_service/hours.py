@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from bot.clock import SHANGHAI
+from core.clock import SHANGHAI
 
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -74,8 +75,21 @@ def parse_hours(text: str, holidays: str = "") -> Hours:
 
 
 def hours_from(config: dict) -> Hours:
-    """The configured hours (parsed by bot/config.py, or raw text), else 09:00–21:00 daily."""
+    """The configured hours (parsed by core/config.py, or raw text), else 09:00–21:00 daily."""
     value = config.get("SERVICE_HOURS")
     if isinstance(value, Hours):
         return value
     return parse_hours(str(value or "09:00-21:00"), str(config.get("SERVICE_HOLIDAYS") or ""))
+
+
+def check_config(config: dict[str, Any]) -> list[str]:
+    """SERVICE_MODE, SERVICE_HOURS and SERVICE_HOLIDAYS, checked once at start."""
+    problems = []
+    if str(config.get("SERVICE_MODE") or "inbox") not in ("inbox", "wechat"):
+        problems.append("SERVICE_MODE: must be inbox (the console's inbox) or wechat (多客服)")
+    try:
+        parse_hours(str(config.get("SERVICE_HOURS") or ""),
+                    str(config.get("SERVICE_HOLIDAYS") or ""))
+    except ValueError as error:
+        problems.append(f"SERVICE_HOURS/SERVICE_HOLIDAYS: {error}")
+    return problems

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.clock import as_utc
-from bot.db import Base
+from core.clock import as_utc
+from core.db import Base
 from customer_service.hours import Hours
 
 STATES = {"open": "待接入", "assigned": "处理中", "waiting": "等待顾客", "closed": "已关闭"}

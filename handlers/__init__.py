@@ -4,7 +4,7 @@ The order of ROUTERS is the precedence: earlier routers win. Explicit keywords a
 first, then help; the catalog search takes any other text; the fallback answers the rest.
 """
 
-from handlers import after_sale, browse, cart, menu, order, service, subscribe
+from handlers import after_sale, browse, cart, menu, order, questions, service, subscribe
 
 ROUTERS = [
     subscribe.router,
@@ -14,6 +14,6 @@ ROUTERS = [
     cart.router,  # 购物车, 删除 N, N 改 M, 结算
     browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
     menu.router,  # help, and menu areas not built yet
-    service.question_router,  # any other text: the FAQ, else the catalog, else 人工 offered
+    questions.router,  # any other text: the FAQ, else the catalog, else 人工 offered
     menu.fallback_router,  # images, events and the rest: keep last
 ]

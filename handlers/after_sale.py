@@ -7,10 +7,11 @@ changed when, the 7-day window and its statutory exceptions) are in shop/after_s
 from __future__ import annotations
 
 from bot.inbound import Inbound
-from bot.router import ChatContext, Router
-from handlers.order import TEXTUAL, gather_address
+from bot.router import Router
+from core.money import yuan
+from handlers.address_steps import TEXTUAL, gather_address
+from handlers.context import ChatContext
 from shop import addresses, after_sale, checkout, members, order_status
-from shop.money import yuan
 from shop.orders import Order, OrderError
 
 router = Router("after_sale")

@@ -10,23 +10,12 @@ from redis import RedisError
 from bot import message_stats
 from bot.inbound import Inbound
 from bot.replies import NewsReply
-from bot.router import ChatContext, Router
-from handlers.texts import MENU_TEXT
+from bot.router import Router
+from handlers import product_lists
+from handlers.context import ChatContext
 from shop import browse
-from shop.search import index_for
 
 router = Router("browse")
-
-LIST = "browse:list"
-MAX_RESULTS = 50
-
-
-def _show_list(ctx: ChatContext, title: str, ids: list[int], page: int = 0) -> str:
-    ctx.conversation.set_state(LIST)
-    ctx.conversation.update_data(title=title, ids=ids[:MAX_RESULTS], page=page)
-    with ctx.db() as db:
-        return browse.page_text(db, title, ids[:MAX_RESULTS], page)
-
 
 def _card(ctx: ChatContext, product_id: int) -> NewsReply | str:
     with ctx.db() as db:
@@ -61,7 +50,7 @@ def show_category(msg: Inbound, ctx: ChatContext) -> str:
         ids = browse.in_category(db, name)
     if not ids:
         return f"「{name}」分类暂时没有商品。回复「逛逛」查看全部分类。"
-    return _show_list(ctx, f"「{name}」", ids)
+    return product_lists.show_list(ctx, f"「{name}」", ids)
 
 
 @router.regex(r"^商品\s*#?(\d{1,9})$")
@@ -81,9 +70,9 @@ def pick_number(msg: Inbound, ctx: ChatContext) -> NewsReply | str:
             msg_name = names[number - 1]
             with ctx.db() as db:
                 ids = browse.in_category(db, msg_name)
-            return _show_list(ctx, f"「{msg_name}」", ids)
+            return product_lists.show_list(ctx, f"「{msg_name}」", ids)
         return f"请回复 1–{len(names)} 之间的序号。"
-    if state == LIST:
+    if state == product_lists.LIST:
         ids, page = data.get("ids", []), int(data.get("page", 0))
         index = page * browse.PAGE_SIZE + number - 1
         on_page = min(browse.PAGE_SIZE, len(ids) - page * browse.PAGE_SIZE)
@@ -96,21 +85,8 @@ def pick_number(msg: Inbound, ctx: ChatContext) -> NewsReply | str:
 @router.text("下一页", "上一页")
 def turn_page(msg: Inbound, ctx: ChatContext) -> str:
     data = ctx.conversation.get_data()
-    if ctx.conversation.get_state() != LIST or "ids" not in data:
+    if ctx.conversation.get_state() != product_lists.LIST or "ids" not in data:
         return "请先回复「逛逛」或想买的东西。"
     step = 1 if msg.text.strip() == "下一页" else -1
-    return _show_list(ctx, data.get("title", ""), data["ids"], int(data.get("page", 0)) + step)
-
-
-def find_products(ctx: ChatContext, query: str, min_score: float = 0.0) -> str | None:
-    """The catalog's numbered list for `query`, or None when nothing matches (by at least
-    `min_score`: a question only lists products whose name, tags or category it names)."""
-    with ctx.db() as db:
-        hits = [hit for hit in index_for(db).search(query[:50]) if hit.score >= min_score]
-    if not hits:
-        return None
-    return _show_list(ctx, f"「{query[:20]}」", [hit.product_id for hit in hits])
-
-
-def not_found(query: str) -> str:
-    return f"没有找到与「{query[:20]}」相关的商品。\n回复「逛逛」看看全部分类。\n\n" + MENU_TEXT
+    page = int(data.get("page", 0)) + step
+    return product_lists.show_list(ctx, data.get("title", ""), data["ids"], page)

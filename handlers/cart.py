@@ -1,14 +1,16 @@
 """The cart in the chat: 购物车, 删除 2, 2 改 3, 清空购物车, 结算.
 
 加入购物车 itself is in handlers/order.py (it shares the variant and quantity steps with 买);
-结算 hands the cart's lines to the same address and read-back steps as a single purchase.
+结算 hands the cart's lines to the same address steps (handlers/address_steps.py) and
+read-back as a single purchase.
 """
 
 from __future__ import annotations
 
 from bot.inbound import Inbound
-from bot.router import ChatContext, Router
-from handlers.order import ask_address
+from bot.router import Router
+from handlers.address_steps import ask_address
+from handlers.context import ChatContext
 from shop import cart, checkout
 from shop.orders import OrderError
 

@@ -7,24 +7,20 @@ in shop/checkout.py, shop/addresses.py and shop/orders.py.
 
 from __future__ import annotations
 
-from bot.clock import shanghai_text
 from bot.inbound import Inbound
-from bot.router import ChatContext, Router
+from bot.router import Router
+from core.clock import shanghai_text
+from core.money import yuan
+from handlers import address_steps
+from handlers.context import ChatContext
 from shop import addresses, after_sale, cart, checkout, order_status, orders
 from shop.catalog import Product, Sku
-from shop.money import yuan
 from shop.orders import Order, OrderError, PriceChanged
-from shop.wxpay import PayError, WxPay
+from shop.wxpay import PayError
 
 router = Router("order")
 
 FLOW = "order:*"
-ASK_ADDRESS = (
-    "请发送收货信息：姓名 手机号 详细地址\n"
-    "例如：张三 13800138000 浙江省杭州市西湖区文三路100号\n也可以发送位置。"
-)
-TEXTUAL = ("text", "voice", "location")
-
 
 def order_link(ctx: ChatContext, number: str) -> str:
     """The order's page, signed so that order numbers cannot be walked through."""
@@ -33,12 +29,7 @@ def order_link(ctx: ChatContext, number: str) -> str:
     return f"{base}/shop/o/{number}?t={token}"
 
 
-def _pay_client(ctx: ChatContext) -> WxPay | None:
-    """WeChat Pay, when the app has it configured (the demo and production do)."""
-    return getattr(getattr(ctx, "storage", None), "wxpay", None)
-
-
-@router.state(FLOW, kinds=TEXTUAL)
+@router.state(FLOW, kinds=address_steps.TEXTUAL)
 def continue_order(msg: Inbound, ctx: ChatContext) -> str:
     """The customer is in the middle of buying: this message answers the current step."""
     text = msg.text.strip()
@@ -142,45 +133,12 @@ def _choose_quantity(ctx: ChatContext, text: str, openid: str) -> str:
         return (f"已加入购物车（这件共 {in_cart} 件）。\n"
                 "回复「购物车」查看，回复「结算」下单，或继续逛逛。")
     ctx.conversation.update_data(items=[[data["sku_id"], count]], from_cart=False)
-    return ask_address(ctx, openid)
-
-
-def ask_address(ctx: ChatContext, openid: str) -> str:
-    """The address step for the items in the conversation: reuse the last one or ask."""
-    with ctx.db() as db:
-        last = checkout.last_address(db, openid)
-    if last is not None:
-        ctx.conversation.set_state("order:reuse")
-        ctx.conversation.update_data(last_address=last.as_dict())
-        return f"寄到上次的地址吗？\n{last.one_line()}\n回复「是」确认，或直接发送新的收货信息。"
-    ctx.conversation.set_state("order:address")
-    return ASK_ADDRESS
+    return address_steps.ask_address(ctx, openid)
 
 
 def _take_address(ctx: ChatContext, msg: Inbound) -> str:
-    address, question = gather_address(ctx, msg, "order:address")
+    address, question = address_steps.gather_address(ctx, msg, "order:address")
     return question or _confirm(ctx, address)
-
-
-def gather_address(ctx: ChatContext, msg: Inbound, step: str) -> tuple[addresses.Address,
-                                                                      str | None]:
-    """Add this message (text or a location) to the address being collected at `step`;
-    returns it with the question for what is still missing, or None once it is whole."""
-    typed = msg.text
-    if msg.kind == "location":
-        typed = str(msg.fields.get("Label") or "")
-    data = ctx.conversation.get_data()
-    address = addresses.parse(typed).merged(addresses.from_dict(data.get("address")))
-    ctx.conversation.update_data(address=address.as_dict())
-    ctx.conversation.set_state(step)
-    if (wrong := addresses.bad_phone(typed)) and not address.phone:
-        return address, f"「{wrong}」不是有效的手机号（11 位，以 1 开头），请重新发送手机号。"
-    if not address.missing:
-        return address, None
-    wanted = "、".join(addresses.LABELS[part] for part in address.missing)
-    got = address.one_line()
-    prefix = f"已记下：{got}\n" if got else ""
-    return address, f"{prefix}还需要：{wanted}。请补充发送。"
 
 
 def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
@@ -226,7 +184,7 @@ def _place(ctx: ChatContext, openid: str) -> str:
 
 def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str:
     """Create the WeChat Pay transaction now, so the order page can pay at once."""
-    client = _pay_client(ctx)
+    client = ctx.wxpay
     if client is None:
         return "（微信支付尚未开通，请联系客服付款）查看订单："
     try:
@@ -268,7 +226,7 @@ def _confirm_cancel(ctx: ChatContext, msg: Inbound) -> str:
     ctx.conversation.clear()
     if msg.text.strip() != "确认取消":
         return "好的，订单保留不变。"
-    client = _pay_client(ctx)
+    client = ctx.wxpay
     try:
         with ctx.db() as db:
             order = db.get(Order, order_id)

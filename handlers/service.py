@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from bot.inbound import Inbound
 from bot.replies import Reply, TransferReply
-from bot.router import ChatContext, Router
-from customer_service import faq, handoff
-from handlers.browse import find_products, not_found
-from handlers.texts import MENU_TEXT
+from bot.router import Router
+from customer_service import handoff
+from handlers.context import ChatContext
+from handlers.questions import answer_question
 
 router = Router("service")
-#: Last before the fallback: what no keyword handled is a question or a product search.
-question_router = Router("questions")
 
 TICKET = "service:ticket"
 RATING = "service:rating"
 MESSAGE_KINDS = ("text", "voice", "image", "location", "video", "shortvideo", "link", "file")
-ASK_FOR_PERSON = "没解决？回复「人工」联系客服。"
 
 
 def _wechat_mode(ctx: ChatContext) -> bool:
@@ -75,28 +72,3 @@ def rating(msg: Inbound, ctx: ChatContext) -> str:
         thanks = handoff.rate(db, msg.openid, msg.text)
     ctx.conversation.clear()
     return thanks or answer_question(msg, ctx)
-
-
-@question_router.message("text", "voice")
-def answer_question(msg: Inbound, ctx: ChatContext) -> str:
-    """The FAQ's best answer; else the catalog; else counted as unanswered and 人工 offered."""
-    text = msg.text.strip()
-    if not text:  # a voice message WeChat could not recognise
-        return "抱歉，我没有听懂。\n\n" + MENU_TEXT
-    with ctx.db() as db:
-        match = faq.best_match(db, text)
-        if match is not None:
-            faq.count_hit(db, match.faq_id)
-    if match is not None:
-        return f"{match.answer}\n\n{ASK_FOR_PERSON}"
-    question = faq.looks_like_question(text)
-    products = find_products(ctx, text,
-                             min_score=faq.QUESTION_MIN_PRODUCT_SCORE if question else 0.0)
-    if products:
-        return products
-    with ctx.db() as db:
-        faq.record_unanswered(db, text)
-    if not question:
-        return not_found(text)  # it reads like a product name: the menu shows the way on
-    ctx.conversation.update_data(unanswered=text[:200])  # 人工 next carries the question
-    return f"抱歉，暂时没有找到「{text[:20]}」的答案。\n{ASK_FOR_PERSON}\n\n{MENU_TEXT}"

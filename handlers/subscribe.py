@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.inbound import Inbound
-from bot.router import ChatContext, Router
+from bot.router import Router
+from handlers.context import ChatContext
 from handlers.texts import MENU_TEXT
 from shop import followers
 

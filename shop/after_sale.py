@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import DateTime, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.clock import as_utc
-from bot.db import Base
+from core.clock import as_utc
+from core.db import Base
 from shop import catalog, orders, payments
 from shop.addresses import Address
 from shop.orders import Order, OrderError, OrderEvent

@@ -11,8 +11,8 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.money import yuan
 from shop.catalog import Category, Product
-from shop.money import yuan
 
 PAGE_SIZE = 5
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.db import Base
+from core.db import Base
+from core.money import yuan
 from shop.catalog import Product, Sku
-from shop.money import yuan
 from shop.orders import MAX_QUANTITY, OrderError, quantity_problem
 
 MAX_LINES = 20  # a chat list longer than this is unreadable

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from bot.db import Base
-from shop.money import MAX_FEN
+from core.db import Base
+from core.money import MAX_FEN
 
 
 class CatalogError(ValueError):

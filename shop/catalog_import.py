@@ -26,9 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content_audit import gate
+from content_audit.screener import Screener
+from core.money import MAX_FEN, MoneyError, parse_yuan
 from shop import catalog
 from shop.catalog import Category, Product, Sku
-from shop.money import MAX_FEN, MoneyError, parse_yuan
 from shop.product_form import copy_text
 
 MAX_STOCK = 1_000_000
@@ -165,9 +166,13 @@ def import_catalog(
     *,
     fmt: str,
     author: str,
+    screener: Screener,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Read, check and write the products, all in the caller's transaction.
+
+    `screener` is the content gate's screener on the live rules: an import passes the same
+    rules as a product saved in the console.
 
     A dry run is this same call in a transaction the caller rolls back, so it reports exactly
     what a real import would do and leaves nothing behind.
@@ -189,7 +194,7 @@ def import_catalog(
             ]
             continue
         copy = copy_text(draft.name, draft.description, draft.tags)
-        outcome = gate.check(db, copy, source="product", author=author,
+        outcome = gate.check(db, copy, screener=screener, source="product", author=author,
                              source_ref=f"{draft.category}/{draft.name}"[:64])
         if outcome.refused:
             report.rejected += [(line, outcome.message) for line in draft.lines[:1]]

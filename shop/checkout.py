@@ -11,10 +11,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.money import yuan
 from shop import addresses
 from shop.addresses import Address
 from shop.catalog import Product, Sku
-from shop.money import yuan
 from shop.orders import MAX_QUANTITY, Order
 
 _NUMERALS = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,

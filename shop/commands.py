@@ -19,7 +19,8 @@ def catalog() -> None:
 @click.option("--author", default="import", help="Who the product copy is attributed to.")
 def import_command(path: Path, dry_run: bool, author: str) -> None:
     """Import a CSV or JSON file (by its extension); every rejected row is reported."""
-    from bot.storage import storage_from_env
+    from content_audit.rulestore import LiveRules
+    from core.storage import storage_from_env
     from shop.catalog_import import import_catalog, read_csv, read_json
 
     text = path.read_text(encoding="utf-8-sig")
@@ -30,8 +31,11 @@ def import_command(path: Path, dry_run: bool, author: str) -> None:
         click.echo(f"cannot read {path.name}: {error}", err=True)
         sys.exit(2)
     storage = storage_from_env()
+    # The rules the compliance role keeps in the console, not only the shipped ones.
+    screener = LiveRules(storage.sessions, storage.redis, background=False).screener()
     with storage.sessions() as db, click.progressbar(length=total, label="products") as bar:
-        report = import_catalog(db, text, fmt=fmt, author=author, progress=bar.update)
+        report = import_catalog(db, text, fmt=fmt, author=author, screener=screener,
+                                progress=bar.update)
         if dry_run:
             db.rollback()
         else:
@@ -49,7 +53,7 @@ def import_command(path: Path, dry_run: bool, author: str) -> None:
 @catalog.command("export")
 def export_command() -> None:
     """Print the catalog as JSON (the format `import` reads)."""
-    from bot.storage import storage_from_env
+    from core.storage import storage_from_env
     from shop.catalog_import import export_json
 
     with storage_from_env().sessions() as db:

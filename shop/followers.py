@@ -15,11 +15,9 @@ import redis
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.clock import local_day
-from bot.db import Base
-
-#: Redis hash openid → unix time of the latest message, waiting to be flushed to SQL.
-TOUCH_KEY = "followers:touched"
+from bot.dedup import TOUCH_KEY  # the webhook records touches as it claims a message
+from core.clock import local_day
+from core.db import Base
 
 
 class Follower(Base):

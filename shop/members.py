@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.db import Base, upsert
-from shop.money import MAX_FEN, parse_yuan, yuan
+from core.db import Base, upsert
+from core.money import MAX_FEN, parse_yuan, yuan
 
 BASE_TIER = "青铜"
 #: (tier, cumulative spend in fen from which it applies), lowest first after the base tier.
@@ -58,7 +59,7 @@ class Standing:
 def parse_tiers(text: str) -> tuple[tuple[str, int], ...]:
     """MEMBER_TIERS such as "白银:500,黄金:2000" (yuan of cumulative spend) → tiers in fen.
 
-    Raises ValueError with a one-line reason (for bot/config.py).
+    Raises ValueError with a one-line reason (for check_config).
     """
     tiers = []
     for part in filter(None, (p.strip() for p in text.replace("，", ",").split(","))):
@@ -75,8 +76,19 @@ def parse_tiers(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(tiers)
 
 
+def check_config(config: dict[str, Any]) -> list[str]:
+    """MEMBER_TIERS parsed once at start (registered by shop.register)."""
+    try:
+        tiers = config.get("MEMBER_TIERS")
+        if not isinstance(tiers, tuple):  # a tuple was parsed by an earlier validate()
+            config["MEMBER_TIERS"] = parse_tiers(str(tiers or ""))
+    except ValueError as error:
+        return [f"MEMBER_TIERS: {error} (e.g. 白银:500,黄金:2000)"]
+    return []
+
+
 def tiers_from(value: object) -> tuple[tuple[str, int], ...]:
-    """The configured MEMBER_TIERS (already parsed by bot/config.py, or text), or defaults."""
+    """The configured MEMBER_TIERS (already parsed by check_config, or text), or defaults."""
     if isinstance(value, tuple | list) and value:
         return tuple((str(name), int(fen)) for name, fen in value)
     if isinstance(value, str) and value.strip():

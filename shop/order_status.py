@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.money import yuan
 from shop.after_sale import CANCELLABLE, RETURN_STATES, ReturnRequest
-from shop.money import yuan
 from shop.orders import STATES, Order
 
 NO_ORDERS = "您还没有订单。回复「逛逛」看看吧～"

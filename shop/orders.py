@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from bot.clock import SHANGHAI
-from bot.db import Base
+from core.clock import SHANGHAI
+from core.db import Base
+from core.money import MAX_TOTAL_FEN
 from shop import members
 from shop.catalog import Product, Sku
-from shop.money import MAX_TOTAL_FEN
 
 PAYMENT_MINUTES = 30
 MAX_QUANTITY = 99  # per line: more is a typo or a scalper

@@ -21,7 +21,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.db import Base
+from core.db import Base
 from shop import orders
 from shop.catalog import Sku
 from shop.orders import Order

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.money import MAX_FEN, MoneyError, parse_yuan
 from shop.catalog import (
     RETURN_EXCEPTIONS,
     CatalogError,
@@ -22,7 +23,6 @@ from shop.catalog import (
     Sku,
     category,
 )
-from shop.money import MAX_FEN, MoneyError, parse_yuan
 
 MAX_STOCK = 1_000_000
 MAX_DESCRIPTION = 2000

@@ -4,7 +4,7 @@ Requests carry `Authorization: WECHATPAY2-SHA256-RSA2048 …`, an RSA-SHA256 sig
 "METHOD\\nURL\\ntimestamp\\nnonce\\nbody\\n" with the merchant's private key. Answers and payment
 notifications are signed by the platform ("timestamp\\nnonce\\nbody\\n", headers Wechatpay-*),
 and a notification's resource is AES-256-GCM encrypted with the APIv3 key. The same code
-talks to the sandbox (bot/sandbox/pay.py) and to api.mch.weixin.qq.com.
+talks to the sandbox (devtools/sandbox/pay.py) and to api.mch.weixin.qq.com.
 """
 
 from __future__ import annotations

@@ -15,10 +15,13 @@ import pytest
 import redis as redis_lib
 
 from bot.app import close_app, create_app
-from bot.db import Base, create_tables, make_engine, make_sessionmaker
-from bot.storage import Storage, make_redis, stop_embedded_redis
+from bot.domains import build_registry
 from bot.wechat import MessageCrypto
-from bot.wechat_user import WeChatUser, read_reply
+from core.db import Base, create_tables, make_engine, make_sessionmaker
+from core.storage import Storage, make_redis, stop_embedded_redis
+from devtools.wechat_user import WeChatUser, read_reply
+
+build_registry()  # every area's models join Base.metadata, as when the app starts
 
 # Copies of shared/wechat/: the XML WeChat really sends and real safe-mode test vectors.
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -79,7 +82,7 @@ def any_storage(request, tmp_path: Path, redis: redis_lib.Redis) -> Iterator[Sto
 @pytest.fixture()
 def sandbox() -> Iterator[str]:
     """A real WeChat API sandbox on a free local port; yields its base URL."""
-    from bot.sandbox import create_sandbox_app, serve_in_thread
+    from devtools.sandbox import create_sandbox_app, serve_in_thread
 
     server = serve_in_thread(create_sandbox_app({"APP_ID": APP_ID, "APP_SECRET": APP_SECRET}))
     yield server.url

@@ -57,7 +57,7 @@ def wechat_for_thread(app, template: WeChat) -> WeChat:
 
 def wechat_reply_text(wechat: WeChat, body: bytes) -> str:
     from bot.inbound import parse_xml_fields
-    from bot.wechat_user import read_reply
+    from devtools.wechat_user import read_reply
 
     return parse_xml_fields(read_reply(body, wechat.crypto))["Content"]
 

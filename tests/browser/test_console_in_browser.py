@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from bot.wechat_user import WeChatUser
-from campaigns import jobs
+from bot import message_stats
+from devtools.wechat_user import WeChatUser
 from tests.browser.conftest import ARTIFACTS, sign_in
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console.conftest import ADMIN_PASSWORD
@@ -28,7 +28,7 @@ def test_a_manager_sees_the_numbers_the_webhook_produced(page, live):
         post_to_webhook(live.url, customers[0], customers[0].text(words))
     post_to_webhook(live.url, customers[1], customers[1].click("MENU_BROWSE"))
     post_to_webhook(live.url, customers[2], customers[2].unsubscribe())
-    jobs.flush_message_stats(live.app.extensions["storage"])  # the scheduler's 10 s tick
+    message_stats.flush_message_stats(live.app.extensions["storage"])  # the scheduler's 10 s tick
 
     sign_in(page, "manager")
     assert page.url.endswith("/admin/dashboard")

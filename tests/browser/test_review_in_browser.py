@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from content_audit import gate
+from content_audit import default_screener, gate
 from tests.browser.conftest import ARTIFACTS, sign_in
 
 
 def test_a_reviewer_clears_the_queue(page, live):
     with live.app.extensions["storage"].sessions.begin() as db:
         for text in ("转发朋友圈即可领取小样", "关注公众号才能查看优惠券"):
-            gate.check(db, text, source="push", author="manager")
+            gate.check(db, text, screener=default_screener(), source="push", author="manager")
 
     sign_in(page, "reviewer")
     assert page.url.endswith("/admin/audit/")

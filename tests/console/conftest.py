@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.console import accounts
+from console import accounts
 
 ADMIN_PASSWORD = "admin-password-1"
 PASSWORD = "role-password-1"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.console import accounts, api_tokens
+from console import accounts, api_tokens
 from tests.console.conftest import signed_in
 
 

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from bot.console import accounts, audit_log
-from bot.console.audit_log import AppendOnlyError, AuditEntry
+from console import accounts, audit_log
+from console.audit_log import AppendOnlyError, AuditEntry
 from tests.console.conftest import ADMIN_PASSWORD
 
 
@@ -67,6 +67,6 @@ def test_the_admin_page_filters_by_action_and_shows_shanghai_time(console_app, a
     page = admin.get("/admin/audit-log?action=login").text
     assert "<code>login</code>" in page and "account.create" not in page
     entry = _entries(console_app)[-1]
-    from bot.clock import shanghai_text
+    from core.clock import shanghai_text
 
     assert shanghai_text(entry.at, "%Y-%m-%d %H:%M:%S") in page

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.console import accounts as accounts_module
-from bot.console import audit_log
+from console import accounts as accounts_module
+from console import audit_log
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, Console, signed_in
 
 
@@ -137,14 +137,14 @@ def test_sign_ins_and_failures_are_in_the_audit_log(console_app, console):
 
 
 def _account_id(app, username: str) -> int:
-    from bot.console import accounts
+    from console import accounts
 
     with app.extensions["storage"].sessions() as db:
         return accounts.find(db, username).id
 
 
 def test_without_secret_key_one_is_generated_once_and_kept(tmp_path):
-    from bot.console.auth import secret_key
+    from console.auth import secret_key
 
     first = secret_key({"BOT_DATA_DIR": str(tmp_path)})
     assert len(first) >= 32 and secret_key({"BOT_DATA_DIR": str(tmp_path)}) == first

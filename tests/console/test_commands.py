@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.console import accounts, lockout
-from bot.storage import make_storage
+from console import accounts, lockout
+from core.storage import make_storage
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.console import accounts, api_tokens
+from console import accounts, api_tokens
 from tests.console.conftest import ADMIN_PASSWORD, Console
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.console import audit_log, lockout
+from console import audit_log, lockout
 from tests.console.conftest import PASSWORD, Console
 
 
@@ -65,7 +65,7 @@ def test_an_admin_unlocks_an_account(console_app, admin, redis):
         lockout.record_failure(redis, "agent", "")
     page = admin.get("/admin/accounts").text
     assert "已锁定" in page
-    from bot.console import accounts
+    from console import accounts
 
     with console_app.extensions["storage"].sessions() as db:
         agent_id = accounts.find(db, "agent").id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.console.permissions import can
+from console.permissions import can
 from tests.console.conftest import ADMIN_PASSWORD, signed_in
 
 PAGES = {
@@ -64,7 +64,7 @@ def test_a_manager_cannot_change_accounts_by_posting_directly(console_app):
         "/admin/accounts", {"username": "sneaky", "role": "admin", "password": "x" * 12}
     )
     assert response.status_code == 403
-    from bot.console import accounts
+    from console import accounts
 
     with console_app.extensions["storage"].sessions() as db:
         assert accounts.find(db, "sneaky") is None

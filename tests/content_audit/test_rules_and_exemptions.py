@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.console import audit_log
-from content_audit import exemptions, gate, rulestore
+from console import audit_log
+from content_audit import default_screener, exemptions, gate, rulestore
 from content_audit.exemptions import ExemptionError
 from content_audit.ruleset import load_shipped
 from content_audit.rulestore import LiveRules
@@ -76,16 +76,20 @@ def test_an_exemption_allows_one_term_for_one_product_until_it_expires(any_stora
         exemptions.grant(db, rule_id="authority.state", term="国家级", source="product",
                          source_ref="p1", note="国家级非遗证书 2021-0342",
                          expires_at=datetime.now(UTC) + timedelta(days=30), actor="wang")
-        allowed = gate.check(db, copy, source="product", source_ref="p1", author="lin")
+        shipped = default_screener()
+        allowed = gate.check(db, copy, screener=shipped, source="product", source_ref="p1",
+                             author="lin")
         assert allowed.may_send and [f.term for f in allowed.verdict.exempted] == ["国家级"]
-        other = gate.check(db, copy, source="product", source_ref="p2", author="lin")
+        other = gate.check(db, copy, screener=shipped, source="product", source_ref="p2",
+                           author="lin")
         assert other.status == "blocked"
-        assert gate.check(db, copy, source="push", author="lin").status == "blocked"
+        assert gate.check(db, copy, screener=shipped, source="push",
+                          author="lin").status == "blocked"
         used = audit_log.recent(db, action="audit.exemption_used")
         assert len(used) == 1 and used[0].details["source_ref"] == "p1"
         exemption = exemptions.listing(db)[0]
         exemptions.revoke(db, exemption)
-        assert gate.check(db, copy, source="product", source_ref="p1",
+        assert gate.check(db, copy, screener=default_screener(), source="product", source_ref="p1",
                           author="lin").status == "blocked"
 
 

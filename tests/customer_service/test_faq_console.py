@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from bot.console import accounts
-from bot.console.audit_log import AuditEntry
+from console import accounts
+from console.audit_log import AuditEntry
 from customer_service import faq
 from customer_service.faq import Faq, UnansweredQuestion
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS, signed_in

@@ -15,8 +15,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.console import accounts
-from bot.console.audit_log import AuditEntry
+from console import accounts
+from console.audit_log import AuditEntry
 from customer_service import handoff, tickets
 from customer_service.tickets import Ticket, TicketMessage
 from shop import members

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from bot.demo import seed_catalog
 from bot.inbound import parse_xml_fields
+from content_audit import default_screener
+from devtools.demo import seed_catalog
 
 
 def fields(reply: str) -> dict:
@@ -20,7 +21,7 @@ def text(reply: str) -> str:
 
 @pytest.fixture()
 def shop(app, wechat):
-    assert seed_catalog(app.extensions["storage"].sessions) == 24
+    assert seed_catalog(app.extensions["storage"].sessions, default_screener()) == 24
     return wechat
 
 

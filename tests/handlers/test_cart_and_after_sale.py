@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.demo import seed_catalog
+from content_audit import default_screener
+from devtools.demo import seed_catalog
 from shop import orders
 from shop.after_sale import ReturnRequest
 from shop.cart import CartItem
@@ -18,7 +19,7 @@ ADDRESS = "张三 13800138000 浙江省杭州市西湖区文三路100号"
 @pytest.fixture()
 def shop(app, wechat):
     """A customer chatting with the demo catalog."""
-    seed_catalog(app.extensions["storage"].sessions)
+    seed_catalog(app.extensions["storage"].sessions, default_screener())
     return wechat
 
 

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.demo import seed_catalog
 from bot.inbound import parse_xml_fields
+from content_audit import default_screener
+from devtools.demo import seed_catalog
 from shop.catalog import Product, Sku
 from shop.orders import Order
 
@@ -19,7 +20,7 @@ def text(reply: str) -> str:
 
 @pytest.fixture()
 def shop(app, wechat):
-    seed_catalog(app.extensions["storage"].sessions)
+    seed_catalog(app.extensions["storage"].sessions, default_screener())
     return wechat
 
 
@@ -96,7 +97,7 @@ def test_cancel_leaves_the_flow_at_any_step(app, shop):
 def test_the_last_unit_goes_to_one_customer_only(app, make_app):
     from tests.conftest import WeChat
 
-    seed_catalog(app.extensions["storage"].sessions)
+    seed_catalog(app.extensions["storage"].sessions, default_screener())
     pid = product_id(app, "动漫角色手办")  # 限定版: 2 in stock
     first, second = WeChat(app.test_client()), WeChat(app.test_client())
     for customer in (first, second):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.inbound import parse_xml_fields
-from campaigns.jobs import flush_follower_touches
 from shop.followers import Follower
+from shop.jobs import flush_follower_touches
 
 
 def content(reply: str) -> str:

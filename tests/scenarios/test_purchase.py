@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bot.console import accounts
-from bot.simulator import run_chat
+from console import accounts
+from devtools.simulator import run_chat
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console.conftest import PASSWORD, signed_in
 from tests.scenarios.test_simulator import exchanges

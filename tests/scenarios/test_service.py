@@ -9,10 +9,10 @@ import threading
 import time
 from pathlib import Path
 
-from bot.console import accounts
-from bot.demo import seed_faq
-from bot.simulator import run_chat
+from console import accounts
 from customer_service.tickets import Ticket
+from devtools.demo import seed_faq
+from devtools.simulator import run_chat
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 from tests.console.conftest import PASSWORD, signed_in
 from tests.scenarios.test_simulator import exchanges

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.sandbox import serve_in_thread
-from bot.simulator import (
+from devtools.sandbox import serve_in_thread
+from devtools.simulator import (
     BOT,
     INDENT,
     USER,
@@ -27,7 +27,7 @@ from bot.simulator import (
     parse_action,
     run_chat,
 )
-from bot.wechat_user import WeChatUser
+from devtools.wechat_user import WeChatUser
 from tests.conftest import AES_KEY, APP_ID, TOKEN
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"

@@ -8,8 +8,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.app import close_app, create_app
-from bot.demo import pay_keys, pay_pair, seed_catalog
-from bot.sandbox import create_sandbox_app, serve_in_thread
+from content_audit import default_screener
+from devtools.demo import pay_keys, pay_pair, seed_catalog
+from devtools.sandbox import create_sandbox_app, serve_in_thread
 from shop.wxpay import client_from_settings
 from tests.conftest import APP_ID, APP_SECRET, app_config
 from tests.console.conftest import console, console_app  # noqa: F401
@@ -42,7 +43,7 @@ def shop(tmp_path, storage, keys):
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    seed_catalog(storage.sessions)
+    seed_catalog(storage.sessions, default_screener())
     yield SimpleNamespace(app=app, sandbox=sandbox.url, storage=storage)
     server.shutdown()
     close_app(app)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from content_audit import default_screener
 from shop.catalog import Product
 from shop.catalog_import import import_catalog
 
@@ -34,7 +35,8 @@ def test_bad_rows_are_reported_and_their_product_is_skipped_whole(any_storage):
         ",,x,1,,1,,,1\n"                                   # line 7 no name
     )
     with any_storage.sessions.begin() as db:
-        report = import_catalog(db, text, fmt="csv", author="lin")
+        report = import_catalog(db, text, fmt="csv", author="lin",
+                                screener=default_screener())
     assert report.created == 1
     lines = dict(report.rejected)
     assert "价格「abc」无效" in lines[3] and "整件未导入" in lines[2]
@@ -49,7 +51,8 @@ def test_copy_that_breaks_the_ad_law_is_rejected_and_review_copy_waits_off_shelf
         "美妆,会员面霜,50ml,168,,5,,转发朋友圈即可领取小样,1\n"
     )
     with any_storage.sessions.begin() as db:
-        report = import_catalog(db, text, fmt="csv", author="lin")
+        report = import_catalog(db, text, fmt="csv", author="lin",
+                                screener=default_screener())
     assert "「最好」" in dict(report.rejected)[2]
     assert report.held_for_review == ["会员面霜"]
     assert products(any_storage)["会员面霜"].on_shelf is False
@@ -59,9 +62,11 @@ def test_importing_again_updates_instead_of_duplicating(any_storage):
     first = HEADER + "美妆,口红,正红,129,,10,,,1\n"
     again = HEADER + "美妆,口红,正红,119,,30,,,1\n美妆,口红,豆沙,119,,5,,,1\n"
     with any_storage.sessions.begin() as db:
-        import_catalog(db, first, fmt="csv", author="lin")
+        import_catalog(db, first, fmt="csv", author="lin",
+                                screener=default_screener())
     with any_storage.sessions.begin() as db:
-        report = import_catalog(db, again, fmt="csv", author="lin")
+        report = import_catalog(db, again, fmt="csv", author="lin",
+                                screener=default_screener())
     assert (report.created, report.updated) == (0, 1)
     skus = {s.variant: (s.price_fen, s.stock) for s in products(any_storage)["口红"].skus}
     assert skus == {"正红": (11900, 30), "豆沙": (11900, 5)}
@@ -91,5 +96,6 @@ def test_the_cli_dry_run_writes_nothing_and_exits_1_on_rejects(tmp_path):
 def test_prices_beyond_a_million_yuan_are_rejected(any_storage):
     text = HEADER + "收藏,金条,1kg,50000000,,1,,,1\n收藏,银币,1枚,999999.99,,1,,,1\n"
     with any_storage.sessions.begin() as db:
-        report = import_catalog(db, text, fmt="csv", author="lin")
+        report = import_catalog(db, text, fmt="csv", author="lin",
+                                screener=default_screener())
     assert report.created == 1 and "价格" in dict(report.rejected)[2]

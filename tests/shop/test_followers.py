@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.jobs import flush_follower_touches
+from bot.dedup import TOUCH_KEY
 from shop import followers
-from shop.followers import TOUCH_KEY, Follower
+from shop.followers import Follower
+from shop.jobs import flush_follower_touches
 
 
 def at(hour: int) -> datetime:

@@ -95,9 +95,9 @@ def test_bad_tier_settings_are_refused(text):
 
 
 def test_a_bad_member_tiers_setting_is_one_config_line():
-    from bot.config import DEFAULTS, ConfigError, validate
+    from core.config import DEFAULTS, ConfigError, validate
 
     config = {**DEFAULTS, "MEMBER_TIERS": "白银:500,黄金:100"}
     with pytest.raises(ConfigError) as raised:
-        validate(config, require_account=False)
+        validate(config, require_account=False, checks=[members.check_config])
     assert any(line.startswith("MEMBER_TIERS:") for line in raised.value.problems)

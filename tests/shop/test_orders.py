@@ -133,7 +133,7 @@ def test_transitions_follow_the_order_life(any_storage):
 
 
 def _buy_in_another_process(url: str, sku_id: int, buyer: str) -> str:
-    from bot.db import make_engine, make_sessionmaker
+    from core.db import make_engine, make_sessionmaker
 
     engine = make_engine(url)
     try:
@@ -164,7 +164,7 @@ def test_processes_racing_for_the_last_unit(any_storage):
 
 def test_a_reservation_expires_after_a_restart(tmp_path):
     """The deadline lives in SQL: a process that never saw the order releases it."""
-    from bot.db import create_tables, make_engine, make_sessionmaker
+    from core.db import create_tables, make_engine, make_sessionmaker
 
     url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
     before = make_engine(url)

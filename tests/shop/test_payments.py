@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 from sqlalchemy import select
 
-from campaigns import jobs
-from shop import orders
+from shop import jobs, orders
 from shop.catalog import Product, Sku
 from shop.orders import Order
 from shop.payments import Payment

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from content_audit import default_screener
 from shop.catalog_import import import_catalog
 from shop.search import SearchIndex
 
@@ -15,7 +16,8 @@ DEMO = Path(__file__).resolve().parents[2] / "shop" / "demo_catalog.json"
 @pytest.fixture()
 def index(any_storage):
     with any_storage.sessions.begin() as db:
-        report = import_catalog(db, DEMO.read_text(encoding="utf-8"), fmt="json", author="t")
+        report = import_catalog(db, DEMO.read_text(encoding="utf-8"), fmt="json", author="t",
+                                screener=default_screener())
         assert report.ok and report.created == 24
     with any_storage.sessions() as db:
         return SearchIndex.build(db)

