@@ -22,7 +22,8 @@ from typing import Any
 import bot.app
 import handlers
 from bot.inbound import Inbound
-from bot.router import ChatContext, Router
+from bot.router import Router
+from handlers.context import ChatContext
 
 SLOW_TEXT = "慢"
 SLOW_REPLY = "slow-ok"
