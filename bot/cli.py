@@ -32,7 +32,10 @@ def load_settings(demo: bool, sandbox_url: str | None = None) -> dict[str, Any]:
 @click.group()
 def cli() -> None:
     """The WeChat micro-mall bot."""
+    from bot.domains import build_registry
+
     configure_logging()
+    build_registry()  # every model imported: a shell command on a new database makes every table
 
 
 @cli.command()
@@ -152,11 +155,9 @@ def chat(url: str, sandbox_url: str, aes: bool, openid: str | None, script: Any)
 @click.option("--demo", is_flag=True)
 def init_db(demo: bool) -> None:
     """Create every table (idempotent)."""
-    from bot.domains import build_registry
     from core.db import create_tables, make_engine, sqlite_url
 
-    settings = load_settings(demo)
-    build_registry()  # imports every model, so each table is created
+    settings = load_settings(demo)  # the cli group has imported every model already
     create_tables(make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"])))
     click.echo("tables ready")
 

@@ -8,14 +8,19 @@ the tables, the jobs and the configuration checks are the same wherever the code
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from core.registry import Registry
 from core.storage import Storage, make_storage
 
 
+@lru_cache(maxsize=1)
 def build_registry() -> Registry:
-    """Every area registered, and every model module imported (so its tables exist)."""
+    """Every area registered, and every model module imported (so its tables exist).
+
+    Built once per process: the CLI, the app factory and the scheduler share one registry.
+    """
     import campaigns
     import console
     import content_audit

@@ -1,7 +1,8 @@
 """Configuration from the environment, checked once at start.
 
 A merchant who mistypes a variable should learn which one from a single clear line, not from a
-stack trace at the first message, so every value is validated here and nowhere else.
+stack trace at the first message, so every value is validated at start: the general ones here,
+a domain's own (member tiers, service hours) by the check it registers (core/registry.py).
 """
 
 from __future__ import annotations

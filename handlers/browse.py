@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 from redis import RedisError
 
@@ -24,7 +23,7 @@ def _card(ctx: ChatContext, product_id: int) -> NewsReply | str:
         return "这件商品已下架，看看别的吧～\n回复「逛逛」查看全部分类。"
     ctx.conversation.update_data(product_id=product_id)
     try:
-        message_stats.bump(ctx.redis, message_stats.FUNNEL, "view", time.time())
+        message_stats.bump(ctx.redis, message_stats.FUNNEL, "view", ctx.now().timestamp())
     except RedisError:
         ctx.log.warning("could not count a product view")  # the card matters more
     base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
