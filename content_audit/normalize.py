@@ -11,12 +11,13 @@ hit is reported with offsets into the text the author wrote.
 
 from __future__ import annotations
 
-import importlib.resources
 import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
+
+from core.text import one_for_one_table
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 #: Sentence ends: never dropped, so induced-sharing rules can stay within one sentence.
@@ -66,28 +67,9 @@ class Normalized:
         return self.original_index(start), self.original_index(end - 1) + 1
 
 
-@lru_cache(maxsize=1)
-def _one_for_one_table() -> dict[int, int]:
-    """Traditional → simplified (OpenCC's character table) and full-width ASCII → ASCII.
-
-    Both map one character to one, so offsets hold, and doing them with `str.translate`
-    spares most copy the much slower NFKC pass (Chinese copy is full of full-width
-    punctuation, which is all NFKC would have changed).
-    """
-    source = importlib.resources.files("opencc") / "dictionary" / "TSCharacters.txt"
-    table = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-    table[0x3000] = 0x20  # ideographic space
-    for line in source.read_text(encoding="utf-8").splitlines():
-        traditional, _, simplified = line.partition("\t")
-        target = simplified.split(" ")[0]
-        if len(traditional) == 1 and len(target) == 1 and traditional != target:
-            table[ord(traditional)] = ord(target)
-    return table
-
-
 def _fold(text: str) -> tuple[str, list[int] | None]:
     """NFKC, case folding and traditional → simplified; the map only if lengths changed."""
-    table = _one_for_one_table()
+    table = one_for_one_table()
     quick = text.translate(table)
     if unicodedata.is_normalized("NFKC", quick):
         folded = quick.casefold()

@@ -1,55 +1,41 @@
-"""FAQ: questions and answers a manager keeps, matched against what customers type.
+"""FAQ: the questions and answers a manager keeps, their other wordings, and what reached them.
 
-Matching is jieba words with synonyms folded together (退钱 → 退款, 物流 → 快递), scored by how
-much of the customer's question an entry covers — its keywords count most — plus the
-character-bigram similarity to the entry's own question, so "退货怎么办" and "怎么退货呀" find
-the same answer and a short "发票" still finds 开发票. Questions nothing answers are counted
-(UnansweredQuestion), so the FAQ can grow from what customers really ask.
-
-The index is rebuilt only when the FAQ changes (count and last edit time are checked per
-question with one small query), so matching costs a few dictionary lookups.
+An entry is one question with its answer, keywords and alternative wordings (相似问) — the ways
+customers really ask it ("能退吗", "不要了怎么退"), added in the console or in one click from a
+question that missed. faq_answers.py decides which entry answers a message; this module keeps
+the entries and the record of what customers asked: questions nothing answered
+(UnansweredQuestion), and per entry the wordings that reached it or came close (FaqReach), so
+the FAQ grows from what customers say.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, func, select, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, upsert
-from core.text import normalize, stopwords
+from core.text import normalize
 
-MIN_SCORE = 0.45
-#: A catalog hit at least this good answers a question ("有口虹吗" by the name's pinyin);
-#: weaker ones (a word in a description) do not ("周末上班吗" is no product question).
-QUESTION_MIN_PRODUCT_SCORE = 1.5
-_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|为什么|能不能|可不可以|是不是|有没有|哪")
 MAX_QUESTION = 200
-#: Words that mean the same to a customer; the first of each line is the one kept.
-SYNONYMS = (
-    ("退货", "退换", "退回", "退掉", "退换货"),
-    ("退款", "退钱", "返款", "退费"),
-    ("快递", "物流", "包裹", "快件", "单号"),
-    ("发货", "寄出", "出库", "发出", "寄"),
-    ("多久", "几天", "多长时间", "什么时候", "啥时候", "何时", "多快"),
-    ("发票", "开票", "税票", "收据"),
-    ("运费", "邮费", "包邮", "运费险", "包不包邮", "包不包"),
-    ("修改", "改", "更改", "写错", "填错", "换"),
-    ("优惠", "优惠券", "折扣", "满减", "红包", "券"),
-    ("地址", "收货地址", "收件地址"),
-    ("付款", "支付", "付钱", "买单"),
-    ("会员", "积分", "等级"),
-    ("正品", "真货", "真的", "保真"),
-    ("售后", "保修", "维修"),
-)
-_CANONICAL = {word: group[0] for group in SYNONYMS for word in group}
-_QUESTION_WORDS = {"怎么", "怎么办", "如何", "吗", "么", "呢", "请问", "为什么", "能不能", "可以",
-                   "可不可以", "是不是", "有没有", "啊", "呀", "吧", "我", "的", "了", "想", "要"}
+MAX_WORDINGS = 60
+_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|为什么|能不能|可不可以|是不是|有没有|哪")
 
 
 class Faq(Base):
@@ -78,6 +64,40 @@ class UnansweredQuestion(Base):
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class FaqWording(Base):
+    """Another way customers ask an entry's question (相似问)."""
+
+    __tablename__ = "service_faq_wording"
+    __table_args__ = (UniqueConstraint("faq_id", "text"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    faq_id: Mapped[int] = mapped_column(ForeignKey("service_faq.id", ondelete="CASCADE"),
+                                        index=True)
+    text: Mapped[str] = mapped_column(String(MAX_QUESTION))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class FaqReach(Base):
+    """What a customer typed that an entry answered ("answered"), or that came close enough
+    for the entry to be offered as a choice ("offered") — and which of those the customer then
+    picked ("chosen"). Counted per normalised text; the console shows them per entry."""
+
+    __tablename__ = "service_faq_reach"
+    __table_args__ = (UniqueConstraint("faq_id", "text", "outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    faq_id: Mapped[int] = mapped_column(ForeignKey("service_faq.id", ondelete="CASCADE"),
+                                        index=True)
+    text: Mapped[str] = mapped_column(String(MAX_QUESTION))
+    outcome: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+REACH_OUTCOMES = ("answered", "offered", "chosen")
+
+
 @dataclass(frozen=True)
 class Match:
     faq_id: int
@@ -86,90 +106,9 @@ class Match:
     score: float
 
 
-@dataclass(frozen=True)
-class _Entry:
-    faq_id: int
-    question: str
-    answer: str
-    keywords: frozenset[str]
-    words: frozenset[str]
-    bigrams: frozenset[str]
-
-
-_STOP = stopwords() | _QUESTION_WORDS
-
-
 def looks_like_question(text: str) -> bool:
     """Asked, not named: it may be counted as unanswered and gets 人工 offered."""
     return bool(_QUESTION.search(text))
-
-
-def words(text: str) -> frozenset[str]:
-    """The meaningful words of `text`, synonyms folded, question filler dropped."""
-    import jieba
-
-    found = set()
-    for word in jieba.lcut_for_search(normalize(text)):
-        word = word.strip()
-        if not word or word in _STOP or (len(word) == 1 and word not in _CANONICAL):
-            continue  # single characters (能, 是, 有) say little, unless they are a synonym
-        found.add(_CANONICAL.get(word, word))
-    return frozenset(found)
-
-
-def _bigrams(text: str) -> frozenset[str]:
-    chars = [c for c in normalize(text) if c.isalnum()]
-    return frozenset(a + b for a, b in itertools.pairwise(chars))
-
-
-_cache: dict[str, tuple[tuple, list[_Entry]]] = {}
-_cache_lock = threading.Lock()
-
-
-def _index(db: Session) -> list[_Entry]:
-    stamp = tuple(db.execute(select(func.count(Faq.id), func.max(Faq.updated_at))).one())
-    key = str(db.get_bind().url)
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached and cached[0] == stamp:
-            return cached[1]
-    entries = [
-        _Entry(row.id, row.question, row.answer,
-               frozenset(_CANONICAL.get(k, k) for k in normalize(row.keywords).split()),
-               words(row.question), _bigrams(row.question))
-        for row in db.scalars(select(Faq).where(Faq.enabled.is_(True)).order_by(Faq.id))
-    ]
-    with _cache_lock:
-        _cache[key] = (stamp, entries)
-    return entries
-
-
-def _score(entry: _Entry, asked: frozenset[str], bigrams: frozenset[str]) -> float:
-    if not asked:
-        return 0.0
-    known = entry.keywords | entry.words
-    coverage = len(asked & known) / len(asked)
-    keyword_hits = min(len(asked & entry.keywords), 2) / 2
-    union = bigrams | entry.bigrams
-    similarity = len(bigrams & entry.bigrams) / len(union) if union else 0.0
-    score = 0.45 * coverage + 0.35 * keyword_hits + 0.2 * similarity
-    if not asked & entry.keywords and similarity < 0.5:
-        score *= 0.5  # only filler words in common: not an answer
-    return score
-
-
-def best_match(db: Session, text: str) -> Match | None:
-    """The FAQ entry that answers `text`, or None if none is close enough."""
-    asked, grams = words(text), _bigrams(text)
-    best: tuple[float, _Entry] | None = None
-    for entry in _index(db):
-        score = _score(entry, asked, grams)
-        if best is None or score > best[0]:
-            best = (score, entry)
-    if best is None or best[0] < MIN_SCORE:
-        return None
-    score, entry = best
-    return Match(entry.faq_id, entry.question, entry.answer, round(score, 3))
 
 
 def count_hit(db: Session, faq_id: int) -> None:
@@ -209,10 +148,30 @@ def mark_handled(db: Session, question_id: int) -> UnansweredQuestion | None:
     return asked
 
 
+def clean_wordings(lines: Iterable[str], question: str = "") -> list[str]:
+    """One wording per line, trimmed, each once, not the question itself; ValueError (Chinese)
+    for one too long or too many."""
+    seen = {normalize(question)} if question else set()
+    kept = []
+    for line in lines:
+        line = line.strip()
+        if not line or normalize(line) in seen:
+            continue
+        if len(line) > MAX_QUESTION:
+            raise ValueError(f"相似问每条最多 {MAX_QUESTION} 个字")
+        seen.add(normalize(line))
+        kept.append(line)
+    if len(kept) > MAX_WORDINGS:
+        raise ValueError(f"相似问最多 {MAX_WORDINGS} 条")
+    return kept
+
+
 def save(db: Session, *, question: str, answer: str, keywords: str, author: str,
-         faq: Faq | None = None, enabled: bool = True) -> Faq:
-    """Create or update an entry; ValueError (Chinese) for a bad one. The caller screens the
-    answer with the content gate first: it is outgoing copy."""
+         faq: Faq | None = None, enabled: bool = True,
+         wordings: Iterable[str] | None = None) -> Faq:
+    """Create or update an entry; ValueError (Chinese) for a bad one. `wordings` replaces the
+    entry's other wordings (None keeps them). The caller screens the answer with the content
+    gate first: it is outgoing copy."""
     question, answer = question.strip(), answer.strip()
     keywords = " ".join(normalize(keywords).replace("，", " ").replace(",", " ").split())
     if not 2 <= len(question) <= MAX_QUESTION:
@@ -221,29 +180,116 @@ def save(db: Session, *, question: str, answer: str, keywords: str, author: str,
         raise ValueError("答案需 2–600 个字（微信单条消息不宜过长）")
     if len(keywords) > 255:
         raise ValueError("关键词合计最多 255 个字")
+    kept = clean_wordings(wordings, question) if wordings is not None else None
     if faq is None:
         faq = Faq(hits=0)
         db.add(faq)
+    now = datetime.now(UTC)
     faq.question, faq.answer, faq.keywords, faq.enabled = question, answer, keywords, enabled
-    faq.updated_at, faq.updated_by = datetime.now(UTC), author
+    faq.updated_at, faq.updated_by = now, author
     db.flush()
+    if kept is not None:
+        db.execute(delete(FaqWording).where(FaqWording.faq_id == faq.id))
+        db.add_all(FaqWording(faq_id=faq.id, text=text, added_at=now, added_by=author)
+                   for text in kept)
+        db.flush()
     return faq
+
+
+def wordings(db: Session, faq_id: int) -> list[str]:
+    query = select(FaqWording.text).where(FaqWording.faq_id == faq_id).order_by(FaqWording.id)
+    return list(db.scalars(query))
+
+
+def all_wordings(db: Session) -> dict[int, list[str]]:
+    """Every entry's other wordings, by entry id."""
+    found: dict[int, list[str]] = {}
+    for faq_id, text in db.execute(select(FaqWording.faq_id, FaqWording.text)
+                                   .order_by(FaqWording.id)):
+        found.setdefault(faq_id, []).append(text)
+    return found
+
+
+def add_wording(db: Session, faq: Faq, text: str, author: str) -> bool:
+    """Add one customer's wording to an entry (from the unanswered list or a near-miss); False
+    if the entry has it already. The entry's edit time moves, so the matcher sees it at once."""
+    [text] = clean_wordings([text]) or [""]
+    if not text or normalize(text) == normalize(faq.question):
+        return False
+    existing = {normalize(w) for w in wordings(db, faq.id)}
+    if normalize(text) in existing:
+        return False
+    if len(existing) >= MAX_WORDINGS:
+        raise ValueError(f"相似问最多 {MAX_WORDINGS} 条")
+    now = datetime.now(UTC)
+    db.add(FaqWording(faq_id=faq.id, text=text, added_at=now, added_by=author))
+    faq.updated_at, faq.updated_by = now, author
+    db.flush()
+    return True
+
+
+def record_reach(db: Session, faq_id: int, text: str, outcome: str,
+                 now: datetime | None = None) -> None:
+    """Count that `text` reached an entry as `outcome` (race-safe)."""
+    text = normalize(text)[:MAX_QUESTION]
+    if not text or outcome not in REACH_OUTCOMES:
+        return
+    now = now or datetime.now(UTC)
+    table = FaqReach.__table__
+    db.execute(
+        upsert(db, table).values(faq_id=faq_id, text=text, outcome=outcome, count=1, last_at=now)
+        .on_conflict_do_update(index_elements=["faq_id", "text", "outcome"],
+                               set_={"count": table.c.count + 1, "last_at": now})
+    )
+
+
+def reaches(db: Session, limit: int = 8) -> dict[int, dict[str, list[FaqReach]]]:
+    """Per entry and outcome, the most frequent wordings that reached it, for the console."""
+    found: dict[int, dict[str, list[FaqReach]]] = {}
+    query = select(FaqReach).order_by(FaqReach.count.desc(), FaqReach.last_at.desc())
+    for reach in db.scalars(query):
+        bucket = found.setdefault(reach.faq_id, {}).setdefault(reach.outcome, [])
+        if len(bucket) < limit:
+            bucket.append(reach)
+    return found
 
 
 def entries(db: Session) -> list[Faq]:
     return list(db.scalars(select(Faq).order_by(Faq.hits.desc(), Faq.id)))
 
 
+def stamp(db: Session) -> tuple:
+    """Changes whenever an entry or a wording is added, edited, enabled or removed."""
+    return (*db.execute(select(func.count(Faq.id), func.max(Faq.updated_at))).one(),
+            db.scalar(select(func.count(FaqWording.id))))
+
+
+#: The demo shop's FAQ: (question, answer, keywords, other wordings).
 DEFAULT_FAQ = (
     ("退货怎么办？", "签收后 7 天内支持无理由退货（定制、生鲜、拆封的化妆品和贴身用品除外）。"
-     "回复「退货」即可申请，商家收到商品后款项原路退回。", "退货 退款 售后 七天无理由"),
+     "回复「退货」即可申请，商家收到商品后款项原路退回。", "退货 退款 售后 七天无理由",
+     ("怎么退货", "可以退货吗", "能退吗", "不想要了可以退吗", "支持七天无理由退货吗",
+      "七天无理由吗", "退货流程是什么", "收到不合适能退吗", "怎么申请退款", "退款多久到账",
+      "拆封了还能退吗", "鞋子小了能退吗", "不要了怎么退货", "钱怎么退回来", "买错了想退",
+      "什么东西不能退")),
     ("多久发货？", "付款后 48 小时内发货，发货后会在这里通知您快递单号。"
-     "回复「快递到哪了」随时查看。", "发货 多久 快递"),
-    ("可以开发票吗？", "可以。请回复「人工」并提供抬头和税号，客服会为您开具电子发票。", "发票"),
-    ("包邮吗？", "全场包邮（港澳台及海外除外）。", "运费 包邮"),
+     "回复「快递到哪了」随时查看。", "发货 多久 快递",
+     ("什么时候发货", "几天发货", "发货快吗", "下单后多久发货", "今天下单今天发吗", "周末发货吗",
+      "节假日发货吗", "付款后多久寄出", "一般几天能发", "发货时间", "发货了会通知吗",
+      "多久能发出", "发货及时吗")),
+    ("可以开发票吗？", "可以。请回复「人工」并提供抬头和税号，客服会为您开具电子发票。", "发票",
+     ("能开发票吗", "有发票吗", "怎么开发票", "开票需要什么信息", "可以开公司抬头的发票吗",
+      "能开专票吗", "发票怎么申请", "要报销能开票吗", "电子发票可以吗", "发票抬头怎么填")),
+    ("包邮吗？", "全场包邮（港澳台及海外除外）。", "运费 包邮",
+     ("运费多少", "要运费吗", "运费怎么算", "邮费谁出", "新疆包邮吗", "偏远地区包邮吗",
+      "买几件包邮", "运费另付吗", "免运费吗")),
     ("怎么修改收货地址？", "发货前回复「修改地址」即可修改，已发货的订单请回复「人工」。",
-     "地址 修改"),
-    ("是正品吗？", "所有商品均为品牌授权或产地直采的正品，支持专柜验货。", "正品"),
+     "地址 修改",
+     ("怎么改地址", "地址写错了", "收货地址填错了怎么办", "能修改收货地址吗", "换个收货地址",
+      "地址能改吗", "发货后还能改地址吗", "收件人电话写错了", "想改收货人", "地址填错了怎么改")),
+    ("是正品吗？", "所有商品均为品牌授权或产地直采的正品，支持专柜验货。", "正品",
+     ("是真货吗", "会不会是假货", "保证正品吗", "能验货吗", "有授权吗", "是原装的吗", "是正版吗",
+      "有防伪码吗", "东西是真的吗", "是不是高仿")),
 )
 
 
@@ -251,6 +297,7 @@ def seed_defaults(db: Session, author: str = "demo") -> int:
     """A starting FAQ for a new shop (the demo loads it); nothing if there is one already."""
     if db.scalar(select(func.count(Faq.id))):
         return 0
-    for question, answer, keywords in DEFAULT_FAQ:
-        save(db, question=question, answer=answer, keywords=keywords, author=author)
+    for question, answer, keywords, other in DEFAULT_FAQ:
+        save(db, question=question, answer=answer, keywords=keywords, author=author,
+             wordings=other)
     return len(DEFAULT_FAQ)

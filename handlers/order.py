@@ -203,9 +203,11 @@ def my_orders(msg: Inbound, ctx: ChatContext) -> str:
         return order_status.recent(db, msg.openid)
 
 
-@router.regex(r"^(查快递|查物流|物流|快递)$|(快递|物流|包裹|发货).{0,6}(哪|吗|没|呢|多久)")
+@router.regex(r"^(?:查快递|查物流|物流|快递|我的快递|我的物流|(?:快递|物流)到哪(?:了|里了)?)$")
 def where_is_my_parcel(msg: Inbound, ctx: ChatContext) -> str:
-    """快递到哪了: the latest order's shipping state and tracking number."""
+    """快递到哪了: the latest order's shipping state and tracking number. Other wordings
+    ("我买的面霜怎么还没到") reach the order through handlers/questions.py, which tells them
+    from policy questions about shipping ("周末发货吗")."""
     with ctx.db() as db:
         return order_status.parcel(db, msg.openid)
 

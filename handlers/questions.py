@@ -1,7 +1,9 @@
-"""Free text no keyword took: the FAQ's answer, else the catalog, else a person offered.
+"""Free text no keyword took: the FAQ's answer, the customer's own order, the closest entries
+to pick from, else the catalog, else a person offered.
 
 Last before the fallback in ROUTERS. handlers/service.py also hands a customer's text here
 when their ticket has just ended, so a new question after a closed ticket is still answered.
+What answers what is decided in customer_service/faq_answers.py.
 """
 
 from __future__ import annotations
@@ -9,30 +11,68 @@ from __future__ import annotations
 from bot.inbound import Inbound
 from bot.router import Router
 from customer_service import faq
+from customer_service.faq_answers import Consultation, Outcome, consult, record
 from handlers.context import ChatContext
 from handlers.product_lists import find_products, not_found
 from handlers.texts import MENU_TEXT
+from shop import order_status
+from shop.browse import menu_link
 
 router = Router("questions")
 
 ASK_FOR_PERSON = "没解决？回复「人工」联系客服。"
+#: A catalog hit at least this good answers a question ("有口虹吗" by the name's pinyin);
+#: weaker ones (a word in a description) do not ("周末上班吗" is no product question).
+QUESTION_MIN_PRODUCT_SCORE = 1.5
+#: A menu id for the 人工 choice, apart from the entries' ids.
+PERSON_MENU_ID = 0
 
 
 @router.message("text", "voice")
 def answer_question(msg: Inbound, ctx: ChatContext) -> str:
-    """The FAQ's best answer; else the catalog; else counted as unanswered and 人工 offered."""
+    """Answer, look up the order, offer choices, or count it as unanswered and offer 人工."""
     text = msg.text.strip()
     if not text:  # a voice message WeChat could not recognise
         return "抱歉，我没有听懂。\n\n" + MENU_TEXT
+    offered = ctx.conversation.get_data().get("offered")
     with ctx.db() as db:
-        match = faq.best_match(db, text)
-        if match is not None:
-            faq.count_hit(db, match.faq_id)
-    if match is not None:
-        return f"{match.answer}\n\n{ASK_FOR_PERSON}"
+        has_orders = order_status.latest(db, msg.openid) is not None
+        decided = consult(db, text, has_orders=has_orders)
+        record(db, text, decided)
+        if offered and decided.match and decided.match.faq_id in offered.get("ids", ()):
+            faq.record_reach(db, decided.match.faq_id, offered.get("text", ""), "chosen")
+        parcel = (order_status.parcel(db, msg.openid)
+                  if decided.outcome in (Outcome.MY_ORDER, Outcome.BOTH) else "")
+    if offered:
+        ctx.conversation.update_data(offered=None)
+    if decided.outcome is Outcome.ANSWER and decided.match:
+        return f"{decided.match.answer}\n\n{ASK_FOR_PERSON}"
+    if decided.outcome is Outcome.MY_ORDER:
+        return parcel
+    if decided.outcome is Outcome.BOTH and decided.match:
+        return f"您的订单：{parcel}\n\n关于「{decided.match.question}」：{decided.match.answer}"
+    if decided.outcome is Outcome.CHOICES:
+        return _offer(ctx, text, decided)
+    return _not_in_faq(ctx, text)
+
+
+def _offer(ctx: ChatContext, text: str, decided: Consultation) -> str:
+    """The closest entries as tappable questions, and a person: tapping sends the question.
+    Still counted as unanswered: the manager may add it to an entry (相似问) in one click."""
+    with ctx.db() as db:
+        faq.record_unanswered(db, text)
+    ctx.conversation.update_data(unanswered=text[:200], offered={
+        "text": text[:200], "ids": [c.faq_id for c in decided.choices]})
+    lines = ["您是想问：" if len(decided.choices) == 1 else "您想问的是哪一个？"]
+    for number, choice in enumerate(decided.choices, start=1):
+        lines.append(f"{number}. {menu_link(choice.question, choice.question, choice.faq_id)}")
+    lines.append(f"都不是？{menu_link('转人工客服', '人工', PERSON_MENU_ID)}")
+    return "\n".join(lines)
+
+
+def _not_in_faq(ctx: ChatContext, text: str) -> str:
     question = faq.looks_like_question(text)
-    products = find_products(ctx, text,
-                             min_score=faq.QUESTION_MIN_PRODUCT_SCORE if question else 0.0)
+    products = find_products(ctx, text, min_score=QUESTION_MIN_PRODUCT_SCORE if question else 0.0)
     if products:
         return products
     with ctx.db() as db:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from console import accounts
 from console.audit_log import AuditEntry
-from customer_service import faq
+from customer_service import faq, faq_answers
 from customer_service.faq import Faq, UnansweredQuestion
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS, signed_in
 
@@ -64,7 +64,7 @@ def test_a_manager_adds_an_entry_the_bot_then_answers_with(service, manager):
     assert "已添加" in page and "目前只发中国大陆地区。" in page and "启用" in page
     assert entries(service) == [("可以寄到国外吗？", "目前只发中国大陆地区。", True)]
     with service.storage.sessions() as db:
-        match = faq.best_match(db, "能寄海外吗")
+        match = faq_answers.best_match(db, "能寄海外吗")
         assert match is not None and match.answer == "目前只发中国大陆地区。"
         assert db.get(Faq, match.faq_id).updated_by == "manager"
     assert "faq.create" in actions(service)
@@ -132,10 +132,10 @@ def test_disabling_stops_the_answer_and_enabling_brings_it_back(service, manager
     answer = manager.post(f"{FAQ_PAGE}/{faq_id}/toggle")
     assert "已停用" in manager.get(answer.location).text
     with service.storage.sessions() as db:
-        assert faq.best_match(db, "可以寄到国外吗") is None
+        assert faq_answers.best_match(db, "可以寄到国外吗") is None
     manager.post(f"{FAQ_PAGE}/{faq_id}/toggle")
     with service.storage.sessions() as db:
-        assert faq.best_match(db, "可以寄到国外吗") is not None
+        assert faq_answers.best_match(db, "可以寄到国外吗") is not None
     assert actions(service)[-2:] == ["faq.disable", "faq.enable"]
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from customer_service import faq, tickets
+from customer_service import faq, faq_answers, tickets
 from customer_service.hours import parse_hours, when_text
 from customer_service.tickets import Ticket
 
@@ -121,7 +121,7 @@ def test_faq_matching_with_synonyms_and_any_wording(storage, asked, question):
     with storage.sessions.begin() as db:
         faq.seed_defaults(db)
     with storage.sessions() as db:
-        found = faq.best_match(db, asked)
+        found = faq_answers.best_match(db, asked)
         assert (found.question if found else None) == question
 
 
@@ -130,11 +130,11 @@ def test_an_edit_to_the_faq_is_seen_at_once(storage):
         entry = faq.save(db, question="周末发货吗？", answer="周末照常发货。", keywords="周末",
                          author="m")
     with storage.sessions() as db:
-        assert faq.best_match(db, "周末发不发货").answer == "周末照常发货。"
+        assert faq_answers.best_match(db, "周末发不发货").answer == "周末照常发货。"
     with storage.sessions.begin() as db:
         faq.save(db, question="周末发货吗？", answer="周末休息，周一发货。", keywords="周末",
                  author="m", faq=db.get(faq.Faq, entry.id))
     with storage.sessions() as db:
-        assert faq.best_match(db, "周末发不发货").answer == "周末休息，周一发货。"
+        assert faq_answers.best_match(db, "周末发不发货").answer == "周末休息，周一发货。"
     with pytest.raises(ValueError, match="答案"), storage.sessions.begin() as db:
         faq.save(db, question="空的答案", answer="", keywords="", author="m")

@@ -68,16 +68,16 @@ def test_an_faq_question_is_answered_with_a_way_to_a_person(desk):
 
 def test_a_question_nobody_answers_is_counted_and_carried_to_the_person(desk):
     app, customer = desk()
-    missed = text(customer.say("你们周末上班吗"))
-    assert missed.startswith("抱歉，暂时没有找到「你们周末上班吗」的答案。")
-    customer.say("你们周末上班吗")
+    missed = text(customer.say("你们老板是哪里人"))
+    assert missed.startswith("抱歉，暂时没有找到「你们老板是哪里人」的答案。")
+    customer.say("你们老板是哪里人")
     with app.extensions["storage"].sessions() as db:
         row = db.scalar(select(UnansweredQuestion))
-        assert (row.text, row.count) == ("你们周末上班吗", 2)
+        assert (row.text, row.count) == ("你们老板是哪里人", 2)
     reply = text(customer.say("人工"))
     assert reply.startswith("已为您转接人工客服（工单 #")
     ticket = ticket_of(app, customer)
-    assert bodies(app, ticket.id) == [("customer", "你们周末上班吗")]
+    assert bodies(app, ticket.id) == [("customer", "你们老板是哪里人")]
 
 
 def test_while_a_ticket_is_open_every_message_goes_to_it_until_the_customer_ends_it(desk):

@@ -1,0 +1,128 @@
+"""Which FAQ entries a question is closest to, and how close.
+
+Every wording of an entry — its question, its alternative wordings (相似问) and its keywords —
+is a small document of question_text features weighted by TF-IDF over all the wordings, so a
+character every entry shares (吗, 能) counts for little and one only 退货 wordings have counts
+for much. A question's closeness to an entry is its cosine to the nearest of the entry's
+wordings. Features no wording has still count in the question's length: "面霜保质期多久"
+shares 多久 with the shipping entry, but most of what it says is about something else.
+
+The index is built when the FAQ changes (faq.py decides when), never per message.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from customer_service.question_text import canonical, features
+
+
+@dataclass(frozen=True)
+class EntryText:
+    """What the index needs of one enabled entry."""
+
+    faq_id: int
+    question: str
+    wordings: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    faq_id: int
+    question: str
+    score: float
+    #: The entry's wording the question came closest to (shown in the console's near-misses).
+    nearest: str
+
+
+@dataclass
+class _Doc:
+    faq_id: int
+    text: str
+    vector: dict[str, float] = field(default_factory=dict)
+
+
+class FaqIndex:
+    def __init__(self, entries: Iterable[EntryText], background: Iterable[str] = (),
+                 product_words: Iterable[str] = ()):
+        self._questions: dict[int, str] = {}
+        names = sorted({w for w in product_words if len(w) > 1}, key=len, reverse=True)
+        self._products = re.compile("|".join(map(re.escape, names))) if names else None
+        raw: list[tuple[int, str, dict[str, float]]] = []
+        for entry in entries:
+            self._questions[entry.faq_id] = entry.question
+            texts = [entry.question, *entry.wordings]
+            if entry.keywords:
+                texts.append(" ".join(entry.keywords))
+            for text in dict.fromkeys(t for t in texts if t.strip()):
+                raw.append((entry.faq_id, text, features(canonical(text))))
+        per_entry: dict[int, dict[str, float]] = {}
+        sizes: dict[int, int] = {}
+        for faq_id, _, feats in raw:
+            sizes[faq_id] = sizes.get(faq_id, 0) + 1
+            shares = per_entry.setdefault(faq_id, {})
+            for f in feats:
+                shares[f] = shares.get(f, 0) + 1
+        counted = list(per_entry.values()) if ENTRY_IDF else [feats for _, _, feats in raw]
+        counted += [features(canonical(text)) for text in background]
+        self._idf = _idf(counted)
+        self._unknown_idf = math.log(len(counted) + 1) + 1.0
+        self._docs = []
+        for faq_id, text, feats in raw:
+            shares = per_entry[faq_id]
+            boost = {f: 1.0 + CORE_BOOST * shares[f] / sizes[faq_id] for f in feats}
+            self._docs.append(_Doc(faq_id, text, self._weigh(feats, boost)))
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def _weigh(self, feats: dict[str, float],
+               boost: dict[str, float] | None = None) -> dict[str, float]:
+        vector = {f: (1.0 + math.log(count)) * self._idf.get(f, self._unknown_idf)
+                  * (boost.get(f, 1.0) if boost else 1.0)
+                  for f, count in feats.items() if count > 0}
+        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        return {f: v / norm for f, v in vector.items()}
+
+    def rank(self, text: str, limit: int = 3) -> list[Candidate]:
+        """The closest entries, best first, one candidate per entry."""
+        if self._products is not None:  # "红薯包邮吗" asks what "包邮吗" asks
+            text = self._products.sub(" ", text)
+        query = self._weigh(features(canonical(text)))
+        if not query:
+            return []
+        best: dict[int, tuple[float, str]] = {}
+        for doc in self._docs:
+            score = _closeness(query, doc.vector)
+            if score > best.get(doc.faq_id, (-1.0, ""))[0]:
+                best[doc.faq_id] = (score, doc.text)
+        ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:limit]
+        return [Candidate(faq_id, self._questions[faq_id], round(score, 4), nearest)
+                for faq_id, (score, nearest) in ranked]
+
+
+DOC_SHARE = 0.5
+ENTRY_IDF = True
+CORE_BOOST = 1.0
+
+
+def _closeness(query: dict[str, float], doc: dict[str, float]) -> float:
+    shared = query.keys() & doc.keys()
+    if not shared:
+        return 0.0
+    of_doc = sum(doc[f] ** 2 for f in shared)
+    of_query = sum(query[f] ** 2 for f in shared)
+    return DOC_SHARE * of_doc + (1 - DOC_SHARE) * of_query
+
+
+def _idf(documents: list[dict[str, float]]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for feats in documents:
+        for feature in feats:
+            counts[feature] = counts.get(feature, 0) + 1
+    total = len(documents)
+    return {f: math.log((total + 1) / (n + 1)) + 1.0 for f, n in counts.items()}

@@ -1,0 +1,77 @@
+"""Score the chat's FAQ decisions on eval/faq (issue 19): `python eval/score_faq.py [dev|test]`.
+
+A fresh SQLite database gets the demo FAQ (customer_service.faq.DEFAULT_FAQ, labels 1–6 in its
+order); every wording goes through customer_service.faq_answers.consult as a new customer's
+message (no orders). Right means: an entry label answered by that entry; my_order sent to the
+order handler; none not given an FAQ answer. Tune on dev only; test is for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.db import create_tables, make_engine, make_sessionmaker
+from customer_service import faq, faq_answers
+from customer_service.faq_answers import Outcome
+
+HERE = Path(__file__).resolve().parent / "faq"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("part", nargs="?", default="dev", choices=["dev", "test"])
+    parser.add_argument("--misses", action="store_true", help="print every wrong decision")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in (HERE / f"{args.part}.jsonl").open(encoding="utf-8")]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/faq.db")
+        create_tables(engine)
+        sessions = make_sessionmaker(engine)
+        with sessions.begin() as db:
+            faq.seed_defaults(db)
+        with sessions() as db:
+            ids = {str(n): entry.id for n, entry in enumerate(
+                sorted(faq.entries(db), key=lambda e: e.id), start=1)}
+            counts, right, offered = collections.Counter(), collections.Counter(), 0
+            for row in rows:
+                label, text = row["label"], row["text"]
+                decided = faq_answers.consult(db, text, has_orders=False)
+                got = decided.match.faq_id if decided.match else None
+                if label == "none":
+                    ok = decided.outcome is not Outcome.ANSWER
+                elif label == "my_order":
+                    ok = decided.outcome is Outcome.MY_ORDER
+                else:
+                    ok = decided.outcome is Outcome.ANSWER and got == ids[label]
+                    if not ok and any(c.faq_id == ids[label] for c in decided.choices):
+                        offered += 1
+                kind = label if label in ("none", "my_order") else "faq"
+                counts[kind] += 1
+                right[kind] += ok
+                if args.misses and not ok:
+                    print(f"{label:>8}  {decided.outcome.value:<8} {got or '':<3} {text}"
+                          f"  {[(c.faq_id, c.score) for c in decided.choices]}")
+        engine.dispose()
+    total = sum(counts.values())
+    print(f"eval/faq/{args.part}.jsonl: {total} wordings")
+    print(f"  FAQ wordings answered with the right entry: {right['faq']}/{counts['faq']}"
+          f" = {right['faq'] / counts['faq']:.1%}  (right entry offered as a choice: {offered})")
+    wrong_none = counts["none"] - right["none"]
+    print(f"  uncovered questions given an FAQ answer:    {wrong_none}/{counts['none']}"
+          f" = {wrong_none / counts['none']:.1%}")
+    print(f"  own-order questions sent to the order:      {right['my_order']}/{counts['my_order']}"
+          f" = {right['my_order'] / counts['my_order']:.1%}")
+    print(f"  all decisions right:                        {sum(right.values())}/{total}"
+          f" = {sum(right.values()) / total:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
