@@ -166,12 +166,9 @@ def clean_wordings(lines: Iterable[str], question: str = "") -> list[str]:
     return kept
 
 
-def save(db: Session, *, question: str, answer: str, keywords: str, author: str,
-         faq: Faq | None = None, enabled: bool = True,
-         wordings: Iterable[str] | None = None) -> Faq:
-    """Create or update an entry; ValueError (Chinese) for a bad one. `wordings` replaces the
-    entry's other wordings (None keeps them). The caller screens the answer with the content
-    gate first: it is outgoing copy."""
+def checked(question: str, answer: str, keywords: str, wordings: Iterable[str] | None = None
+            ) -> tuple[str, str, str, list[str] | None]:
+    """The fields as they will be kept; ValueError (Chinese) for a bad one, before any write."""
     question, answer = question.strip(), answer.strip()
     keywords = " ".join(normalize(keywords).replace("，", " ").replace(",", " ").split())
     if not 2 <= len(question) <= MAX_QUESTION:
@@ -181,6 +178,16 @@ def save(db: Session, *, question: str, answer: str, keywords: str, author: str,
     if len(keywords) > 255:
         raise ValueError("关键词合计最多 255 个字")
     kept = clean_wordings(wordings, question) if wordings is not None else None
+    return question, answer, keywords, kept
+
+
+def save(db: Session, *, question: str, answer: str, keywords: str, author: str,
+         faq: Faq | None = None, enabled: bool = True,
+         wordings: Iterable[str] | None = None) -> Faq:
+    """Create or update an entry; ValueError (Chinese) for a bad one. `wordings` replaces the
+    entry's other wordings (None keeps them). The caller screens the answer with the content
+    gate first: it is outgoing copy."""
+    question, answer, keywords, kept = checked(question, answer, keywords, wordings)
     if faq is None:
         faq = Faq(hits=0)
         db.add(faq)

@@ -12,7 +12,7 @@ from console import audit_log
 from console.auth import client_address, current_account, get_db, get_or_404, requires
 from console.shell import console_blueprint
 from content_audit import gate, live_screener
-from customer_service import faq
+from customer_service import faq, faq_answers
 from customer_service.faq import Faq, UnansweredQuestion
 from customer_service.inbox_views import snippet
 
@@ -24,23 +24,33 @@ FAQ_SOURCE = "reply"  # the content gate's source for reply templates (回复模
 def _faq_form() -> dict[str, str]:
     form = request.form
     return {"question": form.get("question", ""), "answer": form.get("answer", ""),
-            "keywords": form.get("keywords", ""), "unanswered": form.get("unanswered", "")}
+            "keywords": form.get("keywords", ""), "wordings": form.get("wordings", ""),
+            "unanswered": form.get("unanswered", "")}
 
 
 def _faq_page(form: dict[str, str] | None = None, error: str = "") -> str:
     db = get_db()
     form = form or {"question": request.args.get("question", "")[:faq.MAX_QUESTION],
-                    "answer": "", "keywords": "",
+                    "answer": "", "keywords": "", "wordings": "",
                     "unanswered": request.args.get("unanswered", "")}
-    return render_template("service/faq.html", entries=faq.entries(db),
-                           unanswered=faq.unanswered(db), form=form,
+    tried = request.args.get("try", "").strip()[:faq.MAX_QUESTION]
+    trial = None
+    if tried:
+        trial = {"text": tried, "decision": faq_answers.consult(db, tried, has_orders=False),
+                 "ranked": faq_answers.rank(db, tried)}
+    entries = faq.entries(db)
+    return render_template("service/faq.html", entries=entries,
+                           wordings=faq.all_wordings(db), reaches=faq.reaches(db),
+                           unanswered=faq.unanswered(db), form=form, trial=trial,
+                           answer_score=faq_answers.ANSWER_SCORE,
                            error=error or request.args.get("error", ""),
                            notice=request.args.get("notice", ""))
 
 
 def _faq_edit_page(entry: Faq, form: dict[str, str] | None = None, error: str = "") -> str:
     form = form or {"question": entry.question, "answer": entry.answer,
-                    "keywords": entry.keywords, "unanswered": ""}
+                    "keywords": entry.keywords,
+                    "wordings": "\n".join(faq.wordings(get_db(), entry.id)), "unanswered": ""}
     return render_template("service/faq_edit.html", entry=entry, form=form, error=error)
 
 
@@ -83,7 +93,8 @@ def _save_faq(entry: Faq | None):
     try:
         saved = faq.save(db, question=form["question"], answer=form["answer"],
                          keywords=form["keywords"], author=account.username, faq=entry,
-                         enabled=entry.enabled if entry is not None else True)
+                         enabled=entry.enabled if entry is not None else True,
+                         wordings=form["wordings"].splitlines())
     except ValueError as error:
         db.rollback()
         return _page_for(entry, form, str(error)), 400
@@ -162,3 +173,42 @@ def faq_ignore(question_id: int):
                      address=client_address())
     db.commit()
     return redirect(url_for("service_faq.faq_list", notice="已忽略该问题"))
+
+
+@bp.post("/faq/<int:faq_id>/wordings")
+@requires("faq")
+def faq_add_wording(faq_id: int):
+    """One click: a customer's wording (unanswered, or a near-miss) becomes one of the entry's
+    相似问, so the next customer who asks it that way is answered."""
+    return _add_wording(faq_id)
+
+
+@bp.post("/faq/wordings")
+@requires("faq")
+def faq_add_wording_to():
+    """The same from the unanswered list, where the entry is picked in the row."""
+    faq_id = request.form.get("faq_id", "")
+    if not faq_id.isdigit():
+        return redirect(url_for("service_faq.faq_list", error="请选择要加到哪个问题"))
+    return _add_wording(int(faq_id))
+
+
+def _add_wording(faq_id: int):
+    db, account = get_db(), current_account()
+    entry = get_or_404(Faq, faq_id)
+    text = request.form.get("text", "").strip()[:faq.MAX_QUESTION]
+    try:
+        added = faq.add_wording(db, entry, text, account.username)
+    except ValueError as error:
+        db.rollback()
+        return redirect(url_for("service_faq.faq_list", error=str(error)))
+    unanswered_id = request.form.get("unanswered", "")
+    if unanswered_id.isdigit():
+        faq.mark_handled(db, int(unanswered_id))
+    audit_log.record(db, "faq.wording_add", actor=account, target=f"faq:{entry.id}",
+                     text=text[:80], added=added, address=client_address())
+    db.commit()
+    quoted, question = snippet(text, 20), snippet(entry.question, 20)
+    notice = (f"已把「{quoted}」加为「{question}」的相似问" if added
+              else f"「{quoted}」已是「{question}」的相似问")
+    return redirect(url_for("service_faq.faq_list", notice=notice))

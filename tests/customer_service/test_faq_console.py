@@ -162,7 +162,7 @@ def test_unanswered_questions_become_entries_or_are_ignored(service, manager):
         ids = {q.text: q.id for q in db.scalars(select(UnansweredQuestion))}
 
     row = section.split(f'data-unanswered="{ids["可以寄到国外吗"]}"')[1].split("</tr>")[0]
-    link = html.unescape(re.search(r'href="([^"]+)">加入问答', row).group(1))
+    link = html.unescape(re.search(r'href="([^"]+)">新建问答', row).group(1))
     prefilled = manager.get(link).text
     assert 'name="question" value="可以寄到国外吗"' in prefilled
     assert f'name="unanswered" value="{ids["可以寄到国外吗"]}"' in prefilled
@@ -180,3 +180,75 @@ def test_a_form_without_its_csrf_token_saves_nothing(service, manager):
     answer = manager.post(FAQ_PAGE, {"question": "可以寄到国外吗？", "answer": "不可以。"},
                           with_token=False)
     assert answer.status_code == 400 and entries(service) == []
+
+
+def test_alternative_wordings_are_saved_shown_and_answered(service, manager):
+    add(manager, wordings="能不能寄去美国\n\n能不能寄去美国\n可以寄到国外吗？")
+    faq_id = only_id(service)
+    with service.storage.sessions() as db:
+        assert faq.wordings(db, faq_id) == ["能不能寄去美国"]  # once; not the question again
+        assert faq_answers.best_match(db, "能不能寄去美国").faq_id == faq_id
+    form = manager.get(f"{FAQ_PAGE}/{faq_id}/edit").text
+    assert ">能不能寄去美国</textarea>" in form
+    manager.post(f"{FAQ_PAGE}/{faq_id}/edit",
+                 {"question": "可以寄到国外吗？", "answer": "目前只发中国大陆地区。",
+                  "keywords": "", "wordings": "日本能寄吗"})
+    with service.storage.sessions() as db:
+        assert faq.wordings(db, faq_id) == ["日本能寄吗"]
+    assert "<td>1 条</td>" in manager.get(FAQ_PAGE).text
+
+
+def test_an_unanswered_question_becomes_a_wording_of_an_entry_in_one_click(service, manager):
+    with service.storage.sessions.begin() as db:
+        faq.seed_defaults(db)
+        faq.record_unanswered(db, "娃穿着小了想换大一码")
+        asked = db.scalar(select(UnansweredQuestion))
+        returns = db.scalar(select(Faq).where(Faq.question == "退货怎么办？"))
+    section = manager.get(FAQ_PAGE).text.split('id="unanswered"')[1]
+    assert "加为相似问" in section
+    assert f'<option value="{returns.id}">退货怎么办？</option>' in section
+    with service.storage.sessions() as db:
+        before = faq_answers.best_match(db, "娃穿着小了想换大一码")
+        assert before is None or before.faq_id != returns.id
+    done = manager.post(f"{FAQ_PAGE}/wordings", {"faq_id": str(returns.id),
+                                                 "text": asked.text, "unanswered": str(asked.id)})
+    notice = manager.get(done.location).text
+    assert "已把「娃穿着小了想换大一码」加为「退货怎么办？」的相似问" in notice
+    with service.storage.sessions() as db:
+        assert faq.unanswered(db) == []
+        assert faq_answers.best_match(db, "娃穿着小了想换大一码").faq_id == returns.id
+    again = manager.post(f"{FAQ_PAGE}/wordings", {"faq_id": str(returns.id), "text": asked.text})
+    assert "已是「退货怎么办？」的相似问" in manager.get(again.location).text
+    assert actions(service).count("faq.wording_add") == 2
+    assert manager.post(f"{FAQ_PAGE}/wordings", {"faq_id": "x", "text": "a"}).status_code == 302
+
+
+def test_each_entry_shows_what_reached_it_and_its_near_misses(service, manager):
+    with service.storage.sessions.begin() as db:
+        faq.seed_defaults(db)
+        shipping = db.scalar(select(Faq).where(Faq.question == "多久发货？"))
+        faq.record_reach(db, shipping.id, "几号能发", "answered")
+        faq.record_reach(db, shipping.id, "你们周末上班吗", "offered")
+        faq.record_reach(db, shipping.id, "你们周末上班吗", "chosen")
+    row = manager.get(FAQ_PAGE).text.split(f'data-reach="{shipping.id}"')[1].split("</tr>")[0]
+    assert "顾客这样问到了它" in row and "几号能发 ×1" in row
+    assert "你们周末上班吗 ×1（点选）" in row and "加为相似问" in row
+    manager.post(f"{FAQ_PAGE}/{shipping.id}/wordings", {"text": "你们周末上班吗"})
+    with service.storage.sessions() as db:
+        assert "你们周末上班吗" in faq.wordings(db, shipping.id)
+
+
+def test_a_manager_tries_a_question_and_sees_what_the_customer_would_get(service, manager):
+    with service.storage.sessions.begin() as db:
+        faq.seed_defaults(db)
+    page = manager.get(f"{FAQ_PAGE}?try=可以退不").text
+    assert "直接回答「退货怎么办？」" in page
+    assert "问答库里没有接近的问题" in manager.get(f"{FAQ_PAGE}?try=你们老板是哪里人").text
+    assert "这是在问自己的订单" in manager.get(f"{FAQ_PAGE}?try=我的快递到哪了").text
+
+
+def test_reviewers_cannot_add_wordings(service):
+    reviewer = signed_in(service.app, "reviewer")
+    with service.storage.sessions.begin() as db:
+        faq.seed_defaults(db)
+    assert reviewer.post(f"{FAQ_PAGE}/1/wordings", {"text": "能退吗"}).status_code == 403
