@@ -110,7 +110,7 @@ def consult(db: Session, text: str, *, has_orders: bool) -> Consultation:
         match = _match(by_id, ranked[0])
         both = asks is Asks.EITHER and has_orders
         return Consultation(Outcome.BOTH if both else Outcome.ANSWER, match)
-    if asks is Asks.EITHER and has_orders:
+    if asks is Asks.EITHER:  # no entry fits: it is about their order after all
         return Consultation(Outcome.MY_ORDER)
     close = tuple(c for c in ranked if c.score >= SUGGEST_SCORE)
     if close:

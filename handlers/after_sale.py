@@ -11,6 +11,7 @@ from bot.router import Router
 from core.money import yuan
 from handlers.address_steps import TEXTUAL, gather_address
 from handlers.context import ChatContext
+from handlers.questions import answer_question
 from shop import addresses, after_sale, checkout, members, order_status
 from shop.orders import Order, OrderError
 
@@ -45,11 +46,17 @@ def continue_after_sale(msg: Inbound, ctx: ChatContext) -> str:
     return "这一步已过期，请重新开始。"
 
 
-@router.regex(r"^(?:我要|我想|帮我|申请)?(?:修改|更改|改|换)(?:一下)?(?:收货)?地址$|地址(?:填|写)错了")
+@router.regex(r"^(?:我要|我想|帮我|申请)?(?:修改|更改|改|换)(?:一下)?(?:收货)?地址$"
+              r"|^(?:我的?)?(?:收货)?地址(?:填|写)错了$")
 def ask_new_address(msg: Inbound, ctx: ChatContext) -> str:
+    """修改地址 on an order not yet shipped. "地址填错了" without such an order is answered by
+    the FAQ (how and until when an address can be changed), as are questions about it
+    ("地址填错了能改吗"), which never reach this handler."""
     with ctx.db() as db:
         order = order_status.latest(db, msg.openid, after_sale.ADDRESS_CHANGEABLE)
         if order is None:
+            if "错" in msg.text:
+                return answer_question(msg, ctx)
             return "没有可以修改地址的订单（已发货的订单请回复「客服」联系我们）。"
         number, current = order.number, addresses.from_dict(order.address_fields).one_line()
         order_id = order.id

@@ -53,11 +53,12 @@ def test_a_customer_with_an_order_asking_either_way_gets_both_briefly(shop):
     with shop.extensions["storage"].sessions.begin() as db:
         sku = db.scalars(select(Sku)).first()
         number = orders.place(db, customer.user.openid, [(sku.id, 1)]).number
-    both = text(customer.say("发货了吗"))
+    both = text(customer.say("我的订单能开发票吗"))
     assert both.startswith(f"您的订单：订单 {number} ")
-    assert f"关于「多久发货？」：{SHIPPING}" in both
+    assert "关于「可以开发票吗？」：可以。请回复「人工」" in both
     assert text(customer.say("周末发货吗")).startswith(SHIPPING)  # policy only
     assert text(customer.say("我的快递到哪了")).startswith(f"订单 {number} ")  # parcel only
+    assert text(customer.say("发货了吗")).startswith(f"订单 {number} ")
 
 
 def test_when_unsure_the_closest_entries_are_offered_and_a_tap_answers(shop):
