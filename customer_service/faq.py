@@ -10,10 +10,12 @@ the FAQ grows from what customers say.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -271,33 +273,17 @@ def stamp(db: Session) -> tuple:
             db.scalar(select(func.count(FaqWording.id))))
 
 
-#: The demo shop's FAQ: (question, answer, keywords, other wordings).
-DEFAULT_FAQ = (
-    ("退货怎么办？", "签收后 7 天内支持无理由退货（定制、生鲜、拆封的化妆品和贴身用品除外）。"
-     "回复「退货」即可申请，商家收到商品后款项原路退回。", "退货 退款 售后 七天无理由",
-     ("怎么退货", "可以退货吗", "能退吗", "不想要了可以退吗", "支持七天无理由退货吗",
-      "七天无理由吗", "退货流程是什么", "收到不合适能退吗", "怎么申请退款", "退款多久到账",
-      "拆封了还能退吗", "鞋子小了能退吗", "不要了怎么退货", "钱怎么退回来", "买错了想退",
-      "什么东西不能退", "可以换货吗", "尺码不合适能换吗", "买错颜色了能换一个吗")),
-    ("多久发货？", "付款后 48 小时内发货，发货后会在这里通知您快递单号。"
-     "回复「快递到哪了」随时查看。", "发货 多久 快递",
-     ("什么时候发货", "几天发货", "发货快吗", "下单后多久发货", "今天下单今天发吗", "周末发货吗",
-      "节假日发货吗", "付款后多久寄出", "一般几天能发", "发货时间", "发货了会通知吗",
-      "多久能发出", "发货及时吗")),
-    ("可以开发票吗？", "可以。请回复「人工」并提供抬头和税号，客服会为您开具电子发票。", "发票",
-     ("能开发票吗", "有发票吗", "怎么开发票", "开票需要什么信息", "可以开公司抬头的发票吗",
-      "能开专票吗", "发票怎么申请", "要报销能开票吗", "电子发票可以吗", "发票抬头怎么填")),
-    ("包邮吗？", "全场包邮（港澳台及海外除外）。", "运费 包邮",
-     ("运费多少", "要运费吗", "运费怎么算", "邮费谁出", "新疆包邮吗", "偏远地区包邮吗",
-      "买几件包邮", "运费另付吗", "免运费吗")),
-    ("怎么修改收货地址？", "发货前回复「修改地址」即可修改，已发货的订单请回复「人工」。",
-     "地址 修改",
-     ("怎么改地址", "地址写错了", "收货地址填错了怎么办", "能修改收货地址吗", "换个收货地址",
-      "地址能改吗", "发货后还能改地址吗", "收件人电话写错了", "想改收货人", "地址填错了怎么改")),
-    ("是正品吗？", "所有商品均为品牌授权或产地直采的正品，支持专柜验货。", "正品",
-     ("是真货吗", "会不会是假货", "保证正品吗", "能验货吗", "有授权吗", "是原装的吗", "是正版吗",
-      "有防伪码吗", "东西是真的吗", "是不是高仿", "是品牌授权的吗", "是原产地直发的吗")),
-)
+DEMO_FAQ_FILE = Path(__file__).with_name("demo_faq.json")
+
+
+def _demo_faq() -> tuple[tuple[str, str, str, tuple[str, ...]], ...]:
+    rows = json.loads(DEMO_FAQ_FILE.read_text(encoding="utf-8"))
+    return tuple((row["question"], row["answer"], row["keywords"], tuple(row["wordings"]))
+                 for row in rows)
+
+
+#: The demo shop's FAQ (demo_faq.json): (question, answer, keywords, other wordings).
+DEFAULT_FAQ = _demo_faq()
 
 
 def seed_defaults(db: Session, author: str = "demo") -> int:

@@ -2,10 +2,11 @@
 offer the closest entries, or admit it does not know.
 
 faq_index.py says how close each entry is; order_questions.py whether the customer asks about
-the shop's policy or their own parcel. Two scores part the outcomes, tuned on eval/faq's dev
-and tune2 sets only (the others are reported, see eval/README.md): at ANSWER_SCORE an entry is
-close enough to answer on its own; from SUGGEST_SCORE it is offered as a choice beside 人工,
-because a wrong answer given with confidence costs more than one tap.
+the shop's policy or their own parcel. Two scores part the outcomes, tuned on eval/faq's dev,
+tune2 and tune3 sets only (the others are reported, see eval/README.md): at ANSWER_SCORE an entry is
+close enough to answer on its own — unless the question is closer still to one of the everyday
+questions no entry is about (everyday_questions.txt); from SUGGEST_SCORE it is offered as a
+choice beside 人工, because a wrong answer given with confidence costs more than one tap.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from customer_service import faq
 from customer_service.faq_index import Candidate, EntryText, FaqIndex
 from customer_service.order_questions import Asks, what_it_asks
 
-ANSWER_SCORE = 0.48
+ANSWER_SCORE = 0.42
 SUGGEST_SCORE = 0.25
+PRODUCT_SUGGEST_SCORE = 0.35
 CHOICES = 2
 EVERYDAY_FILE = Path(__file__).with_name("everyday_questions.txt")
 
@@ -106,13 +108,17 @@ def consult(db: Session, text: str, *, has_orders: bool) -> Consultation:
         return Consultation(Outcome.MY_ORDER)
     index, by_id = _index(db)
     ranked = index.rank(text, limit=CHOICES)
-    if ranked and ranked[0].score >= ANSWER_SCORE:
+    # Closer to everyday chat than to the entry ("包邮的商品能叠加优惠券吗"): not an answer.
+    if ranked and ranked[0].score >= ANSWER_SCORE and index.everyday(text) < ranked[0].score:
         match = _match(by_id, ranked[0])
         both = asks is Asks.EITHER and has_orders
         return Consultation(Outcome.BOTH if both else Outcome.ANSWER, match)
     if asks is Asks.EITHER:  # no entry fits: it is about their order after all
         return Consultation(Outcome.MY_ORDER)
-    close = tuple(c for c in ranked if c.score >= SUGGEST_SCORE)
+    # A question naming a product ("有口红吗") is for the catalog unless an entry is nearly close
+    # enough to answer; other questions get the closest entries to choose from.
+    floor = PRODUCT_SUGGEST_SCORE if index.names_product(text) else SUGGEST_SCORE
+    close = tuple(c for c in ranked if c.score >= floor)
     if close:
         return Consultation(Outcome.CHOICES, choices=close)
     return Consultation(Outcome.UNKNOWN)

@@ -68,7 +68,8 @@ class FaqIndex:
             for f in feats:
                 shares[f] = shares.get(f, 0) + 1
         counted = list(per_entry.values()) if ENTRY_IDF else [feats for _, _, feats in raw]
-        counted += [features(canonical(text)) for text in background]
+        everyday = [features(canonical(text)) for text in background]
+        counted += everyday
         self._idf = _idf(counted)
         self._unknown_idf = math.log(len(counted) + 1) + 1.0
         self._docs = []
@@ -76,6 +77,7 @@ class FaqIndex:
             shares = per_entry[faq_id]
             boost = {f: 1.0 + CORE_BOOST * shares[f] / sizes[faq_id] for f in feats}
             self._docs.append(_Doc(faq_id, text, self._weigh(feats, boost)))
+        self._everyday = [self._weigh(feats) for feats in everyday]
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -88,11 +90,28 @@ class FaqIndex:
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         return {f: v / norm for f, v in vector.items()}
 
+    def _query(self, text: str) -> dict[str, float]:
+        named = 0
+        if self._products is not None:  # "红薯包邮吗" asks what "包邮吗" asks ...
+            text, named = self._products.subn(" ", text)
+        feats = features(canonical(text))
+        if named:  # ... but "有口红吗" is about the lipstick: what is named still weighs a little
+            feats[PRODUCT_FEATURE] = PRODUCT_WEIGHT * named
+        return self._weigh(feats)
+
+    def names_product(self, text: str) -> bool:
+        """Whether `text` names something the catalog sells ("有口红吗")."""
+        return self._products is not None and self._products.search(text) is not None
+
+    def everyday(self, text: str) -> float:
+        """How close `text` is to everyday chat no entry is about (the background questions):
+        "优惠券能叠加吗" shares 包邮 with an entry in "包邮的商品能叠加优惠券吗", but asks this."""
+        query = self._query(text)
+        return max((_closeness(query, doc) for doc in self._everyday), default=0.0)
+
     def rank(self, text: str, limit: int = 3) -> list[Candidate]:
         """The closest entries, best first, one candidate per entry."""
-        if self._products is not None:  # "红薯包邮吗" asks what "包邮吗" asks
-            text = self._products.sub(" ", text)
-        query = self._weigh(features(canonical(text)))
+        query = self._query(text)
         if not query:
             return []
         best: dict[int, tuple[float, str]] = {}
@@ -106,6 +125,8 @@ class FaqIndex:
 
 
 DOC_SHARE = 0.5
+PRODUCT_FEATURE = "#product"
+PRODUCT_WEIGHT = 1.0
 ENTRY_IDF = True
 CORE_BOOST = 1.0
 

@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent / "faq"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", nargs="?", default="dev", choices=["dev", "tune2", "test", "fresh", "holdout"])
+    parser.add_argument("part", nargs="?", default="dev",
+                        choices=["dev", "tune2", "tune3", "test", "fresh", "holdout", "holdout2"])
     parser.add_argument("--misses", action="store_true", help="print every wrong decision")
     parser.add_argument("--webhook", action="store_true", help="through the whole webhook")
     args = parser.parse_args()
