@@ -1,12 +1,13 @@
 """What the chat does with a free-text question: answer it, look up the customer's order,
 offer the closest entries, or admit it does not know.
 
-faq_index.py says how close each entry is; order_questions.py whether the customer asks about
-the shop's policy or their own parcel. Two scores part the outcomes, tuned on eval/faq's dev,
-tune2 and tune3 sets only (the others are reported, see eval/README.md): at ANSWER_SCORE an entry is
-close enough to answer on its own — unless the question is closer still to one of the everyday
-questions no entry is about (everyday_questions.txt); from SUGGEST_SCORE it is offered as a
-choice beside 人工, because a wrong answer given with confidence costs more than one tap.
+faq_index.py says how close each entry is; order_questions.py whether the customer asks
+about the shop's policy or their own parcel. Two scores part the outcomes, tuned on eval/faq's
+dev, tune2 and tune3 sets only (the others are reported, see eval/README.md): at ANSWER_SCORE
+an entry is close enough to answer on its own — unless the question is closer still to one of
+the everyday questions no entry is about (everyday_questions.txt); from SUGGEST_SCORE it is
+offered as a choice beside 人工, because a wrong answer given with confidence costs more than
+one tap.
 """
 
 from __future__ import annotations
@@ -88,12 +89,17 @@ def rank(db: Session, text: str, limit: int = 3) -> list[Candidate]:
 
 
 def best_match(db: Session, text: str) -> faq.Match | None:
-    """The entry that answers `text` on its own, or None."""
+    """The entry that answers `text` on its own, or None (whoever asks it)."""
     index, by_id = _index(db)
     ranked = index.rank(text, limit=1)
-    if not ranked or ranked[0].score < ANSWER_SCORE:
-        return None
-    return _match(by_id, ranked[0])
+    return _match(by_id, ranked[0]) if _answers(index, text, ranked) else None
+
+
+def _answers(index: FaqIndex, text: str, ranked: list[Candidate]) -> bool:
+    """Close enough to answer — and not closer still to everyday chat no entry is about
+    ("包邮的商品能叠加优惠券吗" shares 包邮 with an entry, but asks about coupons)."""
+    return bool(ranked) and ranked[0].score >= ANSWER_SCORE and (
+        index.everyday(text) < ranked[0].score)
 
 
 def _match(by_id: dict[int, tuple[str, str]], best: Candidate) -> faq.Match:
@@ -108,8 +114,7 @@ def consult(db: Session, text: str, *, has_orders: bool) -> Consultation:
         return Consultation(Outcome.MY_ORDER)
     index, by_id = _index(db)
     ranked = index.rank(text, limit=CHOICES)
-    # Closer to everyday chat than to the entry ("包邮的商品能叠加优惠券吗"): not an answer.
-    if ranked and ranked[0].score >= ANSWER_SCORE and index.everyday(text) < ranked[0].score:
+    if _answers(index, text, ranked):
         match = _match(by_id, ranked[0])
         both = asks is Asks.EITHER and has_orders
         return Consultation(Outcome.BOTH if both else Outcome.ANSWER, match)

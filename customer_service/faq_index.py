@@ -1,13 +1,19 @@
 """Which FAQ entries a question is closest to, and how close.
 
 Every wording of an entry — its question, its alternative wordings (相似问) and its keywords —
-is a small document of question_text features weighted by TF-IDF over all the wordings, so a
-character every entry shares (吗, 能) counts for little and one only 退货 wordings have counts
-for much. A question's closeness to an entry is its cosine to the nearest of the entry's
-wordings. Features no wording has still count in the question's length: "面霜保质期多久"
-shares 多久 with the shipping entry, but most of what it says is about something else.
+is a small document of question_text features weighted by TF-IDF. Document frequency counts
+entries, not wordings, plus the everyday chat of everyday_questions.txt: a character every
+entry or everyday question has (吗, 能, 今天) counts for little, one only the returns entry
+has counts for much however many of its wordings repeat it — and within an entry, a feature
+most of its wordings share (发 in the shipping entry) weighs more than one a single wording has.
 
-The index is built when the FAQ changes (faq.py decides when), never per message.
+A question's closeness to a wording is half how much of the wording it contains and half how
+much of itself the wording covers (both weighted); its closeness to an entry is that of the
+entry's nearest wording. Features no wording has still count in the question's weight:
+"面霜保质期多久" shares 多久 with the shipping entry, but most of what it says is about something
+else. Product names are taken out (they say what, not which policy) but still weigh a little.
+
+The index is built when the FAQ changes (faq_answers.py decides when), never per message.
 """
 
 from __future__ import annotations
@@ -18,6 +24,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from customer_service.question_text import canonical, features
+
+#: How much of a question's closeness is the share of the wording it contains (the rest is the
+#: share of the question the wording covers). Tuned with the thresholds in faq_answers.py.
+DOC_SHARE = 0.5
+#: A feature in every wording of an entry weighs (1 + CORE_BOOST) times one in a single wording.
+CORE_BOOST = 1.0
+#: Product names taken out of a question count as this many unknown features each.
+PRODUCT_FEATURE = "#product"
+PRODUCT_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,7 @@ class FaqIndex:
             shares = per_entry.setdefault(faq_id, {})
             for f in feats:
                 shares[f] = shares.get(f, 0) + 1
-        counted = list(per_entry.values()) if ENTRY_IDF else [feats for _, _, feats in raw]
+        counted: list[dict[str, float]] = list(per_entry.values())
         everyday = [features(canonical(text)) for text in background]
         counted += everyday
         self._idf = _idf(counted)
@@ -122,13 +137,6 @@ class FaqIndex:
         ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:limit]
         return [Candidate(faq_id, self._questions[faq_id], round(score, 4), nearest)
                 for faq_id, (score, nearest) in ranked]
-
-
-DOC_SHARE = 0.5
-PRODUCT_FEATURE = "#product"
-PRODUCT_WEIGHT = 1.0
-ENTRY_IDF = True
-CORE_BOOST = 1.0
 
 
 def _closeness(query: dict[str, float], doc: dict[str, float]) -> float:

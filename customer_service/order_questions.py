@@ -4,8 +4,10 @@
 "我的订单发了吗", "昨天买的怎么还没到" ask where *their* order is: only the order handler knows.
 The difference is in the wording — a possessive or a "check for me" (我的, 我买的, 帮我查), or a
 word about a parcel on its way (到哪了, 还没到, 派送, 丢了) — not in the topic, which is shipping
-either way. Some questions could be either ("发货了吗", "我买的口红能退吗"): an FAQ entry that
-fits answers them (with the order's state too when the customer has one), else the order does.
+either way. Signs are weighed, not matched: own-order ones (a purchase of one's own, a parcel
+late or "delivered", a hurry-up) against policy ones (一般, 如果, 下单后, 能…吗). Some questions
+could be either ("我买的口红能退吗", "我的订单能开发票吗"): an FAQ entry that fits answers them
+(with the order's state too when the customer has one), else the order does.
 """
 
 from __future__ import annotations

@@ -75,6 +75,8 @@ def _is_syllable(piece: str) -> bool:
 
 #: Characters that carry no question of their own (我, 的, 亲 …): no feature of their own.
 FILLER = frozenset("的了我你您们亲啊呀吧呢哦嗯哈么吗这那个下一")
+#: Counts given to a jieba word and to a pair of syllables (a character or pair counts 1; a
+#: sound pair counts less, since a homophone is only a guess).
 WORD_WEIGHT = 1.0
 SOUND_WEIGHT = 0.5
 
@@ -97,10 +99,9 @@ def features(text: str) -> dict[str, float]:
                 add("c" + char, 1.0)
         for a, b in itertools.pairwise(run):
             add("b" + a + b, 1.0)
-        if WORD_WEIGHT:
-            for word in jieba.lcut(run):
-                if len(word) > 1:
-                    add("w" + word, WORD_WEIGHT)
+        for word in jieba.lcut(run):
+            if len(word) > 1:
+                add("w" + word, WORD_WEIGHT)
     for a, b in itertools.pairwise(syllables(text)):
         add("p" + a + " " + b, SOUND_WEIGHT)
     return found
