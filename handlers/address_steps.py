@@ -37,14 +37,27 @@ def gather_address(ctx: ChatContext, msg: Inbound, step: str) -> tuple[addresses
     if msg.kind == "location":
         typed = str(msg.fields.get("Label") or "")
     data = ctx.conversation.get_data()
-    address = addresses.parse(typed).merged(addresses.from_dict(data.get("address")))
-    ctx.conversation.update_data(address=address.as_dict())
+    address = addresses.combine(addresses.from_dict(data.get("address")), typed)
+    ctx.conversation.update_data(address=address.with_candidates())
     ctx.conversation.set_state(step)
     if (wrong := addresses.bad_phone(typed)) and not address.phone:
         return address, f"「{wrong}」不是有效的手机号（11 位，以 1 开头），请重新发送手机号。"
+    if address.ambiguous:
+        return address, _which_one(address)
     if not address.missing:
         return address, None
     wanted = "、".join(addresses.LABELS[part] for part in address.missing)
     got = address.one_line()
     prefix = f"已记下：{got}\n" if got else ""
     return address, f"{prefix}还需要：{wanted}。请补充发送。"
+
+
+def _which_one(address: addresses.Address) -> str:
+    """Several places have the district named (朝阳区): ask which, never guess."""
+    district = address.ambiguous[0].split("/")[2]
+    lines = [f"「{district}」有{len(address.ambiguous)}个，请问是哪一个？"]
+    for number, label in enumerate(address.ambiguous, start=1):
+        province, city, _ = label.split("/")
+        lines.append(f"{number}. {province}{city if city != province else ''}{district}")
+    lines.append("回复序号，或回复省份、城市。")
+    return "\n".join(lines)

@@ -1,30 +1,56 @@
-"""Shipping addresses typed as one line ("张三 13800138000 浙江省杭州市西湖区文三路100号").
+"""Shipping addresses as customers type them ("李四 13700137000 杭州西湖区文一路5号").
 
-The parser splits free text into name, phone, province, city, district and street, and says
-which parts are missing, so the chat asks only for those. The last address a customer used is
-kept on their orders and offered again next time.
+The parser finds the phone (a mobile in any spacing, with +86, or a landline with its area
+code), the name (before, after or between the parts), and the region against the national
+division list (shop/divisions.py): a city or a district alone implies its province and city,
+short and former names are understood, and a district several cities have (朝阳区) is reported
+as ambiguous with its candidates instead of guessed. The street keeps the customer's words.
+Missing and ambiguous parts are named, so the chat asks only for those; the last address a
+customer used is kept on their orders and offered again.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, replace
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
 
-PROVINCES = (
-    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江",
-    "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州",
-    "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港",
-    "澳门",
-)
-MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
-_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
-_PHONE_ATTEMPT = re.compile(r"(?<!\d)\+?\d[\d\s-]{5,16}\d(?!\d)")
-_CITY = re.compile(r"^(.{1,9}?(?:自治州|地区|盟|市))")
-_DISTRICT = re.compile(r"^(.{1,9}?(?:自治县|区|县|市|旗))")
-_NAME = re.compile(r"^[\u4e00-\u9fa5·]{2,8}$|^[A-Za-z][A-Za-z .'-]{1,30}$")
+from shop.divisions import MUNICIPALITIES, NAMED_ONLY, Division, table
+
 LABELS = {"name": "收件人姓名", "phone": "手机号", "province": "省份", "city": "城市",
           "district": "区县", "street": "详细地址"}
+_MOBILE = re.compile(
+    r"(?<![\d-])(?:[(]?(?:\+|00)?86[)]?[\s-]*)?[(]?(1[3-9](?:[\s.()-]{0,2}\d){9})(?!\d)")
+_LANDLINE = re.compile(
+    r"(?<!\d)[(（]?(0(?:10|2\d|[3-9]\d{2}))[)）]?[\s-]*(\d{3,4})[\s-]?(\d{4})(?:[-转]\d{1,5})?(?!\d)")
+_PHONE_ATTEMPT = re.compile(r"(?<!\d)\+?\d[\d\s-]{5,16}\d(?!\d)")
+_LABEL = re.compile(
+    r"(?:收件人|收货人|联系人|姓名|名字|手机号码|手机号|联系电话|电话号码|办公电话|家庭电话|座机|固话"
+    r"|电话|手机|tel|phone"
+    r"|收货地址|收件地址|详细地址|所在地区|地址)\s*[:：]?", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[,，;；、/|\\\n\r\t]+|\s+|[:：]")
+_SENDING = re.compile(r"^(?:送到|寄到|发到|寄往|送至|寄至|收货地)")
+_NAME = re.compile(
+    r"^(?:[\u4e00-\u9fa5]{1,5}(?:·[\u4e00-\u9fa5]{1,6})?|[A-Za-z][A-Za-z .'-]{1,30})$")
+_TITLE = re.compile(r"^[\u4e00-\u9fa5](?:先生|女士|小姐|老师|师傅|阿姨|总|哥|姐)$")
+_PLACE_MARKS = set("省市区县旗镇乡村路街道巷弄号栋幢楼室座院园里苑城厦府单元期组")
+#: Surnames, for a name written without a space after the street ("…2504室熊涛"): the
+#: common single ones and the compound ones still in use.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥"
+    "南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支"
+    "卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印"
+    "逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
+    "萧赖傅郗鄂桓"
+) | {"欧阳", "上官", "诸葛", "司马", "令狐", "皇甫", "慕容", "东方", "夏侯", "尉迟", "公孙",
+     "长孙", "宇文", "司徒", "西门", "端木", "独孤", "南宫", "轩辕", "澹台"}
+#: After a short form (浦东, 长安), these mean a street or place, not the division: 浦东大道.
+_STREET_AFTER_SHORT = set("路街道巷弄胡同桥大村镇乡里号")
 
 
 @dataclass(frozen=True)
@@ -35,91 +61,261 @@ class Address:
     city: str = ""
     district: str = ""
     street: str = ""
+    #: When the region named fits several divisions: their "province/city/district" labels.
+    ambiguous: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def missing(self) -> list[str]:
-        return [field for field in LABELS if not getattr(self, field)]
+        """The parts still to ask for. A city without districts (东莞市) needs none; a district
+        named but ambiguous is not missing, its province and city are."""
+        missing = [part for part in LABELS if not getattr(self, part)]
+        if "district" in missing and (self.ambiguous or not needs_district(self)):
+            missing.remove("district")
+        return missing
 
     def merged(self, other: Address) -> Address:
         """This address with `other`'s parts filling what is missing."""
-        filled = {k: v for k, v in asdict(other).items() if v and not getattr(self, k)}
+        filled = {k: v for k, v in asdict(other).items()
+                  if k != "ambiguous" and v and not getattr(self, k)}
         return replace(self, **filled)
+
+    def region(self) -> str:
+        city = self.city if self.city != self.province else ""
+        return self.province + city + self.district
 
     def one_line(self, *, hide_phone: bool = True) -> str:
         phone = self.phone
-        if hide_phone and phone:
+        if hide_phone and phone and "-" not in phone:
             phone = f"{phone[:3]}****{phone[-4:]}"
-        region = self.province + (self.city if self.city != self.province else "") + self.district
-        return " ".join(part for part in (self.name, phone, region + self.street) if part)
+        return " ".join(part for part in (self.name, phone, self.region() + self.street) if part)
 
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {part: getattr(self, part) for part in LABELS}
+
+    def with_candidates(self) -> dict[str, object]:
+        """as_dict plus the ambiguous candidates, for a conversation still asking which."""
+        return {**self.as_dict(), "ambiguous": list(self.ambiguous)}
 
 
-_PLACE_MARKS = set("省市区县旗镇乡村路街道巷弄号栋幢楼室座院园里")
+def needs_district(address: Address) -> bool:
+    """False for a city that has no districts or counties (东莞市, 儋州市, 仙桃市)."""
+    if not address.city:
+        return True
+    divisions = table()
+    province = divisions.find(address.province) if address.province else None
+    city = divisions.find(address.city, province) or divisions.find(address.city)
+    if city is None or city.level == 3:
+        return city is None
+    return bool(divisions.children(city))
 
 
-def _looks_like_name(part: str) -> bool:
-    """张三 or Zhang San, not 文三路100号 or 浙江省杭州市."""
-    if not _NAME.match(part) or _province(part)[0]:
-        return False
-    return not (_PLACE_MARKS & set(part)) and (len(part) <= 4 or part.isascii())
+def _fold(text: str) -> str:
+    """Full-width digits, letters and punctuation as ASCII."""
+    return unicodedata.normalize("NFKC", text or "")
 
 
-def _province(text: str) -> tuple[str, str]:
-    for name in sorted(PROVINCES, key=len, reverse=True):
-        if text.startswith(name):
-            rest = text[len(name):]
-            for suffix in _SUFFIXES:
-                if rest.startswith(suffix):
-                    rest = rest[len(suffix):]
-                    break
-            return name, rest
-    return "", text
+def _take_phone(text: str) -> tuple[str, str]:
+    """(the phone in a canonical form, the text without it)."""
+    if match := _MOBILE.search(text):
+        phone = re.sub(r"\D", "", match.group(1))
+    elif match := _LANDLINE.search(text):
+        phone = f"{match.group(1)}-{match.group(2)}{match.group(3)}"
+    else:
+        return "", text
+    return phone, text[: match.start()] + " " + text[match.end():]
 
 
 def bad_phone(text: str) -> str:
-    """A number that was meant as the phone but is not a mainland mobile number (10 or 12
-    digits, or not 1[3-9]…), so the customer is told instead of finding it in the street."""
-    if _PHONE.search(text or ""):
+    """A number that was meant as the phone but is neither a mainland mobile nor a landline
+    with its area code, so the customer is told instead of finding it in the street."""
+    text = _fold(text)
+    if _take_phone(text)[0]:
         return ""
-    match = _PHONE_ATTEMPT.search(text or "")
+    match = _PHONE_ATTEMPT.search(text)
     return match.group(0).strip() if match else ""
+
+
+def _looks_like_name(part: str) -> bool:
+    """张三, 上官海燕, 黄小姐 or Zhang San — not 文三路100号, 浙江 or 大连市."""
+    if not _NAME.match(part):
+        return False
+    if part.isascii():
+        return True
+    if _TITLE.match(part):
+        return True
+    if len(part) < 2 or _PLACE_MARKS & set(part[1:]):
+        return False
+    return not table().names_at(part, 0)  # 达瓦, 其其格: a name need not start with a surname
+
+
+def has_surname(part: str) -> bool:
+    return part[:2] in SURNAMES or part[:1] in SURNAMES
+
+
+def _trailing_name(street: str) -> tuple[str, str]:
+    """A name glued to the end of the street ("…2504室熊涛"): (name, street without it). Only
+    after a number or a room word, and only a name that starts with a surname."""
+    for size in (4, 3, 2):
+        name, before = street[-size:], street[:-size]
+        if (len(street) > size and re.fullmatch(r"[\u4e00-\u9fa5]+", name)
+                and re.search(r"[\dA-Za-z室号楼栋幢层座]$", before)
+                and has_surname(name) and not _PLACE_MARKS & set(name)):
+            return name, before
+    return "", street
 
 
 def parse(text: str) -> Address:
     """Whatever parts of an address `text` holds (missing parts stay empty)."""
-    text = re.sub(r"[，,；;：:\n\t]+", " ", text or "").strip()
-    phone = ""
-    if match := _PHONE.search(text):
-        phone = "".join(match.groups())
-        text = (text[: match.start()] + " " + text[match.end():]).strip()
-    elif match := _PHONE_ATTEMPT.search(text):
-        text = (text[: match.start()] + " " + text[match.end():]).strip()
+    text = _fold(text)
+    phone, text = _take_phone(text)
+    if not phone and (match := _PHONE_ATTEMPT.search(text)):
+        text = text[: match.start()] + " " + text[match.end():]
+    text = _LABEL.sub(" ", text)
     name, place_parts = "", []
-    for part in text.split():
-        part = re.sub(r"^(收件人|收货人|姓名|电话|手机|地址)", "", part)
+    for part in _SEPARATORS.split(text):
+        part = _SENDING.sub("", part.strip("()（）[]【】<>《》\"'“”‘’.。!！?？~-_ "))
+        if part[:1] in "送寄发" and table().names_at(part, 1):
+            part = part[1:]  # 发西宁: "send to 西宁"
         if not part:
             continue
         if not name and _looks_like_name(part):
             name = part
         else:
             place_parts.append(part)
-    place = "".join(place_parts)
-    province, rest = _province(place)
-    city = district = ""
-    if province in MUNICIPALITIES:
-        city = province
-        rest = rest.removeprefix("市")
-    elif match := _CITY.match(rest):
-        city, rest = match.group(1), rest[match.end():]
-    if match := _DISTRICT.match(rest):
-        district, rest = match.group(1), rest[match.end():]
-    street = rest.strip()
-    return Address(name=name, phone=phone, province=province, city=city, district=district,
-                   street=street)
+    region, street = _region(place_parts)
+    if not name:
+        name, street = _trailing_name(street)
+    fields = {"name": name, "phone": phone, "street": street}
+    if len(region) == 1:
+        province, city, district = region[0].path
+        return Address(province=province, city=city, district=district, **fields)
+    if region:
+        return Address(ambiguous=tuple(sorted(d.label() for d in region)), **fields)
+    return Address(**fields)
 
 
-def from_dict(data: dict[str, str] | None) -> Address:
+def _region_only(part: str) -> int:
+    """The level of the first division if `part` is nothing but division names (山东省,
+    济南市槐荫区), else 0."""
+    divisions, paths, position = table(), [()], 0
+    while position < len(part):
+        step = _next_division(divisions, part, position, paths)
+        if step is None:
+            return 0
+        position, paths = step
+    first = [path[0].level for path in paths if path]
+    return min(first) if first else 0
+
+
+def _region(parts: list[str]) -> tuple[list[Division], str]:
+    """The divisions the start of the place names (one, several when ambiguous, none) and the
+    street after it, in the customer's words."""
+    # Region-only parts first, broadest first, wherever they were written ("梧桐街876号，
+    # 槐荫区，济南市，山东省"); the other parts after them, in their order.
+    levels = [_region_only(part) for part in parts]
+    regions = sorted((level, n) for n, level in enumerate(levels) if level)
+    place = "".join([parts[n] for _, n in regions]
+                    + [part for part, level in zip(parts, levels, strict=True) if not level])
+    divisions = table()
+    paths: list[tuple[Division, ...]] = [()]
+    position = 0
+    while position < len(place):
+        step = _next_division(divisions, place, position, paths)
+        if step is None:
+            break
+        position, paths = step
+    street = place[position:].strip()
+    deepest = {path[-1] for path in paths if path}
+    return _settle(deepest), street
+
+
+def _next_division(divisions, place: str, position: int,
+                   paths: list[tuple[Division, ...]]):
+    """Read one more division name at `position` that fits the paths so far: (new position,
+    narrowed paths), or None when what follows is the street."""
+    for spelling, found in divisions.names_at(place, position):
+        end = position + len(spelling)
+        official = any(d.name == spelling for d in found)
+        if (not official and place[end:end + 1] in _STREET_AFTER_SHORT
+                and not divisions.names_at(place, end)):
+            continue  # 长安街, 浦东大道: a street named after the place
+        if not any(path for path in paths):  # nothing named yet: not 台湾's 永康区 for 永康
+            found = [d for d in found if d.code[:2] not in NAMED_ONLY] or found
+        narrowed = []
+        repeated = False
+        for path in paths:
+            last = path[-1] if path else None
+            for division in found:
+                if last is None or division.within(last):
+                    narrowed.append((*path, division))
+                elif division is last or (last.within(division) and last.level < 3):
+                    repeated = True  # 北京 北京市, 杭州市杭州: said twice
+        if narrowed:
+            if not official and place[end:end + 1] in "省市区县旗" and not divisions.names_at(
+                    place, end):
+                end += 1  # 长乐市 for what is now 长乐区
+            return end, narrowed
+        if repeated:
+            return position + len(spelling), paths
+    return None
+
+
+def _settle(deepest: set[Division]) -> list[Division]:
+    """One division when the candidates agree (or one lies inside the others: 恩施 the
+    prefecture and 恩施市 in it → the prefecture), else every candidate."""
+    if len(deepest) <= 1:
+        return list(deepest)
+    outer = [d for d in deepest if not any(d.within(other) for other in deepest)]
+    if len(outer) == 1:
+        return outer
+    return sorted(outer, key=lambda d: d.code)
+
+
+def official(address: Address) -> Address:
+    """The region in official names when it is one the list knows (a merged or stored address
+    written with short names), else unchanged."""
+    if not address.province and not address.city and not address.district:
+        return address
+    parsed = parse(address.region())
+    if len(parsed.ambiguous) or not parsed.province:
+        return address
+    return replace(address, province=parsed.province, city=parsed.city,
+                   district=parsed.district or address.district)
+
+
+def from_dict(data: dict | None) -> Address:
     data = data or {}
-    return Address(**{k: str(data.get(k, "")) for k in LABELS})
+    return Address(**{k: str(data.get(k, "")) for k in LABELS},
+                   ambiguous=tuple(str(c) for c in data.get("ambiguous") or ()))
+
+
+def combine(before: Address, reply: str) -> Address:
+    """The address being gathered with the customer's next message. An ambiguous region is
+    settled by a number (the candidate's place in the list) or by a province or city that
+    only one candidate lies in; otherwise the message fills what is still missing."""
+    reply = _fold(reply).strip()
+    if before.ambiguous:
+        chosen = _choose(before.ambiguous, reply)
+        if chosen is not None:
+            province, city, district = chosen.split("/")
+            settled = replace(before, province=province, city=city, district=district,
+                              ambiguous=())
+            return settled if reply.isdigit() else parse(reply).merged(settled)
+    new = parse(reply)
+    if before.ambiguous and not new.province and not new.ambiguous:
+        new = replace(new, ambiguous=before.ambiguous)
+    return new.merged(before)
+
+
+def _choose(candidates: tuple[str, ...], reply: str) -> str | None:
+    if reply.isdigit():
+        index = int(reply) - 1
+        return candidates[index] if 0 <= index < len(candidates) else None
+    named = parse(reply)
+    wanted = [part for part in (named.province, named.city) if part]
+    fitting = [c for c in candidates if wanted and all(w in c.split("/")[:2] for w in wanted)]
+    return fitting[0] if len(fitting) == 1 else None
+
+
+__all__ = ["LABELS", "MUNICIPALITIES", "Address", "bad_phone", "combine", "from_dict",
+           "needs_district", "official", "parse"]

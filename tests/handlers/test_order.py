@@ -41,10 +41,10 @@ def test_from_card_to_order(app, shop):
     assert choices.startswith("请选择规格（回复序号）：\n1. #01 正红 ¥129（库存 50）")
     assert text(shop.say("1")).startswith("请发送收货信息")
     partial = text(shop.say("张三 浙江省杭州市西湖区文三路100号"))
-    assert partial == "已记下：张三 浙江杭州市西湖区文三路100号\n还需要：手机号。请补充发送。"
+    assert partial == "已记下：张三 浙江省杭州市西湖区文三路100号\n还需要：手机号。请补充发送。"
     read_back = text(shop.say("13800138000"))
     assert read_back.startswith("请确认订单：\n丝绒哑光口红（#01 正红）× 2\n合计 ¥258，包邮")
-    assert "寄到：张三 138****8000 浙江杭州市西湖区文三路100号" in read_back
+    assert "寄到：张三 138****8000 浙江省杭州市西湖区文三路100号" in read_back
     done = text(shop.say("确认"))
     assert done.startswith("下单成功！订单号 2") and "应付 ¥258" in done
     assert stock(app, "丝绒哑光口红", "#01 正红") == 48
@@ -135,4 +135,4 @@ def test_a_phone_number_that_is_not_one_is_named_and_asked_again(app, shop, wron
     answer = text(shop.say(f"张三 {wrong} 浙江省杭州市西湖区文三路100号"))
     assert answer == f"「{wrong}」不是有效的手机号（11 位，以 1 开头），请重新发送手机号。"
     read_back = text(shop.say("13800138000"))
-    assert read_back.startswith("请确认订单：") and "浙江杭州市西湖区文三路100号" in read_back
+    assert read_back.startswith("请确认订单：") and "浙江省杭州市西湖区文三路100号" in read_back
