@@ -1,5 +1,5 @@
-"""`python -m bot serve|sandbox|chat|init-db|menu push|scheduler|users|catalog|faq` — the project's
-commands."""
+"""`python -m bot serve|sandbox|chat|init-db|menu push|scheduler|users|catalog|faq|address` — the
+project's commands."""
 
 from __future__ import annotations
 
@@ -207,11 +207,13 @@ def scheduler(demo: bool) -> None:
 def _add_console_commands() -> None:
     from console.commands import users
     from customer_service.commands import faq
+    from shop.address_command import address
     from shop.commands import catalog
 
     cli.add_command(users)
     cli.add_command(catalog)
     cli.add_command(faq)
+    cli.add_command(address)
 
 
 _add_console_commands()

@@ -301,6 +301,8 @@ def combine(before: Address, reply: str) -> Address:
             settled = replace(before, province=province, city=city, district=district,
                               ambiguous=())
             return settled if reply.isdigit() else parse(reply).merged(settled)
+        if reply.isdigit() and len(reply) < 3:
+            return before  # not one of the numbers offered: ask again
     new = parse(reply)
     if before.ambiguous and not new.province and not new.ambiguous:
         new = replace(new, ambiguous=before.ambiguous)

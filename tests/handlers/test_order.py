@@ -136,3 +136,29 @@ def test_a_phone_number_that_is_not_one_is_named_and_asked_again(app, shop, wron
     assert answer == f"「{wrong}」不是有效的手机号（11 位，以 1 开头），请重新发送手机号。"
     read_back = text(shop.say("13800138000"))
     assert read_back.startswith("请确认订单：") and "浙江省杭州市西湖区文三路100号" in read_back
+
+
+def test_an_address_with_only_the_city_is_read_back_in_full_official_form(app, shop):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买 1")
+    shop.say("1")
+    read_back = text(shop.say("李四 13700137000 杭州西湖区文一路5号"))
+    assert read_back.startswith("请确认订单：")
+    assert "寄到：李四 137****7000 浙江省杭州市西湖区文一路5号" in read_back
+
+
+def test_a_district_several_cities_have_is_asked_about_then_read_back(app, shop):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买 1")
+    shop.say("1")
+    asked = text(shop.say("赵六 18612345678 朝阳区建国路1号"))
+    assert asked == ("「朝阳区」有2个，请问是哪一个？\n1. 北京市朝阳区\n2. 吉林省长春市朝阳区\n"
+                     "回复序号，或回复省份、城市。")
+    assert "请确认订单" not in text(shop.say("5"))  # no such choice: asked again
+    read_back = text(shop.say("长春"))
+    assert "寄到：赵六 186****5678 吉林省长春市朝阳区建国路1号" in read_back
+    text(shop.say("确认"))
+    with app.extensions["storage"].sessions() as db:
+        order = db.scalar(select(Order))
+        assert (order.address_fields["province"], order.address_fields["city"],
+                order.address_fields["district"]) == ("吉林省", "长春市", "朝阳区")
