@@ -21,6 +21,7 @@ import requests
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "wechat:token:"
+TICKET_PREFIX = "wechat:jsapi_ticket:"
 TOKEN_ERRORS = {40001, 40014, 42001}
 #: Codes after which sending the same thing again cannot succeed (see WECHAT_API.md §3).
 PERMANENT_ERRORS = {
@@ -58,10 +59,11 @@ class WeChatAPIError(Exception):
 class TokenStore:
     """The account's access token in Redis, refreshed by one lock holder at a time."""
 
-    def __init__(self, client: redis.Redis, fetch: Any, app_id: str, wait_seconds: float = 10.0):
+    def __init__(self, client: redis.Redis, fetch: Any, app_id: str, wait_seconds: float = 10.0,
+                 prefix: str = ""):
         self.redis = client
         self._fetch = fetch  # (force: bool) -> (token, expires_in)
-        self.key = TOKEN_PREFIX + app_id
+        self.key = (prefix or TOKEN_PREFIX) + app_id
         self.wait_seconds = wait_seconds
 
     def get(self) -> str:
@@ -93,7 +95,7 @@ class TokenStore:
             token, expires_in = self._fetch(force=True)
         # Keep a margin so no worker uses a token in its last minute.
         self.redis.set(self.key, token, ex=max(60, int(expires_in) - 120))
-        log.info("access token refreshed (valid %ss)", expires_in)
+        log.info("%s refreshed (valid %ss)", self.key.rsplit(":", 1)[0], expires_in)
         return token
 
     def _unlock(self, lock: str, me: str) -> None:
@@ -125,6 +127,8 @@ class WeChatAPI:
         self.timeout = timeout
         self.backoff = backoff
         self.tokens = TokenStore(client, self._fetch_token, app_id)
+        # The JS-SDK's jsapi_ticket: like the token, one per account, shared by every worker.
+        self.tickets = TokenStore(client, self._fetch_ticket, app_id, prefix=TICKET_PREFIX)
 
     def _fetch_token(self, force: bool) -> tuple[str, int]:
         body = {
@@ -137,6 +141,14 @@ class WeChatAPI:
         if "access_token" not in data:
             raise WeChatAPIError(int(data.get("errcode", -1)), str(data.get("errmsg", "")))
         return data["access_token"], int(data.get("expires_in", 7200))
+
+    def _fetch_ticket(self, force: bool) -> tuple[str, int]:
+        data = self.call("GET", "/cgi-bin/ticket/getticket", params={"type": "jsapi"})
+        return str(data["ticket"]), int(data.get("expires_in", 7200))
+
+    def jsapi_ticket(self) -> str:
+        """The ticket pages sign `wx.config` with (cached in Redis until shortly before expiry)."""
+        return self.tickets.get()
 
     def _post_json(self, path: str, body: Any, params: dict[str, str]) -> dict[str, Any]:
         payload = json.dumps(body, ensure_ascii=False).encode()  # WeChat wants raw UTF-8

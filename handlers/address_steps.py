@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.inbound import Inbound
 from handlers.context import ChatContext
-from shop import addresses, checkout
+from shop import address_picker, addresses, checkout
 
 ASK_ADDRESS = (
     "请发送收货信息：姓名 手机号 详细地址\n"
@@ -37,7 +37,12 @@ def gather_address(ctx: ChatContext, msg: Inbound, step: str) -> tuple[addresses
     if msg.kind == "location":
         typed = str(msg.fields.get("Label") or "")
     data = ctx.conversation.get_data()
-    address = addresses.combine(addresses.from_dict(data.get("address")), typed)
+    before = addresses.from_dict(data.get("address"))
+    picked = address_picker.take(ctx.redis, msg.openid)
+    if picked is not None:  # chosen on the 使用微信收货地址 page: that, whatever was typed now
+        address, typed = picked.merged(before), ""
+    else:
+        address = addresses.combine(before, typed)
     ctx.conversation.update_data(address=address.with_candidates())
     ctx.conversation.set_state(step)
     if (wrong := addresses.bad_phone(typed)) and not address.phone:
@@ -49,7 +54,14 @@ def gather_address(ctx: ChatContext, msg: Inbound, step: str) -> tuple[addresses
     wanted = "、".join(addresses.LABELS[part] for part in address.missing)
     got = address.one_line()
     prefix = f"已记下：{got}\n" if got else ""
-    return address, f"{prefix}还需要：{wanted}。请补充发送。"
+    return address, f"{prefix}还需要：{wanted}。请补充发送。\n{_picker_link(ctx, msg.openid)}"
+
+
+def _picker_link(ctx: ChatContext, openid: str) -> str:
+    """The page where the customer picks one of the addresses they keep in WeChat."""
+    base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    token = address_picker.issue_page(ctx.redis, openid)
+    return f'也可以<a href="{base}/shop/address/{token}">使用微信收货地址</a>。'
 
 
 def _which_one(address: addresses.Address) -> str:

@@ -13,9 +13,10 @@ import segno
 from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from bot.jssdk import page_config
 from core.clock import shanghai_text
 from core.money import yuan
-from shop import payments
+from shop import address_picker, payments
 from shop.addresses import from_dict
 from shop.browse import price_label
 from shop.catalog import Product
@@ -133,3 +134,49 @@ def wxpay_notify():
             openid, f"订单 {data.get('out_trade_no')} 已取消，您的付款已原路退回。"
         )
     return "", 204
+
+
+ADDRESS_PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; "
+                       "script-src 'self' https://res.wx.qq.com; connect-src 'self'")
+
+
+def _address_owner(token: str) -> str:
+    owner = address_picker.page_owner(current_app.extensions["storage"].redis, token)
+    if owner is None:
+        abort(404)
+    return owner
+
+
+@bp.get("/address/<token>")
+def address_page(token: str):
+    """使用微信收货地址: the chat links here when a typed address is incomplete."""
+    _address_owner(token)
+    config = ""
+    api = current_app.extensions.get("wechat_api")
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+    try:
+        ticket = api.jsapi_ticket() if api is not None else ""
+        if ticket:
+            config = json.dumps(page_config(api.app_id, ticket, base + request.path,
+                                            ["openAddress"]))
+    except Exception:  # WeChat unreachable or refusing: the page says to type the address
+        logging.getLogger(__name__).warning("no jsapi_ticket for the address page", exc_info=True)
+    page = render_template("storefront/address.html", config=config)
+    return page, 200, {"Cache-Control": "no-store", "Content-Security-Policy": ADDRESS_PAGE_POLICY}
+
+
+@bp.post("/address/<token>")
+def address_picked(token: str):
+    """The address openAddress returned, checked against the division list and kept for the
+    chat. JSON only, so no other site's form can post here."""
+    openid = _address_owner(token)
+    fields = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(fields, dict):
+        return {"error": "请求格式不正确"}, 400
+    try:
+        picked = address_picker.from_wechat(fields)
+    except ValueError as error:
+        return {"error": str(error)}, 400
+    address_picker.remember(current_app.extensions["storage"].redis, openid, picked)
+    return {"address": picked.one_line(), "next": "请回到聊天，回复「好了」继续下单。",
+            "missing": picked.missing}

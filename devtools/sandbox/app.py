@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from devtools.demo import DEMO_ACCOUNT
-from devtools.sandbox import control, mass, menu, messages, tags, tokens, users, web
+from devtools.sandbox import control, jssdk, mass, menu, messages, tags, tokens, users, web
 from devtools.sandbox.rules.followers import PAGE_SIZE
 from devtools.sandbox.state import SandboxState
 
@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "PAY": None,
 }
 
-BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp)
+BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp, jssdk.bp)
 
 
 def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -51,6 +51,7 @@ ERRMSG: dict[int, str] = {
     45158: "tag name too long",
     45159: "invalid tag id",
     46003: "menu no exist",
+    40097: "invalid args",
     47001: "data format error",
     47003: "argument invalid!",
     48006: "forbid to clear quota because of reaching the limit",

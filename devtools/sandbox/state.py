@@ -63,6 +63,7 @@ class SandboxState:
         self.quotas = Quotas(self._daily_limits)
         self.qrcodes = QrCodes()
         self.menu: dict[str, Any] | None = None
+        self.jsapi_ticket: tuple[str, float] | None = None  # (ticket, issued at)
 
     def now(self) -> float:
         return self.clock.now()
