@@ -49,8 +49,8 @@ SURNAMES = frozenset(
     "萧赖傅郗鄂桓"
 ) | {"欧阳", "上官", "诸葛", "司马", "令狐", "皇甫", "慕容", "东方", "夏侯", "尉迟", "公孙",
      "长孙", "宇文", "司徒", "西门", "端木", "独孤", "南宫", "轩辕", "澹台"}
-#: After a short form (浦东, 长安), these mean a street or place, not the division: 浦东大道.
-_STREET_AFTER_SHORT = set("路街道巷弄胡同桥大村镇乡里号")
+#: After a short form (浦东, 长安), these mean a street, not the division: 浦东大道, 珠山中路.
+_STREET_AFTER_SHORT = re.compile(r"[东西南北中]?(?:路|街|大道|大街|巷|弄|胡同|桥|里|号|镇|乡)")
 
 
 @dataclass(frozen=True)
@@ -171,21 +171,22 @@ def parse(text: str) -> Address:
     if not phone and (match := _PHONE_ATTEMPT.search(text)):
         text = text[: match.start()] + " " + text[match.end():]
     text = _LABEL.sub(" ", text)
-    name, place_parts = "", []
+    parts = []
     for part in _SEPARATORS.split(text):
         part = _SENDING.sub("", part.strip("()（）[]【】<>《》\"'“”‘’.。!！?？~-_ "))
         if part[:1] in "送寄发" and table().names_at(part, 1):
             part = part[1:]  # 发西宁: "send to 西宁"
-        if not part:
-            continue
-        if not name and _looks_like_name(part):
-            name = part
-        else:
-            place_parts.append(part)
-    region, street = _region(place_parts)
-    if not name:
-        name, street = _trailing_name(street)
-    fields = {"name": name, "phone": phone, "street": street}
+        if part:
+            parts.append(part)
+    region, rest = _region(parts)
+    name = _pick_name(rest)
+    street = "".join(part for n, (part, _) in enumerate(rest) if n != name)
+    name_text = rest[name][0] if name is not None else ""
+    if len(name_text) >= 3 and name_text.endswith("收"):
+        name_text = name_text[:-1]  # 周敏收: "for 周敏"
+    if not name_text:
+        name_text, street = _trailing_name(street)
+    fields = {"name": name_text, "phone": phone, "street": street}
     if len(region) == 1:
         province, city, district = region[0].path
         return Address(province=province, city=city, district=district, **fields)
@@ -194,39 +195,89 @@ def parse(text: str) -> Address:
     return Address(**fields)
 
 
-def _region_only(part: str) -> int:
-    """The level of the first division if `part` is nothing but division names (山东省,
-    济南市槐荫区), else 0."""
-    divisions, paths, position = table(), [()], 0
-    while position < len(part):
-        step = _next_division(divisions, part, position, paths)
-        if step is None:
-            return 0
-        position, paths = step
-    first = [path[0].level for path in paths if path]
-    return min(first) if first else 0
+#: Words that make a short token a place, not a person: 中商广场, 颐和国际, 前台.
+_PLACE_WORDS = ("广场", "大厦", "中心", "花园", "国际", "公寓", "家园", "小区", "大学", "学院",
+                "医院", "公司", "超市", "商场", "市场", "前台", "门卫", "驿站", "快递", "物业",
+                "工业", "园区", "社区", "大道", "大街", "油田", "基地", "街道", "对面", "附近",
+                "楼下", "门口", "旁边")
+#: Characters no name has after its first (国栋 and 志城 are names; 3号 and 东区 are not).
+_ADDRESS_CHARS = set("省市区县路街号室楼")
+_PLACE_ENDINGS = set("湖塘桥湾港庄坊阁庭站营屯堡寨铺集厂段园苑府城门口村镇乡巷弄院里侧旁")
 
 
-def _region(parts: list[str]) -> tuple[list[Division], str]:
-    """The divisions the start of the place names (one, several when ambiguous, none) and the
-    street after it, in the customer's words."""
-    # Region-only parts first, broadest first, wherever they were written ("梧桐街876号，
-    # 槐荫区，济南市，山东省"); the other parts after them, in their order.
-    levels = [_region_only(part) for part in parts]
-    regions = sorted((level, n) for n, level in enumerate(levels) if level)
-    place = "".join([parts[n] for _, n in regions]
-                    + [part for part, level in zip(parts, levels, strict=True) if not level])
-    divisions = table()
-    paths: list[tuple[Division, ...]] = [()]
+def _name_score(part: str) -> int:
+    """How much a separate token looks like the recipient: 周小姐 and 彭涛 much, 大石 a
+    little, 花桥 or 中商广场 not at all."""
+    if not _NAME.match(part):
+        return 0
+    if part.isascii():
+        return 1 if not part.isupper() else 0  # Zhang San, not IFS
+    if _TITLE.match(part):
+        return 4
+    if len(part) < 2 or _ADDRESS_CHARS & set(part[1:]) or any(w in part for w in _PLACE_WORDS):
+        return 0
+    score = 1 + 2 * (has_surname(part) and len(part) <= 4)
+    score -= 3 * (part[-1] in _PLACE_ENDINGS)
+    score -= 2 * bool(table().names_at(part, 0))  # 乌兰 the county, or 乌兰 the person
+    return max(score, 0)
+
+
+def _pick_name(rest: list[tuple[str, bool]]) -> int | None:
+    """The index of the whole token most like a name (first of the best), if any."""
+    scored = [(_name_score(part), -n) for n, (part, whole) in enumerate(rest) if whole]
+    best = max(scored, default=(0, 0))
+    return -best[1] if best[0] > 0 else None
+
+
+def _consume(divisions, text: str, paths: list[tuple[Division, ...]]):
+    """Read division names from the start of `text` as far as they fit `paths`: (characters
+    read, paths)."""
     position = 0
-    while position < len(place):
-        step = _next_division(divisions, place, position, paths)
+    while position < len(text):
+        step = _next_division(divisions, text, position, paths)
         if step is None:
             break
         position, paths = step
-    street = place[position:].strip()
+    return position, paths
+
+
+def _region(parts: list[str]) -> tuple[list[Division], list[tuple[str, bool]]]:
+    """The divisions the parts name (one, several when ambiguous, none), and what is left of
+    the parts in their order — (text, whether it is a whole part) — for the name and street.
+
+    Parts that are nothing but division names count wherever they were written, broadest
+    first ("梧桐街876号，槐荫区，济南市，山东省"), if they fit together; then the first other part
+    that starts with a division continues the region, and the rest of it is the street."""
+    divisions = table()
+    paths: list[tuple[Division, ...]] = [()]
+    used: set[int] = set()
+    whole = []
+    for n, part in enumerate(parts):
+        read, found = _consume(divisions, part, [()])
+        if read == len(part):
+            whole.append((min(path[0].level for path in found if path), n))
+    for _, n in sorted(whole):
+        read, extended = _consume(divisions, parts[n], paths)
+        if read == len(parts[n]):
+            used.add(n)
+            paths = extended
+    rest: list[tuple[str, bool]] = []
+    continued = False
+    for n, part in enumerate(parts):
+        if n in used:
+            continue
+        if not continued:
+            read, extended = _consume(divisions, part, paths)
+            if read:
+                continued, paths = True, extended
+                if part[read:].strip():
+                    rest.append((part[read:].strip(), False))
+                continue
+            # past the first piece of street (人民北路), a place name is the street's (吉首大学)
+            continued = any(c.isdigit() or c in _ADDRESS_CHARS for c in part)
+        rest.append((part, True))
     deepest = {path[-1] for path in paths if path}
-    return _settle(deepest), street
+    return _settle(deepest), rest
 
 
 def _next_division(divisions, place: str, position: int,
@@ -236,11 +287,13 @@ def _next_division(divisions, place: str, position: int,
     for spelling, found in divisions.names_at(place, position):
         end = position + len(spelling)
         official = any(d.name == spelling for d in found)
-        if (not official and place[end:end + 1] in _STREET_AFTER_SHORT
-                and not divisions.names_at(place, end)):
-            continue  # 长安街, 浦东大道: a street named after the place
-        if not any(path for path in paths):  # nothing named yet: not 台湾's 永康区 for 永康
+        street_follows = not official and bool(_STREET_AFTER_SHORT.match(place, end))
+        if street_follows and not divisions.names_at(place, end):  # (邢台桥东区: two names)
+            continue  # 长安街, 浦东大道, 珠山中路: a street named after the place
+        if not any(path for path in paths):  # nothing named yet: not 台湾's 永康区 for 永康,
             found = [d for d in found if d.code[:2] not in NAMED_ONLY] or found
+            current = [d for d in found if spelling in (d.name, *d.short.split("/"))]
+            found = current or found  # nor 邢台's former 桥西区 when two cities have one today
         narrowed = []
         repeated = False
         for path in paths:
@@ -251,11 +304,12 @@ def _next_division(divisions, place: str, position: int,
                 elif division is last or (last.within(division) and last.level < 3):
                     repeated = True  # 北京 北京市, 杭州市杭州: said twice
         if narrowed:
-            if not official and place[end:end + 1] in "省市区县旗" and not divisions.names_at(
+            suffix = place[end:end + 1]
+            if not official and suffix and suffix in "省市区县旗" and not divisions.names_at(
                     place, end):
                 end += 1  # 长乐市 for what is now 长乐区
             return end, narrowed
-        if repeated:
+        if repeated and not street_follows:
             return position + len(spelling), paths
     return None
 

@@ -24,6 +24,16 @@ RENAMES = (
     ("卢湾区", "黄浦区", "上海市"), ("卢湾", "黄浦区", "上海市"), ("闸北区", "静安区", "上海市"),
     ("闸北", "静安区", "上海市"), ("南汇区", "浦东新区", "上海市"), ("崇文区", "东城区", "北京市"),
     ("崇文", "东城区", "北京市"), ("宣武区", "西城区", "北京市"), ("宣武", "西城区", "北京市"),
+    ("江东区", "鄞州区", "宁波市"), ("楚州区", "淮安区", "淮安市"), ("白下区", "秦淮区", "南京市"),
+    ("下关区", "鼓楼区", "南京市"), ("崇安区", "梁溪区", "无锡市"), ("南长区", "梁溪区", "无锡市"),
+    ("北塘区", "梁溪区", "无锡市"), ("下城区", "拱墅区", "杭州市"), ("江干区", "上城区", "杭州市"),
+    ("沧浪区", "姑苏区", "苏州市"), ("平江区", "姑苏区", "苏州市"), ("金阊区", "姑苏区", "苏州市"),
+    ("戚墅堰区", "武进区", "常州市"), ("塘沽区", "滨海新区", "天津市"),
+    ("汉沽区", "滨海新区", "天津市"), ("大港区", "滨海新区", "天津市"),
+    ("萝岗区", "黄埔区", "广州市"), ("东山区", "越秀区", "广州市"), ("芳村区", "荔湾区", "广州市"),
+    ("郫县", "郫都区", "成都市"), ("户县", "鄠邑区", "西安市"), ("唐海县", "曹妃甸区", "唐山市"),
+    ("东陵区", "浑南区", "沈阳市"), ("动力区", "香坊区", "哈尔滨市"), ("蓟县", "蓟州区", "天津市"),
+    ("开县", "开州区", "重庆市"), ("桥东区", "襄都区", "邢台市"), ("桥西区", "信都区", "邢台市"),
 )
 #: Changes the source list has not caught up with: (prefecture, name in the list, name today).
 CORRECTIONS = (("西宁市", "湟中县", "湟中区"),)
@@ -71,6 +81,8 @@ class Division:
         city = self.at(2)
         county = self.at(3)
         city_name = city.name if city else ""
+        if city is None and province is not None and province.name in MUNICIPALITIES:
+            city_name = province.name  # 上海市 alone: the municipality is its own city
         if city is not None and city.short == _PLACEHOLDER:
             city_name, county = (county.name if county else ""), None
         return (province.name if province else "", city_name, county.name if county else "")
