@@ -25,7 +25,7 @@ FIELDS = ("name", "phone", "province", "city", "district", "street")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", nargs="?", default="dev", choices=["dev", "tune2", "test", "holdout", "holdout2"])
+    parser.add_argument("part", nargs="?", default="dev", choices=["dev", "tune2", "tune3", "test", "holdout2"])
     parser.add_argument("--misses", action="store_true", help="print every wrong line")
     args = parser.parse_args()
     rows = [json.loads(line) for line in (HERE / f"{args.part}.jsonl").open(encoding="utf-8")]

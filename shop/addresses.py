@@ -22,17 +22,25 @@ LABELS = {"name": "收件人姓名", "phone": "手机号", "province": "省份",
 _MOBILE = re.compile(
     r"(?<![\d-])(?:[(]?(?:\+|00)?86[)]?[\s-]*)?[(]?(1[3-9](?:[\s.()-]{0,2}\d){9})(?!\d)")
 _LANDLINE = re.compile(
-    r"(?<!\d)[(（]?(0(?:10|2\d|[3-9]\d{2}))[)）]?[\s-]*(\d{3,4})[\s-]?(\d{4})(?:[-转]\d{1,5})?(?!\d)")
+    r"(?<!\d)[(（]?(0(?:10|2\d|[3-9]\d{2}))[)）]?[\s-]*(\d{3,4})[\s-]?(\d{4})"
+    r"(?:\s*(?:-|转|ext\.?)\s*\d{1,5})?(?!\d)")
 _PHONE_ATTEMPT = re.compile(r"(?<!\d)\+?\d[\d\s-]{5,16}\d(?!\d)")
+#: "收件人：" and the like say the next part is the name; it is marked so (NAME_MARK).
+_NAME_LABEL = re.compile(r"(?:收件人|收货人|联系人|姓名|名字|收(?=\s*[:：]))\s*[:：]?")
 _LABEL = re.compile(
-    r"(?:收件人|收货人|联系人|姓名|名字|手机号码|手机号|联系电话|电话号码|办公电话|家庭电话|座机|固话"
-    r"|电话|手机|tel|phone"
+    r"(?:手机号码|手机号|联系电话|电话号码|办公电话|家庭电话|座机|固话|电话|手机|tel|phone"
     r"|收货地址|收件地址|详细地址|所在地区|地址)\s*[:：]?", re.IGNORECASE)
+NAME_MARK = "\x01"
+#: Words of a remark to the courier or the shop, not of the address: "麻烦放快递柜",
+#: "电话等下发你", "周末也可以送", "地址待会发".
+_REMARK = re.compile(r"麻烦|请|帮忙|谢谢|待会|等下|稍后|还没|也可以|可以送|不要|尽快|送货前"
+                     r"|打电话|电联|发你|放门口|放快递柜|放驿站|工作日|周末|节假日")
 _SEPARATORS = re.compile(r"[,，;；、/|\\\n\r\t]+|\s+|[:：]")
 _SENDING = re.compile(r"^(?:送到|寄到|发到|寄往|送至|寄至|收货地)")
 _NAME = re.compile(
     r"^(?:[\u4e00-\u9fa5]{1,5}(?:·[\u4e00-\u9fa5]{1,6})?|[A-Za-z][A-Za-z .'-]{1,30})$")
-_TITLE = re.compile(r"^[\u4e00-\u9fa5](?:先生|女士|小姐|老师|师傅|阿姨|总|哥|姐)$")
+_TITLE = re.compile(r"^[\u4e00-\u9fa5](?:先生|女士|小姐|老师|师傅|阿姨|总|哥|姐|工|主任|经理)$"
+                    r"|^[小老阿][\u4e00-\u9fa5]$")
 _PLACE_MARKS = set("省市区县旗镇乡村路街道巷弄号栋幢楼室座院园里苑城厦府单元期组")
 #: Surnames, for a name written without a space after the street ("…2504室熊涛"): the
 #: common single ones and the compound ones still in use.
@@ -109,9 +117,12 @@ def needs_district(address: Address) -> bool:
     return bool(divisions.children(city))
 
 
+_DASHES = str.maketrans({"—": "-", "–": "-", "－": "-", "―": "-"})
+
+
 def _fold(text: str) -> str:
-    """Full-width digits, letters and punctuation as ASCII."""
-    return unicodedata.normalize("NFKC", text or "")
+    """Full-width digits, letters and punctuation as ASCII; every dash as "-"."""
+    return unicodedata.normalize("NFKC", text or "").translate(_DASHES)
 
 
 def _take_phone(text: str) -> tuple[str, str]:
@@ -170,18 +181,23 @@ def parse(text: str) -> Address:
     phone, text = _take_phone(text)
     if not phone and (match := _PHONE_ATTEMPT.search(text)):
         text = text[: match.start()] + " " + text[match.end():]
-    text = _LABEL.sub(" ", text)
-    parts = []
+    text = _LABEL.sub(" ", _NAME_LABEL.sub(" " + NAME_MARK, text))
+    parts, labelled = [], None
     for part in _SEPARATORS.split(text):
-        part = _SENDING.sub("", part.strip("()（）[]【】<>《》\"'“”‘’.。!！?？~-_ "))
+        marked = part.startswith(NAME_MARK)
+        part = _SENDING.sub("", part.strip(NAME_MARK + "()（）[]【】<>《》\"'“”‘’.。!！?？~-_ "))
         if part[:1] in "送寄发" and table().names_at(part, 1):
             part = part[1:]  # 发西宁: "send to 西宁"
-        if part:
-            parts.append(part)
+        if not part or (_REMARK.search(part) and not any(c.isdigit() for c in part)):
+            continue  # a remark to the courier is no part of the address
+        if marked and labelled is None and _NAME.match(part):
+            labelled = part  # after 收件人：, even 贺兰 is a name
+            continue
+        parts.append(part)
     region, rest = _region(parts)
-    name = _pick_name(rest)
+    name = None if labelled else _pick_name(rest)
     street = "".join(part for n, (part, _) in enumerate(rest) if n != name)
-    name_text = rest[name][0] if name is not None else ""
+    name_text = labelled or (rest[name][0] if name is not None else "")
     if len(name_text) >= 3 and name_text.endswith("收"):
         name_text = name_text[:-1]  # 周敏收: "for 周敏"
     if not name_text:
@@ -224,7 +240,9 @@ def _name_score(part: str) -> int:
 
 def _pick_name(rest: list[tuple[str, bool]]) -> int | None:
     """The index of the whole token most like a name (first of the best), if any."""
-    scored = [(_name_score(part), -n) for n, (part, whole) in enumerate(rest) if whole]
+    ends = {0, len(rest) - 1}  # a name is written before or after the address, seldom inside
+    scored = [(_name_score(part) + (n in ends and _name_score(part) > 0), -n)
+              for n, (part, whole) in enumerate(rest) if whole]
     best = max(scored, default=(0, 0))
     return -best[1] if best[0] > 0 else None
 
@@ -303,6 +321,12 @@ def _next_division(divisions, place: str, position: int,
                     narrowed.append((*path, division))
                 elif division is last or (last.within(division) and last.level < 3):
                     repeated = True  # 北京 北京市, 杭州市杭州: said twice
+
+        if not narrowed and official:
+            # 资阳简阳市: 简阳 moved to 成都 in 2016 — the county knows its city
+            narrowed = [(*path[:-1], d.parent, d) for path in paths if path
+                        for d in found if path[-1].level == 2 and d.level == 3 and d.parent
+                        and d.parent.parent is path[-1].parent]
         if narrowed:
             suffix = place[end:end + 1]
             if not official and suffix and suffix in "省市区县旗" and not divisions.names_at(
