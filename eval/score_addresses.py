@@ -1,5 +1,5 @@
 """Score shop.addresses.parse on eval/addresses (issue 18): `python eval/score_addresses.py
-[dev|test] [--misses]`.
+SET [--misses]`.
 
 A line is right when every field is: name, phone, province, city, district, street, the
 missing fields (as a set) and the ambiguous candidates (as a set). Also counted: lines whose
@@ -25,7 +25,8 @@ FIELDS = ("name", "phone", "province", "city", "district", "street")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", nargs="?", default="dev", choices=["dev", "tune2", "tune3", "test", "holdout2"])
+    parser.add_argument("part", nargs="?", default="dev",
+                        choices=["dev", "tune2", "tune3", "test", "holdout2"])
     parser.add_argument("--misses", action="store_true", help="print every wrong line")
     args = parser.parse_args()
     rows = [json.loads(line) for line in (HERE / f"{args.part}.jsonl").open(encoding="utf-8")]

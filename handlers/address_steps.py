@@ -22,6 +22,7 @@ def ask_address(ctx: ChatContext, openid: str) -> str:
     with ctx.db() as db:
         last = checkout.last_address(db, openid)
     if last is not None:
+        last = addresses.official(last)  # an order from before the division list: 浙江 → 浙江省
         ctx.conversation.set_state("order:reuse")
         ctx.conversation.update_data(last_address=last.as_dict())
         return f"寄到上次的地址吗？\n{last.one_line()}\n回复「是」确认，或直接发送新的收货信息。"

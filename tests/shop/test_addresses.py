@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shop.addresses import Address, combine, parse
+from shop.addresses import Address, combine, official, parse
 
 
 @pytest.mark.parametrize(
@@ -103,3 +103,11 @@ def test_a_street_named_after_a_place_stays_the_street():
 def test_the_read_back_hides_the_middle_of_the_phone():
     address = parse("张三 13800138000 上海市浦东新区世纪大道1号")
     assert address.one_line() == "张三 138****8000 上海市浦东新区世纪大道1号"
+
+
+def test_an_address_stored_before_the_division_list_is_offered_in_official_names():
+    stored = Address("张三", "13800138000", "浙江", "杭州市", "西湖区", "文三路100号")
+    assert official(stored) == Address("张三", "13800138000", "浙江省", "杭州市", "西湖区",
+                                       "文三路100号")
+    unknown = Address("张三", "13800138000", "", "", "", "文三路100号")
+    assert official(unknown) == unknown
