@@ -26,7 +26,7 @@ _LANDLINE = re.compile(
     r"(?:\s*(?:-|转|ext\.?)\s*\d{1,5})?(?!\d)")
 _PHONE_ATTEMPT = re.compile(r"(?<!\d)\+?\d[\d\s-]{5,16}\d(?!\d)")
 #: "收件人：" and the like say the next part is the name; it is marked so (NAME_MARK).
-_NAME_LABEL = re.compile(r"(?:收件人|收货人|联系人|姓名|名字|收(?=\s*[:：]))\s*[:：]?")
+_NAME_LABEL = re.compile(r"(?:收件人|收货人|联系人|姓名|名字|收(?=\s*[:：]))\s*[:：]?\s*")
 _LABEL = re.compile(
     r"(?:手机号码|手机号|联系电话|电话号码|办公电话|家庭电话|座机|固话|电话|手机|tel|phone"
     r"|收货地址|收件地址|详细地址|所在地区|地址)\s*[:：]?", re.IGNORECASE)
@@ -42,8 +42,9 @@ _NAME = re.compile(
 _TITLE = re.compile(r"^[\u4e00-\u9fa5](?:先生|女士|小姐|老师|师傅|阿姨|总|哥|姐|工|主任|经理)$"
                     r"|^[小老阿][\u4e00-\u9fa5]$")
 _PLACE_MARKS = set("省市区县旗镇乡村路街道巷弄号栋幢楼室座院园里苑城厦府单元期组")
-#: Surnames, for a name written without a space after the street ("…2504室熊涛"): the
-#: common single ones and the compound ones still in use.
+#: Surnames: a token that starts with one is likelier the name (彭涛 before 花桥), and a name
+#: glued to the street's end ("…2504室熊涛") must start with one. The common single ones and
+#: the compound ones still in use.
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
     "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
@@ -144,19 +145,6 @@ def bad_phone(text: str) -> str:
         return ""
     match = _PHONE_ATTEMPT.search(text)
     return match.group(0).strip() if match else ""
-
-
-def _looks_like_name(part: str) -> bool:
-    """张三, 上官海燕, 黄小姐 or Zhang San — not 文三路100号, 浙江 or 大连市."""
-    if not _NAME.match(part):
-        return False
-    if part.isascii():
-        return True
-    if _TITLE.match(part):
-        return True
-    if len(part) < 2 or _PLACE_MARKS & set(part[1:]):
-        return False
-    return not table().names_at(part, 0)  # 达瓦, 其其格: a name need not start with a surname
 
 
 def has_surname(part: str) -> bool:
