@@ -17,8 +17,9 @@ from pathlib import Path
 
 TABLE = Path(__file__).with_name("divisions.tsv")
 RENAMES_TABLE = Path(__file__).with_name("division_renames.tsv")
-#: Changes the source list does not carry yet, as (old name, official name of today's division,
-#: its prefecture's official name): 莱芜市 joined 济南市 in 2019.
+#: Mergers and renames of the last twenty years the source list does not carry, still written
+#: by customers: (old name, today's official name, its prefecture) — 莱芜市 joined 济南市 in
+#: 2019, 闸北区 静安区 in 2015, 下城区 拱墅区 in 2021.
 RENAMES = (
     ("莱芜市", "莱芜区", "济南市"), ("莱芜", "莱芜区", "济南市"), ("莱城区", "莱芜区", "济南市"),
     ("卢湾区", "黄浦区", "上海市"), ("卢湾", "黄浦区", "上海市"), ("闸北区", "静安区", "上海市"),
