@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -20,20 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import timed  # noqa: E402
 from shop import addresses, divisions  # noqa: E402
-
-
-def timed(call, texts: list[str], seconds: float) -> tuple[float, float, float]:
-    samples, started, n = [], time.perf_counter(), 0
-    while time.perf_counter() - started < seconds:
-        text = texts[n % len(texts)]
-        begin = time.perf_counter()
-        call(text)
-        samples.append(time.perf_counter() - begin)
-        n += 1
-    samples.sort()
-    return (len(samples) / sum(samples), statistics.median(samples) * 1e6,
-            samples[int(len(samples) * 0.99) - 1] * 1e6)
 
 
 def baseline(text: str) -> None:
@@ -56,7 +43,7 @@ def main() -> int:
     bare = timed(baseline, texts, args.seconds)
     print(f"  {'':<10} {'addresses/s':>12} {'p50 µs':>8} {'p99 µs':>8}")
     for name, (rate, p50, p99) in (("parse", full), ("phone only", bare)):
-        print(f"  {name:<10} {rate:>12,.0f} {p50:>8.0f} {p99:>8.0f}")
+        print(f"  {name:<10} {rate:>12,.0f} {p50 * 1e6:>8.0f} {p99 * 1e6:>8.0f}")
     print(f"  parse / phone only: {full[0] / bare[0]:.2f}×")
     return 0
 

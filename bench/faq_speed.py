@@ -18,14 +18,13 @@ Prints questions/s, p50 and p99 for each, and kept/rebuilt as a ratio.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import timed
 from bot.domains import build_registry
 from core.db import create_tables, make_engine, make_sessionmaker
 from customer_service import faq, faq_answers
@@ -44,20 +43,6 @@ def big_faq(db) -> None:
                  wordings=[f"{topic}{n}相关的第{k}种问法吗" for k in range(12)])
 
 
-def timed(call, seconds: float) -> tuple[float, float, float]:
-    samples, started, n = [], time.perf_counter(), 0
-    while time.perf_counter() - started < seconds:
-        question = QUESTIONS[n % len(QUESTIONS)]
-        begin = time.perf_counter()
-        call(question)
-        samples.append(time.perf_counter() - begin)
-        n += 1
-    elapsed = sum(samples)
-    samples.sort()
-    return (len(samples) / elapsed, statistics.median(samples) * 1000,
-            samples[int(len(samples) * 0.99) - 1] * 1000)
-
-
 def run(label: str, sessions, seconds: float) -> None:
     with sessions() as db:
         faq_answers.consult(db, "预热", has_orders=False)  # jieba's dictionary, the first index
@@ -70,12 +55,13 @@ def run(label: str, sessions, seconds: float) -> None:
             faq_answers.consult(db, question, has_orders=False)
 
         index, _ = faq_answers._index(db)
-        results = {"kept": timed(kept, seconds), "rebuilt": timed(rebuilt, seconds),
-                   "bare": timed(index.rank, seconds)}
+        results = {"kept": timed(kept, QUESTIONS, seconds),
+                   "rebuilt": timed(rebuilt, QUESTIONS, seconds),
+                   "bare": timed(index.rank, QUESTIONS, seconds)}
     print(f"\n{label}")
     print(f"  {'':<8} {'questions/s':>12} {'p50 ms':>8} {'p99 ms':>8}")
     for name, (rate, p50, p99) in results.items():
-        print(f"  {name:<8} {rate:>12,.0f} {p50:>8.2f} {p99:>8.2f}")
+        print(f"  {name:<8} {rate:>12,.0f} {p50 * 1000:>8.2f} {p99 * 1000:>8.2f}")
     print(f"  kept / rebuilt: {results['kept'][0] / results['rebuilt'][0]:.1f}×   "
           f"kept / bare: {results['kept'][0] / results['bare'][0]:.2f}×")
 
