@@ -19,8 +19,7 @@ def faq() -> None:
 @click.option("--author", default="import", help="Who the answers are attributed to.")
 def import_command(path: Path, dry_run: bool, author: str) -> None:
     """Import a JSON list of {question, answer, keywords, wordings, enabled}."""
-    from content_audit.rulestore import LiveRules
-    from core.storage import storage_from_env
+    from content_audit.bulk_import import echo_and_exit, run_from_cli
     from customer_service.faq_transfer import import_json, read_json
 
     text = path.read_text(encoding="utf-8-sig")
@@ -29,22 +28,11 @@ def import_command(path: Path, dry_run: bool, author: str) -> None:
     except ValueError as error:
         click.echo(f"cannot read {path.name}: {error}", err=True)
         sys.exit(2)
-    storage = storage_from_env()
-    screener = LiveRules(storage.sessions, storage.redis, background=False).screener()
-    with storage.sessions() as db:
-        report = import_json(db, text, author=author, screener=screener)
-        if dry_run:
-            db.rollback()
-        else:
-            db.commit()
-    verb = "would create" if dry_run else "created"
-    click.echo(f"{verb} {report.created}, updated {report.updated}, "
-               f"rejected {len(report.rejected)}")
-    for question in report.held_for_review:
-        click.echo(f"  held (disabled) for compliance review: {question}")
-    for number, reason in report.rejected:
-        click.echo(f"  entry {number}: {reason}")
-    sys.exit(0 if report.ok else 1)
+    report = run_from_cli(lambda db, screener: import_json(db, text, author=author,
+                                                           screener=screener),
+                          dry_run=dry_run)
+    echo_and_exit(report, dry_run=dry_run, held="held (disabled) for compliance review",
+                  row="entry")
 
 
 @faq.command("export")

@@ -9,29 +9,17 @@ is reported and not kept, one held for review is kept disabled until a reviewer 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from content_audit import gate
+from content_audit.bulk_import import ImportReport
 from content_audit.screener import Screener
 from core.text import normalize
 from customer_service import faq
 
 FAQ_SOURCE = "reply"  # the content gate's source for reply templates (回复模板)
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    held_for_review: list[str] = field(default_factory=list)
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (entry number, why)
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
 
 
 def export_json(db: Session) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from content_audit import gate
+from content_audit.bulk_import import ImportReport
 from content_audit.screener import Screener
 from core.money import MAX_FEN, MoneyError, parse_yuan
 from shop import catalog
@@ -50,18 +51,6 @@ class Draft:
     on_shelf: bool = True
     return_exception: str = ""
     errors: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass
-class Report:
-    created: int = 0
-    updated: int = 0
-    held_for_review: list[str] = field(default_factory=list)
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
 
 
 def _flag(value: Any) -> bool:
@@ -168,7 +157,7 @@ def import_catalog(
     author: str,
     screener: Screener,
     progress: Callable[[int], None] | None = None,
-) -> Report:
+) -> ImportReport:
     """Read, check and write the products, all in the caller's transaction.
 
     `screener` is the content gate's screener on the live rules: an import passes the same
@@ -178,7 +167,7 @@ def import_catalog(
     what a real import would do and leaves nothing behind.
     """
     drafts = read_json(text) if fmt == "json" else read_csv(text)
-    report = Report()
+    report = ImportReport()
     for draft in drafts:
         if progress:
             progress(1)

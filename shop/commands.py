@@ -19,8 +19,7 @@ def catalog() -> None:
 @click.option("--author", default="import", help="Who the product copy is attributed to.")
 def import_command(path: Path, dry_run: bool, author: str) -> None:
     """Import a CSV or JSON file (by its extension); every rejected row is reported."""
-    from content_audit.rulestore import LiveRules
-    from core.storage import storage_from_env
+    from content_audit.bulk_import import echo_and_exit, run_from_cli
     from shop.catalog_import import import_catalog, read_csv, read_json
 
     text = path.read_text(encoding="utf-8-sig")
@@ -30,24 +29,12 @@ def import_command(path: Path, dry_run: bool, author: str) -> None:
     except (ValueError, UnicodeError) as error:
         click.echo(f"cannot read {path.name}: {error}", err=True)
         sys.exit(2)
-    storage = storage_from_env()
-    # The rules the compliance role keeps in the console, not only the shipped ones.
-    screener = LiveRules(storage.sessions, storage.redis, background=False).screener()
-    with storage.sessions() as db, click.progressbar(length=total, label="products") as bar:
-        report = import_catalog(db, text, fmt=fmt, author=author, screener=screener,
-                                progress=bar.update)
-        if dry_run:
-            db.rollback()
-        else:
-            db.commit()
-    verb = "would create" if dry_run else "created"
-    click.echo(f"{verb} {report.created}, updated {report.updated}, "
-               f"rejected rows {len(report.rejected)}")
-    for name in report.held_for_review:
-        click.echo(f"  held off the shelf for compliance review: {name}")
-    for line, reason in report.rejected:
-        click.echo(f"  line {line}: {reason}")
-    sys.exit(0 if report.ok else 1)
+    with click.progressbar(length=total, label="products") as bar:
+        report = run_from_cli(lambda db, screener: import_catalog(
+            db, text, fmt=fmt, author=author, screener=screener, progress=bar.update),
+            dry_run=dry_run)
+    echo_and_exit(report, dry_run=dry_run, held="held off the shelf for compliance review",
+                  row="line")
 
 
 @catalog.command("export")
