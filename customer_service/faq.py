@@ -269,8 +269,8 @@ def entries(db: Session) -> list[Faq]:
 
 def stamp(db: Session) -> tuple:
     """Changes whenever an entry or a wording is added, edited, enabled or removed."""
-    return (*db.execute(select(func.count(Faq.id), func.max(Faq.updated_at))).one(),
-            db.scalar(select(func.count(FaqWording.id))))
+    wordings = select(func.count(FaqWording.id)).scalar_subquery()
+    return tuple(db.execute(select(func.count(Faq.id), func.max(Faq.updated_at), wordings)).one())
 
 
 DEMO_FAQ_FILE = Path(__file__).with_name("demo_faq.json")

@@ -13,6 +13,7 @@ one tap.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -22,12 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from customer_service import faq
-from customer_service.faq_index import Candidate, EntryText, FaqIndex
+from customer_service.faq_index import Candidate, EntryText, FaqIndex, Reading
 from customer_service.order_questions import Asks, what_it_asks
 
 ANSWER_SCORE = 0.42
 SUGGEST_SCORE = 0.25
 PRODUCT_SUGGEST_SCORE = 0.35
+#: A catalog hit at least this good answers a question nothing in the FAQ does ("有口虹吗" by
+#: the name's pinyin); weaker ones (a word in a description) do not ("周末上班吗").
+QUESTION_MIN_PRODUCT_SCORE = 1.5
 CHOICES = 2
 EVERYDAY_FILE = Path(__file__).with_name("everyday_questions.txt")
 
@@ -91,15 +95,14 @@ def rank(db: Session, text: str, limit: int = 3) -> list[Candidate]:
 def best_match(db: Session, text: str) -> faq.Match | None:
     """The entry that answers `text` on its own, or None (whoever asks it)."""
     index, by_id = _index(db)
-    ranked = index.rank(text, limit=1)
-    return _match(by_id, ranked[0]) if _answers(index, text, ranked) else None
+    reading = index.read(text, limit=1)
+    return _match(by_id, reading.ranked[0]) if _answers(reading) else None
 
 
-def _answers(index: FaqIndex, text: str, ranked: list[Candidate]) -> bool:
-    """Close enough to answer — and not closer still to everyday chat no entry is about
-    ("包邮的商品能叠加优惠券吗" shares 包邮 with an entry, but asks about coupons)."""
-    return bool(ranked) and ranked[0].score >= ANSWER_SCORE and (
-        index.everyday(text) < ranked[0].score)
+def _answers(reading: Reading) -> bool:
+    """Close enough to answer — and not closer still to everyday chat no entry is about."""
+    ranked = reading.ranked
+    return bool(ranked) and ranked[0].score >= ANSWER_SCORE and reading.everyday < ranked[0].score
 
 
 def _match(by_id: dict[int, tuple[str, str]], best: Candidate) -> faq.Match:
@@ -107,32 +110,43 @@ def _match(by_id: dict[int, tuple[str, str]], best: Candidate) -> faq.Match:
     return faq.Match(best.faq_id, question, answer, best.score)
 
 
-def consult(db: Session, text: str, *, has_orders: bool) -> Consultation:
-    """Decide what answers `text` (nothing is recorded: see record())."""
+def no_orders() -> bool:
+    """For a consultation with no customer behind it (the console's 试一试, the evaluation)."""
+    return False
+
+
+def consult(db: Session, text: str, *, has_orders: Callable[[], bool]) -> Consultation:
+    """Decide what answers `text` (nothing is recorded: see record()). `has_orders` is only
+    asked when the question could be about the customer's order as well as the policy."""
     asks = what_it_asks(text)
     if asks is Asks.MY_ORDER:
         return Consultation(Outcome.MY_ORDER)
     index, by_id = _index(db)
-    ranked = index.rank(text, limit=CHOICES)
-    if _answers(index, text, ranked):
-        match = _match(by_id, ranked[0])
-        both = asks is Asks.EITHER and has_orders
+    reading = index.read(text, limit=CHOICES)
+    if _answers(reading):
+        match = _match(by_id, reading.ranked[0])
+        both = asks is Asks.EITHER and has_orders()
         return Consultation(Outcome.BOTH if both else Outcome.ANSWER, match)
     if asks is Asks.EITHER:  # no entry fits: it is about their order after all
         return Consultation(Outcome.MY_ORDER)
     # A question naming a product ("有口红吗") is for the catalog unless an entry is nearly close
     # enough to answer; other questions get the closest entries to choose from.
-    floor = PRODUCT_SUGGEST_SCORE if index.names_product(text) else SUGGEST_SCORE
-    close = tuple(c for c in ranked if c.score >= floor)
+    floor = PRODUCT_SUGGEST_SCORE if reading.names_product else SUGGEST_SCORE
+    close = tuple(c for c in reading.ranked if c.score >= floor)
     if close:
         return Consultation(Outcome.CHOICES, choices=close)
     return Consultation(Outcome.UNKNOWN)
 
 
-def record(db: Session, text: str, consultation: Consultation) -> None:
-    """Count the answer's hit and what reached which entry, for the console."""
+def record(db: Session, text: str, consultation: Consultation,
+           offered: dict | None = None) -> None:
+    """Count the answer's hit and what reached which entry, for the console. `offered` is
+    what the previous reply offered ({"text", "ids"}): an answer among them was its pick."""
     if consultation.match is not None:
         faq.count_hit(db, consultation.match.faq_id)
         faq.record_reach(db, consultation.match.faq_id, text, "answered")
+        if offered and consultation.match.faq_id in offered.get("ids", ()):
+            faq.record_reach(db, consultation.match.faq_id, str(offered.get("text", "")),
+                             "chosen")
     for candidate in consultation.choices:
         faq.record_reach(db, candidate.faq_id, text, "offered")

@@ -54,6 +54,17 @@ class Candidate:
     nearest: str
 
 
+@dataclass(frozen=True)
+class Reading:
+    #: The closest entries, best first, one candidate per entry.
+    ranked: tuple[Candidate, ...]
+    #: How close the question is to everyday chat no entry is about (the background
+    #: questions): "包邮的商品能叠加优惠券吗" shares 包邮 with an entry, but asks about coupons.
+    everyday: float
+    #: Whether it names something the catalog sells ("有口红吗").
+    names_product: bool
+
+
 @dataclass
 class _Doc:
     faq_id: int
@@ -114,29 +125,26 @@ class FaqIndex:
             feats[PRODUCT_FEATURE] = PRODUCT_WEIGHT * named
         return self._weigh(feats)
 
-    def names_product(self, text: str) -> bool:
-        """Whether `text` names something the catalog sells ("有口红吗")."""
-        return self._products is not None and self._products.search(text) is not None
-
-    def everyday(self, text: str) -> float:
-        """How close `text` is to everyday chat no entry is about (the background questions):
-        "优惠券能叠加吗" shares 包邮 with an entry in "包邮的商品能叠加优惠券吗", but asks this."""
-        query = self._query(text)
-        return max((_closeness(query, doc) for doc in self._everyday), default=0.0)
-
-    def rank(self, text: str, limit: int = 3) -> list[Candidate]:
-        """The closest entries, best first, one candidate per entry."""
+    def read(self, text: str, limit: int = 3) -> Reading:
+        """Everything the answer depends on, from one pass over `text`'s features."""
         query = self._query(text)
         if not query:
-            return []
+            return Reading((), 0.0, False)
         best: dict[int, tuple[float, str]] = {}
         for doc in self._docs:
             score = _closeness(query, doc.vector)
             if score > best.get(doc.faq_id, (-1.0, ""))[0]:
                 best[doc.faq_id] = (score, doc.text)
         ranked = sorted(best.items(), key=lambda item: item[1][0], reverse=True)[:limit]
-        return [Candidate(faq_id, self._questions[faq_id], round(score, 4), nearest)
-                for faq_id, (score, nearest) in ranked]
+        everyday = max((_closeness(query, doc) for doc in self._everyday), default=0.0)
+        return Reading(
+            tuple(Candidate(faq_id, self._questions[faq_id], round(score, 4), nearest)
+                  for faq_id, (score, nearest) in ranked),
+            everyday, PRODUCT_FEATURE in query)
+
+    def rank(self, text: str, limit: int = 3) -> list[Candidate]:
+        """The closest entries, best first, one candidate per entry."""
+        return list(self.read(text, limit).ranked)
 
 
 def _closeness(query: dict[str, float], doc: dict[str, float]) -> float:

@@ -36,8 +36,8 @@ def _faq_page(form: dict[str, str] | None = None, error: str = "") -> str:
     tried = request.args.get("try", "").strip()[:faq.MAX_QUESTION]
     trial = None
     if tried:
-        trial = {"text": tried, "decision": faq_answers.consult(db, tried, has_orders=False),
-                 "ranked": faq_answers.rank(db, tried)}
+        decision = faq_answers.consult(db, tried, has_orders=faq_answers.no_orders)
+        trial = {"text": tried, "decision": decision, "ranked": faq_answers.rank(db, tried)}
     entries = faq.entries(db)
     return render_template("service/faq.html", entries=entries,
                            wordings=faq.all_wordings(db), reaches=faq.reaches(db),

@@ -52,7 +52,7 @@ def main() -> int:
             counts, right, offered = collections.Counter(), collections.Counter(), 0
             for row in rows:
                 label, text = row["label"], row["text"]
-                decided = faq_answers.consult(db, text, has_orders=False)
+                decided = faq_answers.consult(db, text, has_orders=faq_answers.no_orders)
                 got = decided.match.faq_id if decided.match else None
                 if label == "none":
                     ok = decided.outcome is not Outcome.ANSWER

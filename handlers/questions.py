@@ -11,7 +11,13 @@ from __future__ import annotations
 from bot.inbound import Inbound
 from bot.router import Router
 from customer_service import faq
-from customer_service.faq_answers import Consultation, Outcome, consult, record
+from customer_service.faq_answers import (
+    QUESTION_MIN_PRODUCT_SCORE,
+    Consultation,
+    Outcome,
+    consult,
+    record,
+)
 from handlers.context import ChatContext
 from handlers.product_lists import find_products, not_found
 from handlers.texts import MENU_TEXT
@@ -21,9 +27,6 @@ from shop.browse import menu_link
 router = Router("questions")
 
 ASK_FOR_PERSON = "没解决？回复「人工」联系客服。"
-#: A catalog hit at least this good answers a question ("有口虹吗" by the name's pinyin);
-#: weaker ones (a word in a description) do not ("周末上班吗" is no product question).
-QUESTION_MIN_PRODUCT_SCORE = 1.5
 #: A menu id for the 人工 choice, apart from the entries' ids.
 PERSON_MENU_ID = 0
 
@@ -36,11 +39,9 @@ def answer_question(msg: Inbound, ctx: ChatContext) -> str:
         return "抱歉，我没有听懂。\n\n" + MENU_TEXT
     offered = ctx.conversation.get_data().get("offered")
     with ctx.db() as db:
-        has_orders = order_status.latest(db, msg.openid) is not None
-        decided = consult(db, text, has_orders=has_orders)
-        record(db, text, decided)
-        if offered and decided.match and decided.match.faq_id in offered.get("ids", ()):
-            faq.record_reach(db, decided.match.faq_id, offered.get("text", ""), "chosen")
+        decided = consult(db, text,
+                          has_orders=lambda: order_status.latest(db, msg.openid) is not None)
+        record(db, text, decided, offered)
         parcel = (order_status.parcel(db, msg.openid)
                   if decided.outcome in (Outcome.MY_ORDER, Outcome.BOTH) else "")
     if offered:
