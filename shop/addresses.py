@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 
-from shop.divisions import MUNICIPALITIES, NAMED_ONLY, Division, table
+from shop.divisions import NAMED_ONLY, Division, table
 
 LABELS = {"name": "收件人姓名", "phone": "手机号", "province": "省份", "city": "城市",
           "district": "区县", "street": "详细地址"}
@@ -229,10 +229,12 @@ def _name_score(part: str) -> int:
 def _pick_name(rest: list[tuple[str, bool]]) -> int | None:
     """The index of the whole token most like a name (first of the best), if any."""
     ends = {0, len(rest) - 1}  # a name is written before or after the address, seldom inside
-    scored = [(_name_score(part) + (n in ends and _name_score(part) > 0), -n)
-              for n, (part, whole) in enumerate(rest) if whole]
-    best = max(scored, default=(0, 0))
-    return -best[1] if best[0] > 0 else None
+    best: tuple[int, int] = (0, 0)
+    for n, (part, whole) in enumerate(rest):
+        score = _name_score(part) if whole else 0
+        if score:
+            best = max(best, (score + (n in ends), -n))
+    return -best[1] if best[0] else None
 
 
 def _consume(divisions, text: str, paths: list[tuple[Division, ...]]):
@@ -385,5 +387,5 @@ def _choose(candidates: tuple[str, ...], reply: str) -> str | None:
     return fitting[0] if len(fitting) == 1 else None
 
 
-__all__ = ["LABELS", "MUNICIPALITIES", "Address", "bad_phone", "combine", "from_dict",
-           "needs_district", "official", "parse"]
+__all__ = ["LABELS", "Address", "bad_phone", "combine", "from_dict", "needs_district",
+           "official", "parse"]

@@ -129,8 +129,9 @@ class DivisionTable:
         city level when it is called by the municipality's name)."""
         found = [d for d in self.aliases.get(name, [])
                  if d.name == name and (within is None or d.within(within))]
-        return max(found, key=lambda d: d.level) if within is not None and found else (
-            found[0] if found else None)
+        if not found:
+            return None
+        return max(found, key=lambda d: d.level) if within is not None else found[0]
 
     def names_at(self, text: str, start: int) -> list[tuple[str, list[Division]]]:
         """Every spelling of a division that `text` has at `start`, longest first."""
