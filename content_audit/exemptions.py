@@ -39,7 +39,8 @@ class Exemption(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def covers(self, rule_id: str, term: str) -> bool:
-        return self.rule_id == rule_id and self.term == term
+        """The flag's words contain the exempted term (国家级 covers the flag 国家级金奖工艺)."""
+        return self.rule_id == rule_id and self.term in term
 
 
 def grant(

@@ -59,6 +59,10 @@ class HomophoneChannel:
                 tail = "|".join(re.escape(t) for t in tails)
                 self._patterns.append((rule, re.compile(f"(?:{head})(?:{tail})(?![a-z])")))
 
+    @property
+    def active(self) -> bool:
+        return bool(self._patterns)
+
     def find(self, text: str, scope: str | None) -> list[tuple[int, int, Rule, str]]:
         """(start, end, rule, matched) in normalised offsets."""
         found: list[tuple[int, int, Rule, str]] = []

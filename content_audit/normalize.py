@@ -1,9 +1,14 @@
 """One normalisation for the copy being screened and for the patterns it is screened against.
 
 Evasions the screener must see through: full-width and styled letters (NFKC), upper case,
-traditional characters, zero-width characters, and spaces, punctuation or emoji slipped
-between Chinese characters (最 好, 最~佳, 最👍好), and digits standing for numerals (第1).
-Because patterns go through the same function, a pattern always matches itself.
+traditional characters, zero-width characters, spaces, symbols or emoji slipped between
+Chinese characters (最 好, 最~佳, 最👍好), digits standing for numerals (第1, 第①), tone
+marks on pinyin (降血táng), look-alike characters (醉好, 蕞强, 集攒), and a pinyin syllable
+written for one character of a term (zui好, 特gong, 有xiao; see `pinyin.py`).
+
+Clause punctuation (，、：), quotation marks and sentence ends are kept, never dropped: the
+screener's context rules need to know where a clause ends and what is quoted. Because
+patterns go through the same function, a pattern always matches itself.
 
 Every normalised character remembers the index of the original character it came from, so a
 hit is reported with offsets into the text the author wrote.
@@ -15,21 +20,45 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from core.text import one_for_one_table
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 #: Sentence ends: never dropped, so induced-sharing rules can stay within one sentence.
 TERMINATORS = "。！？!?；;\n\r"
+#: Clause marks and quotes: kept too (after folding, ，：（ are their ASCII forms).
+KEPT = ",，、:：\"“”「」『』【】《》()（）@"
 ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff\u00ad\u180e"
-# A separator is anything but a word character, a sentence end, % or # (100%有效, #1).
-_SEP = f"(?:[^\\w{TERMINATORS}%#]|_)"
+# A separator is anything but a word character, a kept mark, % or # (100%有效, #1).
+_SEP = f"(?:[^\\w{TERMINATORS}{re.escape(KEPT)}%#]|_)"
 _DROP = re.compile(
-    f"[{ZERO_WIDTH}]+|(?<=[{CJK}0-9%]){_SEP}{{1,4}}(?=[{CJK}0-9])"
+    f"[{ZERO_WIDTH}]+|(?<=[{CJK}0-9%]){_SEP}{{1,8}}(?=[{CJK}0-9])"
 )
 _DI_DIGIT = re.compile("(?<=第)1")
 _IS_CJK = re.compile(f"[{CJK}]")
+#: Pinyin with tone marks, folded to plain letters one for one (táng → tang).
+_TONES = {
+    **{c: "a" for c in "āáǎà"}, **{c: "e" for c in "ēéěè"}, **{c: "i" for c in "īíǐì"},
+    **{c: "o" for c in "ōóǒò"}, **{c: "u" for c in "ūúǔù"}, **{c: "v" for c in "üǖǘǚǜ"},
+}
+#: Characters written for a banned one that sounds or looks the same, where the next or the
+#: previous character shows which word is meant (醉蟹 stays a dish, 醉好 is 最好).
+_LOOKALIKES = (
+    (re.compile("[醉蕞嘴](?=好|佳|优|强|棒|美|低|便宜|划算|实惠|正宗|地道|香|甜|火|热|专业|"
+                "值|高|全|新鲜|舒服|安全|受欢迎|耐用|省|靠谱|放心|牛|给力|时尚|潮)"), "最"),
+    (re.compile("蕞"), "最"),
+    (re.compile("(?<=集)[攒咱簪]|(?<=点)[攒咱]"), "赞"),
+    (re.compile("(?<=特)[贡共]|(?<=专)[贡共]"), "供"),
+    (re.compile("(?<=第)[①⑴⒈]"), "一"),
+)
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[int, int]:
+    table = dict(one_for_one_table())
+    table.update({ord(k): ord(v) for k, v in _TONES.items()})
+    return table
 
 
 @dataclass
@@ -38,12 +67,15 @@ class Normalized:
 
     Most copy is never flagged, so the map back is worked out only when a flag asks for it:
     the separators dropped from `folded` cut it into kept segments, and `folded_positions`
-    exists only in the rare case that NFKC changed the length (ligatures, ß).
+    exists only in the rare case that NFKC changed the length (ligatures, ß). `positions`
+    replaces both when a pinyin syllable was read back as its character.
     """
 
     text: str
     folded: str
     folded_positions: tuple[int, ...] | None = None
+    positions: tuple[int, ...] | None = None  # original index of each character's start
+    end_positions: tuple[int, ...] | None = None  # ... and of its last original character
 
     @cached_property
     def _segments(self) -> tuple[list[int], list[int]]:
@@ -57,6 +89,8 @@ class Normalized:
         return starts, origins
 
     def original_index(self, index: int) -> int:
+        if self.positions is not None:
+            return self.positions[index]
         starts, origins = self._segments
         segment = bisect_right(starts, index) - 1
         folded = origins[segment] + index - starts[segment]
@@ -64,12 +98,14 @@ class Normalized:
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The [start, end) span in the original text of normalised [start, end)."""
+        if self.positions is not None and self.end_positions is not None:
+            return self.positions[start], self.end_positions[end - 1] + 1
         return self.original_index(start), self.original_index(end - 1) + 1
 
 
 def _fold(text: str) -> tuple[str, list[int] | None]:
     """NFKC, case folding and traditional → simplified; the map only if lengths changed."""
-    table = one_for_one_table()
+    table = _table()
     quick = text.translate(table)
     if unicodedata.is_normalized("NFKC", quick):
         folded = quick.casefold()
@@ -84,13 +120,29 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(parts), positions
 
 
+_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈]")
+
+
+def _lookalikes(text: str) -> str:
+    if not _LOOKALIKE_CHARS.search(text):
+        return text
+    for pattern, meant in _LOOKALIKES:
+        if pattern.search(text):
+            text = pattern.sub(meant, text)  # one character for one: offsets hold
+    return text
+
+
 def normalize(text: str) -> Normalized:
     """The text the screener matches on, with a map back to the original offsets."""
+    from content_audit.pinyin import read_back
+
     folded, positions = _fold(text)
     kept = _DROP.sub("", folded)
     if "第1" in kept:
-        kept = _DI_DIGIT.sub("一", kept)  # one character for one: offsets hold
-    return Normalized(kept, folded, tuple(positions) if positions is not None else None)
+        kept = _DI_DIGIT.sub("一", kept)
+    kept = _lookalikes(kept)
+    norm = Normalized(kept, folded, tuple(positions) if positions is not None else None)
+    return read_back(norm)
 
 
 def normalize_pattern(pattern: str) -> str:

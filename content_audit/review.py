@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from content_audit.ruleset import OLD_CATEGORY_NAMES
 from content_audit.screener import Verdict
 from core.clock import as_utc
 from core.db import Base
@@ -76,7 +77,10 @@ class ReviewItem(Base):
 
     @property
     def categories(self) -> list[str]:
-        return sorted({flag["category"] for flag in self.flag_list})
+        # Items screened before the standard's names carry the old ones (guarantee, …).
+        return sorted(
+            {OLD_CATEGORY_NAMES.get(flag["category"], flag["category"]) for flag in self.flag_list}
+        )
 
 
 class ReviewEvent(Base):

@@ -10,6 +10,7 @@ from console.auth import current_account, get_db, get_or_404, login_required, re
 from console.shell import console_blueprint
 from content_audit import live_screener, review
 from content_audit.review import SOURCES, STATES, ReviewError, ReviewItem
+from content_audit.ruleset import CATEGORY_LABELS
 
 bp = console_blueprint("audit", __name__, "/admin/audit", template_folder="templates")
 
@@ -56,6 +57,7 @@ def show_queue():
         category=category,
         states=STATES,
         sources=SOURCES,
+        categories=CATEGORY_LABELS,
         highlight=highlight,
         rates=review.approval_rates(db),
         error=request.args.get("error", ""),

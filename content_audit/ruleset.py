@@ -6,6 +6,7 @@ answering consistently while a newer one is being built beside it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,21 @@ from typing import Any
 SHIPPED = Path(__file__).with_name("rules") / "adlaw.toml"
 KINDS = ("word", "regex", "cooccur", "homophone")
 SEVERITIES = ("block", "review")
+#: The labelling standard's five categories (../shared/AUDIT_STANDARD.md).
+CATEGORIES = (
+    "superlative", "authority", "absolute_guarantee", "medical_claim", "induced_sharing",
+)
+CATEGORY_LABELS = {
+    "superlative": "绝对化用语", "authority": "借用国家名义", "absolute_guarantee": "保证性承诺",
+    "medical_claim": "医疗功效", "induced_sharing": "诱导分享关注",
+}
+#: Names rule sets used before the standard; stored versions still load under the new names.
+OLD_CATEGORY_NAMES = {
+    "guarantee": "absolute_guarantee", "medical": "medical_claim",
+    "induced_share": "induced_sharing",
+}
+#: `<<name>>` in a regex pattern stands for the lexicon list `name`, as one alternation.
+_PLACEHOLDER = re.compile(r"<<(\w+)>>")
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,11 @@ class Rule:
     suggestions: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()  # empty: every scope
+    # Context checks (content_audit/context.py) that decide each candidate by its
+    # surroundings; the framing check (quotation, denial) runs on every rule.
+    context: tuple[str, ...] = ()
+    # regex: run only when one of these words is in the copy (found in the one-pass scan).
+    anchors: tuple[str, ...] = ()
     enabled: bool = True
 
     def applies_to(self, scope: str | None) -> bool:
@@ -64,7 +85,10 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
     if not data.get("category"):
         raise RuleError(f"{rule_id}: no category")
     tuples = {}
-    for name in ("terms", "first", "second", "tails", "suggestions", "allow", "scopes"):
+    for name in (
+        "terms", "first", "second", "tails", "suggestions", "allow", "scopes", "context",
+        "anchors",
+    ):
         values = data.get(name, ())
         if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
             raise RuleError(f"{rule_id}: {name} must be a list of strings")
@@ -87,7 +111,7 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
     return Rule(
         id=rule_id,
         kind=kind,
-        category=str(data["category"]),
+        category=OLD_CATEGORY_NAMES.get(str(data["category"]), str(data["category"])),
         severity=str(data["severity"]),
         basis=str(data.get("basis", "")),
         rationale=str(data.get("rationale", "")),
@@ -97,9 +121,38 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
     )
 
 
+def expand_lexicon(pattern: str, lexicon: dict[str, list[str]]) -> str:
+    """`pattern` with each `<<name>>` replaced by the lexicon list as `(?:a|b|…)`.
+
+    Longer words first, so an alternation prefers 腰椎间盘突出 to 突出.
+    """
+
+    def alternation(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in lexicon:
+            raise RuleError(f"unknown lexicon list <<{name}>>")
+        words = sorted(set(lexicon[name]), key=len, reverse=True)
+        return "(?:" + "|".join(re.escape(word) for word in words) + ")"
+
+    return _PLACEHOLDER.sub(alternation, pattern)
+
+
 def load_shipped(path: Path = SHIPPED) -> RuleSet:
+    """The shipped rules, their lexicon lists expanded (stored versions hold them expanded)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    rules = tuple(rule_from_dict(item) for item in data.get("rule", []))
+    lexicon = {name: list(words) for name, words in data.get("lexicon", {}).items()}
+    items = []
+    for item in data.get("rule", []):
+        item = dict(item)
+        if "pattern" in item:
+            item["pattern"] = expand_lexicon(item["pattern"], lexicon)
+        for name in ("terms", "first", "second", "anchors"):
+            item[name] = [
+                word for value in item.get(name, ())
+                for word in (lexicon[value[2:-2]] if _PLACEHOLDER.fullmatch(value) else [value])
+            ]
+        items.append(item)
+    rules = tuple(rule_from_dict(item) for item in items)
     ids = [rule.id for rule in rules]
     if len(ids) != len(set(ids)):
         raise RuleError("rule ids must be unique")

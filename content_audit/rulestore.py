@@ -53,11 +53,16 @@ def _to_ruleset(row: RulesetVersion) -> RuleSet:
 
 
 def latest(db: Session) -> RuleSet:
-    """The current rule set; the shipped one (saved as the first version) when none is stored."""
+    """The current rule set; the shipped one when none is stored or when only shipped
+    versions are and the shipped file is newer (a deploy brings new rules)."""
     row = db.scalar(select(RulesetVersion).order_by(RulesetVersion.id.desc()).limit(1))
-    if row is not None:
-        return _to_ruleset(row)
     shipped = load_shipped()
+    if row is not None and (row.actor != "system" or row.version == shipped.version):
+        # A reviewer's edit stays current over a newer shipped file: their rules, their call.
+        return _to_ruleset(row)
+    stored = select(RulesetVersion.id).where(RulesetVersion.version == shipped.version)
+    if row is not None and db.scalar(stored) is not None:
+        return _to_ruleset(row)  # this shipped version was stored before (a rolled-back deploy)
     save(db, shipped.rules, actor="system", note="shipped rules", version=shipped.version)
     return shipped
 

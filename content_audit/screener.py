@@ -18,6 +18,7 @@ from typing import Any
 
 import ahocorasick
 
+from content_audit.context import CLAUSE_END, decide
 from content_audit.homophones import HomophoneChannel
 from content_audit.normalize import TERMINATORS, Normalized, is_cjk, normalize, normalize_pattern
 from content_audit.ruleset import Rule, RuleSet
@@ -25,9 +26,10 @@ from content_audit.ruleset import Rule, RuleSet
 SEVERITY_RANK = {"pass": 0, "review": 1, "block": 2}
 WINDOW = 8  # characters of context jieba sees on each side of a candidate
 # What an automaton key can start: a word rule's hit, or one side of a co-occurrence pair.
-_WORD, _FIRST, _SECOND = 1, 2, 4
+_WORD, _FIRST, _SECOND, _ANCHOR, _ALLOW = 1, 2, 4, 8, 16
 _PAIR = _FIRST | _SECOND
 _SENTENCE_END = re.compile(f"[{TERMINATORS}]")
+SHARE_SPAN = 14  # a sharing flag covers the action and its condition, up to the clause end
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ class Screener:
         self.ruleset = ruleset
         self._automaton = ahocorasick.Automaton()
         entries: dict[str, list[tuple[str, Rule]]] = defaultdict(list)
-        self._regex: list[tuple[Rule, re.Pattern[str]]] = []
+        self._regex: dict[str, tuple[Rule, re.Pattern[str]]] = {}
+        self._unanchored: list[str] = []
         for rule in ruleset.rules:
             if rule.kind == "word":
                 for term in rule.terms:
@@ -89,13 +92,18 @@ class Screener:
                 for term in rule.second:
                     entries[normalize_pattern(term)].append(("second", rule))
             elif rule.kind == "regex":
-                self._regex.append((rule, re.compile(rule.pattern)))
+                self._regex[rule.id] = (rule, re.compile(rule.pattern))
+                for anchor in rule.anchors:
+                    entries[normalize_pattern(anchor)].append(("anchor", rule))
+                if not rule.anchors:
+                    self._unanchored.append(rule.id)
         for key, roles in entries.items():
             if key:
                 kinds = {role for role, _ in roles}
                 mask = (
                     ("hit" in kinds) * _WORD | ("first" in kinds) * _FIRST
-                    | ("second" in kinds) * _SECOND
+                    | ("second" in kinds) * _SECOND | ("anchor" in kinds) * _ANCHOR
+                    | ("allow" in kinds) * _ALLOW
                 )
                 self._automaton.add_word(key, (key, tuple(roles), mask))
         self._automaton.make_automaton()
@@ -114,52 +122,65 @@ class Screener:
         """The verdict on `text` for `scope` (push, product, reply, bargain, agent; None: all)."""
         norm = normalize(text or "")
         original = text or ""
-        flags = self._automaton_flags(original, norm, scope)
-        flags += self._regex_flags(original, norm, scope)
-        flags += [
-            self._flag(original, norm, _Hit(start, end, rule, term))
-            for start, end, rule, term in self._homophones.find(norm.text, scope)
-        ]
-        if not flags:
+        hits = self._candidates(norm.text, scope)
+        if self._homophones.active:
+            hits += [
+                _Hit(start, end, rule, term)
+                for start, end, rule, term in self._homophones.find(norm.text, scope)
+            ]
+        if not hits:
             return Verdict("pass", (), self.ruleset.version)
+        flags = [self._flag(original, norm, hit) for hit in _one_per_claim(hits)]
         return verdict_of(_dedupe(flags), self.ruleset.version)
 
     # --- stages -----------------------------------------------------------------------------
 
-    def _automaton_flags(self, original: str, norm: Normalized, scope: str | None) -> list[Flag]:
-        candidates = list(self._automaton.iter(norm.text))
+    def _candidates(self, text: str, scope: str | None) -> list[_Hit]:
+        """Every candidate the scan finds, each decided by its context."""
+        found = list(self._automaton.iter(text))
         seen = 0
-        for _end, (_key, _roles, mask) in candidates:
+        for _end, (_key, _roles, mask) in found:
             seen |= mask
-        if not seen & _WORD and seen & _PAIR != _PAIR:
+        wanted = seen & (_WORD | _ANCHOR)
+        if seen & _PAIR == _PAIR:
+            wanted |= _PAIR
+        if seen & _WORD:
+            wanted |= _ALLOW
+        if not wanted and not self._unanchored:
             return []  # most copy stops here: nothing, or only allow phrases or half a pair
-        hits: list[_Hit] = []
+        words: list[_Hit] = []
         allows: dict[str, list[tuple[int, int]]] = defaultdict(list)
         pairs: dict[str, dict[str, list[_Hit]]] = defaultdict(lambda: defaultdict(list))
-        for end, (key, roles, _mask) in candidates:
+        anchored: list[str] = list(self._unanchored)
+        for end, (key, roles, mask) in found:
+            if not mask & wanted:
+                continue  # a reward word with no share verb in the copy, and the like
             start = end - len(key) + 1
             for role, rule in roles:
                 if not rule.applies_to(scope):
                     continue
                 hit = _Hit(start, end + 1, rule, key)
                 if role == "hit":
-                    hits.append(hit)
+                    words.append(hit)
                 elif role == "allow":
                     allows[rule.id].append((start, end + 1))
+                elif role == "anchor":
+                    if rule.id not in anchored:
+                        anchored.append(rule.id)
                 else:
                     pairs[rule.id][role].append(hit)
-        flags = self._word_flags(original, norm, hits, allows) if hits else []
+        hits = self._word_hits(text, words, allows) if words else []
         if pairs:
-            flags += self._sentence_flags(original, norm, pairs)
-        return flags
+            hits += self._sentence_hits(text, pairs)
+        for rule_id in anchored:
+            rule, pattern = self._regex[rule_id]
+            if rule.applies_to(scope):
+                hits += self._regex_hits(text, rule, pattern)
+        return hits
 
-    def _word_flags(
-        self,
-        original: str,
-        norm: Normalized,
-        hits: list[_Hit],
-        allows: dict[str, list[tuple[int, int]]],
-    ) -> list[Flag]:
+    def _word_hits(
+        self, text: str, hits: list[_Hit], allows: dict[str, list[tuple[int, int]]]
+    ) -> list[_Hit]:
         kept: list[_Hit] = []
         for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
             if any(a <= hit.start and hit.end <= b for a, b in allows.get(hit.rule.id, ())):
@@ -169,52 +190,57 @@ class Screener:
                 for k in kept
             ):
                 continue  # 第一 inside 销量第一: one flag, the longer
-            token_end = _word_end_if_aligned(norm.text, hit)
-            if token_end is None:
+            if "aligned" in hit.rule.context and _word_end_if_aligned(text, hit) is None:
                 continue  # the term starts inside another word (一流 in 统一流程)
-            kept.append(_Hit(hit.start, max(hit.end, token_end), hit.rule, hit.term))
-        return [self._flag(original, norm, hit) for hit in kept]
+            if _inside_latin_word(text, hit):
+                continue
+            span = decide(hit.rule.context, text, hit.start, hit.end)
+            if span is not None:
+                kept.append(_Hit(span[0], span[1], hit.rule, hit.term))
+        return kept
 
-    def _sentence_flags(
-        self, original: str, norm: Normalized, pairs: dict[str, dict[str, list[_Hit]]]
-    ) -> list[Flag]:
-        flags = []
-        ends = [m.start() for m in _SENTENCE_END.finditer(norm.text)]
+    def _sentence_hits(self, text: str, pairs: dict[str, dict[str, list[_Hit]]]) -> list[_Hit]:
+        """A `first` term with a `second` in its sentence; the flag is the `first` one."""
+        hits = []
+        ends = [m.start() for m in _SENTENCE_END.finditer(text)]
         for roles in pairs.values():
             firsts, seconds = roles.get("first", ()), roles.get("second", ())
             if not (firsts and seconds):
                 continue  # the common case: a share verb alone, or a reward alone
-            seen_sentences = set()
-            for a in firsts:
+            taken: list[_Hit] = []
+            flagged_sentences: set[int] = set()
+            for a in sorted(firsts, key=lambda h: (h.start, -(h.end - h.start))):
                 sentence = bisect_right(ends, a.start)
-                if sentence in seen_sentences:
-                    continue
+                if sentence in flagged_sentences:
+                    continue  # one flag per sentence: the action the reward hangs on
                 partner = next(
                     (
                         b
                         for b in seconds
                         if bisect_right(ends, b.start) == sentence
-                        and _is_whole_word(norm.text, b)
+                        and not (a.start <= b.start < a.end)
+                        and _is_whole_word(text, b)
                     ),
                     None,
                 )
-                if partner is None or not _is_whole_word(norm.text, a):
+                if partner is None or not _is_whole_word(text, a):
                     continue
-                seen_sentences.add(sentence)
-                start, end = min(a.start, partner.start), max(a.end, partner.end)
-                flags.append(self._flag(original, norm, _Hit(start, end, a.rule, "")))
-        return flags
+                span = decide(a.rule.context, text, a.start, a.end)
+                if span is not None:
+                    stop = _clause_end(text, span[1], limit=span[0] + SHARE_SPAN)
+                    taken.append(_Hit(span[0], max(span[1], stop), a.rule, a.term))
+                    flagged_sentences.add(sentence)
+            hits += taken
+        return hits
 
-    def _regex_flags(self, original: str, norm: Normalized, scope: str | None) -> list[Flag]:
-        flags = []
-        for rule, pattern in self._regex:
-            if not rule.applies_to(scope):
-                continue
-            for match in pattern.finditer(norm.text):
-                if match.end() > match.start():
-                    hit = _Hit(match.start(), match.end(), rule, match.group())
-                    flags.append(self._flag(original, norm, hit))
-        return flags
+    def _regex_hits(self, text: str, rule: Rule, pattern: re.Pattern[str]) -> list[_Hit]:
+        hits = []
+        for match in pattern.finditer(text):
+            if match.end() > match.start():
+                span = decide(rule.context, text, match.start(), match.end())
+                if span is not None:
+                    hits.append(_Hit(span[0], span[1], rule, match.group()))
+        return hits
 
     def _flag(self, original: str, norm: Normalized, hit: _Hit) -> Flag:
         start, end = norm.original_span(hit.start, hit.end)
@@ -236,6 +262,46 @@ def verdict_of(
     worst = max((SEVERITY_RANK[f.severity] for f in flags), default=0)
     verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
     return Verdict(verdict, tuple(flags), ruleset_version, exempted)
+
+
+#: When two claims of different categories overlap, the more specific rule decides
+#: (根治高血压 is a guarantee, 100%治愈 too).
+_PRECEDENCE = {
+    "absolute_guarantee": 0, "medical_claim": 1, "authority": 2, "induced_sharing": 3,
+    "superlative": 4,
+}
+
+
+def _one_per_claim(hits: list[_Hit]) -> list[_Hit]:
+    """Overlapping hits of one category merge; across categories the specific one stays."""
+    ordered = sorted(hits, key=lambda h: (_PRECEDENCE.get(h.rule.category, 9), h.start))
+    kept: list[_Hit] = []
+    for hit in ordered:
+        clash = next((k for k in kept if k.start < hit.end and hit.start < k.end), None)
+        if clash is None:
+            kept.append(hit)
+        elif clash.rule.category == hit.rule.category:
+            kept[kept.index(clash)] = _Hit(
+                min(clash.start, hit.start), max(clash.end, hit.end), clash.rule, clash.term
+            )
+    return kept
+
+
+def _clause_end(text: str, start: int, limit: int) -> int:
+    stop = start
+    while stop < min(len(text), limit) and text[stop] not in CLAUSE_END:
+        stop += 1
+    return stop
+
+
+def _inside_latin_word(text: str, hit: _Hit) -> bool:
+    """A Latin term counts only as a word of its own (best, not bestow)."""
+    first, last = text[hit.start], text[hit.end - 1]
+    before = text[hit.start - 1] if hit.start else " "
+    after = text[hit.end] if hit.end < len(text) else " "
+    return (first.isascii() and first.isalpha() and before.isascii() and before.isalpha()) or (
+        last.isascii() and last.isalpha() and after.isascii() and after.isalpha()
+    )
 
 
 def _dedupe(flags: list[Flag]) -> list[Flag]:

@@ -24,7 +24,7 @@ def test_json_is_one_object_per_line_in_order():
     assert [r["verdict"] for r in records] == ["block", "pass", "review"]
     assert [r["text"] for r in records] == ["全网最好用的面霜", "包邮到家", "转发即可领取红包"]
     flag = records[0]["flags"][0]
-    assert (flag["term"], flag["start"], flag["end"], flag["category"]) == ("最好", 2, 4,
+    assert (flag["term"], flag["start"], flag["end"], flag["category"]) == ("最好用", 2, 5,
                                                                             "superlative")
     assert flag["severity"] == "block" and flag["suggestion"]
     assert records[1]["flags"] == []

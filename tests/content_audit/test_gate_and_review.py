@@ -21,7 +21,7 @@ def test_pass_goes_block_stops_with_the_reason_review_waits(any_storage):
         assert check(db, "今日上新，包邮到家", source="push", author="lin").may_send
         blocked = check(db, "全网最好用的面霜", source="push", author="lin")
         assert blocked.status == "blocked" and not blocked.may_send
-        assert "「最好」" in blocked.message and "很受欢迎" in blocked.message
+        assert "「最好用」" in blocked.message and "很受欢迎" in blocked.message
         queued = check(db, SHARE, source="push", author="lin")
         assert queued.status == "queued" and queued.item.state == "pending"
         again = check(db, SHARE, source="push", author="lin")
@@ -106,7 +106,7 @@ def test_the_item_records_rules_and_version_for_replay(any_storage):
     with any_storage.sessions.begin() as db:
         item = check(db, SHARE, source="push", author="lin").item
         assert item.ruleset_version == default_screener().ruleset.version
-        assert [f["rule_id"] for f in item.flag_list] == ["share.reward"]
+        assert [f["rule_id"] for f in item.flag_list] == ["sharing.reward"]
         replay = default_screener().screen(item.text)
         assert replay.verdict == item.verdict
 

@@ -26,7 +26,7 @@ from tests.customer_service.test_inbox_console import service as service
 from tests.shop.test_admin_views import product_form
 
 ROOT = Path(__file__).resolve().parents[2]
-NEW_TERM = "爆款之王"  # not in the shipped rules
+NEW_TERM = "爆款神器"  # not in the shipped rules
 HEADER = "category,name,variant,price,original_price,stock,tags,description,on_shelf\n"
 
 

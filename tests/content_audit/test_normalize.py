@@ -45,9 +45,11 @@ def test_offsets_point_into_the_original(text):
 
 
 def test_every_pattern_matches_itself():
+    """A term a rule lists is flagged on its own, unless the rule's context checks must see
+    more than the word (唯一 alone is ordinary speech; 唯一 after 全网 is a claim)."""
     screener = default_screener()
     for rule in screener.ruleset.rules:
-        if rule.kind in ("word",):
+        if rule.kind == "word" and set(rule.context) <= {"name", "aligned", "champion"}:
             for term in rule.terms:
                 verdict = screener.screen(term)
                 assert rule.id in verdict.rule_ids, (rule.id, term)

@@ -38,8 +38,8 @@ def item(app, item_id: int) -> ReviewItem:
 def test_the_queue_shows_flagged_spans_with_reasons(console_app, queued):
     reviewer = signed_in(console_app, "reviewer")
     page = reviewer.get("/admin/audit/").text
-    assert '<mark class="review" title="以奖励或门槛诱导用户分享' in page
-    assert "转发朋友圈即可领取</mark>小样" in page
+    assert '<mark class="review" title="以奖励、门槛诱导用户转发' in page
+    assert "转发朋友圈即可领取小样</mark>" in page
     assert page.index(f'data-item="{queued[0]}"') < page.index(f'data-item="{queued[1]}"')
     only_replies = reviewer.get("/admin/audit/?source=reply").text
     assert f'data-item="{queued[1]}"' in only_replies
@@ -169,13 +169,13 @@ def test_the_api_edits_bulk_approves_and_manages_rules_and_exemptions(console_ap
 
     day = (datetime.now(UTC) + timedelta(days=100)).date().isoformat()
     granted = client.post("/api/v1/audit/exemptions", headers=reviewer, json={
-        "rule_id": "authority.state", "term": "国家级", "source": "product",
+        "rule_id": "authority.national_grade", "term": "国家级", "source": "product",
         "source_ref": "9", "note": "证书 B-2", "expires_at": f"{day}T23:59:59+08:00"})
     assert granted.status_code == 201
     listed = client.get("/api/v1/audit/exemptions", headers=reviewer).json["exemptions"]
     assert listed[0]["expires_at"] == f"{day}T15:59:59+00:00"
     naive = client.post("/api/v1/audit/exemptions", headers=reviewer, json={
-        "rule_id": "authority.state", "term": "国家级", "note": "x",
+        "rule_id": "authority.national_grade", "term": "国家级", "note": "x",
         "expires_at": "2027-03-01T23:59:59"})
     assert naive.status_code == 400 and "offset" in naive.json["message"]
     manager = _token(console_app, "manager")

@@ -16,18 +16,18 @@ def screen(text: str, scope: str | None = None):
 @pytest.mark.parametrize(
     ("text", "verdict", "terms"),
     [
-        ("全网最好用的面霜", "block", ["最好"]),
-        ("最好最佳的选择", "block", ["最好", "最佳"]),
+        ("全网最好用的面霜", "block", ["最好用"]),
+        ("最好最佳的选择", "block", ["最好最佳"]),
         ("销量第一NO.1", "block", ["销量第一", "NO.1"]),
-        ("国家级配方，最受欢迎", "block", ["国家级", "最受欢迎"]),
+        ("国家级配方，最受欢迎", "block", ["国家级配方", "最受欢迎"]),
         ("宝宝湿疹用它能根治", "block", ["根治"]),
         ("100%有效，无效退款", "block", ["100%有效", "无效退款"]),
-        ("绝对正品，放心买", "review", ["绝对"]),
-        ("转发朋友圈即可领取红包", "review", ["转发朋友圈即可领取"]),
-        ("关注公众号才能查看优惠券", "review", ["关注公众号才能查看"]),
+        ("绝对安全，放心买", "block", ["绝对安全"]),
+        ("转发朋友圈即可领取红包", "review", ["转发朋友圈即可领取红包"]),
+        ("关注公众号才能查看优惠券", "review", ["关注公众号才能查看优惠券"]),
         ("不转不是中国人", "block", ["不转不是"]),
-        ("zui好的口红", "review", ["zui好"]),
-        ("醉好用的面霜", "review", ["醉好"]),
+        ("zui好的口红", "block", ["zui好"]),
+        ("醉好用的面霜", "block", ["醉好用"]),
         ("Best price of the year", "block", ["Best"]),
         ("#1 bestseller", "block", ["#1"]),
     ],
@@ -55,6 +55,7 @@ def test_violations_are_flagged_with_the_authors_words(text, verdict, terms):
         "bestow upon you",
         "7天无理由退货，满199减20",
         "政治正确的治理方案",
+        "绝对正品，放心买",
     ],
 )
 def test_hard_negatives_pass(text):
@@ -74,7 +75,7 @@ def test_evasions_are_caught_and_point_at_the_original(text):
 def test_the_verdict_names_the_ruleset_version_and_rules():
     result = screen("顶级面霜，央视推荐")
     assert result.ruleset_version == load_shipped().version
-    assert result.rule_ids == ["authority.state", "superlative.words"]
+    assert result.rule_ids == ["authority.endorsement", "superlative.words"]
     assert result.as_json()["flags"][0]["rule_id"] == "superlative.words"
 
 

@@ -1,0 +1,401 @@
+"""Decide each candidate by its context: the words around it, not the word alone.
+
+The one-pass scan finds every place a banned word could be; most of the judgement is here.
+A checker gets the normalised text and the candidate's span and returns the span to flag
+(perhaps widened to the words that carry the claim) or None when the context makes the use
+clean: 最 in 最近 or 最大功率2000W, 第一 in 第一次, 唯一 in 唯一不足的是,
+国家级 in 国家级自然保护区, 绝对 in 绝对湿度, a word inside a customer's quoted question
+or the merchant's own denial.
+
+Every rule gets `framed` (quotation, denial, a reported question); a rule names its other
+checkers in its `context` list. The checkers read the labelling standard
+(../shared/AUDIT_STANDARD.md), not any corpus: each list below is a class of words the
+standard describes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Span = tuple[int, int]
+Checker = Callable[[str, int, int], Span | None]
+
+CLAUSE_END = ",;:!?。\n\r、"
+SENTENCE_END = ";!?。\n\r"
+_CLAUSE = re.compile(f"[{CLAUSE_END}]")
+QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘": "’"}
+
+#: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
+MARKET_SCOPE = re.compile(
+    "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
+    "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界"
+)
+#: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
+OWN_RANGE = re.compile(
+    "店里|店内|本店|我们家|我家|咱家|自家|我们店|店铺里|这几|那几|这些|"
+    "我们[^,;:!?。]{0,10}(?:里|中|之中|当中)|"
+    "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
+    "个型号|个尺码|个规格|个色号)|系列(?:里|中)|色号"
+)
+DENIALS = re.compile(
+    "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
+    "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
+    "不能|无法|不属于|不宣称|不存在|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
+    "别信|不要相信|不可以|不可能|没有|并没有|不含)[^,;:!?。的]{0,4}$"
+)
+#: A denial that still asserts: 不是第一的我们不进货.
+ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)")
+#: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
+STRONG_DENIALS = re.compile(
+    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝)[^,;:!?。]{0,14}$"
+)
+REPORTED = re.compile("问|说我们|说这|说是|说它|称我们|留言问|咨询")
+LATER_DENIAL = re.compile(
+    "不这么|不敢|不做|不是|其实不|并不|没有|不能|不会|说不好|不好说|澄清|不搞|不承诺|不保证|"
+    "不宣传|没这么|不比较|不对比"
+)
+DENIED_AFTER = re.compile(
+    "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个)?(?:说法|词|用语|宣传|字眼)"
+    "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)"
+)
+
+
+LOOK_BACK = 60  # characters: no clause a checker reads is longer
+
+
+def _back_to(text: str, start: int, marks: str) -> str:
+    floor = max(0, start - LOOK_BACK)
+    for index in range(start - 1, floor - 1, -1):
+        if text[index] in marks:
+            return text[index + 1 : start]
+    return text[floor:start]
+
+
+def clause_before(text: str, start: int) -> str:
+    return _back_to(text, start, CLAUSE_END)
+
+
+def sentence_before(text: str, start: int) -> str:
+    return _back_to(text, start, SENTENCE_END)
+
+
+def clause_after(text: str, end: int) -> str:
+    match = _CLAUSE.search(text, end)
+    return text[end : match.start() if match else len(text)]
+
+
+def _inside_quote(text: str, start: int) -> int | None:
+    """Where the quotation around `start` opens, if `start` is inside one."""
+    stack: list[tuple[str, int]] = []
+    for index in range(start):
+        char = text[index]
+        if stack and char == QUOTES[stack[-1][0]]:
+            stack.pop()
+        elif char in QUOTES:
+            stack.append((char, index))
+    return stack[-1][1] if stack else None
+
+
+def _testimonial(text: str, opened: int) -> bool:
+    """A customer's words the merchant quotes to sell (买家秀：“…最舒服…”) stay its claim."""
+    if text[:opened].rstrip().endswith(":"):
+        return True
+    closing = QUOTES[text[opened]]
+    closed = text.find(closing, opened + 1)
+    return closed >= 0 and text[closed + 1 : closed + 2] in ("—", "-", "~")
+
+
+def framed(text: str, start: int, end: int) -> bool:
+    """True when the words are quoted, denied or reported rather than claimed."""
+    opened = _inside_quote(text, start)
+    if opened is not None and not _testimonial(text, opened):
+        return True
+    before = sentence_before(text, start)
+    if (DENIALS.search(before) or STRONG_DENIALS.search(before)) and not ASSERTED_AFTER.search(
+        text[end:]
+    ):
+        return True
+    if REPORTED.search(before) and LATER_DENIAL.search(text[end:]):
+        return True
+    return bool(DENIED_AFTER.search(text[end:]))
+
+
+# --- superlatives -----------------------------------------------------------------------------
+
+_ZUI_CLEAN = re.compile(
+    "近|后|初|终|早|晚|迟|末|先|少|多(?!人)|新(?!鲜|潮)|"
+    "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
+    "容易|需要|值得注意|注意|担忧|头疼|麻烦|常用|常问|常被问|频繁|迟|晚|小起订|低消费|低起|低限度|"
+    "大限度|大程度|大化|好不要|好别|终"
+)
+_ZUI_MEASURE = re.compile(
+    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下|前|里|外|粗|细)"
+    "(?![薄巧便强])"
+)
+_SPEC = re.compile(
+    "^[^,;:!?。]{0,6}?(?:[0-9]|零下|可达|可以达到|达到|支持|只要|仅需|仅|为|功率|温度|承重|亮度|"
+    "容量|速度|转速|续航|电流|电压|载重|负重|尺寸|尺码|分辨率|刷新率|频率|压力|档|流量|重量|高度|"
+    "宽度|长度|深度|距离|耗|时速|能效|能耗|水温|风速|功耗|音量|噪音|倍|限|不超过|可|能)"
+)
+_SPEC_BEFORE = re.compile(
+    "(?:功率|温度|承重|亮度|容量|速度|转速|续航|电流|电压|载重|负重|分辨率|刷新率|频率|压力|档位|"
+    "流量|水温|风速|功耗|音量|噪音|尺寸|尺码|码数|重量|长度|宽度|高度)$"
+)
+_GRADED_VERB = "用吃喝看穿玩听闻卖戴抹涂擦睡坐开拍学做住"
+_WORD_ENDS = "的了吗啦呀哦么呢" + CLAUSE_END + "".join(QUOTES.values())
+
+
+#: 最好 before one of these nouns grades it (最好品质); before anything else it is advice.
+_GRADED_NOUN = re.compile(
+    "^(?:品质|口感|效果|服务|颜值|音质|画质|性价比|体验|味道|质量|用料|面料|材料|手感|工艺|品牌|产品|"
+    "礼物|单品|搭档|选择[,;:!?。]|选择$|老师|课程|店|商家|卖家|货|东西)"
+)
+
+
+def _zuihao_grades(rest: str) -> bool:
+    """最好 grades (最好的, 口碑最好, 最好吃, 最好品质) unless it means "had better" (最好冷藏,
+    最好手洗, 最好30分钟以上): what follows decides."""
+    if not rest or rest[0] in _WORD_ENDS:
+        return True
+    if rest[0] in _GRADED_VERB:
+        return len(rest) == 1 or rest[1] in _WORD_ENDS  # 最好吃的, but 最好吃完再睡
+    return bool(_GRADED_NOUN.match(rest))
+_ZUIJIA_TIP = re.compile(
+    "^(?:饮用|食用|赏味|品尝|使用|保存|储存|观赏|播种|采摘|冲泡|时间|时机|时期|期|温度|位置|角度|"
+    "距离|方式|方法|效果|状态|搭配|尺寸|季节|口感期|上市|入手时间|浓度)"
+)
+
+
+def _widened(text: str, start: int, end: int, extra: int = 3) -> Span:
+    """The span with the next few characters of the same clause (最 + the word it grades)."""
+    stop = end
+    while stop < len(text) and stop < end + extra and text[stop] not in CLAUSE_END + "的" \
+            and text[stop] not in QUOTES:
+        stop += 1
+    return start, max(stop, end)
+
+
+_GRADE_AFTER = re.compile(
+    "^(?:品质|级|端|档次|标准|水平|水准|规格|工艺|配置|牌|品牌|性价比|颜值|口碑)"
+)
+_PRICE_BEFORE = re.compile(
+    "(?:价格|价|售价|价钱|报价|性价比|折扣|优惠|口碑|人气|销量|评分|好评率|回购率)$"
+)
+_FEELING = re.compile(
+    "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心)"
+)
+#: 新鲜的最好 (when choosing), 两周内吃完风味最佳: the best way or time, a tip.
+_TIP_BEFORE = re.compile(
+    "的$|(?:内|以内|之内|之前|以前|前|后|时|趁|吃完|喝完|用完)[^,;:!?。]{0,6}$"
+)
+
+
+def zui(text: str, start: int, end: int) -> Span | None:
+    """最 + an evaluative word is a claim; 最 as a limit, time, spec, tip or feeling is not."""
+    after = text[end:]
+    before = clause_before(text, start)
+    market = bool(MARKET_SCOPE.search(before))
+    if not market and OWN_RANGE.search(sentence_before(text, start)):
+        return None
+    if after.startswith("好"):
+        if market or (_zuihao_grades(after[1:]) and not before.endswith("的")):
+            return _widened(text, start, end)
+        return None
+    if after.startswith("佳"):
+        tip = _ZUIJIA_TIP.match(after[1:]) or _TIP_BEFORE.search(before)
+        return None if tip and not market else _widened(text, start, end)
+    if market:
+        return _widened(text, start, end)
+    if _ZUI_CLEAN.match(after):
+        return None
+    if _FEELING.match(after) or _TIP_BEFORE.search(before):
+        return None
+    if _ZUI_MEASURE.match(after):
+        rest = after[1:]
+        if rest.startswith(("价", "的价")) or _GRADE_AFTER.match(rest) \
+                or _PRICE_BEFORE.search(before):
+            return _widened(text, start, end)  # 最低价, 性价比最高, 最高品质: a claim
+        return None  # 最大功率2000W, 最小的才八岁, 最快次日达: a measure or a limit
+    return _widened(text, start, end)
+
+
+_ORDINAL_NEXT = re.compile(
+    "次|步|天|时间|批|眼|口|单|件|期|季|部分|条|页|节|课|章|讲|周|年|月|届|轮|位|层|排|代|版|阶段|道|"
+    "杯|瓶|箱|遍|句|手|印象|反应|感觉|站|场|关|号|胎|个|组|颗|粒|包|盒|袋|根|张|份|支|套|顿|餐|题|"
+    "问|篇|集|段|点|项|种|环节|波|弹|趟|把|针|剂|口味|部|本|辆|台|双|件|楼|针|泡|遍|茬|桶|锅|"
+    "阶|级|档|名(?=顾客|客户|下单|付款|买家|用户|学员|同学|宝妈)|个月|周期|课时|单元|模块|讲|学期|"
+    "学年|年级|梯次|轮次|顺位|声|缕|印|任|站|时段|天|晚|夜|堂|款|"
+    "家|中学|小学|中心|人民|医院|幼儿园|实验|高中|初中|附|师范|工业|街|路|大道|村|社区|车间|分店|门店"
+)
+
+
+def ordinal(text: str, start: int, end: int) -> Span | None:
+    """第一 as an ordinal (第一次, 第一批, 第一，…第二，…) ranks nothing."""
+    hit = text[start:end]
+    if hit not in ("第一", "第一名"):
+        return start, end  # 销量第一, 全网第一: ranking by construction
+    if "第二" in text or "第2" in text:
+        return None
+    if hit == "第一" and _ORDINAL_NEXT.match(text[end:]):
+        before = clause_before(text, start)
+        if text[end:].startswith(("家", "品牌")) or MARKET_SCOPE.search(before[-6:]):
+            return start, end
+        return None
+    return start, end
+
+
+_NAME_NEXT = re.compile("^(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项)")
+
+
+def name(text: str, start: int, end: int) -> Span | None:
+    """A brand, model or interface word (至尊版, 冠军牌, 首选项) is a name, not a claim."""
+    return None if _NAME_NEXT.match(text[end:]) else (start, end)
+
+
+_CHAMPION_FACT = re.compile(
+    "(?:世界|奥运|全运|亚运|比赛|大赛|获得|拿过|夺得|夺冠|赛事|国家队)[^,;:!?。]{0,4}$"
+)
+
+
+def champion(text: str, start: int, end: int) -> Span | None:
+    """冠军 of a real competition (拿过全国冠军的教练) is a fact about a person."""
+    return None if _CHAMPION_FACT.search(clause_before(text, start)) else (start, end)
+
+
+_MARKET_FOLLOW = re.compile("^(?:一家|一款|一个|一所|的品牌|的厂家|指定|认证|授权)")
+
+
+def market_only(text: str, start: int, end: int) -> Span | None:
+    """唯一, 首家, 首款 claim something only about a market (全网唯一, 业内首家)."""
+    before = clause_before(text, start)
+    if MARKET_SCOPE.search(text[start:end]) or MARKET_SCOPE.search(before[-8:]):
+        return start, end
+    if text[start:end] == "唯一" and _MARKET_FOLLOW.match(text[end:]):
+        return start, end
+    return None
+
+
+# --- authority --------------------------------------------------------------------------------
+
+_NATIONAL_FACT = re.compile(
+    "^[^,;:!?。]{0,6}?(?:保护区|自然|非遗|非物质|文化遗产|遗产|名录|示范|贫困|开发区|新区|高新|园区|基地|"
+    "重点|实验室|研究|中心|森林|公园|湿地|景区|风景|地质|地理标志|保护|产业园|龙头|运动员|教练|裁判|"
+    "考试|赛事|比赛|竞赛|项目|课题|传承人|代表性|县|村|镇|城市|湿地|标准化|农业产业|现代农业|"
+    "专精特新|高新技术企业|一级|二级|三级)"
+)
+
+
+def national_grade(text: str, start: int, end: int) -> Span | None:
+    """国家级 praising goods is borrowed authority; 国家级自然保护区 is a fact."""
+    return None if _NATIONAL_FACT.match(text[end:]) else _widened(text, start, end, 4)
+
+
+# --- guarantees -------------------------------------------------------------------------------
+
+_ABSOLUTE_CLEAN = re.compile(
+    "^(?:值|零度|湿度|温度|路径|坐标|音感|定位|压力|误差|地址|大多数|多数|主力)"
+)
+_ABSOLUTE_SERVICE = re.compile(
+    "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
+    "私自|偷|擅自|把您的|把你的)"
+)
+_MERCHANT_SUBJECT = re.compile(
+    "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
+)
+_ABSOLUTE_CLAIM = re.compile(
+    "^(?:的)?(?:安全|不|零|无|没有|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分)"
+)
+
+
+def absolute(text: str, start: int, end: int) -> Span | None:
+    """绝对 promising safety or effect; not 绝对湿度, not 绝对不会泄露您的信息."""
+    after = text[end:]
+    if _ABSOLUTE_CLEAN.match(after) or _ABSOLUTE_SERVICE.match(after):
+        return None
+    if _MERCHANT_SUBJECT.search(clause_before(text, start)):
+        return None  # 我们绝对不会把您的照片外传: a commitment about its own conduct
+    return _widened(text, start, end, 4) if _ABSOLUTE_CLAIM.match(after) else None
+
+
+_TOOL_NEXT = re.compile(
+    "^(?:胶|表|钥匙|扳手|充|遥控|轮|工具|插座|转换|接头|螺丝刀|开关|夹|刀|钳|笔)"
+)
+
+
+def tool_name(text: str, start: int, end: int) -> Span | None:
+    """万能胶, 万能表: the name of a tool."""
+    return None if _TOOL_NEXT.match(text[end:]) else (start, end)
+
+
+_SERVICE = re.compile(
+    "发货|正品|退换|售后|新鲜|送达|到货|品质|质量|准时|按时|隐私|信息|价格|价保|回复|处理|安排|"
+    "服务|包装|完好|真实|原装|足量|足斤|足秤|一致|当天|及时|出库|到家|上门"
+)
+
+
+def not_service(text: str, start: int, end: int) -> Span | None:
+    """保证24小时内发货 is the merchant's commitment about its service, not a result promised;
+    保证是100%牛肉 vouches for what the goods are."""
+    claim = text[start:end] + clause_after(text, end)
+    if _SERVICE.search(claim) or claim.startswith(("保证是", "保证都是", "保证为")):
+        return None
+    return start, end
+
+
+# --- sharing ----------------------------------------------------------------------------------
+
+_MERCHANT_SHARES = re.compile(
+    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再)$"
+)
+_FORWARD_INSIDE = re.compile("^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)")
+
+
+def customer_shares(text: str, start: int, end: int) -> Span | None:
+    """The customer sharing or forwarding; not the merchant sharing a recipe, not 已转给售后."""
+    if _MERCHANT_SHARES.search(text[:start]) or _FORWARD_INSIDE.match(text[end:]):
+        return None
+    return start, end
+
+
+# --- medical ----------------------------------------------------------------------------------
+
+_MEDICAL_ADVICE = re.compile(
+    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|去医院|慎用|禁用|忌用|"
+    "医生指导|在医生|遵照医嘱|请勿|不宜"
+)
+
+
+def medical_advice(text: str, start: int, end: int) -> Span | None:
+    """降压药 named in a drug-interaction warning, or advice to see a doctor, claims nothing."""
+    sentence = sentence_before(text, start) + text[start:end] + clause_after(text, end)
+    return None if _MEDICAL_ADVICE.search(sentence) else (start, end)
+
+
+CHECKERS: dict[str, Checker] = {
+    "medical_advice": medical_advice,
+    "zui": zui,
+    "ordinal": ordinal,
+    "name": name,
+    "champion": champion,
+    "market_only": market_only,
+    "national_grade": national_grade,
+    "absolute": absolute,
+    "tool_name": tool_name,
+    "not_service": not_service,
+    "customer_shares": customer_shares,
+}
+
+
+def decide(names: tuple[str, ...], text: str, start: int, end: int) -> Span | None:
+    """The span to flag after every checker the rule names, or None when one clears it."""
+    span: Span | None = (start, end)
+    for checker_name in names:
+        if checker_name == "aligned":
+            continue  # the screener's jieba check
+        span = CHECKERS[checker_name](text, span[0], span[1])
+        if span is None:
+            return None
+    if framed(text, span[0], span[1]):
+        return None
+    return span
