@@ -156,7 +156,7 @@ _GRADED_NOUN = re.compile(
 def _zuihao_grades(rest: str) -> bool:
     """最好 grades (最好的, 口碑最好, 最好吃, 最好品质) unless it means "had better" (最好冷藏,
     最好手洗, 最好30分钟以上): what follows decides."""
-    if not rest or rest[0] in _WORD_ENDS:
+    if not rest or rest[0] in _WORD_ENDS or rest[0] == "最":
         return True
     if rest[0] in _GRADED_VERB:
         return len(rest) == 1 or rest[1] in _WORD_ENDS  # 最好吃的, but 最好吃完再睡
