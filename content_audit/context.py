@@ -24,7 +24,7 @@ Checker = Callable[[str, int, int], Span | None]
 CLAUSE_END = ",;:!?。\n\r、"
 SENTENCE_END = ";!?。\n\r"
 _CLAUSE = re.compile(f"[{CLAUSE_END}]")
-QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘": "’"}
+QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘": "’", "'": "'"}
 
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
 MARKET_SCOPE = re.compile(
@@ -33,8 +33,7 @@ MARKET_SCOPE = re.compile(
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
 OWN_RANGE = re.compile(
-    "店里|店内|本店|我们家|我家|咱家|自家|我们店|店铺里|这几|那几|这些|"
-    "我们[^,;:!?。]{0,10}(?:里|中|之中|当中)|"
+    "(?:店|本店|我们家|我家|咱家|自家|我们店|店铺|我们)[^,;:!?。]{0,10}?(?:里|中|内|之中|当中)|这几|那几|"
     "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
     "个型号|个尺码|个规格|个色号)|系列(?:里|中)|色号"
 )
@@ -42,7 +41,7 @@ DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
     "不能|无法|不属于|不宣称|不存在|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
-    "别信|不要相信|不可以|不可能|没有|并没有|不含)[^,;:!?。的]{0,4}$"
+    "别信|不要相信|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发))[^,;:!?。的]{0,4}$"
 )
 #: A denial that still asserts: 不是第一的我们不进货.
 ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)")
@@ -50,11 +49,15 @@ ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决�
 STRONG_DENIALS = re.compile(
     "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝)[^,;:!?。]{0,14}$"
 )
-REPORTED = re.compile("问|说我们|说这|说是|说它|称我们|留言问|咨询")
+REPORTED = re.compile("问|咨询")
+#: 有人问能不能治鼻炎: the customer's question, not the merchant's claim.
+QUESTION_FORM = re.compile("能不能|是不是|有没有|可不可以|会不会|能否|是否|可以不可以")
 LATER_DENIAL = re.compile(
     "不这么|不敢|不做|不是|其实不|并不|没有|不能|不会|说不好|不好说|澄清|不搞|不承诺|不保证|"
     "不宣传|没这么|不比较|不对比"
 )
+#: Explaining the rule: 任何机构承诺包过都违反广告法.
+RULE_EXPLAINED = re.compile("违反广告法|违反《广告法》|违反规定|违法|违规|不合规|属于违禁|是违禁")
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个)?(?:说法|词|用语|宣传|字眼)"
     "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)"
@@ -116,7 +119,11 @@ def framed(text: str, start: int, end: int) -> bool:
         text[end:]
     ):
         return True
-    if REPORTED.search(before) and LATER_DENIAL.search(text[end:]):
+    if REPORTED.search(before) and (
+        LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
+    ):
+        return True
+    if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
         return True
     return bool(DENIED_AFTER.search(text[end:]))
 
@@ -124,7 +131,7 @@ def framed(text: str, start: int, end: int) -> bool:
 # --- superlatives -----------------------------------------------------------------------------
 
 _ZUI_CLEAN = re.compile(
-    "近|后|初|终|早|晚|迟|末|先|少|多(?!人)|新(?!鲜|潮)|"
+    "近|后|初|终|早|晚|迟|末|先|少|多(?!人)|新(?!鲜|潮)|关注|关心|在意|在乎|"
     "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
     "容易|需要|值得注意|注意|担忧|头疼|麻烦|常用|常问|常被问|频繁|迟|晚|小起订|低消费|低起|低限度|"
     "大限度|大程度|大化|好不要|好别|终"
@@ -163,7 +170,8 @@ def _zuihao_grades(rest: str) -> bool:
     return bool(_GRADED_NOUN.match(rest))
 _ZUIJIA_TIP = re.compile(
     "^(?:饮用|食用|赏味|品尝|使用|保存|储存|观赏|播种|采摘|冲泡|时间|时机|时期|期|温度|位置|角度|"
-    "距离|方式|方法|效果|状态|搭配|尺寸|季节|口感期|上市|入手时间|浓度)"
+    "距离|方式|方法|效果|状态|搭配|尺寸|季节|口感期|上市|入手时间|浓度|解冻|烹饪|做法|吃法|喝法|用法|"
+    "配比|比例|水温|火候)"
 )
 
 
@@ -245,7 +253,10 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
-_NAME_NEXT = re.compile("^(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项)")
+_NAME_NEXT = re.compile(
+    "^(?!品牌|名牌|大牌)(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项|"
+    "[一-龥](?<!的)[一-龥]{0,2}(?<!的)(?:版|系列|型号|牌))"
+)
 
 
 def name(text: str, start: int, end: int) -> Span | None:
@@ -294,7 +305,7 @@ def national_grade(text: str, start: int, end: int) -> Span | None:
 # --- guarantees -------------------------------------------------------------------------------
 
 _ABSOLUTE_CLEAN = re.compile(
-    "^(?:值|零度|湿度|温度|路径|坐标|音感|定位|压力|误差|地址|大多数|多数|主力)"
+    "^(?:值|零度|湿度|温度|路径|坐标|音感|定位|压力|误差|地址|大多数|多数|主力|不能|不要|禁止|不可|不得|别)"
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
@@ -304,7 +315,8 @@ _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
 )
 _ABSOLUTE_CLAIM = re.compile(
-    "^(?:的)?(?:安全|不|零|无|没有|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分)"
+    "^(?:的)?(?:安全|不|零|无|没有|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|有保障|"
+    "[一-龥]不[一-龥])"
 )
 
 
@@ -340,6 +352,8 @@ def not_service(text: str, start: int, end: int) -> Span | None:
     claim = text[start:end] + clause_after(text, end)
     if _SERVICE.search(claim) or claim.startswith(("保证是", "保证都是", "保证为")):
         return None
+    if text[:start].endswith(("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不")):
+        return None
     return start, end
 
 
@@ -349,6 +363,15 @@ _MERCHANT_SHARES = re.compile(
     "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再)$"
 )
 _FORWARD_INSIDE = re.compile("^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)")
+
+
+_PROGRAMME = re.compile("补贴|补助|以旧换新|惠民|消费券|据[^,;:!?。]{0,8}报道|来源:|来源是|转载自")
+
+
+def not_programme(text: str, start: int, end: int) -> Span | None:
+    """A state subsidy programme or a news source named as a fact lends no endorsement."""
+    clause = clause_before(text, start) + text[start:end] + clause_after(text, end)
+    return None if _PROGRAMME.search(clause) else (start, end)
 
 
 def customer_shares(text: str, start: int, end: int) -> Span | None:
@@ -384,6 +407,7 @@ CHECKERS: dict[str, Checker] = {
     "tool_name": tool_name,
     "not_service": not_service,
     "customer_shares": customer_shares,
+    "not_programme": not_programme,
 }
 
 

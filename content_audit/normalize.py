@@ -28,14 +28,14 @@ CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 #: Sentence ends: never dropped, so induced-sharing rules can stay within one sentence.
 TERMINATORS = "。！？!?；;\n\r"
 #: Clause marks and quotes: kept too (after folding, ，：（ are their ASCII forms).
-KEPT = ",，、:：\"“”「」『』【】《》()（）@"
+KEPT = ",，、:：\"'“”「」『』【】《》()（）@"
 ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff\u00ad\u180e"
 # A separator is anything but a word character, a kept mark, % or # (100%有效, #1).
 _SEP = f"(?:[^\\w{TERMINATORS}{re.escape(KEPT)}%#]|_)"
 _DROP = re.compile(
     f"[{ZERO_WIDTH}]+|(?<=[{CJK}0-9%]){_SEP}{{1,8}}(?=[{CJK}0-9])"
 )
-_DI_DIGIT = re.compile("(?<=第)1")
+_DI_DIGIT = re.compile("(?<=第)1|(?<=唯)1")
 _IS_CJK = re.compile(f"[{CJK}]")
 #: Pinyin with tone marks, folded to plain letters one for one (táng → tang).
 _TONES = {
@@ -138,7 +138,7 @@ def normalize(text: str) -> Normalized:
 
     folded, positions = _fold(text)
     kept = _DROP.sub("", folded)
-    if "第1" in kept:
+    if "第1" in kept or "唯1" in kept:
         kept = _DI_DIGIT.sub("一", kept)
     kept = _lookalikes(kept)
     norm = Normalized(kept, folded, tuple(positions) if positions is not None else None)

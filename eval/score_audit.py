@@ -1,7 +1,8 @@
 """Score the screener on the blind content-audit sets (issue 14).
 
-    .venv/bin/python eval/score_audit.py dev|test [--misses] [--kind K]
+    .venv/bin/python eval/score_audit.py dev|tune2|test|holdout [--misses] [--kind K]
 
+`dev` and `tune2` were tuned on; `test` and `holdout` are reported (see eval/README.md).
 Each line of `eval/content_audit/PART.jsonl` has `text`, `kind`, `spans` (exact substring +
 category; empty = clean) and `evasion`. Spans match by overlap, as the labelling standard
 says, so boundaries matter only to tell claims apart:
@@ -13,8 +14,8 @@ says, so boundaries matter only to tell claims apart:
 - clean lines left alone, evasions caught (dirty evasion lines with a flag), and recall per
   category and F1 per kind of shop.
 
-`--misses` prints the lines where screener and label disagree; it refuses the test part,
-which is only ever scored in total.
+`--misses` prints the lines where screener and label disagree; it refuses the reported
+sets, which are only ever scored in total.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DATA = ROOT / "eval" / "content_audit"
+#: Sets whose lines are never printed: their figures are the reported ones.
+REPORTED_ONLY = ("test", "holdout")
 
 
 @dataclass
@@ -107,12 +110,12 @@ def score_line(line: Line, flags: list[tuple[int, int, str]]) -> Tally:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["dev", "test"])
+    parser.add_argument("part", choices=["dev", "tune2", "test", "holdout"])
     parser.add_argument("--misses", action="store_true", help="print disagreements (dev only)")
     parser.add_argument("--kind", help="only lines of this kind of shop")
     args = parser.parse_args()
-    if args.misses and args.part == "test":
-        parser.error("the test part is scored in total only; its lines are never read")
+    if args.misses and args.part in REPORTED_ONLY:
+        parser.error(f"{args.part} is scored in total only; its lines are never read")
     import jieba
 
     from content_audit import default_screener

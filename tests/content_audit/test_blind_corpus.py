@@ -34,3 +34,20 @@ def test_the_screener_still_meets_its_aims_on_the_development_part():
     assert result.line_accuracy >= 0.98
     assert result.clean_rate >= 0.98
     assert result.evasions_caught >= 0.97 * result.evasions
+
+
+def test_the_anchors_of_the_regex_rules_miss_none_of_their_matches():
+    """A regex rule runs only when one of its anchors is in the copy; an anchor list that
+    forgets a way the pattern can match would silently drop flags."""
+    from content_audit.ruleset import load_shipped
+    from content_audit.screener import Screener
+
+    fast = default_screener()
+    thorough = Screener(load_shipped(), anchored=False)
+    texts = [line.text for part in ("dev", "tune2") for line in read(part)]
+
+    def claims(screener: Screener, text: str) -> list[tuple[int, int, str]]:
+        return [(f.start, f.end, f.category) for f in screener.screen(text).flags]
+
+    missed = [text for text in texts if claims(fast, text) != claims(thorough, text)]
+    assert missed == []
