@@ -56,3 +56,43 @@ def test_every_pattern_matches_itself():
         if rule.kind == "cooccur":
             text = f"{rule.first[0]}就{rule.second[0]}"
             assert rule.id in screener.screen(text).rule_ids, (rule.id, text)
+
+
+@pytest.mark.parametrize(
+    ("written", "seen"),
+    [
+        ("zui好喝", "最好喝"),
+        ("特gong", "特供"),
+        ("有xiao果", "有效果"),
+        ("降xue压", "降血压"),
+        ("降血táng", "降血糖"),
+        ("guan注后才能领", "关注后才能领"),
+        ("醉好穿", "最好穿"),
+        ("蕞强", "最强"),
+        ("集攒", "集赞"),
+        ("第①", "第一"),
+        ("全市唯1", "全市唯一"),
+        ("转💫发", "转发"),
+        ("顶👩‍👩‍👧‍👦级", "顶级"),
+    ],
+)
+def test_pinyin_look_alikes_and_emoji_inside_words_fold_to_the_word(written, seen):
+    assert normalize(written).text == seen
+
+
+@pytest.mark.parametrize(
+    "text", ["醉蟹很好吃", "iPhone手机", "VIP会员", "5ml小样", "最，好"]
+)
+def test_real_words_and_latin_are_not_read_as_evasions(text):
+    assert normalize(text).text in (text.lower(), "最,好")
+
+
+@pytest.mark.parametrize(("text", "term"), [
+    ("这款zui好喝的茶", "zui好喝"),
+    ("能zhi疗湿疹的药膏", "zhi疗湿疹"),
+    ("降血táng神器", "降血táng"),
+    ("全网最 低价", "最 低价"),
+])
+def test_a_pinyin_evasion_is_flagged_with_the_authors_spelling(text, term):
+    flags = default_screener().screen(text).flags
+    assert [text[f.start : f.end] for f in flags] == [term]
