@@ -1,8 +1,10 @@
 """Screening of every outgoing copy for wording the Advertising Law and WeChat's rules forbid.
 
-normalize.py (one normalisation for text and patterns), ruleset.py (rules as versioned
-data, rules/adlaw.toml), screener.py (Aho-Corasick, then jieba only around candidates),
-homophones.py (the pinyin channel), cli.py (`python -m content_audit check`).
+normalize.py (one normalisation for text and patterns; pinyin.py reads pinyin syllables
+inside words back), ruleset.py (rules as versioned data in the standard's five categories,
+rules/adlaw.toml with its lexicon lists), screener.py (one Aho-Corasick pass finds the
+candidates), context.py (each candidate decided by its surroundings), homophones.py (an older
+rule kind, kept so stored rule sets still load), cli.py (`python -m content_audit check`).
 """
 
 from __future__ import annotations

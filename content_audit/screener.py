@@ -1,9 +1,12 @@
 """Screen a copy against the rule set: pass, review or block, with every hit explained.
 
 Two stages keep it fast and precise. An Aho-Corasick automaton (pyahocorasick) finds every
-candidate term in one pass over the normalised text; clean copy never gets further. Only
-around a candidate does jieba decide word boundaries (最近 and 第一次 are words of their own,
-一流 inside 统一流程 is no word at all) and do the allow phrases and sentence rules run.
+candidate in one pass over the normalised text: a word rule's terms, a sentence rule's two
+sides, and the anchors without which a regex rule cannot match; clean copy never gets
+further. Only then do the regex rules whose anchors were seen run, and every candidate is
+decided by its context (content_audit/context.py: 最近 and 最大功率 are no claims, a quoted
+customer question is not the merchant's). Overlapping claims of one category merge; across
+categories the more specific rule keeps the span (根治高血压 is a guarantee).
 
 No Flask, no SQL: the gate, the console, the CLI and the benchmarks all call `screen`.
 """
