@@ -194,9 +194,7 @@ _FEELING = re.compile(
     "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心)"
 )
 #: 新鲜的最好 (when choosing), 两周内吃完风味最佳: the best way or time, a tip.
-_TIP_BEFORE = re.compile(
-    "的$|(?:内|以内|之内|之前|以前|前|后|时|趁|吃完|喝完|用完)[^,;:!?。]{0,6}$"
-)
+_TIP_BEFORE = re.compile("(?:内|以内|之内|之前|以前|前|后|时|趁|吃完|喝完|用完)[^,;:!?。]{0,6}$")
 
 
 def zui(text: str, start: int, end: int) -> Span | None:
@@ -211,13 +209,13 @@ def zui(text: str, start: int, end: int) -> Span | None:
             return _widened(text, start, end)
         return None
     if after.startswith("佳"):
-        tip = _ZUIJIA_TIP.match(after[1:]) or _TIP_BEFORE.search(before)
+        tip = _ZUIJIA_TIP.match(after[1:]) or _TIP_BEFORE.search(before) or before.endswith("的")
         return None if tip and not market else _widened(text, start, end)
     if market:
         return _widened(text, start, end)
     if _ZUI_CLEAN.match(after):
         return None
-    if _FEELING.match(after) or _TIP_BEFORE.search(before):
+    if _FEELING.match(after):
         return None
     if _ZUI_MEASURE.match(after):
         rest = after[1:]
@@ -247,7 +245,7 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
         return None
     if hit == "第一" and _ORDINAL_NEXT.match(text[end:]):
         before = clause_before(text, start)
-        if text[end:].startswith(("家", "品牌")) or MARKET_SCOPE.search(before[-6:]):
+        if text[end:].startswith("品牌") or MARKET_SCOPE.search(before[-6:]):
             return start, end
         return None
     return start, end
