@@ -16,13 +16,15 @@ from console.shell import console_blueprint
 from content_audit import exemptions, live_screener, rulestore
 from content_audit.exemptions import Exemption, ExemptionError
 from content_audit.review import SOURCES, approval_rates
-from content_audit.ruleset import KINDS, SEVERITIES, RuleError
+from content_audit.ruleset import CATEGORIES, KINDS, SEVERITIES, RuleError
 from content_audit.rulestore import rule_to_dict
 from core.clock import SHANGHAI
 
 bp = console_blueprint("audit_rules", __name__, "/admin/audit")
 
-LIST_FIELDS = ("terms", "first", "second", "tails", "suggestions", "allow", "scopes")
+LIST_FIELDS = (
+    "terms", "first", "second", "tails", "suggestions", "allow", "scopes", "context", "anchors",
+)
 
 
 def _lines(value: str) -> list[str]:
@@ -59,7 +61,8 @@ def edit_rule(rule_id: str):
     data = rule_to_dict(rule) if rule else {"id": "", "kind": "word", "severity": "review",
                                             "category": "", "enabled": True}
     return render_template("audit/rule_edit.html", rule=data, kinds=KINDS, severities=SEVERITIES,
-                           list_fields=LIST_FIELDS, error=request.args.get("error", ""))
+                           list_fields=LIST_FIELDS, categories=CATEGORIES,
+                           error=request.args.get("error", ""))
 
 
 @bp.post("/rules")
@@ -87,7 +90,8 @@ def save_rule():
     except RuleError as error:
         db.rollback()
         page = render_template("audit/rule_edit.html", rule=data, kinds=KINDS,
-                               severities=SEVERITIES, list_fields=LIST_FIELDS, error=str(error))
+                               severities=SEVERITIES, list_fields=LIST_FIELDS,
+                               categories=CATEGORIES, error=str(error))
         return page, 400
     audit_log.record(
         db, "audit.rule_saved", actor=account, target=data["id"], version=saved.version,

@@ -93,6 +93,11 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
         if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
             raise RuleError(f"{rule_id}: {name} must be a list of strings")
         tuples[name] = tuple(v for v in values if v.strip())
+    from content_audit.context import CHECKERS
+
+    unknown = [name for name in tuples["context"] if name not in CHECKERS and name != "aligned"]
+    if unknown:
+        raise RuleError(f"{rule_id}: unknown context check {', '.join(unknown)}")
     if not isinstance(data.get("enabled", True), bool):
         raise RuleError(f"{rule_id}: enabled must be true or false")
     if kind in ("word", "homophone") and not tuples["terms"]:

@@ -110,7 +110,7 @@ def test_reviewers_edit_rules_and_grant_exemptions_in_the_console(console_app):
     broken = reviewer.post("/admin/audit/rules", {"id": "bad", "kind": "regex", "pattern": "(",
                                                   "category": "c", "severity": "block"})
     assert broken.status_code == 400 and "bad regex" in broken.text
-    assert 'value="("' in broken.text  # what was typed is kept for correction
+    assert 'name="pattern" rows="4">(</textarea>' in broken.text  # what was typed is kept for correction
     reviewer.post("/admin/audit/exemptions", {
         "rule_id": "authority.national_grade", "term": "国家级", "source": "product",
         "source_ref": "1024", "note": "证书编号 A-1", "expires": expires.isoformat(),
@@ -153,3 +153,11 @@ def test_rules_stored_under_the_old_category_names_load_under_the_standards():
     assert rule_from_dict(old).category == "absolute_guarantee"
     assert rule_from_dict(old | {"category": "induced_share"}).category == "induced_sharing"
     assert rule_from_dict(old | {"category": "medical"}).category == "medical_claim"
+
+
+def test_a_rule_naming_an_unknown_context_check_is_refused():
+    from content_audit.ruleset import RuleError, rule_from_dict
+
+    with pytest.raises(RuleError, match="unknown context check"):
+        rule_from_dict({"id": "x", "kind": "word", "terms": ["最"], "category": "superlative",
+                        "severity": "block", "context": ["zui", "guesswork"]})
