@@ -110,7 +110,8 @@ def test_reviewers_edit_rules_and_grant_exemptions_in_the_console(console_app):
     broken = reviewer.post("/admin/audit/rules", {"id": "bad", "kind": "regex", "pattern": "(",
                                                   "category": "c", "severity": "block"})
     assert broken.status_code == 400 and "bad regex" in broken.text
-    assert 'name="pattern" rows="4">(</textarea>' in broken.text  # what was typed is kept for correction
+    # what was typed is kept for correction
+    assert 'name="pattern" rows="4">(</textarea>' in broken.text
     reviewer.post("/admin/audit/exemptions", {
         "rule_id": "authority.national_grade", "term": "国家级", "source": "product",
         "source_ref": "1024", "note": "证书编号 A-1", "expires": expires.isoformat(),
