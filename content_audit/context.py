@@ -297,7 +297,7 @@ _NATIONAL_FACT = re.compile(
 
 def national_grade(text: str, start: int, end: int) -> Span | None:
     """国家级 praising goods is borrowed authority; 国家级自然保护区 is a fact."""
-    return None if _NATIONAL_FACT.match(text[end:]) else _widened(text, start, end, 4)
+    return None if _NATIONAL_FACT.match(text[end:]) else _widened(text, start, end, 2)
 
 
 # --- guarantees -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ def test_a_reviewer_clears_the_queue(page, live):
     assert page.url.endswith("/admin/audit/")
     rows = page.locator("tr[data-item]")
     assert rows.count() == 2
-    assert page.locator("mark.review").first.inner_text() == "转发朋友圈即可领取"
+    assert page.locator("mark.review").first.inner_text() == "转发朋友圈即可领取小样"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "review-queue.png"), full_page=True)
 

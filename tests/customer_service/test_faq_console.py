@@ -98,10 +98,10 @@ def test_an_answer_with_a_banned_phrase_is_explained_and_not_saved(service, mana
 
 
 def test_an_answer_held_for_review_is_kept_disabled(service, manager):
-    answer = add(manager, question="这款适合敏感肌吗？", answer="绝对适合，请放心使用。")
+    answer = add(manager, question="这款适合敏感肌吗？", answer="关注公众号才能查看优惠券。")
     assert answer.status_code == 302
     assert "已提交合规审核" in manager.get(answer.location).text
-    assert entries(service) == [("这款适合敏感肌吗？", "绝对适合，请放心使用。", False)]
+    assert entries(service) == [("这款适合敏感肌吗？", "关注公众号才能查看优惠券。", False)]
     enable = manager.post(f"{FAQ_PAGE}/{only_id(service)}/toggle")
     assert "通过后才会发送" in manager.get(enable.location).text
     assert entries(service)[0][2] is False
@@ -120,7 +120,7 @@ def test_editing_keeps_the_entry_and_screens_the_new_words(service, manager):
     refused = manager.post(f"{FAQ_PAGE}/{faq_id}/edit",
                            {"question": "可以寄到国外吗？", "answer": "国家级物流，最快送达。",
                             "keywords": ""})
-    assert refused.status_code == 400 and "「国家级」" in refused.text
+    assert refused.status_code == 400 and "「国家级物流」" in refused.text
     assert ">国家级物流，最快送达。</textarea>" in refused.text
     assert entries(service) == [("可以寄到国外吗？", "可以寄到港澳台，运费另计。", True)]
     assert actions(service).count("faq.update") == 1

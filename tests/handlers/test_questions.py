@@ -26,7 +26,7 @@ def text(reply: str) -> str:
 
 @pytest.fixture()
 def shop(make_app):
-    app = make_app()
+    app = make_app(SERVICE_HOURS="00:00-24:00")  # staffed whenever the test runs
     seed_catalog(app.extensions["storage"].sessions, default_screener())
     seed_faq(app.extensions["storage"].sessions)
     return app

@@ -53,7 +53,7 @@ def test_copy_that_breaks_the_ad_law_is_rejected_and_review_copy_waits_off_shelf
     with any_storage.sessions.begin() as db:
         report = import_catalog(db, text, fmt="csv", author="lin",
                                 screener=default_screener())
-    assert "「最好」" in dict(report.rejected)[2]
+    assert "「最好用」" in dict(report.rejected)[2]
     assert report.held_for_review == ["会员面霜"]
     assert products(any_storage)["会员面霜"].on_shelf is False
 
