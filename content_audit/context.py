@@ -24,6 +24,7 @@ Checker = Callable[[str, int, int], Span | None]
 CLAUSE_END = ",;:!?。\n\r、"
 SENTENCE_END = ";!?。\n\r"
 _CLAUSE = re.compile(f"[{CLAUSE_END}]")
+_SENTENCE_MARK = re.compile(f"[{SENTENCE_END}]")
 QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘": "’", "'": "'"}
 
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
@@ -190,6 +191,9 @@ _GRADE_AFTER = re.compile(
 _PRICE_BEFORE = re.compile(
     "(?:价格|价|售价|价钱|报价|性价比|折扣|优惠|口碑|人气|销量|评分|好评率|回购率)$"
 )
+_TIP_TIME = re.compile("(?:内|以内|之内|之前|以前|开封后|趁|吃完|喝完|用完)")
+_OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪")
+_SPEAKER = re.compile("我们|我|自己|小编|店长")
 _FEELING = re.compile(
     "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心)"
 )
@@ -209,13 +213,17 @@ def zui(text: str, start: int, end: int) -> Span | None:
             return _widened(text, start, end)
         return None
     if after.startswith("佳"):
-        tip = _ZUIJIA_TIP.match(after[1:]) or _TIP_BEFORE.search(before) or before.endswith("的")
+        tip = (
+            _ZUIJIA_TIP.match(after[1:])
+            or _TIP_TIME.search(sentence_before(text, start))
+            or before.endswith("的")
+        )
         return None if tip and not market else _widened(text, start, end)
     if market:
         return _widened(text, start, end)
     if _ZUI_CLEAN.match(after):
         return None
-    if _FEELING.match(after):
+    if _FEELING.match(after) or (_OWN_FEELING.match(after) and _SPEAKER.search(before)):
         return None
     if _ZUI_MEASURE.match(after):
         rest = after[1:]
@@ -232,7 +240,7 @@ _ORDINAL_NEXT = re.compile(
     "问|篇|集|段|点|项|种|环节|波|弹|趟|把|针|剂|口味|部|本|辆|台|双|件|楼|针|泡|遍|茬|桶|锅|"
     "阶|级|档|名(?=顾客|客户|下单|付款|买家|用户|学员|同学|宝妈)|个月|周期|课时|单元|模块|讲|学期|"
     "学年|年级|梯次|轮次|顺位|声|缕|印|任|站|时段|天|晚|夜|堂|款|"
-    "家|中学|小学|中心|人民|医院|幼儿园|实验|高中|初中|附|师范|工业|街|路|大道|村|社区|车间|分店|门店"
+    "家|中学|小学|中心|人民|医院|教室|会议室|报告厅|展厅|仓库|柜台|窗口|考场|幼儿园|实验|高中|初中|附|师范|工业|街|路|大道|村|社区|车间|分店|门店"
 )
 
 
@@ -313,8 +321,8 @@ _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
 )
 _ABSOLUTE_CLAIM = re.compile(
-    "^(?:的)?(?:安全|不|零|无|没有|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|有保障|"
-    "[一-龥]不[一-龥])"
+    "^(?:的)?(?:安全|不|零|无|没有|没问题|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
+    "有保障|防|[一-龥]不[一-龥])"
 )
 
 
@@ -340,7 +348,11 @@ def tool_name(text: str, start: int, end: int) -> Span | None:
 
 _SERVICE = re.compile(
     "发货|正品|退换|售后|新鲜|送达|到货|品质|质量|准时|按时|隐私|信息|价格|价保|回复|处理|安排|"
-    "服务|包装|完好|真实|原装|足量|足斤|足秤|一致|当天|及时|出库|到家|上门"
+    "服务|包装|完好|真实|原装|足量|足斤|足秤|一致|当天|及时|出库|到家|上门|照顾|老师|课时|上课|"
+    "开课|发票|开票|库存|现货|批次|日期|货源|产地|源头|手工|无添加|不掺|纯|一样|同款|资金|到账|"
+    "退款|退货|赔付|补发|联系|答复|解答|跟进|售价|价钱|原价|全新|未拆|卫生|干净|秩序|公平|透明|"
+    "每个人|每位|每一位|每一单|每单|您的|你的|顾客的|买到|买得到|发出|响应|批改|答疑|作业|保质期|临期|"
+    "送检|检测|查询|备案|客服|在线|时效"
 )
 
 
@@ -350,7 +362,7 @@ def not_service(text: str, start: int, end: int) -> Span | None:
     claim = text[start:end] + clause_after(text, end)
     if _SERVICE.search(claim) or claim.startswith(("保证是", "保证都是", "保证为")):
         return None
-    if text[:start].endswith(("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不")):
+    if text[:start].endswith(("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能")):
         return None
     return start, end
 
@@ -372,24 +384,35 @@ def not_programme(text: str, start: int, end: int) -> Span | None:
     return None if _PROGRAMME.search(clause) else (start, end)
 
 
+_NOT_A_CONDITION = re.compile(
+    "(?:不是|并非|无需|不需要|不用|不必)[^,;:!?。]{0,8}(?:前提|条件|必须|必要|才能)"
+)
+
+
 def customer_shares(text: str, start: int, end: int) -> Span | None:
     """The customer sharing or forwarding; not the merchant sharing a recipe, not 已转给售后."""
     if _MERCHANT_SHARES.search(text[:start]) or _FORWARD_INSIDE.match(text[end:]):
         return None
-    return start, end
+    return not_a_condition(text, start, end)
+
+
+def not_a_condition(text: str, start: int, end: int) -> Span | None:
+    """关注店铺不是领券的前提: the merchant saying following is not required."""
+    return None if _NOT_A_CONDITION.search(clause_after(text, end)) else (start, end)
 
 
 # --- medical ----------------------------------------------------------------------------------
 
 _MEDICAL_ADVICE = re.compile(
     "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|去医院|慎用|禁用|忌用|"
-    "医生指导|在医生|遵照医嘱|请勿|不宜"
+    "医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
 
 def medical_advice(text: str, start: int, end: int) -> Span | None:
     """降压药 named in a drug-interaction warning, or advice to see a doctor, claims nothing."""
-    sentence = sentence_before(text, start) + text[start:end] + clause_after(text, end)
+    stop = _SENTENCE_MARK.search(text, end)
+    sentence = sentence_before(text, start) + text[start : stop.start() if stop else len(text)]
     return None if _MEDICAL_ADVICE.search(sentence) else (start, end)
 
 
@@ -405,6 +428,7 @@ CHECKERS: dict[str, Checker] = {
     "tool_name": tool_name,
     "not_service": not_service,
     "customer_shares": customer_shares,
+    "not_a_condition": not_a_condition,
     "not_programme": not_programme,
 }
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 #: The words evasions are written for: superlatives, marks of authority, guarantees,
 #: medical claims and the actions of induced sharing. Only their characters are read back.
 TARGET_WORDS = (
-    "止痛", "提高", "三高", "不转", "治愈", "赚钱", "上岸",
+    "聪明", "止痛", "提高", "三高", "不转", "治愈", "赚钱", "上岸",
     "最好", "最佳", "最强", "最低", "最高", "最便宜", "最正宗", "第一", "首选",
     "冠军", "之王", "王者", "王牌", "顶级", "顶尖", "极品", "极致", "巅峰",
     "世界级", "唯一", "独一无二", "绝无仅有", "国家级", "特供", "专供", "专用", "驰名",
@@ -32,7 +32,7 @@ TARGET_WORDS = (
 
 _RUN = re.compile("(?<![a-z])[a-z]{1,6}(?![a-z])")
 _CJK = re.compile("[\u3400-\u9fff]")
-_LATIN_BY_CJK = re.compile("[\u3400-\u9fff][a-z]|[a-z][\u3400-\u9fff]")
+_LATIN_BY_CJK = re.compile("[\u3400-\u9fff] ?[a-z]|[a-z] ?[\u3400-\u9fff]")
 
 
 def _toneless(syllable: str) -> str:
@@ -83,21 +83,30 @@ def read_back(norm):  # type: ignore[no-untyped-def]
     changed = False
     for match in _RUN.finditer(text):
         start, end = match.span()
-        before = text[start - 1] if start else ""
-        after = text[end] if end < len(text) else ""
+        # One space may stand between the syllable and the word it hides in (包 guo 面试).
+        left = start - 1 if start >= 2 and text[start - 1] == " " else start
+        right = end + 1 if end + 1 < len(text) and text[end] == " " else end
+        before = text[left - 1] if left else ""
+        after = text[right] if right < len(text) else ""
         if not (_CJK.match(before or " ") or _CJK.match(after or " ")):
             continue
         char = _meant(match.group(), before, after)
         if char is None:
             continue
-        for index in range(cursor, start):
+        if not _CJK.match(before or " "):
+            left = start
+        if not _CJK.match(after or " "):
+            right = end
+        if left < cursor:
+            continue
+        for index in range(cursor, left):
             pieces.append(text[index])
             starts.append(norm.original_index(index))
             ends.append(starts[-1])
         pieces.append(char)
         starts.append(norm.original_index(start))
         ends.append(norm.original_index(end - 1))
-        cursor = end
+        cursor = right
         changed = True
     if not changed:
         return norm

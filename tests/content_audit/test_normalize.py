@@ -74,6 +74,8 @@ def test_every_pattern_matches_itself():
         ("全市唯1", "全市唯一"),
         ("转💫发", "转发"),
         ("顶👩‍👩‍👧‍👦级", "顶级"),
+        ("包 guo 面试", "包过面试"),
+        ("点 zan 前10名", "点赞前10名"),
     ],
 )
 def test_pinyin_look_alikes_and_emoji_inside_words_fold_to_the_word(written, seen):
@@ -81,7 +83,8 @@ def test_pinyin_look_alikes_and_emoji_inside_words_fold_to_the_word(written, see
 
 
 @pytest.mark.parametrize(
-    "text", ["醉蟹很好吃", "iPhone手机", "VIP会员", "5ml小样", "最，好"]
+    "text",
+    ["醉蟹很好吃", "iPhone手机", "VIP会员", "5ml小样", "最，好", "iPhone 手机", "我 love 你"],
 )
 def test_real_words_and_latin_are_not_read_as_evasions(text):
     assert normalize(text).text in (text.lower(), "最,好")
