@@ -5,7 +5,7 @@ On one deterministic corpus of realistic shop copy (~10 MB by default, seeded), 
   word-list tools do; no normalisation, no boundaries, so also less correct);
 - ceiling: the bare Aho-Corasick scan of the raw line, no normalisation and no context;
 - screener: `Screener.screen`, everything included.
-Then the screener on the blind tuning copy (eval/content_audit dev + tune2: real-looking
+Then the screener on the blind tuning copy (eval/content_audit dev, tune2-4: real-looking
 shop copy, about half with a violation, so the slow path runs far more often), and the
 latency of one 500-character push, screened 2,000 times (p50, p99).
 
@@ -67,13 +67,13 @@ def corpus(megabytes: float, seed: int = 20261122) -> list[str]:
 
 
 def labelled_copy(repeat: int = 5) -> list[str]:
-    """The blind tuning sets' lines (real-looking copy, half of it dirty), a few times over."""
+    """The blind tuning sets' lines (real-looking copy, about half of it dirty), five times."""
     import json
 
     folder = Path(__file__).resolve().parents[1] / "eval" / "content_audit"
     lines = [
         json.loads(raw)["text"]
-        for name in ("dev.jsonl", "tune2.jsonl")
+        for name in ("dev.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl")
         if (folder / name).exists()
         for raw in (folder / name).read_text(encoding="utf-8").splitlines()
         if raw.strip()

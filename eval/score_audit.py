@@ -1,8 +1,9 @@
 """Score the screener on the blind content-audit sets (issue 14).
 
-    .venv/bin/python eval/score_audit.py dev|tune2|tune3|test|holdout [--misses] [--kind K]
+    .venv/bin/python eval/score_audit.py dev|tune2|tune3|tune4|test|holdout [--misses] [--kind K]
 
-`dev`, `tune2` and `tune3` were tuned on; `test` and `holdout` are reported (see eval/README.md).
+`dev`, `tune2`, `tune3` and `tune4` were tuned on; `test` and `holdout` are reported (see
+eval/README.md).
 Each line of `eval/content_audit/PART.jsonl` has `text`, `kind`, `spans` (exact substring +
 category; empty = clean) and `evasion`. Spans match by overlap, as the labelling standard
 says, so boundaries matter only to tell claims apart:
@@ -110,7 +111,7 @@ def score_line(line: Line, flags: list[tuple[int, int, str]]) -> Tally:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["dev", "tune2", "tune3", "test", "holdout"])
+    parser.add_argument("part", choices=["dev", "tune2", "tune3", "tune4", "test", "holdout"])
     parser.add_argument("--misses", action="store_true", help="print disagreements (dev only)")
     parser.add_argument("--kind", help="only lines of this kind of shop")
     args = parser.parse_args()
@@ -130,7 +131,7 @@ def main() -> None:
 class Report:
     total: Tally
     by_kind: dict[str, Tally]
-    by_category: dict[str, list[int]]  # category → [labelled spans, found]
+    by_category: dict[str, list[int]]  # category → [labelled, found, flags, flags right]
     clean: int
     clean_left: int
     evasions: int
@@ -149,7 +150,7 @@ def score(lines: list[Line], screener, misses: bool = False) -> Report:  # type:
     """Every figure of the module docstring; `misses` prints the disagreements."""
     total = Tally()
     by_kind: dict[str, Tally] = defaultdict(Tally)
-    by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     clean = clean_left = evasions = evasions_caught = 0
     for line in lines:
         verdict = screener.screen(line.text)
@@ -161,6 +162,11 @@ def score(lines: list[Line], screener, misses: bool = False) -> Report:  # type:
             by_category[category][0] += 1
             by_category[category][1] += any(
                 f[2] == category and _overlaps((start, end), f[:2]) for f in flags
+            )
+        for start, end, category in flags:
+            by_category[category][2] += 1
+            by_category[category][3] += any(
+                s[2] == category and _overlaps((start, end), s[:2]) for s in line.spans
             )
         if not line.spans:
             clean += 1
@@ -191,10 +197,11 @@ def report(part: str, lines: list[Line], screener, misses: bool = False) -> None
     print(f"clean lines with no flag: {result.clean_rate:.3f} ({clean_left}/{clean})")
     print(f"evasions caught (line): {evasions_caught / evasions if evasions else 1:.3f} "
           f"({evasions_caught}/{evasions})")
-    print("recall by category: " + ", ".join(
-        f"{name} {found / count:.2f} ({count})"
-        for name, (count, found) in sorted(by_category.items())
-    ))
+    print("by category (precision / recall / F1, labelled spans):")
+    for name, (count, found, flagged, right) in sorted(by_category.items()):
+        cp = right / flagged if flagged else 1.0
+        cr = found / count if count else 1.0
+        print(f"  {name:<20} {cp:.2f} / {cr:.2f} / {Tally.f1(cp, cr):.2f}  ({count})")
     print("by kind (F1, line accuracy): " + ", ".join(
         f"{kind} {t.figures()[2]:.2f}/{t.lines_right / t.lines:.2f}"
         for kind, t in sorted(by_kind.items())
