@@ -22,6 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from content_audit.pinyin import read_back
 from core.text import one_for_one_table
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -134,8 +135,6 @@ def _lookalikes(text: str) -> str:
 
 def normalize(text: str) -> Normalized:
     """The text the screener matches on, with a map back to the original offsets."""
-    from content_audit.pinyin import read_back
-
     folded, positions = _fold(text)
     kept = _DROP.sub("", folded)
     if "第1" in kept or "唯1" in kept:

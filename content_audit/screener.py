@@ -195,7 +195,7 @@ class Screener:
                 for k in kept
             ):
                 continue  # 第一 inside 销量第一: one flag, the longer
-            if "aligned" in hit.rule.context and _word_end_if_aligned(text, hit) is None:
+            if "aligned" in hit.rule.context and _straddles_words(text, hit):
                 continue  # the term starts inside another word (一流 in 统一流程)
             if _inside_latin_word(text, hit):
                 continue
@@ -332,6 +332,26 @@ def _tokens_around(text: str, start: int, end: int) -> list[tuple[int, int]]:
         spans.append((offset, offset + len(token)))
         offset += len(token)
     return spans
+
+
+def _straddles_words(text: str, hit: _Hit) -> bool:
+    """True when the hit's first character ends one dictionary word and the rest begins
+    another (统一|流程 around 一流, 山顶|级别 around 顶级): two lookups in jieba's
+    dictionary instead of segmenting the window."""
+    if hit.start == 0 or hit.end >= len(text) or not is_cjk(text[hit.start - 1]):
+        return False
+    words = _dictionary()
+    before = text[hit.start - 1 : hit.start + 1]
+    after = text[hit.start + 1 : hit.end + 1]
+    return words.get(before, 0) > 0 and words.get(after, 0) > 0
+
+
+def _dictionary() -> dict[str, int]:
+    import jieba
+
+    if not jieba.dt.initialized:
+        jieba.dt.initialize()
+    return jieba.dt.FREQ
 
 
 def _word_end_if_aligned(text: str, hit: _Hit) -> int | None:
