@@ -16,7 +16,8 @@ from functools import lru_cache
 #: The words evasions are written for: superlatives, marks of authority, guarantees,
 #: medical claims and the actions of induced sharing. Only their characters are read back.
 TARGET_WORDS = (
-    "聪明", "止痛", "提高", "三高", "不转", "治愈", "赚钱", "上岸",
+    "感冒", "肠炎", "痛经", "病毒", "军队", "聪明", "止痛",
+    "提高", "三高", "不转", "治愈", "赚钱", "上岸",
     "最好", "最佳", "最强", "最低", "最高", "最便宜", "最正宗", "第一", "首选",
     "冠军", "之王", "王者", "王牌", "顶级", "顶尖", "极品", "极致", "巅峰",
     "世界级", "唯一", "独一无二", "绝无仅有", "国家级", "特供", "专供", "专用", "驰名",
