@@ -43,3 +43,17 @@ def test_the_readable_report_marks_spans_and_reads_files(tmp_path):
 def test_bad_usage_exits_2():
     assert run("check", "--no-such-option").returncode == 2
     assert run("check", "/no/such/file").returncode == 2
+
+
+def test_every_flag_carries_one_of_the_standards_categories():
+    lines = "签约包过，不过退费\n能治疗鼻炎\n央视推荐\n集满20个赞送小样\n全网最低价\n"
+    done = run("check", "--json", stdin=lines)
+    assert done.returncode == 0, done.stderr
+    categories = [
+        [flag["category"] for flag in json.loads(line)["flags"]]
+        for line in done.stdout.splitlines()
+    ]
+    assert categories == [
+        ["absolute_guarantee", "absolute_guarantee"], ["medical_claim"], ["authority"],
+        ["induced_sharing"], ["superlative"],
+    ]
