@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from content_audit.context import CHECKERS
+
 SHIPPED = Path(__file__).with_name("rules") / "adlaw.toml"
 KINDS = ("word", "regex", "cooccur", "homophone")
 SEVERITIES = ("block", "review")
@@ -93,8 +95,6 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
         if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
             raise RuleError(f"{rule_id}: {name} must be a list of strings")
         tuples[name] = tuple(v for v in values if v.strip())
-    from content_audit.context import CHECKERS
-
     unknown = [name for name in tuples["context"] if name not in CHECKERS and name != "aligned"]
     if unknown:
         raise RuleError(f"{rule_id}: unknown context check {', '.join(unknown)}")
