@@ -73,7 +73,7 @@ def labelled_copy(repeat: int = 5) -> list[str]:
     folder = Path(__file__).resolve().parents[1] / "eval" / "content_audit"
     lines = [
         json.loads(raw)["text"]
-        for name in ("dev.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl", "tune5.jsonl")
+        for name in ("dev.jsonl", *(f"tune{n}.jsonl" for n in range(2, 7)))
         if (folder / name).exists()
         for raw in (folder / name).read_text(encoding="utf-8").splitlines()
         if raw.strip()

@@ -35,6 +35,7 @@ MARKET_SCOPE = re.compile(
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
 OWN_RANGE = re.compile(
     "(?:店|本店|我们家|我家|咱家|自家|我们店|店铺|我们)[^,;:!?。]{0,10}?(?:里|中|内|之中|当中)|这几|那几|"
+    "(?:我们店|本店|店里|我们家)[^,;:!?。]{0,8}?(?:卖得|卖的|销量|回购)|"
     "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
     "个型号|个尺码|个规格|个色号)|系列(?:里|中)|色号"
 )
@@ -58,6 +59,7 @@ LATER_DENIAL = re.compile(
     "不这么|不敢|不做|不是|其实不|并不|没有|不能|不会|说不好|不好说|澄清|不搞|不承诺|不保证|"
     "不宣传|没这么|不比较|不对比"
 )
+_ASKED_AND_DENIED = re.compile("^[^,;:!?。]{0,8}[?？][^,;:!?。]{0,2}(?:不是|并不是|没有|不会|不能)")
 #: Explaining the rule: 任何机构承诺包过都违反广告法.
 RULE_EXPLAINED = re.compile("违反广告法|违反《广告法》|违反规定|违法|违规|不合规|属于违禁|是违禁")
 DENIED_AFTER = re.compile(
@@ -125,6 +127,8 @@ def framed(text: str, start: int, end: int) -> bool:
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
     ):
         return True
+    if _ASKED_AND_DENIED.match(text[end:]):
+        return True  # 冠军同款？不是的: a question the merchant answers no
     if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
         return True
     return bool(DENIED_AFTER.search(text[end:]))
@@ -194,6 +198,11 @@ _PRICE_BEFORE = re.compile(
     "(?:价格|价|售价|价钱|报价|性价比|折扣|优惠|口碑|人气|销量|评分|好评率|回购率)$"
 )
 _TIP_TIME = re.compile("(?:内|以内|之内|之前|以前|开封后|趁|吃完|喝完|用完)")
+#: 最适合的存放温度: the best way to keep or use it, a tip.
+_ZUI_TIP_NOUN = re.compile(
+    "^[一-龥]{0,2}的(?:(?:存放|保存|储存|饮用|食用|使用|冲泡)?(?:温度|时间|时候|季节|方法|方式|期)|"
+    "做法|吃法|用法)"
+)
 _OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪")
 _SPEAKER = re.compile("我们|我|自己|小编|店长")
 _FEELING = re.compile(
@@ -223,7 +232,7 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None if tip and not market else _widened(text, start, end)
     if market:
         return _widened(text, start, end)
-    if _ZUI_CLEAN.match(after):
+    if _ZUI_CLEAN.match(after) or _ZUI_TIP_NOUN.match(after[1:]):
         return None
     if _FEELING.match(after) or (_OWN_FEELING.match(after) and _SPEAKER.search(before)):
         return None
@@ -246,6 +255,7 @@ _ORDINAL_NEXT = re.compile(
 )
 
 
+_EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年级|班里|测验")
 _PLACE_NEXT = re.compile("^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学)")
 
 
@@ -259,6 +269,8 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
         return start, end  # 销量第一, 全网第一: ranking by construction
     if "第二" in text or "第2" in text:
         return None
+    if text[start : start + 3] == "第一名" and _EXAM.search(clause_before(text, start)):
+        return None  # 模考第一名的作文: a pupil's place in a class test
     if hit == "第一" and _ORDINAL_NEXT.match(text[end:]):
         before = clause_before(text, start)
         if text[end:].startswith("品牌") or MARKET_SCOPE.search(before[-6:]):
@@ -279,13 +291,18 @@ def name(text: str, start: int, end: int) -> Span | None:
 
 
 _CHAMPION_FACT = re.compile(
-    "(?:世界|奥运|全运|亚运|比赛|大赛|获得|拿过|夺得|夺冠|赛事|国家队)[^,;:!?。]{0,4}$"
+    "(?:世界|奥运|全运|亚运|比赛|大赛|获得|拿过|夺得|夺冠|赛事|国家队)[^,;:!?。]{0,4}$|(?:赛|杯)$"
 )
+_PERSON = re.compile("恭喜|学员|同学|选手|老师|教练|小朋友|孩子|队员")
 
 
 def champion(text: str, start: int, end: int) -> Span | None:
-    """冠军 of a real competition (拿过全国冠军的教练) is a fact about a person."""
-    return None if _CHAMPION_FACT.search(clause_before(text, start)) else (start, end)
+    """冠军 of a real competition (拿过全国冠军的教练, 恭喜朵朵拿到围棋赛冠军) is a fact
+    about a person."""
+    before = clause_before(text, start)
+    if _CHAMPION_FACT.search(before) or _PERSON.search(sentence_before(text, start)):
+        return None
+    return start, end
 
 
 _MARKET_FOLLOW = re.compile("^(?:一家|一款|一个|一所|的品牌|的厂家|指定|认证|授权)")
@@ -418,7 +435,8 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 # --- medical ----------------------------------------------------------------------------------
 
 _MEDICAL_ADVICE = re.compile(
-    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|去医院|慎用|禁用|忌用|"
+    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|(?<!不用再)(?<!不用)"
+    "(?<!不必)去医院|慎用|禁用|忌用|"
     "医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
@@ -430,7 +448,25 @@ def medical_advice(text: str, start: int, end: int) -> Span | None:
     return None if _MEDICAL_ADVICE.search(sentence) else (start, end)
 
 
+_POLICY = re.compile("(?:积分|会员|优惠券|券|余额|储值|会员卡|权益|链接|地址)$")
+_THANKS = re.compile("谢谢|感谢|多谢")
+
+
+def not_policy(text: str, start: int, end: int) -> Span | None:
+    """会员积分永久有效 is the shop's own policy, not a promise about the goods."""
+    return None if _POLICY.search(clause_before(text, start)) else (start, end)
+
+
+def not_thanks(text: str, start: int, end: int) -> Span | None:
+    """点赞过千了，谢谢大家: thanks for likes, no reward asked."""
+    stop = _SENTENCE_MARK.search(text, end)
+    sentence = sentence_before(text, start) + text[start : stop.start() if stop else len(text)]
+    return None if _THANKS.search(sentence) else (start, end)
+
+
 CHECKERS: dict[str, Checker] = {
+    "not_policy": not_policy,
+    "not_thanks": not_thanks,
     "medical_advice": medical_advice,
     "zui": zui,
     "ordinal": ordinal,

@@ -1,8 +1,8 @@
 """Score the screener on the blind content-audit sets (issue 14).
 
-    .venv/bin/python eval/score_audit.py dev|tune2..tune5|test|holdout [--misses] [--kind K]
+    .venv/bin/python eval/score_audit.py dev|tune2..tune6|test|holdout [--misses] [--kind K]
 
-`dev` and `tune2`..`tune5` were tuned on; `test` and `holdout` are reported (see
+`dev` and `tune2`..`tune6` were tuned on; `test` and `holdout` are reported (see
 eval/README.md).
 Each line of `eval/content_audit/PART.jsonl` has `text`, `kind`, `spans` (exact substring +
 category; empty = clean) and `evasion`. Spans match by overlap, as the labelling standard
@@ -112,7 +112,7 @@ def score_line(line: Line, flags: list[tuple[int, int, str]]) -> Tally:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "part", choices=["dev", "tune2", "tune3", "tune4", "tune5", "test", "holdout"]
+        "part", choices=["dev", "tune2", "tune3", "tune4", "tune5", "tune6", "test", "holdout"]
     )
     parser.add_argument("--misses", action="store_true", help="print disagreements (tuning sets)")
     parser.add_argument("--kind", help="only lines of this kind of shop")

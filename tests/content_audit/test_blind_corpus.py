@@ -44,7 +44,7 @@ def test_the_anchors_of_the_regex_rules_miss_none_of_their_matches():
 
     fast = default_screener()
     thorough = Screener(load_shipped(), anchored=False)
-    texts = [line.text for part in ("dev", "tune2", "tune3", "tune4", "tune5")
+    texts = [line.text for part in ("dev", "tune2", "tune3", "tune4", "tune5", "tune6")
              for line in read(part)]
 
     def claims(screener: Screener, text: str) -> list[tuple[int, int, str]]:
