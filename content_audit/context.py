@@ -87,6 +87,16 @@ def sentence_before(text: str, start: int) -> str:
     return _back_to(text, start, SENTENCE_END)
 
 
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence the span [start, end) stands in (back at most LOOK_BACK characters)."""
+    stop = _SENTENCE_MARK.search(text, end)
+    return sentence_before(text, start) + text[start : stop.start() if stop else len(text)]
+
+
+def clause_around(text: str, start: int, end: int) -> str:
+    return clause_before(text, start) + text[start:end] + clause_after(text, end)
+
+
 def clause_after(text: str, end: int) -> str:
     match = _CLAUSE.search(text, end)
     return text[end : match.start() if match else len(text)]
@@ -400,8 +410,7 @@ _PROGRAMME = re.compile("补贴|补助|以旧换新|惠民|消费券|据[^,;:!?�
 
 def not_programme(text: str, start: int, end: int) -> Span | None:
     """A state subsidy programme or a news source named as a fact lends no endorsement."""
-    clause = clause_before(text, start) + text[start:end] + clause_after(text, end)
-    return None if _PROGRAMME.search(clause) else (start, end)
+    return None if _PROGRAMME.search(clause_around(text, start, end)) else (start, end)
 
 
 _NOT_A_CONDITION = re.compile(
@@ -432,9 +441,7 @@ _MEDICAL_ADVICE = re.compile(
 
 def medical_advice(text: str, start: int, end: int) -> Span | None:
     """降压药 named in a drug-interaction warning, or advice to see a doctor, claims nothing."""
-    stop = _SENTENCE_MARK.search(text, end)
-    sentence = sentence_before(text, start) + text[start : stop.start() if stop else len(text)]
-    return None if _MEDICAL_ADVICE.search(sentence) else (start, end)
+    return None if _MEDICAL_ADVICE.search(sentence_around(text, start, end)) else (start, end)
 
 
 _POLICY = re.compile("(?:积分|会员|优惠券|券|余额|储值|会员卡|权益|链接|地址)$")
@@ -448,12 +455,17 @@ def not_policy(text: str, start: int, end: int) -> Span | None:
 
 def not_thanks(text: str, start: int, end: int) -> Span | None:
     """点赞过千了，谢谢大家: thanks for likes, no reward asked."""
-    stop = _SENTENCE_MARK.search(text, end)
-    sentence = sentence_before(text, start) + text[start : stop.start() if stop else len(text)]
-    return None if _THANKS.search(sentence) else (start, end)
+    return None if _THANKS.search(sentence_around(text, start, end)) else (start, end)
+
+
+def aligned(text: str, start: int, end: int) -> Span | None:
+    """Marks a rule whose term must start on a word boundary; the screener checks that before
+    any context (it needs jieba's dictionary), so here the span passes unchanged."""
+    return start, end
 
 
 CHECKERS: dict[str, Checker] = {
+    "aligned": aligned,
     "not_policy": not_policy,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,
@@ -476,8 +488,6 @@ def decide(names: tuple[str, ...], text: str, start: int, end: int) -> Span | No
     """The span to flag after every checker the rule names, or None when one clears it."""
     span: Span | None = (start, end)
     for checker_name in names:
-        if checker_name == "aligned":
-            continue  # the screener's jieba check
         span = CHECKERS[checker_name](text, span[0], span[1])
         if span is None:
             return None

@@ -12,6 +12,10 @@ from __future__ import annotations
 import itertools
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # normalize.py imports this module; the type is only for the checker
+    from content_audit.normalize import Normalized
 
 #: The words evasions are written for: superlatives, marks of authority, guarantees,
 #: medical claims and the actions of induced sharing. Only their characters are read back.
@@ -72,7 +76,7 @@ def _meant(syllable: str, before: str, after: str) -> str | None:
     return None
 
 
-def read_back(norm):  # type: ignore[no-untyped-def]
+def read_back(norm: Normalized) -> Normalized:
     """`norm` with pinyin syllables inside Chinese words read back (offsets kept)."""
     text = norm.text
     if not _LATIN_BY_CJK.search(text):

@@ -95,7 +95,7 @@ def rule_from_dict(data: dict[str, Any]) -> Rule:
         if not isinstance(values, (list, tuple)) or not all(isinstance(v, str) for v in values):
             raise RuleError(f"{rule_id}: {name} must be a list of strings")
         tuples[name] = tuple(v for v in values if v.strip())
-    unknown = [name for name in tuples["context"] if name not in CHECKERS and name != "aligned"]
+    unknown = [name for name in tuples["context"] if name not in CHECKERS]
     if unknown:
         raise RuleError(f"{rule_id}: unknown context check {', '.join(unknown)}")
     if not isinstance(data.get("enabled", True), bool):

@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from content_audit.screener import Screener  # noqa: E402  (after the path insert)
+
 DATA = ROOT / "eval" / "content_audit"
 #: Sets whose lines are never printed: their figures are the reported ones.
 REPORTED_ONLY = ("test", "holdout")
@@ -148,7 +150,7 @@ class Report:
         return self.clean_left / self.clean if self.clean else 1.0
 
 
-def score(lines: list[Line], screener, misses: bool = False) -> Report:  # type: ignore[no-untyped-def]
+def score(lines: list[Line], screener: Screener, misses: bool = False) -> Report:
     """Every figure of the module docstring; `misses` prints the disagreements."""
     total = Tally()
     by_kind: dict[str, Tally] = defaultdict(Tally)
@@ -185,7 +187,7 @@ def score(lines: list[Line], screener, misses: bool = False) -> Report:  # type:
                   evasions_caught)
 
 
-def report(part: str, lines: list[Line], screener, misses: bool = False) -> None:  # type: ignore[no-untyped-def]
+def report(part: str, lines: list[Line], screener: Screener, misses: bool = False) -> None:
     result = score(lines, screener, misses)
     total, by_kind, by_category = result.total, result.by_kind, result.by_category
     clean, clean_left = result.clean, result.clean_left
