@@ -536,14 +536,15 @@ class Bench:
         url, self.redis = start_redis(self.procs, self.workdir)
         data_dir = self.workdir / "data"
         data_dir.mkdir()
-        # Create the tables once here: two workers racing create_all on one SQLite file can
-        # trip over each other at boot.
+        # The schema, as the README's production steps make it (`python -m bot migrate`):
+        # workers only check it.
         from bot.domains import build_registry
-        from core.db import create_tables, make_engine, sqlite_url
+        from core.db import make_engine, sqlite_url
+        from core.migrate import upgrade
 
         build_registry()  # imports every model
         engine = make_engine(sqlite_url(data_dir))
-        create_tables(engine)
+        upgrade(engine)
         engine.dispose()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "BENCH_"))}
         env.update({

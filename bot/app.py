@@ -150,9 +150,35 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhook_bp)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness for the process manager."""
-        return {"status": "ok"}
+    def healthz() -> tuple[dict[str, str], int]:
+        """For a load balancer: 200 only when Redis and SQL both answer, else 503 naming which.
+
+        It once said 200 while every console page gave 500 because Redis was gone.
+        """
+        checks = health_checks(app.extensions["storage"])
+        healthy = all(state == "ok" for state in checks.values())
+        return {"status": "ok" if healthy else "unavailable", **checks}, 200 if healthy else 503
+
+
+def health_checks(storage: Storage) -> dict[str, str]:
+    """"ok" or "down" for Redis and SQL; the reason goes to the log, not to the caller."""
+    from sqlalchemy import text
+
+    checks = {}
+    try:
+        storage.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as error:
+        logging.getLogger("bot.health").warning("health: redis down (%s)", type(error).__name__)
+        checks["redis"] = "down"
+    try:
+        with storage.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["sql"] = "ok"
+    except Exception as error:
+        logging.getLogger("bot.health").warning("health: sql down (%s)", type(error).__name__)
+        checks["sql"] = "down"
+    return checks
 
 
 def register_error_pages(app: Flask) -> None:

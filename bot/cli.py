@@ -1,4 +1,4 @@
-"""`python -m bot serve|sandbox|chat|init-db|menu push|scheduler|users|catalog|faq|address` — the
+"""`python -m bot serve|sandbox|chat|migrate|menu push|scheduler|users|catalog|faq|address` — the
 project's commands."""
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     """Run the webhook (and, with --demo, the sandbox) with the scheduler in one process."""
     import os
 
-    from werkzeug.serving import run_simple
-
-    from bot.app import create_app
+    from bot.app import close_app, create_app
     from bot.router import warm_up
     from bot.scheduler import build_scheduler
+    from bot.serving import serve_until_stopped
+    from core.storage import stop_embedded_redis
 
     sandbox_url = None
     shop_pay = None
+    sandbox = None
     if demo:
         from devtools.demo import pay_keys, pay_pair
         from devtools.sandbox import create_sandbox_app, serve_in_thread
@@ -80,9 +81,11 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         if not os.environ.get("PUBLIC_BASE_URL"):
             settings["PUBLIC_BASE_URL"] = None  # derived again from the port actually used
     host = host or settings["HOST"]
+    _migrate(settings)
     app = create_app(settings)
     warm_up()
-    scheduler = build_scheduler(app.extensions["storage"], app.extensions["registry"].jobs)
+    storage = app.extensions["storage"]
+    scheduler = build_scheduler(storage, app.extensions["registry"].jobs)
     scheduler.start()
     url = f"http://{host}:{settings['PORT']}/wechat"
     click.echo(f"Webhook listening at {url}")
@@ -102,10 +105,24 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
             f"{settings['ADMIN_PASSWORD']!r} for admin, {DEMO_ADMIN_PASSWORD!r} for the others"
         )
         click.echo("Next: in a second terminal run  .venv/bin/python -m bot chat")
-    try:
-        run_simple(host, settings["PORT"], app, threaded=True, use_reloader=False)
-    finally:
-        scheduler.shutdown(wait=False)
+    click.echo("SIGTERM or Ctrl-C stops it cleanly")
+    cleanup = [
+        ("handlers", lambda: close_app(app)),
+        ("scheduler", lambda: scheduler.shutdown(wait=True)),
+        ("redis", lambda: stop_embedded_redis(storage.redis)),
+    ]
+    if sandbox is not None:
+        cleanup.append(("sandbox", sandbox.stop))
+    serve_until_stopped(app, host, settings["PORT"], cleanup)
+
+
+def _migrate(settings: dict[str, Any]) -> None:
+    """`serve` brings the schema up to date itself, so `make run` needs no extra step."""
+    from core import migrate as migrations
+
+    before, after = migrations.upgrade(_engine(settings))
+    if before != after:
+        click.echo(f"Database schema migrated from {before or 'nothing'} to {after}")
 
 
 @cli.command()
@@ -152,15 +169,34 @@ def chat(url: str, sandbox_url: str, aes: bool, openid: str | None, script: Any)
     sys.exit(run_chat(url, sandbox_url, aes=aes, openid=openid, script=script))
 
 
-@cli.command("init-db")
-@click.option("--demo", is_flag=True)
-def init_db(demo: bool) -> None:
-    """Create every table (idempotent)."""
-    from core.db import create_tables, make_engine, sqlite_url
+@cli.command()
+@click.option("--new", "message", default=None, metavar="MESSAGE",
+              help="Write a new revision from the models' changes (developers).")
+def migrate(message: str | None) -> None:
+    """Bring the database to the code's schema (safe to run from many hosts at once)."""
+    from core import migrate as migrations
 
-    settings = load_settings(demo)  # the cli group has imported every model already
-    create_tables(make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"])))
-    click.echo("tables ready")
+    try:  # needs DATABASE_URL or BOT_DATA_DIR only, not the WeChat account
+        settings = core_config.validate(core_config.from_env(), require_account=False)
+    except core_config.ConfigError as error:
+        for line in error.problems:
+            click.echo(f"config error: {line}", err=True)
+        sys.exit(2)
+    engine = _engine(settings)  # the cli group has imported every model already
+    if message:
+        click.echo(f"wrote {migrations.new_revision(engine, message)}")
+        return
+    before, after = migrations.upgrade(engine)
+    if before == after:
+        click.echo(f"database schema is current ({after})")
+    else:
+        click.echo(f"database schema migrated from {before or 'nothing'} to {after}")
+
+
+def _engine(settings: dict[str, Any]) -> Any:
+    from core.db import make_engine, sqlite_url
+
+    return make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"]))
 
 
 @cli.group()
@@ -195,13 +231,34 @@ def menu_push(demo: bool) -> None:
 @click.option("--demo", is_flag=True)
 def scheduler(demo: bool) -> None:
     """Run the recurring jobs in their own process (use with gunicorn)."""
+    import time
+
     from bot.domains import build_registry, open_storage
     from bot.scheduler import build_scheduler
+    from bot.serving import GRACE_SECONDS, StopSignal, finish_within
+    from core.migrate import SchemaNotReady
+    from core.storage import stop_embedded_redis
 
     settings = load_settings(demo)
     registry = build_registry()
-    click.echo("scheduler running; Ctrl-C stops it")
-    build_scheduler(open_storage(settings), registry.jobs, blocking=True).start()
+    try:
+        storage = open_storage(settings)
+    except SchemaNotReady as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    jobs = build_scheduler(storage, registry.jobs)
+    stop = StopSignal().install()
+    jobs.start()
+    click.echo("scheduler running; SIGTERM or Ctrl-C stops it")
+    stop.wait()
+    finish_within(
+        [
+            ("scheduler", lambda: jobs.shutdown(wait=True)),
+            ("redis", lambda: stop_embedded_redis(storage.redis)),
+        ],
+        time.monotonic() + GRACE_SECONDS,
+    )
+    click.echo("scheduler stopped")
 
 
 def _add_console_commands() -> None:

@@ -10,19 +10,15 @@ from collections.abc import Iterable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core.registry import Job
 from core.storage import Storage
 
 
-def build_scheduler(
-    storage: Storage, jobs: Iterable[Job], *, blocking: bool = False
-) -> BaseScheduler:
-    """A scheduler with every recurring job given; the caller starts and stops it."""
-    scheduler = (
-        BlockingScheduler(timezone="UTC") if blocking else BackgroundScheduler(timezone="UTC")
-    )
+def build_scheduler(storage: Storage, jobs: Iterable[Job]) -> BaseScheduler:
+    """A scheduler (on its own thread) with every recurring job given; the caller starts it
+    and stops it (bot/serving.py waits for a stop signal on the main thread)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
     for job in jobs:
         scheduler.add_job(
             job.run,

