@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench install browser clean
+.PHONY: run test lint bench install browser clean check-production
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP)
 	$(BIN)/python -m ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m mypy
+
+# The README's production steps (migrate, gunicorn, SIGTERM) in a requirements-only venv (CI).
+check-production:
+	./scripts/check-production.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook_bench.py
