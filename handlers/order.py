@@ -7,6 +7,8 @@ in shop/checkout.py, shop/addresses.py and shop/orders.py.
 
 from __future__ import annotations
 
+import uuid
+
 from bot.inbound import Inbound
 from bot.router import Router
 from core.clock import shanghai_text
@@ -144,6 +146,8 @@ def _take_address(ctx: ChatContext, msg: Inbound) -> str:
 def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
     data = ctx.conversation.get_data()
     ctx.conversation.update_data(address=address.as_dict())
+    if not data.get("checkout_key"):  # one key per confirmation, kept if it is shown again
+        ctx.conversation.update_data(checkout_key=uuid.uuid4().hex)
     ctx.conversation.set_state("order:confirm")
     items = _items(data)
     with ctx.db() as db:
@@ -159,10 +163,19 @@ def _place(ctx: ChatContext, openid: str) -> str:
     data = ctx.conversation.get_data()
     items = _items(data)
     minutes = int(ctx.config.get("ORDER_PAYMENT_MINUTES") or orders.PAYMENT_MINUTES)
+    key = data.get("checkout_key")
+    with ctx.db() as db:
+        if (placed := orders.placed_with(db, openid, key)) is not None:
+            number, state = placed.number, placed.state
+    if placed is not None:  # this 确认 was already taken: the server stopped before it said so
+        ctx.conversation.clear()
+        return (f"这笔订单已经提交过了，订单号 {number}（{orders.STATES[state]}），"
+                f"不会重复下单。\n查看订单：{order_link(ctx, number)}")
     try:
         with ctx.db() as db:
             order = orders.place(db, openid, items, address=data.get("address"),
-                                 expected_total=data.get("total"), payment_minutes=minutes)
+                                 expected_total=data.get("total"), payment_minutes=minutes,
+                                 checkout_key=key)
             number, total, pay_by = order.number, order.total_fen, order.pay_by
             if data.get("from_cart"):
                 cart.clear(db, openid, [sku_id for sku_id, _ in items])

@@ -82,6 +82,11 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     pay_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     tracking_no: Mapped[str] = mapped_column(String(64), default="")
+    #: The chat's confirmation this order came from: a 确认 sent again after a crash (the order
+    #: committed, the conversation not yet cleared) finds this order instead of placing another.
+    checkout_key: Mapped[str | None] = mapped_column(
+        String(40), unique=True, index=True, default=None
+    )
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id")
 
     @property
@@ -141,11 +146,14 @@ def place(
     now: datetime | None = None,
     payment_minutes: int = PAYMENT_MINUTES,
     expected_total: int | None = None,
+    checkout_key: str | None = None,
 ) -> Order:
     """Reserve stock for `items` [(sku id, quantity)] and create the order, all or nothing.
 
     Raises OutOfStock (the transaction must be rolled back: `sessions.begin()` does) or
-    OrderError for bad input; the message names the product for the customer.
+    OrderError for bad input; the message names the product for the customer. With a
+    `checkout_key` already used, nothing is reserved: see `placed_with` (the column is unique,
+    so a second order for one key cannot be committed either way).
     """
     now = now or datetime.now(UTC)
     wanted: dict[int, int] = defaultdict(int)
@@ -198,6 +206,7 @@ def place(
         created_at=now,
         pay_by=now + timedelta(minutes=payment_minutes),
         tracking_no="",
+        checkout_key=checkout_key,
     )
     db.add(order)
     db.flush()
@@ -208,6 +217,15 @@ def place(
     members.on_order_placed(db, openid, now)
     db.flush()
     return order
+
+
+def placed_with(db: Session, openid: str, checkout_key: str | None) -> Order | None:
+    """The order this customer already placed from this confirmation, if any."""
+    if not checkout_key:
+        return None
+    return db.scalar(
+        select(Order).where(Order.checkout_key == checkout_key, Order.openid == openid)
+    )
 
 
 def transition(

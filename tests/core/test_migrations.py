@@ -114,3 +114,23 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path):
     assert tuple(row) == ("生鲜", "")
     assert "shop_orders" in inspect(engine).get_table_names()  # the missing tables are made
     engine.dispose()
+
+
+def test_each_revision_upgrades_a_database_with_rows_in_it(empty_database):
+    """From the first revision to head, on a database that already holds an order."""
+    from alembic import command
+
+    engine = make_engine(empty_database)
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0001_baseline")
+        connection.execute(text(
+            "INSERT INTO shop_orders (number, openid, state, total_fen, address, created_at,"
+            " pay_by, tracking_no) VALUES ('2026120400001', 'o1', 'paid', 6800, '{}',"
+            " '2026-12-04 08:00:00', '2026-12-04 08:30:00', '')"
+        ))
+    assert migrate.upgrade(engine) == ("0001_baseline", migrate.head())
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT number, checkout_key FROM shop_orders")).one()
+    assert tuple(row) == ("2026120400001", None)
+    assert migrate.pending_model_changes(engine) == []
+    engine.dispose()

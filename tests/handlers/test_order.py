@@ -164,3 +164,45 @@ def test_a_district_several_cities_have_is_asked_about_then_read_back(app, shop)
         order = db.scalar(select(Order))
         assert (order.address_fields["province"], order.address_fields["city"],
                 order.address_fields["district"]) == ("吉林省", "长春市", "朝阳区")
+
+
+def test_confirm_sent_again_after_a_crash_finds_the_first_order(app, shop, redis):
+    """kill -9 between the order's commit and the conversation's save: the customer's state
+    in Redis is still "confirm?", and they type 确认 again. One order, shown again."""
+    from bot.session import conversation_key
+
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买")
+    shop.say("1")
+    assert text(shop.say("张三 13800138000 浙江省杭州市西湖区文三路100号")).startswith("请确认订单")
+    before_confirm = redis.get(conversation_key(shop.user.openid))
+    stock_before = stock(app, "土蜂蜜", "500g")
+    first = text(shop.say("确认"))
+    assert first.startswith("下单成功！订单号 ")
+    number = re.search(r"订单号 (\d+)", first).group(1)
+
+    redis.set(conversation_key(shop.user.openid), before_confirm)  # the save that never happened
+    again = text(shop.say("确认"))
+
+    assert again.startswith(f"这笔订单已经提交过了，订单号 {number}（待付款），不会重复下单。")
+    with app.extensions["storage"].sessions() as db:
+        placed = db.scalars(select(Order.number).where(Order.openid == shop.user.openid))
+        assert placed.all() == [number]
+    assert stock(app, "土蜂蜜", "500g") == stock_before - 1
+    assert text(shop.say("确认")) != again  # the flow is over: 确认 now means nothing special
+
+
+def test_a_new_confirmation_is_a_new_order(app, shop):
+    """The key belongs to one confirmation: buying the same thing again is another order."""
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买")
+    shop.say("1")
+    shop.say("张三 13800138000 浙江省杭州市西湖区文三路100号")
+    assert text(shop.say("确认")).startswith("下单成功！")
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买")
+    assert text(shop.say("1")).startswith("寄到上次的地址吗？")
+    assert text(shop.say("是")).startswith("请确认订单")
+    assert text(shop.say("确认")).startswith("下单成功！")
+    with app.extensions["storage"].sessions() as db:
+        assert len(db.scalars(select(Order.id)).all()) == 2
