@@ -14,6 +14,7 @@ from sqlalchemy import Boolean, DateTime, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from console import password_rules
 from console.permissions import ROLES
 from core.db import Base
 
@@ -51,12 +52,15 @@ def normalize_username(name: str) -> str:
 
 
 def password_problem(password: str, username: str = "") -> str | None:
-    """Why a new password is refused (in Chinese, for the form), or None."""
+    """Why a new password is refused (in Chinese, for the form), or None.
+
+    Length first, then the guessability rules of console/password_rules.py (the username,
+    common passwords, repeats, sequences, keyboard runs): a long password can still be one
+    of the first a guesser tries.
+    """
     if len(password or "") < MIN_PASSWORD_LENGTH:
         return f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符"
-    if username and normalize_username(password) == normalize_username(username):
-        return "密码不能与用户名相同"
-    return None
+    return password_rules.problem(password, normalize_username(username))
 
 
 def find(db: Session, username: str) -> Account | None:
@@ -100,12 +104,20 @@ def authenticate(db: Session, username: str, password: str) -> Account | None:
     return account
 
 
-def set_password(db: Session, account: Account, password: str) -> None:
-    """A new password; every existing session of the account ends."""
+def set_password(db: Session, account: Account, password: str) -> int:
+    """A new password; every existing session and API token of the account ends.
+
+    Whoever changes or resets a password may be shutting out someone who learned the old
+    one, and a token made with the old password would let them keep going. Returns how many
+    tokens were revoked.
+    """
+    from console import api_tokens  # api_tokens imports Account from here
+
     if problem := password_problem(password, account.username):
         raise AccountError(problem)
     account.password_hash = generate_password_hash(password, method=HASH_METHOD)
     account.session_epoch += 1
+    return api_tokens.revoke_all(db, account)
 
 
 def set_role(db: Session, account: Account, role: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from console import accounts, audit_log, lockout
+from console import accounts, api_tokens, audit_log, lockout
 from console.accounts import Account, AccountError
 from console.auth import (
     client_address,
@@ -79,26 +79,30 @@ def update_account(account_id: int):
 @bp.post("/accounts/<int:account_id>/password")
 @requires("accounts")
 def reset_password(account_id: int):
-    """Set a new password for someone who lost theirs; their sessions end."""
+    """Set a new password for someone who lost theirs; their sessions and API tokens end."""
     db = get_db()
     target = get_or_404(Account, account_id)
     try:
-        accounts.set_password(db, target, request.form.get("password", ""))
+        revoked = accounts.set_password(db, target, request.form.get("password", ""))
     except AccountError as error:
         db.rollback()
         return _render_accounts(400, error=str(error))
     audit_log.record(db, "account.password", actor=current_account(), target=target.username,
-                     address=client_address())
+                     address=client_address(), **api_tokens.revoked_detail(revoked))
     db.commit()
-    return _render_accounts(notice=f"已重置 {target.username} 的密码")
+    notice = f"已重置 {target.username} 的密码"
+    if revoked:
+        notice += f"，其 {revoked} 个 API 令牌已撤销"
+    return _render_accounts(notice=notice)
 
 
 @bp.post("/accounts/<int:account_id>/unlock")
 @requires("accounts")
 def unlock_account(account_id: int):
+    """Lift every lock that keeps this account out (account-wide and per address)."""
     db = get_db()
     target = get_or_404(Account, account_id)
-    lockout.reset(get_redis(), target.username)
+    lockout.unlock(get_redis(), target.username)
     audit_log.record(db, "account.unlock", actor=current_account(), target=target.username,
                      address=client_address())
     db.commit()

@@ -2,8 +2,9 @@
 
 A token is shown once, when it is created; only its SHA-256 is stored (a token is already 256
 random bits, so a slow hash would add nothing but latency to every API call). A token acts
-with its account's role at the time of the call, and stops when revoked or when the account
-is disabled.
+with its account's role at the time of the call, and stops when revoked, when the account
+is disabled, or when the account's password is changed or reset (`accounts.set_password`
+revokes them all).
 """
 
 from __future__ import annotations
@@ -62,6 +63,22 @@ def revoke(db: Session, account: Account, token_id: int) -> ApiToken | None:
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
     return row
+
+
+def revoke_all(db: Session, account: Account) -> int:
+    """Revoke every live token of `account` (its password changed); returns how many."""
+    live = db.scalars(
+        select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    revoked_at = datetime.now(UTC)
+    for row in live:
+        row.revoked_at = revoked_at
+    return len(live)
+
+
+def revoked_detail(revoked: int) -> dict[str, int]:
+    """The audit entry's detail for the tokens a password change revoked (none: no detail)."""
+    return {"tokens_revoked": revoked} if revoked else {}
 
 
 def resolve(db: Session, secret: str) -> Account | None:

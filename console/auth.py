@@ -109,6 +109,10 @@ def create_first_admin(app: Flask) -> None:
                 log.info("created the first console account 'admin' from ADMIN_PASSWORD")
     except IntegrityError:
         log.info("another worker created the first console account 'admin' just now")
+    except accounts.AccountError as error:
+        # A weak ADMIN_PASSWORD must not stop the shop's webhook from starting: say why
+        # (in the log) and carry on without the account.
+        log.error("ADMIN_PASSWORD was refused, so no 'admin' account was created: %s", error)
     with storage.sessions() as db:
         if not accounts.all_accounts(db):
             log.warning(

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from console import accounts, audit_log, lockout
+from console import accounts, api_tokens, audit_log, lockout
 from console.permissions import ROLES
 
 
@@ -65,7 +65,7 @@ def list_users() -> None:
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 def set_password(name: str, password_stdin: bool) -> None:
-    """Set a new password (ends the account's sessions) and lift any lock."""
+    """Set a new password (ends the account's sessions and API tokens) and lift any lock."""
     password = _read_password(password_stdin)
     storage = _storage()
     try:
@@ -74,10 +74,12 @@ def set_password(name: str, password_stdin: bool) -> None:
             if account is None:
                 click.echo(f"no account named {name}", err=True)
                 sys.exit(1)
-            accounts.set_password(db, account, password)
-            audit_log.record(db, "account.password", target=account.username, via="cli")
+            revoked = accounts.set_password(db, account, password)
+            audit_log.record(db, "account.password", target=account.username, via="cli",
+                             **api_tokens.revoked_detail(revoked))
     except accounts.AccountError as error:
         click.echo(f"not changed: {error}", err=True)
         sys.exit(1)
-    lockout.reset(storage.redis, accounts.normalize_username(name))
-    click.echo(f"password of {accounts.normalize_username(name)} changed")
+    lockout.unlock(storage.redis, accounts.normalize_username(name))
+    click.echo(f"password of {accounts.normalize_username(name)} changed"
+               + (f"; {revoked} API token(s) revoked" if revoked else ""))

@@ -30,7 +30,11 @@ bp = console_blueprint(
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """The sign-in form; repeated failures slow down and then lock the account or address."""
+    """The sign-in form; repeated failures slow down and then lock (see console/lockout.py).
+
+    Only failures count: the attempt is counted up front (so parallel tries cannot all slip
+    past the check) and a success takes that count back.
+    """
     if request.method == "GET":
         if current_account() is not None:
             return redirect(url_for("console.home"))
@@ -64,7 +68,8 @@ def login():
             message += "。" + _wait_message(after)
         return _login_error(username, message, 401)
 
-    lockout.reset(get_redis(), username)
+    if verdict.ticket is not None:  # always set for an allowed attempt
+        lockout.succeeded(get_redis(), verdict.ticket)
     audit_log.record(db, "login", actor=account, target=account.username, address=address)
     db.commit()
     sign_in(account)
@@ -134,14 +139,17 @@ def change_password():
     if request.form.get("new", "") != request.form.get("repeat", ""):
         return _render_account(password_error="两次输入的新密码不一致", status=400)
     try:
-        accounts.set_password(db, account, request.form.get("new", ""))
+        revoked = accounts.set_password(db, account, request.form.get("new", ""))
     except AccountError as error:
         return _render_account(password_error=str(error), status=400)
     audit_log.record(db, "account.password", actor=account, target=account.username,
-                     address=client_address())
+                     address=client_address(), **api_tokens.revoked_detail(revoked))
     db.commit()
     sign_in(account)  # this browser stays signed in under the new epoch
-    return _render_account(notice="密码已更新，其他设备上的登录已失效")
+    notice = "密码已更新，其他设备上的登录已失效"
+    if revoked:
+        notice += f"，{revoked} 个 API 令牌已撤销"
+    return _render_account(notice=notice)
 
 
 @bp.post("/account/tokens")

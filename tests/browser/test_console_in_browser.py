@@ -72,7 +72,7 @@ def test_a_form_without_its_csrf_token_is_refused(page, live):
     form = page.locator("form", has=page.get_by_role("button", name="创建"))
     form.locator('input[name="csrf_token"]').evaluate("el => el.remove()")
     form.get_by_label("用户名").fill("mallory")
-    form.get_by_label("初始密码").fill("mallory-password")
+    form.get_by_label("初始密码").fill("harbor-lantern-9")
     with page.expect_response("**/admin/accounts") as answer:
         form.get_by_role("button", name="创建").click()
     assert answer.value.status == 400
@@ -87,12 +87,12 @@ def test_an_admin_adds_a_reviewer_who_then_signs_in(page, browser, live):
     form = page.locator("form", has=page.get_by_role("button", name="创建"))
     form.get_by_label("用户名").fill("lin")
     form.get_by_label("角色").select_option("compliance")
-    form.get_by_label("初始密码").fill("lin-password-1")
+    form.get_by_label("初始密码").fill("reed-flute-path-1")
     form.get_by_role("button", name="创建").click()
     assert page.get_by_role("status").inner_text() == "已创建账号 lin"
 
     other = browser.new_context(base_url=live.url).new_page()
-    sign_in(other, "lin", "lin-password-1")
+    sign_in(other, "lin", "reed-flute-path-1")
     assert "lin · 合规审核" in other.locator("header").inner_text()
     assert other.goto("/admin/accounts").status == 403
     other.context.close()

@@ -8,7 +8,8 @@ import pytest
 
 from console import accounts
 
-ADMIN_PASSWORD = "admin-password-1"
+# Must pass accounts.password_problem: no username inside, not common, not a pattern.
+ADMIN_PASSWORD = "chief-of-the-shop-1"
 PASSWORD = "role-password-1"
 ROLE_ACCOUNTS = {"manager": "manager", "reviewer": "compliance", "agent": "agent"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -75,3 +76,10 @@ def signed_in(app, username: str, password: str = PASSWORD) -> Console:
     person = Console(app.test_client())
     assert person.login(username, password).status_code == 302
     return person
+
+
+def at_address(app, address: str) -> Console:
+    """A person whose requests come from `address` (the sign-in limits are per address)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return Console(client)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from console import accounts, api_tokens
-from tests.console.conftest import signed_in
+from console import accounts, api_tokens, audit_log
+from tests.console.conftest import PASSWORD, signed_in
 
 
 def _token_for(app, username: str) -> str:
@@ -107,3 +107,48 @@ def test_unknown_api_paths_answer_json(console_app):
     assert response.status_code == 404 and response.json["error"] == "not_found"
     page = console_app.test_client().get("/admin/nothing-here")
     assert page.status_code == 404 and "页面不存在" in page.text
+
+
+def test_changing_ones_own_password_revokes_ones_tokens(console_app):
+    client = console_app.test_client()
+    old = _token_for(console_app, "manager")
+    other = _token_for(console_app, "agent")
+    person = signed_in(console_app, "manager")
+    person.get("/admin/account")
+    page = person.post(
+        "/admin/account/password",
+        {"current": PASSWORD, "new": "a-new-password-2", "repeat": "a-new-password-2"},
+    ).text
+    assert "1 个 API 令牌已撤销" in page
+    assert client.get("/api/v1/me", headers=_auth(old)).status_code == 401
+    assert client.get("/api/v1/me", headers=_auth(other)).status_code == 200  # not agent's
+    fresh = _token_for(console_app, "manager")  # tokens made afterwards work
+    assert client.get("/api/v1/me", headers=_auth(fresh)).status_code == 200
+    with console_app.extensions["storage"].sessions() as db:
+        entry = audit_log.recent(db, limit=1, action="account.password")[0]
+        assert entry.details == {"tokens_revoked": 1}
+
+
+def test_an_admin_password_reset_revokes_the_accounts_tokens(console_app, admin):
+    client = console_app.test_client()
+    old = _token_for(console_app, "agent")
+    with console_app.extensions["storage"].sessions() as db:
+        agent_id = accounts.find(db, "agent").id
+    admin.get("/admin/accounts")
+    page = admin.post(f"/admin/accounts/{agent_id}/password", {"password": "fresh-start-2026"})
+    assert "已重置 agent 的密码，其 1 个 API 令牌已撤销" in page.text
+    assert client.get("/api/v1/me", headers=_auth(old)).status_code == 401
+    person = signed_in(console_app, "agent", "fresh-start-2026")
+    page = person.get("/admin/account").text
+    assert "已撤销" in page
+
+
+def test_a_refused_new_password_keeps_the_tokens(console_app, admin):
+    client = console_app.test_client()
+    old = _token_for(console_app, "agent")
+    with console_app.extensions["storage"].sessions() as db:
+        agent_id = accounts.find(db, "agent").id
+    admin.get("/admin/accounts")
+    page = admin.post(f"/admin/accounts/{agent_id}/password", {"password": "1234567890"})
+    assert page.status_code == 400 and "密码是连续的数字或字母" in page.text
+    assert client.get("/api/v1/me", headers=_auth(old)).status_code == 200

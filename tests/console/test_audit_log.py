@@ -18,11 +18,12 @@ def _entries(app):
 
 def test_account_changes_are_recorded_with_actor_and_diff(console_app, admin):
     admin.get("/admin/accounts")
-    admin.post("/admin/accounts", {"username": "newbie", "role": "agent", "password": "p" * 12})
+    admin.post("/admin/accounts", {"username": "newbie", "role": "agent",
+                                   "password": "plum-blossom-7"})
     with console_app.extensions["storage"].sessions() as db:
         newbie = accounts.find(db, "newbie")
     admin.post(f"/admin/accounts/{newbie.id}", {"role": "manager"})
-    admin.post(f"/admin/accounts/{newbie.id}/password", {"password": "q" * 12})
+    admin.post(f"/admin/accounts/{newbie.id}/password", {"password": "quiet-harbour-8"})
     admin.post(f"/admin/accounts/{newbie.id}", {"active": "0"})
     changes = [(e.actor, e.action, e.target, e.details) for e in _entries(console_app)
                if e.action.startswith("account.") and e.target == "newbie"]

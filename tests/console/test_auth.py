@@ -107,7 +107,8 @@ def test_a_password_change_needs_the_current_password_and_a_long_one(console_app
     person = signed_in(console_app, "agent")
     person.get("/admin/account")
     wrong = person.post(
-        "/admin/account/password", {"current": "nope", "new": "x" * 12, "repeat": "x" * 12}
+        "/admin/account/password",
+        {"current": "nope", "new": "a-valid-password-7", "repeat": "a-valid-password-7"},
     )
     assert wrong.status_code == 400 and "当前密码不正确" in wrong.text
     short = person.post(
@@ -199,3 +200,11 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(console_app):
     )
     with console_app.extensions["storage"].sessions() as db:
         assert audit_log.recent(db, limit=1)[0].address == "127.0.0.1"
+
+
+def test_a_weak_admin_password_is_refused_but_the_app_still_starts(make_app, caplog):
+    app = make_app(ADMIN_PASSWORD="1234567890")
+    assert "ADMIN_PASSWORD was refused" in caplog.text and "连续的数字或字母" in caplog.text
+    with app.extensions["storage"].sessions() as db:
+        assert accounts_module.all_accounts(db) == []
+    assert app.test_client().get("/admin/login").status_code == 200

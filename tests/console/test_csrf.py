@@ -20,10 +20,11 @@ def test_login_without_the_token_is_refused(console_app):
 @pytest.mark.parametrize(
     ("path", "form"),
     [
-        ("/admin/accounts", {"username": "mallory", "role": "admin", "password": "x" * 12}),
+        ("/admin/accounts", {"username": "mallory", "role": "admin",
+                             "password": "a-valid-password-7"}),
         ("/admin/account/tokens", {"name": "script"}),
-        ("/admin/account/password", {"current": ADMIN_PASSWORD, "new": "y" * 12,
-                                     "repeat": "y" * 12}),
+        ("/admin/account/password", {"current": ADMIN_PASSWORD, "new": "yellow-river-42",
+                                     "repeat": "yellow-river-42"}),
     ],
 )
 def test_a_form_without_its_token_changes_nothing(admin, console_app, path, form):
@@ -41,7 +42,7 @@ def test_a_token_from_another_session_is_refused(console_app, admin):
     other.get("/admin/login")
     response = admin.client.post(
         "/admin/accounts",
-        data={"username": "mallory", "role": "agent", "password": "x" * 12,
+        data={"username": "mallory", "role": "agent", "password": "a-valid-password-7",
               "csrf_token": other.token},
     )
     assert response.status_code == 400
