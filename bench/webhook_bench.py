@@ -238,13 +238,6 @@ def openids(n: int = N_OPENIDS) -> list[str]:
     return ["o" + hashlib.sha1(f"bench-{i}".encode()).hexdigest()[:27] for i in range(n)]
 
 
-def signed_query(openid: str | None = None) -> tuple[str, str]:
-    """A fresh plaintext-mode query (signature over token/timestamp/nonce), and its timestamp."""
-    ts, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
-    query = f"signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid="
-    return query + (openid or ""), ts
-
-
 class RequestSet:
     """The requests of one run, for wrk (a data file for webhook.lua) or the Python driver."""
 
@@ -261,41 +254,14 @@ class RequestSet:
         return 0
 
 
-class PlainRequests(RequestSet):
-    """Plaintext mode: one signed query, bodies built per request (unique MsgId, next openid)."""
-
-    kind = "plain"
-
-    def __init__(self, text: str, prefix: str, ids: list[str]):
-        query, ts = signed_query()
-        self.target = "/wechat?" + query
-        marker_openid, marker_id = "\x01OPENID\x01", 9_999_999_999_999_999
-        body = message_xml(marker_openid, ACCOUNT, "text", {"Content": text},
-                           create_time=int(ts), msg_id=marker_id)
-        head, rest = body.split(marker_openid)
-        middle, tail_ = rest.split(str(marker_id))
-        self.parts = (head, middle, tail_)
-        self.prefix = prefix
-        self.ids = ids
-
-    def write(self, path: Path) -> None:
-        lines = [self.target, *self.parts, self.prefix, *self.ids]
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    def http_iter(self, port: int) -> Iterator[bytes]:
-        head, middle, tail_ = (p.encode() for p in self.parts)
-        for n, openid in zip(itertools.count(1), itertools.cycle(self.ids)):
-            msg_id = f"{self.prefix}99{n:09d}".encode()
-            body = head + openid.encode() + middle + msg_id + tail_
-            yield pyload.http_request(HOST, port, self.target + openid, body)
-
-
-class SafeModeRequests(RequestSet):
-    """Safe mode: msg_signature covers the encrypted body, so each request is pre-signed."""
+class SignedRequests(RequestSet):
+    """Each request pre-signed with its own nonce, as WeChat sends them: the webhook binds a
+    (timestamp, nonce) to the first message it carried, so one query cannot serve many bodies.
+    Safe mode (`encrypt`): msg_signature also covers the encrypted body."""
 
     kind = "list"
 
-    def __init__(self, text: str, prefix: str, ids: list[str], count: int):
+    def __init__(self, text: str, prefix: str, ids: list[str], count: int, encrypt: bool):
         crypto = MessageCrypto(TOKEN, AES_KEY, APP_ID)
         ts = str(int(time.time()))
         self.items: list[tuple[str, str]] = []
@@ -303,13 +269,15 @@ class SafeModeRequests(RequestSet):
             openid = ids[n % len(ids)]
             xml = message_xml(openid, ACCOUNT, "text", {"Content": text}, create_time=int(ts),
                               msg_id=int(f"{prefix}99{n:09d}"))
-            encrypted = crypto.encrypt(xml)
             nonce = str(secrets.randbelow(10**10))
             query = (f"signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
-                     f"&openid={openid}&encrypt_type=aes"
-                     f"&msg_signature={sign(TOKEN, ts, nonce, encrypted)}")
-            body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-                    f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+                     f"&openid={openid}")
+            body = xml
+            if encrypt:
+                encrypted = crypto.encrypt(xml)
+                query += f"&encrypt_type=aes&msg_signature={sign(TOKEN, ts, nonce, encrypted)}"
+                body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+                        f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
             self.items.append(("/wechat?" + query, body))
         self._wraps = 0
 
@@ -552,7 +520,7 @@ class Bench:
             "WECHAT_AES_KEY": AES_KEY, "WECHAT_API_BASE": "http://127.0.0.1:9",
             "REDIS_URL": url, "DATABASE_URL": "", "BOT_DATA_DIR": str(data_dir),
             # The console's first admin and cookie key: the app warns at start without them.
-            "ADMIN_PASSWORD": "bench-admin-password", "SECRET_KEY": "bench-" + "k" * 40,
+            "ADMIN_PASSWORD": "bench-console-pass-7", "SECRET_KEY": "bench-" + "k" * 40,
             "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
         })
         env.pop("WECHAT_REPLAY_WINDOW", None)  # the default (300 s); timestamps are fresh
@@ -570,15 +538,12 @@ class Bench:
                 section: str, plain_rps: float | None = None, warmup: float = 0.0) -> Row:
         prefix = self.prefix()
         text = SLOW_TEXT if app == "slow" else KEYWORD
-        if mode == "plain":
-            requests: RequestSet = PlainRequests(text, prefix, self.ids)
-        else:
-            # Enough pre-signed requests that none repeats: the plaintext run's rate (safe mode
-            # is slower) over the whole run, plus margin. The bare app has no dedup: cycle 5000.
-            count = 5000
-            if app != "bare":
-                count = math.ceil((plain_rps or 3000) * (duration + warmup + 1) * 1.3) + 1000
-            requests = SafeModeRequests(text, prefix, self.ids, count)
+        # Enough pre-signed requests that none repeats: the plaintext run's rate (safe mode is
+        # slower) over the whole run, plus margin. The bare app has no dedup: cycle 5000.
+        count = 5000
+        if app != "bare":
+            count = math.ceil((plain_rps or 3000) * (duration + warmup + 1) * 1.3) + 1000
+        requests: RequestSet = SignedRequests(text, prefix, self.ids, count, mode != "plain")
         if app == "bare":
             marker = "success"
         elif app == "slow":
@@ -595,7 +560,7 @@ class Bench:
         if app == "full":
             checks = check_ledger(self.redis, prefix, result.get("all_requests",
                                                                  result["requests"]), mode)
-        if app == "full" and mode == "aes" and result.get("wraps"):
+        if app == "full" and result.get("wraps"):
             checks["note"] = "the pre-signed requests ran out and were reused"
         row = Row(section, app, mode, server.worker_class, self.args.workers, connections,
                   duration, result, checks)
@@ -609,7 +574,8 @@ class Bench:
         if self.args.warmup <= 0:
             return
         text = SLOW_TEXT if app == "slow" else KEYWORD
-        requests = PlainRequests(text, self.prefix(), self.ids)
+        count = math.ceil(3000 * (self.args.warmup + 1))
+        requests = SignedRequests(text, self.prefix(), self.ids, count, encrypt=False)
         self.driver.run(server.port, requests, self.args.connections, self.args.warmup,
                         "HTTP", self.workdir)
 

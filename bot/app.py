@@ -75,6 +75,7 @@ def trust_proxies(app: Flask, count: int) -> None:
 
 def register_webhook(app: Flask, storage: Storage) -> None:
     """Assemble the chain in its one, visible order, and the dispatcher from handlers.ROUTERS."""
+    from bot.middleware import BindNonce, MatchOpenid
     from handlers import ROUTERS
     from handlers.context import ChatContext
 
@@ -104,10 +105,13 @@ def register_webhook(app: Flask, storage: Storage) -> None:
             log=handler_log,
         )
 
+    window = settings["WECHAT_REPLAY_WINDOW"]
     steps: list[Middleware] = [
-        VerifySignature(settings["WECHAT_TOKEN"], settings["WECHAT_REPLAY_WINDOW"]),
-        Decrypt(crypto),
+        VerifySignature(settings["WECHAT_TOKEN"], window),
+        Decrypt(crypto, accept_plaintext=settings["WECHAT_MESSAGE_MODE"] != "safe"),
+        BindNonce(storage.redis, window),  # after Decrypt: a bad msg_signature binds nothing
         Parse(),
+        MatchOpenid(),
         Deduplicate(ledger, budget),
     ]
     routers = settings.get("ROUTERS") or ROUTERS  # tests and benchmarks may bring their own

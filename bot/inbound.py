@@ -1,43 +1,100 @@
 """Turn the XML WeChat posts into one typed `Inbound` value; handlers never see XML.
 
 The body is untrusted: defusedxml refuses DTDs and entities (XXE, billion laughs) before any
-expansion happens, and the webhook has already capped its size.
+expansion happens, the webhook has already capped its size, and nesting deeper than
+`MAX_DEPTH` stops the parser at the first element too deep, so nothing below ever walks an
+attacker's tree of unbounded depth (500 levels once cost a 500 and a 3,000-line traceback).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 
 from bot.errors import ProtocolError
 
 #: Elements that hold repeated children WeChat sends as one item or many.
 _LIST_CONTAINERS = {"PicList", "ResultList", "ArticleDetail"}
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+#: Deepest element allowed, <xml> being 1. WeChat's deepest, a photo event's
+#: <xml><SendPicsInfo><PicList><item><PicMd5Sum>, is 5.
+MAX_DEPTH = 8
 
 
 def parse_xml_fields(body: bytes) -> dict[str, Any]:
     """Parse `<xml>…</xml>` into a dict of its children; raise ProtocolError on anything else."""
+    parser = DefusedXMLParser(
+        target=_DepthCappedBuilder(MAX_DEPTH),
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
     try:
-        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(body)
+        root = parser.close()
     except DefusedXmlException:
         raise ProtocolError("XML with a DTD or entities is refused") from None
     except (ParseError, ValueError, UnicodeError):
         raise ProtocolError("body is not well-formed XML") from None
     if root.tag != "xml":
         raise ProtocolError(f"root element is <{root.tag[:20]}>, not <xml>")
-    return _children(root)
+    return _fields(root)
 
 
-def _children(element: Element) -> dict[str, Any]:
+class _DepthCappedBuilder(TreeBuilder):
+    """ElementTree's tree builder, refusing the first element deeper than `limit`.
+
+    Counting in the parser's start/end callbacks stops a deep body while it is read, before
+    any tree exists, with no recursion of ours.
+    """
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+        self.depth = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self.depth += 1
+        if self.depth > self.limit:
+            raise ProtocolError(f"XML nests deeper than {self.limit} levels")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+def _fields(root: Element) -> dict[str, Any]:
+    """The root's children as a dict, built bottom-up in a loop rather than by recursion.
+
+    `iter()` lists elements parent first, so walking it backwards meets every element after
+    all of its children, whose values are then ready.
+    """
+    values: dict[int, Any] = {}
+    for element in reversed(list(root.iter())):
+        if element is not root:
+            values[id(element)] = _value(element, [values.pop(id(c)) for c in element])
+    return _merge(root, [values.pop(id(c)) for c in root])
+
+
+def _value(element: Element, children: list[Any]) -> Any:
+    """A leaf's text, a list container's items, or a dict of named children."""
+    if not children:
+        return element.text or ""
+    if element.tag in _LIST_CONTAINERS:
+        return children
+    return _merge(element, children)
+
+
+def _merge(element: Element, children: list[Any]) -> dict[str, Any]:
+    """Children by tag; a repeated tag (two <List> in a popup event) becomes a list."""
     fields: dict[str, Any] = {}
-    for child in element:
-        value = _value(child)
-        if child.tag in fields:  # repeated element, e.g. two <List> in a popup event
+    for child, value in zip(element, children, strict=True):
+        if child.tag in fields:
             previous = fields[child.tag]
             fields[child.tag] = (
                 [*previous, value] if isinstance(previous, list) else [previous, value]
@@ -45,14 +102,6 @@ def _children(element: Element) -> dict[str, Any]:
         else:
             fields[child.tag] = value
     return fields
-
-
-def _value(element: Element) -> Any:
-    if len(element) == 0:
-        return element.text or ""
-    if element.tag in _LIST_CONTAINERS:
-        return [_value(child) for child in element]
-    return _children(element)
 
 
 @dataclass(frozen=True, slots=True)

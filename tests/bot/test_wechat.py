@@ -139,3 +139,11 @@ def test_replay_window():
         with pytest.raises(ProtocolError) as caught:
             check_timestamp(stale, 300, now=1400)
         assert caught.value.status == 403
+
+
+def test_a_deep_envelope_is_refused_before_msg_signature_is_checked():
+    crypto = MessageCrypto("testtoken", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0")
+    envelope = ("<xml><Encrypt>" + "<a>" * 500 + "x" + "</a>" * 500 + "</Encrypt></xml>").encode()
+    with pytest.raises(ProtocolError, match="deeper") as caught:
+        crypto.decrypt_body(envelope, "0" * 40, "1700000000", "1")
+    assert caught.value.status == 400
