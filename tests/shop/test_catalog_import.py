@@ -83,6 +83,8 @@ def test_the_cli_dry_run_writes_nothing_and_exits_1_on_rejects(tmp_path):
         return subprocess.run([sys.executable, "-m", "bot", "catalog", *args], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
 
+    subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)  # the operator's first step
     dry = run("import", "--dry-run", str(source))
     assert dry.returncode == 1
     assert "would create 1" in dry.stdout and "line 3: 价格「x」无效" in dry.stdout
