@@ -40,8 +40,22 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
 redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
 if ARGV[8] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[8], 1) end
 if ARGV[9] ~= '' then
-  redis.call('LPUSH', KEYS[6], ARGV[9])
-  redis.call('LTRIM', KEYS[6], 0, ARGV[10] - 1)
+  -- A text answering a flow step (an address, a phone, a quantity, 确认) is not a keyword.
+  local count_text = true
+  local conv = redis.call('GET', KEYS[3])
+  if conv then
+    local ok, c = pcall(cjson.decode, conv)
+    if ok and type(c) == 'table' and type(c['state']) == 'string' then
+      count_text = false
+      for prefix in string.gmatch(ARGV[11], '[^,]+') do
+        if string.sub(c['state'], 1, #prefix) == prefix then count_text = true end
+      end
+    end
+  end
+  if count_text then
+    redis.call('LPUSH', KEYS[6], ARGV[9])
+    redis.call('LTRIM', KEYS[6], 0, ARGV[10] - 1)
+  end
 end
 local locked = 0
 if redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', ARGV[6]) then locked = 1 end
@@ -118,6 +132,7 @@ class Ledger:
             click_field,
             text_entry,
             message_stats.TEXTS_CAP,
+            ",".join(message_stats.FREE_TEXT_STATES),
         ]
         result = self._claim(keys=keys, args=args)
         if not result[0]:

@@ -36,6 +36,17 @@ COUNTS_KEY = "stats:pending"
 TEXTS_KEY = "stats:texts"
 TEXTS_CAP = 20_000
 TEXT_CHARS = 200  # a keyword chart needs no more of a long message
+#: Conversation states in which a customer's text is still their own words (a category
+#: name while browsing). In every other state it answers a flow step (an address, a phone
+#: number, a quantity, 确认) and is not counted: a keyword chart once listed customers'
+#: names, streets and districts.
+FREE_TEXT_STATES = ("browse:",)
+#: A text holding a mobile number or an address is contact data, whatever the state.
+_CONTACT = re.compile(
+    r"(?<!\d)1[3-9]\d{9}(?!\d)"
+    r"|[省市区县旗].{0,12}?[路街道巷弄里村镇乡]"
+    r"|[路街道巷弄里村].{0,6}?\d+\s*[号栋幢室楼]"
+)
 
 # The metrics a day is counted under.
 KIND = "kind"  # MsgType: text, image, voice, location, event…
@@ -127,7 +138,9 @@ def flush(client: redis.Redis, sessions: sessionmaker) -> int:
         counts[(day, metric, key)] += int(raw_counts[i + 1])
     for entry in raw_texts:
         day, _, text = entry.decode().partition("\t")
-        for word in keywords(text):
+        if _CONTACT.search(text):
+            continue
+        for word in set(keywords(text)):  # 好看 ×38 in one message is one mention
             counts[(day, KEYWORD, word)] += 1
     if not counts:
         return 0

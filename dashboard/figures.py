@@ -32,6 +32,8 @@ KIND_LABELS = {
     "event": "事件",  # follows, unfollows, menu clicks, scans
 }
 TOP_KEYWORDS = 20
+#: States an order has been paid in: leaving one of them for cancelled means money went back.
+REFUNDABLE = ("paid", "shipped", "completed")
 
 
 @dataclass
@@ -41,8 +43,15 @@ class Day:
     lost_followers: int = 0
     messages: int = 0
     orders: int = 0  # placed that day
-    paid: int = 0  # paid that day
-    gmv_fen: int = 0  # paid that day
+    paid: int = 0  # orders paid for the first time that day
+    gmv_fen: int = 0  # gross: what those orders paid
+    refunds: int = 0  # paid orders refunded (or cancelled after payment) that day
+    refunded_fen: int = 0
+
+    @property
+    def net_fen(self) -> int:
+        """Sales less refunds, both counted on the day they happened."""
+        return self.gmv_fen - self.refunded_fen
 
     @property
     def label(self) -> str:
@@ -70,6 +79,9 @@ class Board:
             "orders": sum(d.orders for d in self.days),
             "paid": sum(d.paid for d in self.days),
             "gmv_fen": sum(d.gmv_fen for d in self.days),
+            "refunds": sum(d.refunds for d in self.days),
+            "refunded_fen": sum(d.refunded_fen for d in self.days),
+            "net_fen": sum(d.net_fen for d in self.days),
         }
 
     @property
@@ -91,6 +103,9 @@ class Board:
                     "orders": d.orders,
                     "paid": d.paid,
                     "gmv_fen": d.gmv_fen,
+                    "refunds": d.refunds,
+                    "refunded_fen": d.refunded_fen,
+                    "net_fen": d.net_fen,
                 }
                 for d in self.days
             ],
@@ -169,20 +184,46 @@ def build(db: Session, today: date, days: int = 7) -> Board:
 
 
 def _add_orders(db: Session, by_day: dict[str, Day], span: list[str]) -> None:
-    """Orders placed and paid per Shanghai day, and GMV (what was paid, in fen)."""
+    """Orders placed, paid and refunded per Shanghai day, with gross and refunded amounts.
+
+    A payment counts once per order, on the day the order was first paid: an address change
+    on a paid order writes a paid → paid event, which once counted as a second payment. A
+    refund counts once per paid order, on the day it left for refunded (or cancelled).
+    """
     start = datetime.combine(date.fromisoformat(span[0]), time(0), SHANGHAI)
     placed = db.scalars(select(Order.created_at).where(Order.created_at >= start))
     for created in placed:
         day = local_day(created)
         if day in by_day:
             by_day[day].orders += 1
+    first_paid = (
+        select(OrderEvent.order_id, func.min(OrderEvent.at).label("at"))
+        .where(OrderEvent.to_state == "paid")
+        .group_by(OrderEvent.order_id)
+        .subquery()
+    )
     paid = db.execute(
-        select(OrderEvent.at, Order.total_fen)
-        .join(Order, Order.id == OrderEvent.order_id)
-        .where(OrderEvent.to_state == "paid", OrderEvent.at >= start)
+        select(first_paid.c.at, Order.total_fen)
+        .join(Order, Order.id == first_paid.c.order_id)
+        .where(first_paid.c.at >= start)
     )
     for at, total in paid:
         day = local_day(at)
         if day in by_day:
             by_day[day].paid += 1
             by_day[day].gmv_fen += total
+    refunded = db.execute(
+        select(func.min(OrderEvent.at), Order.total_fen)
+        .join(Order, Order.id == OrderEvent.order_id)
+        .where(
+            OrderEvent.at >= start,
+            (OrderEvent.to_state == "refunded")
+            | ((OrderEvent.to_state == "cancelled") & OrderEvent.from_state.in_(REFUNDABLE)),
+        )
+        .group_by(OrderEvent.order_id, Order.total_fen)
+    )
+    for at, total in refunded:
+        day = local_day(at)
+        if day in by_day:
+            by_day[day].refunds += 1
+            by_day[day].refunded_fen += total

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from bot import message_stats
 from console import charts
-from core.clock import local_day
+from core.clock import SHANGHAI, local_day
 from dashboard import figures
 from tests.conftest import WeChat
 from tests.console.conftest import signed_in
@@ -141,3 +143,88 @@ def test_orders_gmv_and_the_funnel(console_app):
                                {"step": "支付", "count": 1}]
     page = signed_in(console_app, "manager").get("/admin/dashboard").text
     assert 'data-figure="gmv_today">¥136<' in page
+
+
+# --- numbers that must not lie (issue 13) -----------------------------------------------------
+
+
+def _paid_order(db, sku_id: int, openid: str = "o-buyer"):
+    from shop import orders
+
+    order = orders.place(db, openid, [(sku_id, 1)], address={"name": "张三"})
+    orders.transition(db, order, "paid", actor="wxpay")
+    return order
+
+
+def _one_sku(db) -> int:
+    from shop import catalog
+    from shop.catalog import Sku
+
+    catalog.add_product(db, name="土蜂蜜", category_name="农家特产", skus=[("500g", 6800, 10)])
+    return db.scalars(select(Sku.id)).first()
+
+
+def test_a_paid_order_counts_once_whatever_else_happens_to_it(console_app):
+    from shop import addresses, after_sale
+
+    storage = console_app.extensions["storage"]
+    with storage.sessions.begin() as db:
+        order = _paid_order(db, _one_sku(db))
+        # an address change on a paid order writes a paid → paid event
+        after_sale.change_address(db, order, addresses.parse(
+            "李四 13700137000 浙江省杭州市西湖区文一路5号"), actor="o-buyer")
+    with storage.sessions() as db:
+        today = figures.build(db, datetime.now(SHANGHAI).date(), 7)
+    totals = today.totals()
+    assert (totals["orders"], totals["paid"], totals["gmv_fen"]) == (1, 1, 6800)
+    assert dict(today.funnel)["支付"] == 1
+
+
+def test_sales_show_gross_refunds_and_net(console_app):
+    from shop import orders
+
+    storage = console_app.extensions["storage"]
+    with storage.sessions.begin() as db:
+        sku = _one_sku(db)
+        _paid_order(db, sku)
+        refunded = _paid_order(db, sku, "o-other")
+        orders.transition(db, refunded, "refunded", actor="manager", note="破损，全额退款")
+    manager = signed_in(console_app, "manager")
+    board = manager.client.get(
+        "/api/v1/dashboard", headers={"Authorization": f"Bearer {_token(console_app)}"}
+    ).json
+    assert board["totals"]["gmv_fen"] == 13600
+    assert (board["totals"]["refunds"], board["totals"]["refunded_fen"]) == (1, 6800)
+    assert board["totals"]["net_fen"] == 6800
+    page = manager.get("/admin/dashboard").text
+    assert 'data-figure="gmv_total">¥136<' in page
+    assert 'data-figure="refunded_total">¥68<' in page
+    assert 'data-figure="net_total">¥68<' in page
+
+
+def test_keywords_leave_out_flow_answers_and_contact_details(console_app):
+    from content_audit import default_screener
+    from devtools.demo import seed_catalog
+    from shop.catalog import Product
+
+    storage = console_app.extensions["storage"]
+    seed_catalog(storage.sessions, default_screener())
+    with storage.sessions() as db:
+        honey = db.scalar(select(Product.id).where(Product.name == "土蜂蜜"))
+    buyer = WeChat(console_app.test_client())
+    buyer.say("土蜂蜜")
+    buyer.say(f"商品 {honey}")
+    buyer.say("买")
+    buyer.say("1")
+    buyer.say("王小明 13912345678 上海市浦东新区世纪大道100号")  # a flow answer
+    buyer.say("确认")
+    chatty = WeChat(console_app.test_client())
+    chatty.say("好看" * 38)  # one message, one mention
+    chatty.say("张三 13800138000 北京市朝阳区建国路1号")  # contact details outside any flow
+    message_stats.flush_message_stats(storage)
+    with storage.sessions() as db:
+        words = dict(figures.build(db, datetime.now(SHANGHAI).date(), 7).keywords)
+    assert words.get("蜂蜜", 0) + words.get("土蜂蜜", 0) >= 1  # what the customer looked for
+    assert words.get("好看") == 1
+    for private in ("王小明", "张三", "浦东新区", "世纪大道", "朝阳区", "建国路", "确认"):
+        assert private not in words, private
