@@ -30,11 +30,21 @@ SCOPES = {"push": "push", "product": "product", "reply": "reply", "bargain": "pu
           "agent": "reply"}
 
 
+#: What a refusal stops, by source: pushes and agents' replies are not sent; product copy and
+#: reply templates (FAQ answers) are saved copy, which is not saved or not put to use. The
+#: console once said 未发送 on a product it had not saved.
+NOT_DONE = {"push": "未发送", "bargain": "未发送", "agent": "未发送", "product": "未保存",
+            "reply": "未保存"}
+#: What a copy waiting for the reviewer waits to do, by source.
+AFTER_REVIEW = {"product": "通过后才会上架", "reply": "通过后才会启用"}
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: str  # send | blocked | queued | rejected
     verdict: Verdict
     item: ReviewItem | None = None
+    source: str = "push"
 
     @property
     def may_send(self) -> bool:
@@ -61,11 +71,15 @@ class Outcome:
                 for f in self.verdict.flags
                 if f.severity == "block"
             )
-            return f"含有广告法或平台规则禁止的用语，未发送：{reasons}"
+            return f"含有广告法或平台规则禁止的用语，{self.not_done}：{reasons}"
         if self.status == "rejected":
             reason = self.item.reason if self.item else ""
-            return f"审核未通过，未发送：{reason}"
-        return "文案已提交合规审核，通过后才会发送"
+            return f"审核未通过，{self.not_done}：{reason}"
+        return f"文案已提交合规审核，{AFTER_REVIEW.get(self.source, '通过后才会发送')}"
+
+    @property
+    def not_done(self) -> str:
+        return NOT_DONE.get(self.source, "未发送")
 
 
 def check(
@@ -90,14 +104,14 @@ def check(
                 source_ref=source_ref,
             )
     if verdict.verdict == "block":
-        return Outcome("blocked", verdict)
+        return Outcome("blocked", verdict, source=source)
     if verdict.verdict == "pass":
-        return Outcome("send", verdict)
+        return Outcome("send", verdict, source=source)
     item = review.submit(
         db, text, verdict, source=source, author=author, source_ref=source_ref, send_at=send_at
     )
     if item.state == "approved":
-        return Outcome("send", verdict, item)
+        return Outcome("send", verdict, item, source)
     if item.state in ("rejected", "changes_requested"):
-        return Outcome("rejected", verdict, item)
-    return Outcome("queued", verdict, item)
+        return Outcome("rejected", verdict, item, source)
+    return Outcome("queued", verdict, item, source)

@@ -103,7 +103,7 @@ def _save_faq(entry: Faq | None):
                          screener=live_screener())
     if outcome.refused:
         db.rollback()
-        return _page_for(entry, form, f"未保存。{outcome.message}"), 400
+        return _page_for(entry, form, outcome.message), 400
     held = outcome.held
     if held:
         saved.enabled = False

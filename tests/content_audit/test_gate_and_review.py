@@ -28,6 +28,19 @@ def test_pass_goes_block_stops_with_the_reason_review_waits(any_storage):
         assert again.item.id == queued.item.id  # one item per (source, content hash)
 
 
+@pytest.mark.parametrize(
+    ("source", "refused", "waiting"),
+    [("push", "未发送", "通过后才会发送"), ("agent", "未发送", "通过后才会发送"),
+     ("product", "未保存", "通过后才会上架"), ("reply", "未保存", "通过后才会启用")],
+)
+def test_the_author_is_told_what_did_not_happen(storage, source, refused, waiting):
+    """A product or an FAQ answer is saved copy: refusing it does not "not send" anything."""
+    with storage.sessions.begin() as db:
+        blocked = check(db, "全网最好用的面霜", source=source, author="lin")
+        assert f"含有广告法或平台规则禁止的用语，{refused}：" in blocked.message
+        assert check(db, SHARE, source=source, author="lin").message.endswith(waiting)
+
+
 def test_approved_words_go_until_they_change(any_storage):
     with any_storage.sessions.begin() as db:
         item = check(db, SHARE, source="bargain", author="lin", source_ref="b1").item

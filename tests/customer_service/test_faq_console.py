@@ -103,7 +103,7 @@ def test_an_answer_held_for_review_is_kept_disabled(service, manager):
     assert "已提交合规审核" in manager.get(answer.location).text
     assert entries(service) == [("这款适合敏感肌吗？", "关注公众号才能查看优惠券。", False)]
     enable = manager.post(f"{FAQ_PAGE}/{only_id(service)}/toggle")
-    assert "通过后才会发送" in manager.get(enable.location).text
+    assert "通过后才会启用" in manager.get(enable.location).text
     assert entries(service)[0][2] is False
 
 
