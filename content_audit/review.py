@@ -43,6 +43,12 @@ STATES = {
     "superseded": "已被新版本取代",
 }
 DECIDED = ("approved", "rejected", "changes_requested")
+#: The review log's actions, as the reviewer reads them.
+ACTIONS = {
+    "submitted": "提交审核", "resubmitted": "重新提交", "approved": "通过", "rejected": "驳回",
+    "changes_requested": "要求修改", "edited": "修改后通过", "bulk_approved": "批量通过",
+    "expired": "到期未审（未发送）", "superseded": "被新版本取代",
+}
 
 
 class ReviewError(ValueError):

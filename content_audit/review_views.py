@@ -9,10 +9,13 @@ from sqlalchemy import select
 from console.auth import current_account, get_db, get_or_404, login_required, requires
 from console.shell import console_blueprint
 from content_audit import live_screener, review
-from content_audit.review import SOURCES, STATES, ReviewError, ReviewItem
-from content_audit.ruleset import CATEGORY_LABELS
+from content_audit.review import ACTIONS, SOURCES, STATES, ReviewError, ReviewItem
+from content_audit.ruleset import CATEGORY_LABELS, category_label
 
 bp = console_blueprint("audit", __name__, "/admin/audit", template_folder="templates")
+# Reviewers read Chinese: categories and log actions are stored as English names.
+bp.add_app_template_filter(category_label, "category_label")
+bp.add_app_template_filter(lambda action: ACTIONS.get(action, action), "review_action")
 
 
 def highlight(text: str, flags: list[dict]) -> Markup:
@@ -145,13 +148,19 @@ def bulk_approve():
 @bp.route("/check", methods=["GET", "POST"])
 @requires("review")
 def check_copy():
-    """Try any copy against the rules, without queueing it."""
+    """Try copy against the rules, without queueing it: one copy per line, as the CLI reads
+    a file (several lines pasted together were once judged as one text)."""
     text = request.form.get("text", "") if request.method == "POST" else ""
-    verdict = live_screener().screen(text) if text else None
-    flags = verdict.as_json()["flags"] if verdict else []
-    return render_template(
-        "audit/check.html", text=text, verdict=verdict, flags=flags, highlight=highlight
-    )
+    screener = live_screener()
+    results = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            verdict = screener.screen(line)
+            results.append((number, line, verdict, verdict.as_json()["flags"]))
+    summary = {kind: sum(r[2].verdict == kind for r in results)
+               for kind in ("pass", "review", "block")}
+    return render_template("audit/check.html", text=text, results=results, summary=summary,
+                           highlight=highlight)
 
 
 @bp.get("/mine")

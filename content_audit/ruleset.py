@@ -30,6 +30,14 @@ OLD_CATEGORY_NAMES = {
     "guarantee": "absolute_guarantee", "medical": "medical_claim",
     "induced_share": "induced_sharing",
 }
+
+
+def category_label(name: str) -> str:
+    """The Chinese name of a category, old names included; an unknown one as it is."""
+    name = OLD_CATEGORY_NAMES.get(name, name)
+    return CATEGORY_LABELS.get(name, name)
+
+
 #: `<<name>>` in a regex pattern stands for the lexicon list `name`, as one alternation.
 _PLACEHOLDER = re.compile(r"<<(\w+)>>")
 

@@ -29,3 +29,14 @@ def test_a_reviewer_clears_the_queue(page, live):
     page.get_by_label("原因").fill("以查看内容为条件诱导关注")
     page.get_by_role("button", name="驳回").click()
     assert page.get_by_text("队列为空").is_visible()
+
+
+def test_the_copy_tester_judges_each_pasted_line_in_chinese(page, live):
+    sign_in(page, "reviewer")
+    page.goto("/admin/audit/check")
+    page.get_by_label("文案（每行一条）").fill("今日上新，包邮到家\n全网最好用的面霜\n转发朋友圈即可领取小样")
+    page.get_by_role("button", name="检测").click()
+    assert page.locator("#summary").inner_text() == "共 3 条（每行一条）：通过 1，需审核 1，禁止 1"
+    assert page.locator("#line-2 h2").inner_text() == "第 2 行：禁止"
+    assert "绝对化用语" in page.locator("#line-2").inner_text()
+    assert "superlative" not in page.content()

@@ -109,7 +109,25 @@ def test_the_copy_tester(console_app):
     reviewer = signed_in(console_app, "reviewer")
     reviewer.get("/admin/audit/check")
     page = reviewer.post("/admin/audit/check", {"text": "国家级配方，最好的面霜"}).text
-    assert "结果：禁止" in page and '<mark class="block"' in page
+    assert "第 1 行：禁止" in page and '<mark class="block"' in page
+    assert "绝对化用语" in page and "superlative" not in page  # categories in Chinese
+
+
+def test_the_copy_tester_judges_each_line_as_one_copy(console_app):
+    reviewer = signed_in(console_app, "reviewer")
+    reviewer.get("/admin/audit/check")
+    page = reviewer.post("/admin/audit/check",
+                         {"text": "今日上新，包邮到家\n\n全网最好用的面霜\r\n转发朋友圈即可领取小样"}).text
+    assert "共 3 条（每行一条）：通过 1，需审核 1，禁止 1" in page
+    assert "第 1 行：通过" in page and "第 3 行：禁止" in page and "第 4 行：需审核" in page
+
+
+def test_the_review_log_and_rules_speak_chinese(console_app, queued):
+    reviewer = signed_in(console_app, "reviewer")
+    page = reviewer.get(f"/admin/audit/items/{queued[0]}").text
+    assert "提交审核" in page and "<code>submitted</code>" not in page
+    rules = reviewer.get("/admin/audit/rules").text
+    assert "绝对化用语" in rules and "<td>superlative</td>" not in rules
 
 
 def test_other_roles_are_refused(console_app, queued):
