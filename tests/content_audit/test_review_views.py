@@ -116,8 +116,8 @@ def test_the_copy_tester(console_app):
 def test_the_copy_tester_judges_each_line_as_one_copy(console_app):
     reviewer = signed_in(console_app, "reviewer")
     reviewer.get("/admin/audit/check")
-    page = reviewer.post("/admin/audit/check",
-                         {"text": "今日上新，包邮到家\n\n全网最好用的面霜\r\n转发朋友圈即可领取小样"}).text
+    pasted = "今日上新，包邮到家\n\n全网最好用的面霜\r\n转发朋友圈即可领取小样"
+    page = reviewer.post("/admin/audit/check", {"text": pasted}).text
     assert "共 3 条（每行一条）：通过 1，需审核 1，禁止 1" in page
     assert "第 1 行：通过" in page and "第 3 行：禁止" in page and "第 4 行：需审核" in page
 
