@@ -18,7 +18,9 @@ def load_settings(demo: bool, sandbox_url: str | None = None) -> dict[str, Any]:
     settings = core_config.from_env()
     if demo:
         settings.update(demo_config(sandbox_url or f"http://127.0.0.1:{DEMO_SANDBOX_PORT}"))
-        settings["ADMIN_PASSWORD"] = settings.get("ADMIN_PASSWORD") or DEMO_ADMIN_PASSWORD
+        if not settings.get("ADMIN_PASSWORD"):
+            settings["ADMIN_PASSWORD"] = DEMO_ADMIN_PASSWORD
+            settings["ADMIN_PASSWORD_SOURCE"] = "the demo's password"  # for the start-up log
     from bot.domains import build_registry
 
     try:
@@ -100,10 +102,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
         if created := seed_faq(app.extensions["storage"].sessions):
             click.echo(f"Demo FAQ: {created} questions and answers")
         click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
-        click.echo(
-            "Demo console accounts admin, manager, reviewer and agent; password "
-            f"{settings['ADMIN_PASSWORD']!r} for admin, {DEMO_ADMIN_PASSWORD!r} for the others"
-        )
+        click.echo(demo_passwords_line(settings["ADMIN_PASSWORD"]))
         click.echo("Next: in a second terminal run  .venv/bin/python -m bot chat")
     click.echo("SIGTERM or Ctrl-C stops it cleanly")
     cleanup = [
@@ -114,6 +113,15 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     if sandbox is not None:
         cleanup.append(("sandbox", sandbox.stop))
     serve_until_stopped(app, host, settings["PORT"], cleanup)
+
+
+def demo_passwords_line(admin_password: str) -> str:
+    """The demo's accounts and their passwords: one password when admin's is the demo's."""
+    names = "Demo console accounts admin, manager, reviewer and agent"
+    if admin_password == DEMO_ADMIN_PASSWORD:
+        return f"{names}; password {DEMO_ADMIN_PASSWORD!r} for all four"
+    return (f"{names}; admin's password is ADMIN_PASSWORD, the others' "
+            f"{DEMO_ADMIN_PASSWORD!r}")
 
 
 def _migrate(settings: dict[str, Any]) -> None:

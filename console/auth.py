@@ -106,7 +106,8 @@ def create_first_admin(app: Flask) -> None:
             admin = accounts.ensure_first_admin(db, app.config.get("ADMIN_PASSWORD"))
             if admin is not None:
                 audit_log.record(db, "account.create", target=admin.username, role="admin")
-                log.info("created the first console account 'admin' from ADMIN_PASSWORD")
+                source = app.config.get("ADMIN_PASSWORD_SOURCE") or "ADMIN_PASSWORD"
+                log.info("created the first console account 'admin' from %s", source)
     except IntegrityError:
         log.info("another worker created the first console account 'admin' just now")
     except accounts.AccountError as error:

@@ -126,3 +126,43 @@ def test_serve_demo_starts_with_its_catalog_and_console(tmp_path):
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_the_demo_start_up_log_says_what_happened_once(tmp_path):
+    """A newcomer reads this log: the admin's password source, one password line, no jieba."""
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    from bot.cli import DEMO_SANDBOX_PORT
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", DEMO_SANDBOX_PORT)) == 0:
+            pytest.skip(f"port {DEMO_SANDBOX_PORT} is taken (a demo is running)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WECHAT_", "DATABASE_", "REDIS_", "ADMIN_"))}
+    env.update(BOT_DATA_DIR=str(tmp_path / "var"))
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--demo", "--port",
+                               str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0]
+    assert server.returncode == 0, output
+    assert "created the first console account 'admin' from the demo's password" in output
+    assert "from ADMIN_PASSWORD" not in output
+    assert "password 'demo-console-2026' for all four" in output
+    assert "prefix dict" not in output.lower()  # jieba's loading lines, once printed twice
