@@ -12,7 +12,10 @@ from markupsafe import Markup, escape
 
 WIDTH = 900
 HEIGHT = 240
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 36, 8, 12, 28
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 64, 8, 26, 40
+#: Day labels on a phone: the chart shrinks ~2.5×, its labels grow to stay readable (the
+#: stylesheet), so only about this many fit under the axis.
+PHONE_LABELS = 6
 
 
 def nice_ceiling(value: int) -> int:
@@ -49,7 +52,8 @@ def bar_chart(
             f'y2="{y:.1f}"/><text class="axis" x="{PAD_LEFT - 4}" y="{y + 4:.1f}" '
             f'text-anchor="end">{tick}</text>'
         )
-    every = max(1, len(labels) // 10)  # at most ~10 day labels, or they overlap on a phone
+    every = max(1, len(labels) // 10)  # at most ~10 day labels, or they overlap
+    phone_every = max(every, -(-len(labels) // PHONE_LABELS))
     for i, label in enumerate(labels):
         x0 = PAD_LEFT + i * group_w + group_w * 0.1
         for j, (name, values, css) in enumerate(series):
@@ -62,8 +66,9 @@ def bar_chart(
                 f"<title>{escape(label)} {escape(name)}: {value}</title></rect>"
             )
         if i % every == 0:
+            minor = "" if i % phone_every == 0 else " minor"  # hidden on a phone
             parts.append(
-                f'<text class="axis" x="{PAD_LEFT + (i + 0.5) * group_w:.1f}" '
+                f'<text class="axis day{minor}" x="{PAD_LEFT + (i + 0.5) * group_w:.1f}" '
                 f'y="{HEIGHT - 8}" text-anchor="middle">{escape(label)}</text>'
             )
     parts.append("</svg>")

@@ -57,6 +57,28 @@ def test_the_dashboard_fits_a_phone(browser, live):
     context.close()
 
 
+def test_on_a_phone_the_menu_is_one_row_and_chart_labels_are_readable(browser, live):
+    context = browser.new_context(
+        base_url=live.url, viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    phone = context.new_page()
+    sign_in(phone, "admin", ADMIN_PASSWORD)  # the longest menu
+    phone.goto("/admin/dashboard")
+    nav = phone.get_by_role("navigation", name="主导航")
+    row = phone.evaluate("parseFloat(getComputedStyle(document.querySelector("
+                         "'header nav a')).lineHeight) || 22")
+    assert nav.bounding_box()["height"] < 2 * row  # one row (it scrolls sideways)
+    assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    smallest = phone.evaluate(
+        "Math.min(...[...document.querySelectorAll('svg.chart text.axis')]"
+        ".map(t => t.getBoundingClientRect().height).filter(h => h > 0))"
+    )
+    assert smallest >= 10  # px on the screen: the viewBox once shrank 11 px labels to ~5
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "dashboard-phone-menu.png"), full_page=True)
+    context.close()
+
+
 def test_an_agent_is_refused_the_dashboard(page):
     sign_in(page, "agent")
     nav = page.get_by_role("navigation", name="主导航")
