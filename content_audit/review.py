@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,21 @@ ACTIONS = {
     "changes_requested": "要求修改", "edited": "修改后通过", "bulk_approved": "批量通过",
     "expired": "到期未审（未发送）", "superseded": "被新版本取代",
 }
+
+
+#: Per source, what runs in the reviewer's transaction when an item is decided. A domain that
+#: holds something back until its copy is approved (the shop's shelf) registers from its
+#: register(), so the decision takes effect without the author acting again.
+DecisionListener = Callable[[Session, "ReviewItem"], object]
+_decision_listeners: dict[str, list[DecisionListener]] = {}
+
+
+def on_decided(source: str, listener: DecisionListener) -> None:
+    """Call `listener(db, item)` whenever an item from `source` is approved, rejected or sent
+    back for changes (item.state says which); each listener is added once."""
+    listeners = _decision_listeners.setdefault(source, [])
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 class ReviewError(ValueError):
@@ -236,6 +252,8 @@ def decide(
     item.state, item.reviewer, item.reason = decision, reviewer, reason.strip()
     item.decided_at = decided_at
     _log(db, item, reviewer, decision, reason=item.reason)
+    for listener in _decision_listeners.get(item.source, ()):
+        listener(db, item)
     return item
 
 

@@ -51,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "SERVICE_HOLIDAYS": "",  # Shanghai dates without service, e.g. 2026-10-01,2026-10-02
     "SERVICE_SLA_MINUTES": 10,  # first response due this long after opening (or opening time)
     "SERVICE_TEMPLATE_ID": None,  # template message that tells a customer an agent replied
+    "RETURN_ADDRESS": "",  # where approved returns are posted (recipient, phone, address)
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -87,6 +88,7 @@ ENV_NAMES = (
     "ORDER_PAYMENT_MINUTES",
     "MEMBER_TIERS",
     "SERVICE_MODE",
+    "RETURN_ADDRESS",
     "SERVICE_HOURS",
     "SERVICE_HOLIDAYS",
     "SERVICE_SLA_MINUTES",

@@ -113,7 +113,16 @@ def pay_pair(keys: dict[str, bytes], sandbox_url: str, retry_seconds=None
     return sandbox, shop
 
 
+#: Where the demo's returns are posted, so a return can be approved in the demo.
+DEMO_RETURN_ADDRESS = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"
+
+
 def demo_config(sandbox_url: str) -> dict[str, object]:
-    return {key: value for key, value in DEMO_ACCOUNT.items() if key != "WECHAT_ACCOUNT"} | {
+    import os
+
+    config = {key: value for key, value in DEMO_ACCOUNT.items() if key != "WECHAT_ACCOUNT"} | {
         "WECHAT_API_BASE": sandbox_url,
     }
+    if not os.environ.get("RETURN_ADDRESS"):
+        config["RETURN_ADDRESS"] = DEMO_RETURN_ADDRESS
+    return config

@@ -1,10 +1,14 @@
-"""After the sale, by chat: 修改地址, 确认收货, 退货/退款, 退货进度, and 我的会员.
+"""After the sale, by chat: 修改地址, 确认收货, 退货/退款, the return parcel's tracking number,
+退款进度, and 我的会员.
 
 Each change asks for a confirmation first and can be left with 取消; the rules (what can be
-changed when, the 7-day window and its statutory exceptions) are in shop/after_sale.py.
+changed when, the 7-day window and its statutory exceptions) are in shop/after_sale.py, a
+return's steps in shop/returns.py, the carriers' number formats in shop/carriers.py.
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.inbound import Inbound
 from bot.router import Router
@@ -12,7 +16,17 @@ from core.money import yuan
 from handlers.address_steps import TEXTUAL, gather_address
 from handlers.context import ChatContext
 from handlers.questions import answer_question
-from shop import addresses, after_sale, checkout, members, order_status
+from shop import (
+    addresses,
+    after_sale,
+    carriers,
+    checkout,
+    members,
+    order_status,
+    refund_progress,
+    returns,
+)
+from shop.carriers import TrackingError
 from shop.orders import Order, OrderError
 
 router = Router("after_sale")
@@ -166,14 +180,51 @@ def _file_return(ctx: ChatContext, msg: Inbound, text: str) -> str:
             number = order.number
     except OrderError as error:
         return f"无法申请退货：{error}。"
-    return (f"退货申请已提交（订单 {number}）。商家会在本公众号告诉您退货地址，"
-            "收到商品后款项原路退回。回复「退货进度」查看。")
+    return (f"退货申请已提交（订单 {number}）。商家同意后会在这里发给您退货地址；"
+            "寄出后回复快递单号，商家收到商品后款项原路退回。回复「退款进度」查看。")
 
 
-@router.text("退货进度", "退款进度", "退款到哪了", "我的退货", "退货状态")
+@router.text("退货进度", "退款进度", "退款到哪了", "我的退货", "退货状态", "我的退款", "退款状态")
 def return_progress(msg: Inbound, ctx: ChatContext) -> str:
+    """Every refund, whatever caused it, and each return under way with its next step."""
     with ctx.db() as db:
-        return order_status.returns(db, msg.openid)
+        return refund_progress.text(db, msg.openid)
+
+
+@router.regex(carriers.SENT_PATTERN.pattern, re.IGNORECASE)
+def send_return_parcel(msg: Inbound, ctx: ChatContext) -> str:
+    """A tracking number, taken as the return parcel's while an approved return waits for it;
+    at any other time the text goes where it went before (the FAQ, the catalog)."""
+    with ctx.db() as db:
+        waiting = returns.awaiting_parcel(db, msg.openid) is not None
+    if not waiting:
+        return answer_question(msg, ctx)
+    try:
+        carrier, number = carriers.read_sent(msg.text)
+    except TrackingError as error:
+        return (f"{error}。请发送退货的快递公司和单号，"
+                f"例如：顺丰 {carriers.CARRIERS[0].example}")
+    code = carrier.code if carrier else ""
+    try:
+        with ctx.db() as db:
+            request = returns.awaiting_parcel(db, msg.openid)
+            if request is None:
+                return "这笔退货已经处理过了，回复「退款进度」查看。"
+            order = returns.record_parcel(db, request, code, number)
+            return order_status.parcel_recorded(order, carriers.label(code, number))
+    except OrderError as error:
+        return f"{error}。"
+
+
+@router.text("退货地址", "寄回地址", "退货寄到哪", "退货寄到哪里", "寄到哪里", "寄回哪里",
+             "已寄回", "寄回了", "已经寄回", "退货单号", "填写退货单号")
+def ask_return_parcel(msg: Inbound, ctx: ChatContext) -> str:
+    """Where to post an approved return, and how to send its number; else the FAQ answers."""
+    with ctx.db() as db:
+        request = returns.awaiting_parcel(db, msg.openid)
+        step = (refund_progress.return_step(request, db.get(Order, request.order_id))
+                if request else "")
+    return step or answer_question(msg, ctx)
 
 
 @router.text("我的会员", "会员", "积分", "我的积分", "会员等级", "我的等级")

@@ -13,6 +13,7 @@ from bot.router import Router
 from handlers import product_lists
 from handlers.context import ChatContext
 from shop import browse
+from shop.images import absolute
 
 router = Router("browse")
 
@@ -27,7 +28,9 @@ def _card(ctx: ChatContext, product_id: int) -> NewsReply | str:
     except RedisError:
         ctx.log.warning("could not count a product view")  # the card matters more
     base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return NewsReply(title=found.title, description=found.description, url=base + found.path)
+    picture = absolute(base, found.picture) if found.picture else ""  # PicUrl must be absolute
+    return NewsReply(title=found.title, description=found.description, url=base + found.path,
+                     picurl=picture)
 
 
 @router.click("MENU_BROWSE")

@@ -9,15 +9,16 @@ import json
 from datetime import date
 from itertools import zip_longest
 
-from flask import Response, current_app, redirect, render_template, request, url_for
+from flask import Response, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from console import audit_log
 from console.auth import client_address, current_account, get_db, get_or_404, requires
-from console.shell import console_blueprint
+from console.shell import CONTENT_SECURITY_POLICY, console_blueprint
 from content_audit import gate, live_screener
 from core.money import yuan
-from shop import catalog, order_status, orders, product_form
+from shop import carriers, catalog, images, order_status, orders, product_form, shelf, shipping
 from shop.addresses import from_dict
 from shop.catalog import RETURN_EXCEPTIONS, CatalogError, Category, Product, Sku
 from shop.catalog_import import export_json, import_catalog
@@ -52,17 +53,41 @@ def _too_large(_error: Exception):
     return redirect(url_for("shop_admin.list_products", error=error))
 
 
+SHIPPING_MAX_BYTES = 1024 * 1024  # about 20,000 rows of 订单号,快递公司,快递单号
+
+
+@bp.url_value_preprocessor
+def _allow_shipping_files(endpoint: str | None, _values: dict | None) -> None:
+    """A shipping CSV may pass the app's 64 KiB body cap; past 1 MB the view itself says so
+    on the orders page (a larger body is still the 413 page)."""
+    if endpoint == "shop_admin.ship_from_file":
+        request.max_content_length = 4 * SHIPPING_MAX_BYTES
+
+
 @bp.get("/orders")
 @requires("orders")
 def list_orders():
-    """Orders newest first, filterable by state; paid ones are waiting to be shipped."""
-    state = request.args.get("state", "paid")
-    query = select(Order).order_by(Order.id.desc()).limit(200)
-    if state in STATES:
-        query = query.where(Order.state == state)
-    rows = list(get_db().scalars(query))
-    return render_template("shop_admin/orders.html", rows=rows, state=state, states=STATES,
-                           yuan=yuan, notice=request.args.get("notice", ""))
+    """Orders newest first in tabs by state with their counts, searchable by order number,
+    phone or recipient; paid ones wait to be shipped, one by one or from a CSV."""
+    query = request.args.get("q", "").strip()[:64]
+    state = request.args.get("state", "all" if query else "paid")
+    rows = orders.search(get_db(), state=state, query=query)
+    return _orders_page(rows=rows, state=state, q=query, notice=request.args.get("notice", ""),
+                        error=request.args.get("error", ""))
+
+
+def _orders_page(**context) -> str:
+    return render_template("shop_admin/orders.html", states=STATES, yuan=yuan,
+                           counts=orders.count_by_state(get_db()), recipient=_recipient,
+                           carriers=carriers.CARRIERS, max_mb=SHIPPING_MAX_BYTES // 1024 // 1024,
+                           **context)
+
+
+def _recipient(order: Order) -> str:
+    """Who the parcel is for, as the list shows it: name and masked phone."""
+    fields = order.address_fields
+    return from_dict({"name": fields.get("name", ""), "phone": fields.get("phone", "")}
+                     ).one_line()
 
 
 @bp.get("/orders/<int:order_id>")
@@ -73,53 +98,95 @@ def show_order(order_id: int):
         "shop_admin/order.html", order=order, lines=list(order.lines), states=STATES, yuan=yuan,
         address=from_dict(order.address_fields).one_line(hide_phone=False),
         events=orders.history(get_db(), order.id), error=request.args.get("error", ""),
+        carriers=carriers.CARRIERS, parcel=carriers.shipment_label(order),
     )
 
 
 @bp.post("/orders/<int:order_id>/ship")
 @requires("orders")
 def ship_order(order_id: int):
-    """Ship with a carrier and tracking number; the customer is told in the chat."""
+    """Ship with a listed carrier and a number in its format; the customer is told in the
+    chat."""
     db = get_db()
     order = get_or_404(Order, order_id)
-    carrier = request.form.get("carrier", "").strip()[:16]
-    tracking = request.form.get("tracking", "").strip()[:40]
-    if not tracking.isalnum() or len(tracking) < 6:
-        return redirect(url_for("shop_admin.show_order", order_id=order_id,
-                                error="请填写正确的快递单号（6–40 位字母或数字）"))
     try:
-        moved = orders.transition(db, order, "shipped", actor=current_account().username,
-                                  note=f"{carrier} {tracking}".strip())
-    except OrderError as error:
+        shipping.ship(db, order, request.form.get("carrier", "")[:16],
+                      request.form.get("tracking", "")[:64], actor=current_account().username)
+    except (OrderError, carriers.TrackingError) as error:
         db.rollback()
         return redirect(url_for("shop_admin.show_order", order_id=order_id, error=str(error)))
-    if not moved:
-        db.rollback()
-        return redirect(url_for("shop_admin.show_order", order_id=order_id,
-                                error="订单状态刚刚被改变，请刷新后再试"))
-    order.tracking_no = f"{carrier} {tracking}".strip()
     audit_log.record(db, "order.ship", actor=current_account(), target=order.number,
-                     tracking=order.tracking_no, address=client_address())
+                     tracking=carriers.shipment_label(order), address=client_address())
     db.commit()
     current_app.extensions["outbox"].send(order.openid, order_status.shipped(order))
     return redirect(url_for("shop_admin.list_orders", notice=f"订单 {order.number} 已发货"))
 
 
+@bp.post("/orders/ship-import")
+@requires("orders")
+def ship_from_file():
+    """Ship many paid orders from a CSV of 订单号,快递公司,快递单号, or only check it: the page
+    lists what shipped and, by line, what was refused and why. Each customer is told."""
+    upload = request.files.get("file")
+    dry_run = request.form.get("dry_run") == "1"
+    if upload is None or not upload.filename:
+        return redirect(url_for("shop_admin.list_orders", error="请选择要上传的 CSV 文件"))
+    data = upload.stream.read(SHIPPING_MAX_BYTES + 1)
+    if len(data) > SHIPPING_MAX_BYTES:
+        return redirect(url_for("shop_admin.list_orders",
+                                error="文件太大：发货文件最多 1 MB，请拆分后分批上传"))
+    db, account = get_db(), current_account()
+    try:
+        report = shipping.ship_from_csv(db, shipping.read_text(data), actor=account.username)
+    except (ValueError, csv.Error) as error:
+        db.rollback()
+        return redirect(url_for("shop_admin.list_orders", error=f"无法读取文件：{error}"))
+    if dry_run:
+        db.rollback()  # the same checks as a real upload, then nothing kept
+    else:
+        audit_log.record(db, "order.ship_import", actor=account, target=upload.filename[:128],
+                         shipped=[number for _, number, _ in report.shipped],
+                         refused=len(report.refused), address=client_address())
+        db.commit()
+        for order in report.shipped_orders:
+            current_app.extensions["outbox"].send(order.openid, order_status.shipped(order))
+    return _orders_page(rows=orders.search(db, state="paid"), state="paid", q="",
+                        report=report, dry_run=dry_run)
+
+
 @bp.get("/products")
 @requires("catalog")
 def list_products():
-    """Every product with its variants' price and stock, on or off the shelf."""
+    """Every product (or one category's) with its cover, variants' price and stock, and where
+    it stands: on sale, off, or waiting for the compliance reviewer."""
     return _products_page(notice=request.args.get("notice", ""),
                           error=request.args.get("error", ""))
 
 
-def _products_page(**context) -> str:
+def _products_page(**context) -> Response:
     db = get_db()
-    rows = list(db.scalars(select(Product).order_by(Product.id)))
+    chosen = request.args.get("category", "")
+    query = select(Product).options(selectinload(Product.images)).order_by(Product.id)
+    if chosen == "none":
+        query = query.where(Product.category_id.is_(None))
+    elif chosen.isdigit():
+        query = query.where(Product.category_id == int(chosen))
+    rows = list(db.scalars(query))
     categories = list(db.scalars(select(Category).order_by(Category.position, Category.id)))
-    return render_template("shop_admin/products.html", rows=rows, yuan=yuan,
-                           categories=categories, exceptions=RETURN_EXCEPTIONS,
-                           max_mb=IMPORT_MAX_BYTES // 1024 // 1024, **context)
+    page = render_template("shop_admin/products.html", rows=rows, yuan=yuan,
+                           categories=categories, exceptions=RETURN_EXCEPTIONS, chosen=chosen,
+                           reviews=shelf.review_states(db, rows), labels=shelf.REVIEW_LABELS,
+                           cover=images.cover_path, max_mb=IMPORT_MAX_BYTES // 1024 // 1024,
+                           **context)
+    return _with_pictures(page)
+
+
+def _with_pictures(page: str) -> Response:
+    """Console pages with product pictures may also show an object store's https ones."""
+    response = make_response(page)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:", "img-src 'self' data: https:")
+    return response
 
 
 @bp.post("/categories/<int:category_id>/returns")
@@ -162,22 +229,39 @@ def set_stock(sku_id: int):
 @bp.post("/products/<int:product_id>/shelf")
 @requires("catalog")
 def toggle_shelf(product_id: int):
-    """Putting a product on the shelf passes its copy through the content gate first."""
+    """Putting a product on the shelf passes its copy through the content gate first; copy
+    held for review puts it on the shelf once approved. Off the shelf (or that wish
+    withdrawn) at once."""
     db = get_db()
     product = get_or_404(Product, product_id)
-    if not product.on_shelf:
-        outcome = gate.check(db, product_form.product_copy(product),
-                             source="product", author=current_account().username,
-                             source_ref=f"product:{product.id}", screener=live_screener())
-        if not outcome.may_send:
-            db.commit()  # keeps the review item the gate may have queued
-            return redirect(url_for("shop_admin.list_products", error=outcome.message))
-    product.on_shelf = not product.on_shelf
+    back = {"category": request.form.get("category", "")} if request.form.get("category") else {}
+    if product.on_shelf or product.shelf_when_approved:
+        was_waiting = not product.on_shelf
+        product.on_shelf = product.shelf_when_approved = False
+        audit_log.record(db, "product.shelf", actor=current_account(),
+                         target=f"product:{product.id}", on_shelf=False,
+                         address=client_address())
+        db.commit()
+        done = "不再在审核通过后自动上架" if was_waiting else "已下架"
+        return redirect(url_for("shop_admin.list_products", notice=f"「{product.name}」{done}",
+                                **back))
+    outcome = gate.check(db, product_form.product_copy(product),
+                         source="product", author=current_account().username,
+                         source_ref=f"product:{product.id}", screener=live_screener())
+    if outcome.refused:
+        db.commit()  # keeps what the gate recorded
+        return redirect(url_for("shop_admin.list_products",
+                                error=product_form.gate_refusal(outcome, "未上架"), **back))
+    shelf.settle(product, True, outcome)
     audit_log.record(db, "product.shelf", actor=current_account(), target=f"product:{product.id}",
-                     on_shelf=product.on_shelf, address=client_address())
+                     on_shelf=product.on_shelf, held_for_review=outcome.held,
+                     address=client_address())
     db.commit()
-    return redirect(url_for("shop_admin.list_products",
-                            notice=f"「{product.name}」已{'上架' if product.on_shelf else '下架'}"))
+    if outcome.held:
+        notice = f"「{product.name}」的文案已提交合规审核，暂未上架；审核通过后会自动上架"
+    else:
+        notice = f"「{product.name}」已上架"
+    return redirect(url_for("shop_admin.list_products", notice=notice, **back))
 
 
 # --- one product: create and edit -----------------------------------------------------------
@@ -202,7 +286,8 @@ def create_product():
 def edit_product(product_id: int):
     """The product's form with its SKUs as they are now."""
     product = get_or_404(Product, product_id)
-    return _product_page(ProductForm.of(get_db(), product), product)
+    return _product_page(ProductForm.of(get_db(), product), product,
+                         request.args.get("error", ""), notice=request.args.get("notice", ""))
 
 
 @bp.post("/products/<int:product_id>/edit")
@@ -235,10 +320,9 @@ def _save_product(product: Product | None):
                          screener=live_screener())
     if outcome.refused:
         db.rollback()
-        return _product_page(form, product, f"未保存。{outcome.message}"), 400
+        return _product_page(form, product, product_form.gate_refusal(outcome, "未保存")), 400
     held = outcome.held
-    if held:
-        saved.on_shelf = False
+    shelf.settle(saved, form.on_shelf, outcome)
     audit_log.record(db, "product.update" if product else "product.create", actor=account,
                      target=f"product:{saved.id}", held_for_review=held,
                      changes=product_form.changes(before, product_form.snapshot(db, saved)),
@@ -246,7 +330,8 @@ def _save_product(product: Product | None):
     db.commit()
     notice = f"「{saved.name}」已{'保存' if product else '创建'}"
     if held:
-        notice += "。文案已提交合规审核，暂不上架；审核通过后请在此点「上架」"
+        notice += "。文案已提交合规审核，暂未上架" + (
+            "；审核通过后会自动上架" if saved.shelf_when_approved else "")
     return redirect(url_for("shop_admin.list_products", notice=notice))
 
 
@@ -256,22 +341,28 @@ def _posted_form() -> ProductForm:
     return ProductForm(
         name=form.get("name", ""), category=form.get("category", ""),
         description=form.get("description", ""), tags=form.get("tags", ""),
-        image_url=form.get("image_url", ""), on_shelf=form.get("on_shelf") == "1",
+        on_shelf=form.get("on_shelf") == "1",
         return_exception=form.get("return_exception", ""),
         skus=[SkuRow(*values) for values in rows],
     )
 
 
-def _product_page(form: ProductForm, product: Product | None, error: str = "") -> str:
+def _product_page(form: ProductForm, product: Product | None, error: str = "",
+                  notice: str = "") -> Response:
     rows = [row for row in form.skus if not row.blank]
     rows += [SkuRow() for _ in range(max(1, 3 - len(rows)))]  # room for new variants
     categories = get_db().scalars(select(Category.name).order_by(Category.position,
                                                                  Category.name))
     action = (url_for("shop_admin.update_product", product_id=product.id) if product
               else url_for("shop_admin.create_product"))
-    return render_template("shop_admin/product_form.html", form=form, rows=rows,
+    page = render_template("shop_admin/product_form.html", form=form, rows=rows,
                            product=product, categories=list(categories), action=action,
-                           return_exceptions=RETURN_EXCEPTIONS, error=error)
+                           return_exceptions=RETURN_EXCEPTIONS, error=error, notice=notice,
+                           pictures=list(product.images) if product else [],
+                           picture_path=images.picture_path, max_images=images.MAX_IMAGES,
+                           max_mb=images.MAX_UPLOAD_BYTES // 1024 // 1024,
+                           kinds=images.KINDS)
+    return _with_pictures(page)
 
 
 # --- the whole catalog: import and export ---------------------------------------------------

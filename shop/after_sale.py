@@ -7,8 +7,12 @@ the customer is sent to customer service instead of losing money.
 
 Returns follow 7天无理由退货: a request within RETURN_DAYS of receipt (the customer's 确认收货,
 or AUTO_RECEIVE_DAYS after shipping), refused for the statutory exceptions of
-shop/catalog.RETURN_EXCEPTIONS — hygiene goods only once opened. A request waits for the
-merchant (the parcel has to come back); approving it refunds through WeChat Pay.
+shop/catalog.RETURN_EXCEPTIONS — hygiene goods only once opened. The money goes back only when
+the goods have: the merchant approves (the customer is sent the return address, RETURN_ADDRESS),
+the customer sends the parcel's tracking number in the chat, the merchant confirms the parcel
+arrived, and that refunds. For goods not worth posting back (cheap, perishable) the merchant
+may choose 仅退款 instead, refunding at once. Each step is a conditional UPDATE on the request
+(two managers clicking at once act once) and a line in the order's history.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, Integer, String, select, update
+from sqlalchemy import Boolean, DateTime, Integer, String, false, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import as_utc
@@ -33,7 +37,15 @@ REFUNDABLE = ("paid", "shipped", "completed")
 RETURN_DAYS = 7
 AUTO_RECEIVE_DAYS = 10  # the usual 自动确认收货 after shipping
 
-RETURN_STATES = {"requested": "待商家处理", "refunded": "已退款", "rejected": "已拒绝"}
+RETURN_STATES = {
+    "requested": "待商家处理",
+    "approved": "待顾客寄回",
+    "returning": "顾客已寄回",
+    "refunded": "已退款",
+    "rejected": "已拒绝",
+}
+#: A request still under way: one per order, and a merchant refund answers it.
+OPEN_RETURN = ("requested", "approved", "returning")
 
 
 class ReturnRequest(Base):
@@ -50,9 +62,19 @@ class ReturnRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(String(200), default="")
+    #: The address the customer was sent on approval (kept: RETURN_ADDRESS may change later).
+    return_address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: The parcel the customer posted back: shop/carriers.py code ("" if not known) and number.
+    return_carrier: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    return_tracking_no: Mapped[str] = mapped_column(String(40), default="",
+                                                    server_default="")
+    sent_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The merchant chose 仅退款: refunded without the goods coming back.
+    refund_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-def _note(db: Session, order: Order, actor: str, note: str, now: datetime) -> None:
+def record_note(db: Session, order: Order, actor: str, note: str, now: datetime) -> None:
     """A change that is not a state change (address, return request) in the order's history."""
     db.add(OrderEvent(order_id=order.id, at=now, from_state=order.state, to_state=order.state,
                       actor=actor, note=note))
@@ -102,11 +124,12 @@ def merchant_refund(db: Session, order: Order, client: WxPay | None, *, actor: s
     """A refund the merchant decides on (a damaged parcel, goodwill): the whole order. A return
     request still waiting is answered by it too, so the customer sees it 已退款."""
     refund(db, order, client, actor=actor, reason=reason, refund_no=f"M{order.number}")
+    now = now or datetime.now(UTC)
     db.execute(
         update(ReturnRequest)
-        .where(ReturnRequest.order_id == order.id, ReturnRequest.state == "requested")
-        .values(state="refunded", decided_at=now or datetime.now(UTC), decided_by=actor,
-                note=reason[:200])
+        .where(ReturnRequest.order_id == order.id, ReturnRequest.state.in_(OPEN_RETURN))
+        .values(state="refunded", decided_at=now, decided_by=actor, note=reason[:200],
+                refunded_at=now)
         .execution_options(synchronize_session=False)
     )
 
@@ -129,7 +152,7 @@ def change_address(db: Session, order: Order, address: Address, *, actor: str,
     if changed != 1:
         raise OrderError("订单已发货，不能修改地址")
     db.refresh(order)
-    _note(db, order, actor, f"修改收货地址：{address.one_line()}", now)
+    record_note(db, order, actor, f"修改收货地址：{address.one_line()}", now)
     db.flush()
 
 
@@ -177,7 +200,9 @@ def return_problem(db: Session, order: Order, *, opened: bool | None,
         if order.state in CANCELLABLE:
             return "订单还没有发货，可以直接回复「取消订单」"
         return f"订单{orders.STATES[order.state]}，不能申请退货"
-    if pending_return(db, order.id) is not None:
+    if (pending := pending_return(db, order.id)) is not None:
+        if pending.state == "approved":
+            return "这笔订单的退货已同意，请把商品寄回后回复快递单号（回复「退货地址」查看地址）"
         return "这笔订单已经申请过退货，正在等待商家处理"
     if order.state == "completed":
         received = _event_time(db, order.id, "completed")
@@ -200,8 +225,9 @@ def needs_opened_question(db: Session, order: Order) -> bool:
 
 
 def pending_return(db: Session, order_id: int) -> ReturnRequest | None:
+    """The order's return request still under way (requested, approved or posted back)."""
     return db.scalar(select(ReturnRequest).where(ReturnRequest.order_id == order_id,
-                                                 ReturnRequest.state == "requested"))
+                                                 ReturnRequest.state.in_(OPEN_RETURN)))
 
 
 def request_return(db: Session, order: Order, *, reason: str, opened: bool | None,
@@ -213,35 +239,9 @@ def request_return(db: Session, order: Order, *, reason: str, opened: bool | Non
     request = ReturnRequest(order_id=order.id, openid=order.openid, state="requested",
                             reason=reason[:200], created_at=now, decided_by="", note="")
     db.add(request)
-    _note(db, order, order.openid, f"申请退货退款：{reason[:60]}", now)
+    record_note(db, order, order.openid, f"申请退货退款：{reason[:60]}", now)
     db.flush()
     return request
-
-
-def decide_return(db: Session, request: ReturnRequest, client: WxPay | None, *,
-                  approve: bool, actor: str, note: str = "",
-                  now: datetime | None = None) -> Order:
-    """The merchant's decision; approving refunds the whole order. The request moves by a
-    conditional UPDATE, so two managers clicking at once refund once."""
-    now = now or datetime.now(UTC)
-    to_state = "refunded" if approve else "rejected"
-    moved = db.execute(
-        update(ReturnRequest)
-        .where(ReturnRequest.id == request.id, ReturnRequest.state == "requested")
-        .values(state=to_state, decided_at=now, decided_by=actor, note=note[:200])
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        raise OrderError("这条退货申请已经处理过了")
-    db.refresh(request)
-    order = db.get(Order, request.order_id)
-    if approve:
-        refund(db, order, client, actor=actor, reason="七天无理由退货",
-               refund_no=f"T{order.number}")
-    else:
-        _note(db, order, actor, f"拒绝退货申请：{note[:60]}", now)
-    db.flush()
-    return order
 
 
 def return_requests(db: Session, state: str = "requested", limit: int = 200

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.money import yuan
 from shop.catalog import Category, Product
+from shop.images import cover_path
 
 PAGE_SIZE = 5
 
@@ -23,6 +24,7 @@ class Card:
     title: str
     description: str
     path: str  # /shop/p/<id>, made absolute by the handler
+    picture: str = ""  # the cover: a path under this site (made absolute too), a URL, or ""
 
 
 def categories(db: Session) -> list[tuple[str, int]]:
@@ -107,4 +109,5 @@ def card(db: Session, product_id: int) -> Card | None:
         title=f"{product.name} {price_label(product)}",
         description=description.strip()[:120],
         path=f"/shop/p/{product.id}",
+        picture=cover_path(product),
     )

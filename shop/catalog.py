@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -56,13 +57,22 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[str] = mapped_column(String(255), default="")  # space-separated
+    # Before shop_product_images: one http(s) picture, now only the cover of a product that
+    # has no pictures in its gallery (the console no longer edits it).
     image_url: Mapped[str] = mapped_column(String(512), default="")
     on_shelf: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The manager asked for the shelf while the copy waits for the compliance reviewer: the
+    # approval of these words puts the product on the shelf (shop/shelf.py), no second click.
+    shelf_when_approved: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
     sold_count: Mapped[int] = mapped_column(Integer, default=0)
     # Overrides the category's return exception ("" = as the category says).
     return_exception: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     skus: Mapped[list[Sku]] = relationship(back_populates="product", order_by="Sku.id")
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", order_by="[ProductImage.position, ProductImage.id]"
+    )
 
 
 class Sku(Base):
@@ -79,6 +89,26 @@ class Sku(Base):
     original_price_fen: Mapped[int | None] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     product: Mapped[Product] = relationship(back_populates="skus")
+
+
+class ProductImage(Base):
+    """One picture of a product's gallery; the first (lowest position) is the cover.
+
+    Either an upload, re-encoded and kept under BOT_DATA_DIR/media by shop/images.py under a
+    random `file_key` the server chose, or the https `url` of a picture on an object store.
+    """
+
+    __tablename__ = "shop_product_images"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("shop_products.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    file_key: Mapped[str] = mapped_column(String(32), default="")  # "" for a url picture
+    url: Mapped[str] = mapped_column(String(512), default="")  # "" for an upload
+    width: Mapped[int] = mapped_column(Integer, default=0)  # of the stored picture; 0 for a url
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    product: Mapped[Product] = relationship(back_populates="images")
 
 
 def category(db: Session, name: str) -> Category:

@@ -9,7 +9,8 @@ the same category and name are one product. JSON: a list of products, each with
 A product is imported whole or not at all: if any of its rows is bad, none of them is
 written, and the report names every bad row by line number. Product copy (name and
 description) passes the content gate: blocked wording rejects the product, wording that needs
-review imports it off the shelf until a reviewer approves. A product whose name already exists
+review imports it off the shelf, and the reviewer's approval puts it on the shelf when the file
+asked for that (shop/shelf.py). A product whose name already exists
 in its category is updated (copy, prices, stock) instead of duplicated.
 """
 
@@ -31,7 +32,7 @@ from content_audit.screener import Screener
 from core.money import MAX_FEN, MoneyError, parse_yuan
 from shop import catalog
 from shop.catalog import Category, Product, Sku
-from shop.product_form import copy_text
+from shop.product_form import copy_text, gate_refusal
 
 MAX_STOCK = 1_000_000
 FIELDS = ("category", "name", "variant", "price", "original_price", "stock", "tags",
@@ -49,6 +50,7 @@ class Draft:
     tags: str = ""
     description: str = ""
     on_shelf: bool = True
+    shelf_when_approved: bool = False  # held for review while the file asked for the shelf
     return_exception: str = ""
     errors: list[tuple[int, str]] = field(default_factory=list)
 
@@ -186,10 +188,11 @@ def import_catalog(
         outcome = gate.check(db, copy, screener=screener, source="product", author=author,
                              source_ref=f"{draft.category}/{draft.name}"[:64])
         if outcome.refused:
-            report.rejected += [(line, outcome.message) for line in draft.lines[:1]]
+            report.rejected += [(line, gate_refusal(outcome, "未导入"))
+                                for line in draft.lines[:1]]
             continue
         if outcome.held:
-            draft.on_shelf = False
+            draft.shelf_when_approved, draft.on_shelf = draft.on_shelf, False
             report.held_for_review.append(draft.name)
         # No savepoint per product: pysqlite's default transaction handling turns a released
         # SAVEPOINT into a commit. Every check happens before writing, and a failure while
@@ -219,11 +222,13 @@ def _write(db: Session, draft: Draft) -> bool:
         for sku, data in zip(product.skus, draft.skus, strict=True):
             sku.original_price_fen = data["original"]
         product.return_exception = draft.return_exception
+        product.shelf_when_approved = draft.shelf_when_approved
         db.flush()
         return True
     existing.description = draft.description
     existing.tags = draft.tags
     existing.on_shelf = draft.on_shelf
+    existing.shelf_when_approved = draft.shelf_when_approved
     existing.return_exception = draft.return_exception
     by_variant = {sku.variant: sku for sku in existing.skus}
     for data in draft.skus:

@@ -1,5 +1,6 @@
 """What a customer is told about their own orders in the chat: the list, the parcel, a cancel,
-and the merchant's decisions sent from the console (shipped, refunded, a return decided).
+and the merchant's decisions sent from the console (shipped, refunded, each step of a return).
+退款进度 is shop/refund_progress.py.
 
 No Flask and no WeChat: handlers/order.py sends these texts as they are.
 """
@@ -10,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.money import yuan
-from shop.after_sale import CANCELLABLE, RETURN_STATES, ReturnRequest
+from shop.after_sale import CANCELLABLE, OPEN_RETURN, ReturnRequest
+from shop.carriers import CARRIERS, shipment_label
 from shop.orders import STATES, Order
 
 NO_ORDERS = "您还没有订单。回复「逛逛」看看吧～"
@@ -29,7 +31,7 @@ def recent(db: Session, openid: str, limit: int = 5) -> str:
     query = select(Order).where(Order.openid == openid).order_by(Order.id.desc()).limit(limit)
     found = list(db.scalars(query))
     returning = set(db.scalars(select(ReturnRequest.order_id).where(
-        ReturnRequest.order_id.in_([o.id for o in found]), ReturnRequest.state == "requested")))
+        ReturnRequest.order_id.in_([o.id for o in found]), ReturnRequest.state.in_(OPEN_RETURN))))
     lines = [
         f"{n}. {o.number} {STATES[o.state]}{'（退货申请中）' if o.id in returning else ''}"
         f" {yuan(o.total_fen)}\n   "
@@ -45,7 +47,7 @@ def parcel(db: Session, openid: str) -> str:
     if order is None:
         return NO_ORDERS
     if order.state == "shipped":
-        return f"订单 {order.number} 已发货：{order.tracking_no}。可在快递公司查询最新位置。"
+        return f"订单 {order.number} 已发货：{shipment_label(order)}。可在快递公司查询最新位置。"
     if order.state == "paid":
         return f"订单 {order.number} 已付款，正在备货，发货后会第一时间通知您。"
     return f"订单 {order.number} 当前状态：{STATES[order.state]}。"
@@ -62,28 +64,29 @@ def cancellable(db: Session, openid: str) -> tuple[int | None, str]:
     return order.id, question
 
 
-def returns(db: Session, openid: str, limit: int = 3) -> str:
-    """退货进度: the customer's latest return requests and where each stands."""
-    query = (select(ReturnRequest, Order).join(Order, Order.id == ReturnRequest.order_id)
-             .where(ReturnRequest.openid == openid)
-             .order_by(ReturnRequest.id.desc()).limit(limit))
-    rows = []
-    for request, order in db.execute(query):
-        row = f"订单 {order.number}：{RETURN_STATES[request.state]}"
-        if request.state == "refunded":
-            row += f"，{yuan(order.total_fen)} 已原路退回"
-        elif request.state == "rejected" and request.note:
-            row += f"（{request.note}）"
-        rows.append(row)
-    return "\n".join(rows) if rows else "您没有退货申请。需要退货请回复「退货」。"
-
-
 def shipped(order: Order) -> str:
-    return f"您的订单 {order.number} 已发货：{order.tracking_no}。请留意查收。"
+    return f"您的订单 {order.number} 已发货：{shipment_label(order)}。请留意查收。"
 
 
-def return_approved(order: Order) -> str:
-    return (f"您的退货申请已通过，订单 {order.number} 的 {yuan(order.total_fen)}"
+def return_approved(order: Order, return_address: str) -> str:
+    """Sent on approval: where to post the goods, and that the number comes back here."""
+    return (f"您的退货申请已通过（订单 {order.number}）。请将商品寄回：\n{return_address}\n"
+            f"寄出后请直接回复快递单号（例如：顺丰 {CARRIERS[0].example}），"
+            f"商家收到退货后 {yuan(order.total_fen)} 原路退回。回复「退款进度」随时查看。")
+
+
+def parcel_recorded(order: Order, label: str) -> str:
+    return (f"已记下订单 {order.number} 的退货快递：{label}。商家收到后会原路退款，"
+            "回复「退款进度」查看。如单号有误，直接发送正确的单号即可。")
+
+
+def return_refunded(order: Order) -> str:
+    return (f"商家已收到您退回的商品，订单 {order.number} 的 {yuan(order.total_fen)}"
+            " 已原路退回，请留意微信支付通知。")
+
+
+def refunded_without_return(order: Order) -> str:
+    return (f"您的退货申请已通过，商品无需寄回，订单 {order.number} 的 {yuan(order.total_fen)}"
             " 已原路退回，请留意微信支付通知。")
 
 

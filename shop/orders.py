@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.clock import SHANGHAI
@@ -82,6 +83,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     pay_by: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     tracking_no: Mapped[str] = mapped_column(String(64), default="")
+    #: shop/carriers.py's code (SF, ZTO …); "" on orders shipped when the carrier was typed
+    #: into tracking_no with the number.
+    carrier: Mapped[str] = mapped_column(String(16), default="", server_default="")
     #: The chat's confirmation this order came from: a 确认 sent again after a crash (the order
     #: committed, the conversation not yet cleared) finds this order instead of placing another.
     checkout_key: Mapped[str | None] = mapped_column(
@@ -206,6 +210,7 @@ def place(
         created_at=now,
         pay_by=now + timedelta(minutes=payment_minutes),
         tracking_no="",
+        carrier="",
         checkout_key=checkout_key,
     )
     db.add(order)
@@ -291,3 +296,41 @@ def page_token(secret: str, number: str) -> str:
 
 def page_token_matches(secret: str, number: str, token: str) -> bool:
     return hmac.compare_digest(page_token(secret, number), token)
+
+
+def count_by_state(db: Session) -> dict[str, int]:
+    """How many orders are in each state (every state present, 0 when none): the console's
+    tabs, so a manager sees at a glance how many paid orders wait to be shipped."""
+    counts = dict.fromkeys(STATES, 0)
+    for state, count in db.execute(select(Order.state, func.count()).group_by(Order.state)):
+        counts[state] = count
+    return counts
+
+
+def search(db: Session, *, state: str = "", query: str = "", limit: int = 200) -> list[Order]:
+    """Orders newest first, of `state` if it is one, matching `query` if given: part of the
+    order number, of the recipient's phone (digits, spaces and dashes ignored) or of their name.
+
+    The address is a JSON snapshot, so the database narrows by substring and the exact field
+    is checked here (a name must not match a street, a phone digit not a house number).
+    """
+    select_orders = select(Order).order_by(Order.id.desc())
+    if state in STATES:
+        select_orders = select_orders.where(Order.state == state)
+    query = query.strip()[:64]
+    if not query:
+        return list(db.scalars(select_orders.limit(limit)))
+    digits = re.sub(r"[\s\-]", "", query)
+    wanted = digits if digits.isdigit() else query
+    select_orders = select_orders.where(or_(Order.number.contains(wanted, autoescape=True),
+                                            Order.address.contains(wanted, autoescape=True)))
+    found = []
+    for order in db.scalars(select_orders.limit(limit * 5)):
+        fields = order.address_fields
+        phone = re.sub(r"\D", "", str(fields.get("phone", "")))
+        if (wanted in order.number or (wanted.isdigit() and wanted in phone)
+                or query in str(fields.get("name", ""))):
+            found.append(order)
+            if len(found) == limit:
+                break
+    return found

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from content_audit.gate import Outcome
 from core.money import MAX_FEN, MoneyError, parse_yuan
 from shop.catalog import (
     RETURN_EXCEPTIONS,
@@ -28,7 +29,6 @@ MAX_STOCK = 1_000_000
 MAX_DESCRIPTION = 2000
 MAX_SKUS = 50
 _TAG_SEPARATORS = re.compile(r"[\s,，、;；]+")
-_IMAGE_URL = re.compile(r"^https?://[^\s\"'<>]+$")
 _WHOLE_NUMBER = re.compile(r"^\d{1,9}$")
 
 
@@ -60,14 +60,15 @@ class SkuRow:
 
 @dataclass
 class ProductForm:
-    """The product form as typed; `of` fills it from a saved product."""
+    """The product form as typed; `of` fills it from a saved product. Pictures are not in it:
+    they are uploaded one by one beside it (shop/images.py), since a refused form could not
+    give the files back."""
 
     name: str = ""
     category: str = ""
     description: str = ""
     tags: str = ""
-    image_url: str = ""
-    on_shelf: bool = False
+    on_shelf: bool = False  # the manager wants it on sale (it may still wait for review)
     return_exception: str = ""
     skus: list[SkuRow] = field(default_factory=list)
 
@@ -75,8 +76,9 @@ class ProductForm:
     def of(cls, db: Session, product: Product) -> ProductForm:
         return cls(
             name=product.name, category=_category_name(db, product),
-            description=product.description, tags=product.tags, image_url=product.image_url,
-            on_shelf=product.on_shelf, return_exception=product.return_exception,
+            description=product.description, tags=product.tags,
+            on_shelf=product.on_shelf or product.shelf_when_approved,
+            return_exception=product.return_exception,
             skus=[
                 SkuRow(str(sku.id), sku.variant, yuan_text(sku.price_fen),
                        yuan_text(sku.original_price_fen) if sku.original_price_fen else "",
@@ -104,7 +106,6 @@ class CheckedProduct:
     category: str
     description: str
     tags: str
-    image_url: str
     on_shelf: bool
     return_exception: str
     skus: tuple[CheckedSku, ...]
@@ -123,6 +124,22 @@ def copy_text(name: str, description: str, tags: str) -> str:
 
 def product_copy(product: Product) -> str:
     return copy_text(product.name, product.description, product.tags)
+
+
+def gate_refusal(outcome: Outcome, result: str) -> str:
+    """Why the gate refused product copy, led by what did not happen (`result`: 未保存, 未上架,
+    未导入). The gate's own message says 未发送, which fits a push, not a product."""
+    if outcome.status == "rejected":
+        item = outcome.item
+        verdict = "审核要求修改" if item is not None and item.state == "changes_requested" \
+            else "审核未通过"
+        reason = item.reason if item is not None and item.reason else "未说明原因"
+        return f"{result}：这段文案{verdict}（{reason}），请修改后再试"
+    reasons = "；".join(
+        f"「{flag.term}」" + (f"，可改为「{flag.suggestion}」" if flag.suggestion else "")
+        for flag in outcome.verdict.flags if flag.severity == "block"
+    )
+    return f"{result}：含有广告法或平台规则禁止的用语：{reasons}"
 
 
 def check_product(db: Session, form: ProductForm, product: Product | None = None
@@ -144,13 +161,10 @@ def check_product(db: Session, form: ProductForm, product: Product | None = None
     tags = " ".join(tag for tag in _TAG_SEPARATORS.split(form.tags) if tag)
     if len(tags) > 255:
         raise CatalogError("标签合计最多 255 个字")
-    image_url = form.image_url.strip()
-    if image_url and (len(image_url) > 512 or not _IMAGE_URL.match(image_url)):
-        raise CatalogError("图片地址需以 http:// 或 https:// 开头，最多 512 个字符")
     if form.return_exception not in ("", *RETURN_EXCEPTIONS):
         raise CatalogError("请选择有效的退货规则")
     _check_unique_name(db, name, category_name, product)
-    return CheckedProduct(name, category_name, description, tags, image_url, form.on_shelf,
+    return CheckedProduct(name, category_name, description, tags, form.on_shelf,
                           form.return_exception, _check_skus(form.skus, product))
 
 
@@ -251,7 +265,7 @@ def save_product(db: Session, product: Product | None, checked: CheckedProduct) 
     product.name = checked.name
     product.category_id = category(db, checked.category).id if checked.category else None
     product.description, product.tags = checked.description, checked.tags
-    product.image_url, product.on_shelf = checked.image_url, checked.on_shelf
+    product.on_shelf = checked.on_shelf
     product.return_exception = checked.return_exception
     db.flush()
     owned = {sku.id: sku for sku in product.skus}
@@ -281,7 +295,7 @@ def snapshot(db: Session, product: Product) -> dict[str, Any]:
     return {
         "name": product.name, "category": _category_name(db, product),
         "description": product.description, "tags": product.tags,
-        "image_url": product.image_url, "on_shelf": product.on_shelf,
+        "on_shelf": product.on_shelf, "shelf_when_approved": product.shelf_when_approved,
         "return_exception": product.return_exception,
         "skus": [[s.id, s.variant, s.price_fen, s.original_price_fen, s.stock]
                  for s in product.skus],

@@ -1,8 +1,9 @@
 """The manager's after-sale and customer pages: return requests, refunds, customers.
 
 Kept apart from shop/admin_views.py (catalog and shipping) so each file owns one job. The
-rules are in shop/after_sale.py and shop/members.py; these views decide nothing themselves.
-Every refund goes through WeChat Pay first and the customer is told in the chat afterwards.
+rules are in shop/after_sale.py, shop/returns.py and shop/members.py; these views decide
+nothing themselves. Every refund goes through WeChat Pay first and the customer is told in the
+chat afterwards, as at each step of a return (approved with the address, refunded, rejected).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from console import audit_log
 from console.auth import client_address, current_account, get_db, get_or_404, requires
 from console.shell import console_blueprint
 from core.money import yuan
-from shop import after_sale, members, order_status
+from shop import after_sale, carriers, members, order_status, returns
 from shop.addresses import from_dict
 from shop.after_sale import RETURN_STATES, ReturnRequest
 from shop.orders import STATES, Order, OrderError
+from shop.returns_config import return_address
 
 bp = console_blueprint("shop_service", __name__, "/admin/shop", template_folder="templates")
 
@@ -37,7 +39,8 @@ def _tiers():
 @bp.get("/returns")
 @requires("orders")
 def list_returns():
-    """Return requests, waiting ones first: each with its order and how long it has waited."""
+    """Return requests by step, waiting ones first: each with its order, the parcel coming
+    back and the actions that step allows."""
     state = request.args.get("state", "requested")
     rows = []
     db = get_db()
@@ -45,35 +48,49 @@ def list_returns():
         rows.append((item, db.get(Order, item.order_id)))
     return render_template("shop_service/returns.html", rows=rows, state=state,
                            states=RETURN_STATES, order_states=STATES, yuan=yuan,
+                           counts=returns.counts(db), label=carriers.label,
+                           return_address=return_address(current_app.config),
                            notice=request.args.get("notice", ""),
                            error=request.args.get("error", ""))
 
 
-@bp.post("/returns/<int:request_id>/<any(approve, reject):decision>")
+@bp.post("/returns/<int:request_id>/<any(approve, refund_only, received, reject):decision>")
 @requires("orders")
 def decide_return(request_id: int, decision: str):
-    """Approve (refund the whole order through WeChat Pay) or reject with a reason."""
+    """One step of a return: approve (the customer is sent the address), 仅退款, the goods
+    received (refund), or reject with a reason."""
     db = get_db()
     item = get_or_404(ReturnRequest, request_id)
+    was = item.state  # back to the queue the manager is working through
     note = request.form.get("note", "").strip()[:200]
-    if decision == "reject" and not note:
-        return redirect(url_for("shop_service.list_returns", error="拒绝时请写明原因，顾客会看到"))
+    actor = current_account().username
+    address = return_address(current_app.config)
     try:
-        order = after_sale.decide_return(db, item, _pay_client(), approve=decision == "approve",
-                                         actor=current_account().username, note=note)
+        if decision == "approve":
+            order = returns.approve(db, item, return_address=address, actor=actor)
+        elif decision == "refund_only":
+            order = returns.refund_without_return(db, item, _pay_client(), actor=actor)
+        elif decision == "received":
+            order = returns.receive(db, item, _pay_client(), actor=actor)
+        else:
+            order = returns.reject(db, item, actor=actor, note=note)
     except OrderError as error:
         db.rollback()
-        return redirect(url_for("shop_service.list_returns", error=str(error)))
+        return redirect(url_for("shop_service.list_returns", state=was, error=str(error)))
     audit_log.record(db, f"return.{decision}", actor=current_account(), target=order.number,
                      note=note, address=client_address())
     db.commit()
-    if decision == "approve":
-        _tell(order.openid, order_status.return_approved(order))
-        notice = f"订单 {order.number} 已退款"
-    else:
-        _tell(order.openid, order_status.return_rejected(order, note))
-        notice = f"已拒绝订单 {order.number} 的退货申请"
-    return redirect(url_for("shop_service.list_returns", notice=notice))
+    told, notice = {
+        "approve": (order_status.return_approved(order, address),
+                    f"已同意订单 {order.number} 退货，退货地址已发给顾客"),
+        "refund_only": (order_status.refunded_without_return(order),
+                        f"订单 {order.number} 已仅退款"),
+        "received": (order_status.return_refunded(order), f"订单 {order.number} 已退款"),
+        "reject": (order_status.return_rejected(order, note),
+                   f"已拒绝订单 {order.number} 的退货申请"),
+    }[decision]
+    _tell(order.openid, told)
+    return redirect(url_for("shop_service.list_returns", state=was, notice=notice))
 
 
 @bp.post("/orders/<int:order_id>/refund")

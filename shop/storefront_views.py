@@ -19,7 +19,9 @@ from core.money import yuan
 from shop import address_picker, payments
 from shop.addresses import from_dict
 from shop.browse import price_label
+from shop.carriers import shipment_label
 from shop.catalog import Product
+from shop.images import picture_path
 from shop.orders import STATES, Order, page_token_matches
 from shop.payments import native_trade_no
 from shop.wxpay import BadNotification, PayError, WxPay
@@ -28,24 +30,37 @@ bp = Blueprint("storefront", __name__, url_prefix="/shop", template_folder="temp
                static_folder="static", static_url_path="/static")
 
 
+#: The product page: our own pictures and an object store's https ones; one script of ours
+#: (the copy button), no inline script.
+PRODUCT_PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https:; "
+                       "script-src 'self'")
+
+
 @bp.get("/p/<int:product_id>")
 def product_page(product_id: int):
-    """One product: its variants with price and stock, sold count and description."""
+    """One product: its pictures, variants with price and stock, sold count and description,
+    and how to buy it in the chat (the code to send, with a copy button)."""
     with current_app.extensions["storage"].sessions() as db:
         product = db.get(Product, product_id)
         if product is None or not product.on_shelf:
             abort(404)
+        skus = list(product.skus)
+        pictures = [picture_path(image) for image in product.images]
+        if not pictures and product.image_url.startswith("https://"):
+            pictures = [product.image_url]  # the old single picture (http would be blocked)
         page = render_template(
-            "storefront/product.html", product=product, skus=list(product.skus),
-            price=price_label(product), yuan=yuan,
+            "storefront/product.html", product=product, skus=skus, pictures=pictures,
+            price=price_label(product), yuan=yuan, stock=sum(sku.stock for sku in skus),
+            code=f"商品 {product.id}",
         )
     return page, 200, {"Cache-Control": "public, max-age=30",
-                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
+                       "Content-Security-Policy": PRODUCT_PAGE_POLICY}
 
 
 @bp.get("/o/<number>")
 def order_page(number: str):
-    """The order the chat linked to: lines, total, address, state and payment deadline."""
+    """The order the chat linked to: lines, total, address, state, payment deadline and,
+    once shipped, the carrier and tracking number."""
     secret = str(current_app.config.get("SECRET_KEY") or "")
     if not page_token_matches(secret, number, request.args.get("t", "")):
         abort(404)  # no hint whether the number exists
@@ -67,7 +82,7 @@ def order_page(number: str):
             state=STATES[order.state], address=from_dict(order.address_fields).one_line(),
             pay_by=shanghai_text(order.pay_by), yuan=yuan,
             pay_params=json.dumps(pay_params) if pay_params else "", qr=qr,
-            pay_open=client is not None,
+            pay_open=client is not None, parcel=shipment_label(order),
         )
     policy = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src data:"
     return page, 200, {"Cache-Control": "no-store", "Content-Security-Policy": policy}

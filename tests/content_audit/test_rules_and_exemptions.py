@@ -106,7 +106,7 @@ def test_reviewers_edit_rules_and_grant_exemptions_in_the_console(console_app):
         "severity": "block", "terms": "顶级\n爆款神器", "enabled": "1", "note": "新增用语",
     })
     checked = reviewer.post("/admin/audit/check", {"text": "爆款神器来了"}).text
-    assert "结果：禁止" in checked  # live in this worker at once
+    assert "第 1 行：禁止" in checked  # live in this worker at once
     broken = reviewer.post("/admin/audit/rules", {"id": "bad", "kind": "regex", "pattern": "(",
                                                   "category": "c", "severity": "block"})
     assert broken.status_code == 400 and "bad regex" in broken.text

@@ -76,5 +76,21 @@ def test_the_product_page_shows_prices_stock_and_sold_count(app, shop):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "丝绒哑光口红" in html and "¥129" in html and "已售0件" in html
-    assert "<script" not in html and "http" not in html.split("<body>")[1]
+    # One script of our own (the copy button), nothing inline, nothing from elsewhere.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/shop/static/buy.js">']
+    assert "http" not in html.split("<body>")[1]
     assert client.get("/shop/p/99999").status_code == 404
+
+
+def test_the_card_shows_the_cover_and_the_page_the_gallery(app, shop):
+    """An object store's picture is PicUrl as it is; a card without pictures has none."""
+    from shop import images
+    from shop.catalog import Product
+
+    assert fields(shop.say("商品 1"))["Articles"]["item"]["PicUrl"] == ""
+    with app.extensions["storage"].sessions.begin() as db:
+        images.add_url(db, db.get(Product, 1), "https://cdn.example.com/lipstick.jpg")
+    card = fields(shop.say("商品 1"))["Articles"]["item"]
+    assert card["PicUrl"] == "https://cdn.example.com/lipstick.jpg"
+    page = app.test_client().get("/shop/p/1").get_data(as_text=True)
+    assert '<img src="https://cdn.example.com/lipstick.jpg" alt="丝绒哑光口红 图片 1">' in page

@@ -113,7 +113,10 @@ def test_receipt_then_a_return_request_for_unopened_cosmetics(app, shop):
     asked = text(shop.say("未拆封"))
     assert asked.startswith(f"申请订单 {order.number}（¥129）七天无理由退货退款？")
     assert text(shop.say("确认退货")).startswith(f"退货申请已提交（订单 {order.number}）")
-    assert text(shop.say("退货进度")) == f"订单 {order.number}：待商家处理"
+    assert text(shop.say("退货进度")).startswith(
+        f"订单 {order.number}（¥129）退货申请已提交（")
+    assert text(shop.say("退货进度")).endswith(
+        "✓提交申请 → 【商家同意】 → 寄回商品 → 商家收货 → 退款")
     assert "（退货申请中）" in text(shop.say("我的订单"))
     assert "已经申请过退货" in text(shop.say("退货"))
 
@@ -136,3 +139,45 @@ def test_membership_shows_tier_points_and_progress(app, shop):
     move(app, order.id, "paid")
     assert text(shop.say("积分")).startswith(
         "会员等级：青铜\n积分：129\n累计消费：¥129\n再消费 ¥371 升级为白银会员")
+
+
+RETURN_TO = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"
+
+
+def approve_return(app, order_id: int) -> None:
+    """The merchant approves the order's return (shop/returns.py; the console is tested apart)."""
+    from shop import returns
+
+    with app.extensions["storage"].sessions.begin() as db:
+        request = db.scalar(select(ReturnRequest).where(ReturnRequest.order_id == order_id))
+        returns.approve(db, request, return_address=RETURN_TO, actor="manager")
+
+
+def test_the_return_parcel_s_number_is_taken_in_the_chat_while_the_return_waits(app, shop):
+    order = buy(app, shop, "土蜂蜜")
+    move(app, order.id, "paid", "shipped")
+    shop.say("退货")
+    assert "商家同意后会在这里发给您退货地址" in text(shop.say("确认退货"))
+    assert "SF1234567890123" not in text(shop.say("SF1234567890123"))  # not approved yet
+    approve_return(app, order.id)
+    assert f"请将商品寄回：\n{RETURN_TO}" in text(shop.say("退货地址"))
+    assert "退货已同意，请把商品寄回后回复快递单号" in text(shop.say("退货"))
+    assert text(shop.say("顺丰 YT1234567890123")).startswith(
+        "「YT1234567890123」不是顺丰速运的单号格式")
+    assert text(shop.say("13800138000")).startswith("「13800138000」不像快递单号")
+    assert text(shop.say("退货单号：顺丰 SF1234567890123")).startswith(
+        f"已记下订单 {order.number} 的退货快递：顺丰速运 SF1234567890123。")
+    assert text(shop.say("SF1234567890124")).startswith(  # a correction
+        f"已记下订单 {order.number} 的退货快递：顺丰速运 SF1234567890124。")
+    assert "退货已寄回（顺丰速运 SF1234567890124）" in text(shop.say("退款进度"))
+    with app.extensions["storage"].sessions() as db:
+        request = db.scalar(select(ReturnRequest).where(ReturnRequest.order_id == order.id))
+        assert (request.state, request.return_tracking_no) == ("returning", "SF1234567890124")
+
+
+def test_a_number_without_a_return_waiting_is_answered_as_before(app, shop):
+    before = text(shop.say("SF1234567890123"))
+    assert "已记下" not in before and "单号格式" not in before
+    assert text(shop.say("退货地址")) != ""  # the FAQ's answer, not a return's step
+    with app.extensions["storage"].sessions() as db:
+        assert db.scalar(select(ReturnRequest)) is None

@@ -39,11 +39,12 @@ def test_find_order_pay_see_it_shipped_and_return_it(shop):
     manager = signed_in(shop.app, "manager")
     listing = manager.get("/admin/shop/orders").text
     order_id = int(listing.split("/admin/shop/orders/")[1].split('"')[0])
-    manager.post(f"/admin/shop/orders/{order_id}/ship", {"carrier": "顺丰", "tracking": "SF0001"})
+    manager.post(f"/admin/shop/orders/{order_id}/ship",
+                 {"carrier": "SF", "tracking": "SF1234567890123"})
 
     later = dict(chat(base, shop.sandbox, "快递到哪了\n"))
     messages = later["快递到哪了"]
-    assert any("已发货：顺丰 SF0001" in m for m in messages)
+    assert any("已发货：顺丰速运 SF1234567890123" in m for m in messages)
 
     # The customer receives it, asks for a 7天无理由 return, and the manager approves it.
     after = dict(chat(base, shop.sandbox, "确认收货\n退货\n未拆封\n确认退货\n我的会员\n"))
@@ -54,7 +55,11 @@ def test_find_order_pay_see_it_shipped_and_return_it(shop):
     assert after["我的会员"][0].startswith("会员等级：青铜\n积分：129")
     returns = manager.get("/admin/shop/returns").text
     request_id = int(returns.split('data-return="')[1].split('"')[0])
-    manager.post(f"/admin/shop/returns/{request_id}/approve")
+    shop.app.config["RETURN_ADDRESS"] = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"
+    manager.post(f"/admin/shop/returns/{request_id}/approve")  # the address goes to the customer
+    sent = dict(chat(base, shop.sandbox, "顺丰 SF1234567890124\n"))
+    assert "SF1234567890124" in sent["顺丰 SF1234567890124"][0]
+    manager.post(f"/admin/shop/returns/{request_id}/received")  # the goods are back: refund
     refunded = dict(chat(base, shop.sandbox, "退货进度\n我的会员\n"))
     assert any("已原路退回" in m for m in refunded["退货进度"])
     assert refunded["我的会员"][-1].startswith("会员等级：青铜\n积分：0")

@@ -40,24 +40,25 @@ def test_a_manager_ships_and_the_customer_hears_of_it(console_app, sandbox):
     assert f'data-order="{order.number}"' in listing
     page = manager.get(f"/admin/shop/orders/{order.id}").text
     assert "张三 13800138000 浙江杭州市西湖区文三路100号" in page  # the full phone, for shipping
-    bad = manager.post(f"/admin/shop/orders/{order.id}/ship", {"tracking": "x"},
+    bad = manager.post(f"/admin/shop/orders/{order.id}/ship", {"carrier": "SF", "tracking": "x"},
                        follow_redirects=True)
-    assert "请填写正确的快递单号" in bad.text
-    ship = {"carrier": "顺丰", "tracking": "SF1234567"}
+    assert "不是顺丰速运的单号格式（例如 SF1234567890123）" in bad.text
+    ship = {"carrier": "SF", "tracking": "SF1234567890123"}
     manager.post(f"/admin/shop/orders/{order.id}/ship", ship)
     with console_app.extensions["storage"].sessions() as db:
         shipped = db.get(Order, order.id)
-        assert (shipped.state, shipped.tracking_no) == ("shipped", "顺丰 SF1234567")
+        assert (shipped.state, shipped.carrier, shipped.tracking_no) == (
+            "shipped", "SF", "SF1234567890123")
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": "o-ship"}).json()
         if sent["messages"]:
             break
         time.sleep(0.05)
-    assert "顺丰 SF1234567" in str(sent["messages"][0])
+    assert "顺丰速运 SF1234567890123" in str(sent["messages"][0])
     again = manager.post(f"/admin/shop/orders/{order.id}/ship",
-                         {"carrier": "顺丰", "tracking": "SF7654321"}, follow_redirects=True)
-    assert "不能改为已发货" in again.text
+                         {"carrier": "SF", "tracking": "SF7654321098765"}, follow_redirects=True)
+    assert "订单已发货，不能发货" in again.text
 
 
 def test_stock_and_shelf_with_the_content_gate(console_app):
@@ -203,7 +204,6 @@ def test_other_bad_input_is_refused_with_a_reason(console_app):
         "库存「几个」无效": product_form(stock=["几个", "", ""]),
         "规格「500g」重复": product_form(variant=["500g", "500g", ""], price=["1", "2", ""],
                                      stock=["1", "1", ""]),
-        "图片地址": product_form(image_url="javascript:alert(1)"),
         "至少需要一个规格": product_form(variant=["", "", ""], price=["", "", ""],
                                     original_price=["", "", ""], stock=["", "", ""]),
         "退货规则": product_form(return_exception="whatever"),

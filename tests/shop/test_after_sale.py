@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from shop import after_sale, cart, catalog, members, orders
+from shop import after_sale, cart, catalog, members, orders, returns
 from shop.addresses import parse
 from shop.catalog import Product, Sku
 from shop.orders import Order, OrderError
@@ -94,7 +94,10 @@ def test_a_category_exception_applies_unless_the_product_overrides_it(storage):
         assert catalog.return_exception(db, product_id) == "digital"
 
 
-def test_an_approved_return_refunds_once_and_takes_back_points(shop):
+RETURN_TO = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"
+
+
+def test_a_return_refunds_once_the_goods_are_back_and_takes_back_points(shop):
     storage, sandbox = shop.storage, shop.sandbox
     order = place(storage, product="土蜂蜜", count=2)
     assert requests.post(f"{sandbox}/sandbox/pay", json={"openid": "o-buyer"}).ok
@@ -107,11 +110,16 @@ def test_an_approved_return_refunds_once_and_takes_back_points(shop):
     with pytest.raises(OrderError, match="已经申请过"), storage.sessions.begin() as db:
         after_sale.request_return(db, db.get(Order, order.id), reason="again", opened=None)
     with storage.sessions.begin() as db:
-        after_sale.decide_return(db, db.get(after_sale.ReturnRequest, request.id),
-                                 storage.wxpay, approve=True, actor="manager")
+        returns.approve(db, db.get(after_sale.ReturnRequest, request.id),
+                        return_address=RETURN_TO, actor="manager")
+    tx = requests.get(f"{sandbox}/sandbox/pay/transactions/{order.number}").json()
+    assert tx["refunded"] == 0  # approving only sends the address: the goods come back first
+    with storage.sessions.begin() as db:
+        returns.receive(db, db.get(after_sale.ReturnRequest, request.id), storage.wxpay,
+                        actor="manager")
     with pytest.raises(OrderError, match="已经处理过"), storage.sessions.begin() as db:
-        after_sale.decide_return(db, db.get(after_sale.ReturnRequest, request.id),
-                                 storage.wxpay, approve=True, actor="manager2")
+        returns.receive(db, db.get(after_sale.ReturnRequest, request.id), storage.wxpay,
+                        actor="manager2")
     tx = requests.get(f"{sandbox}/sandbox/pay/transactions/{order.number}").json()
     assert tx["refunded"] == order.total_fen
     with storage.sessions() as db:
@@ -133,8 +141,8 @@ def test_a_refused_refund_leaves_the_order_and_the_request_as_they_were(shop):
     # Someone refunded it by hand in the merchant platform: WeChat Pay refuses a second one.
     storage.wxpay.refund(order.number, "MANUAL1", order.total_fen, order.total_fen, "手工退款")
     with pytest.raises(OrderError, match="退款没有成功"), storage.sessions.begin() as db:
-        after_sale.decide_return(db, db.get(after_sale.ReturnRequest, request.id),
-                                 storage.wxpay, approve=True, actor="manager")
+        returns.refund_without_return(db, db.get(after_sale.ReturnRequest, request.id),
+                                      storage.wxpay, actor="manager")
     with storage.sessions() as db:
         assert db.get(Order, order.id).state == "shipped"
         assert db.get(after_sale.ReturnRequest, request.id).state == "requested"

@@ -47,18 +47,29 @@ def refunded(shop, number: str) -> int:
     return requests.get(f"{shop.sandbox}/sandbox/pay/transactions/{number}").json()["refunded"]
 
 
-def test_approving_a_return_refunds_once_and_tells_the_customer(shop, paid):
+RETURN_TO = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"
+
+
+def test_approving_a_return_sends_the_address_and_refunds_once_the_goods_are_back(shop, paid):
+    shop.app.config["RETURN_ADDRESS"] = RETURN_TO
     request_id = returned(shop, paid)
     manager = signed_in(shop.app, "manager")
     page = manager.get("/admin/shop/returns").text
-    assert f'data-return="{request_id}"' in page and "同意并退款 ¥" in page
+    assert f'data-return="{request_id}"' in page and "同意退货（顾客寄回）" in page
     answer = manager.post(f"/admin/shop/returns/{request_id}/approve")
-    assert answer.status_code == 302 and "已退款" in requests.utils.unquote(answer.location)
+    assert answer.status_code == 302 and "退货地址已发给顾客" in requests.utils.unquote(
+        answer.location)
+    assert refunded(shop, paid.number) == 0 and order_state(shop.storage, paid.number) == "shipped"
+    assert wait_for(lambda: told(shop, "文一西路1500号"))
     again = manager.post(f"/admin/shop/returns/{request_id}/approve")
-    assert "已经处理过" in requests.utils.unquote(again.location)
+    assert "待顾客寄回" in requests.utils.unquote(again.location)
+    received = manager.post(f"/admin/shop/returns/{request_id}/received")
+    assert "已退款" in requests.utils.unquote(received.location)
+    twice = manager.post(f"/admin/shop/returns/{request_id}/received")
+    assert "已经处理过" in requests.utils.unquote(twice.location)
     assert order_state(shop.storage, paid.number) == "refunded"
     assert refunded(shop, paid.number) == paid.total_fen
-    assert wait_for(lambda: told(shop, "已原路退回"))
+    assert wait_for(lambda: told(shop, "商家已收到您退回的商品"))
     listing = manager.get("/admin/shop/returns?state=refunded").text
     assert "已退款 · manager" in listing
 
