@@ -14,6 +14,9 @@ Dispatcher from `handlers.ROUTERS`; the order of that list is the precedence, ca
     @router.message("image", "voice")       # message types; no argument = any message
     @router.state("bargain:*")              # while a multi-step flow is at that step
     def start_bargain(msg: Inbound, ctx: ChatContext) -> Reply | str | None: ...
+
+    @router.around("bargain:*", when=...)   # wraps the routes after it (see Router.around)
+    def set_aside(msg: Inbound, ctx: ChatContext, call_next: CallNext) -> Reply | str | None: ...
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from bot.inbound import Inbound
@@ -32,6 +35,10 @@ from core.text import normalize
 #: A handler takes the message and the context the app builds for it (handlers/context.py's
 #: ChatContext; this layer does not know its fields, so it is typed loosely here).
 Handler = Callable[[Inbound, Any], "Reply | str | None"]
+#: What a guard calls to go on: the first later route that takes the message, run as if the
+#: conversation were at the given step (None: no flow under way); None when no route takes it.
+CallNext = Callable[[str | None], "Reply | str | None"]
+Guard = Callable[[Inbound, Any, CallNext], "Reply | str | None"]
 
 
 class Incoming:
@@ -81,6 +88,11 @@ class Route:
     matcher: Matcher
     handler: Handler
     describe: str  # for logs and `python -m bot routes`
+    guard: Guard | None = None  # set for Router.around: it wraps the routes after it
+
+
+def _refuse_direct_call(msg: Inbound, ctx: Any) -> None:
+    raise TypeError("a guard runs through Dispatcher.resolve, which gives it call_next")
 
 
 @dataclass
@@ -152,6 +164,31 @@ class Router:
 
         return self._add(matches, f"state{sorted(states)}")
 
+    def around(self, *states: str, when: Matcher | None = None) -> Callable[[Guard], Guard]:
+        """Wrap the routes after this one, like aiogram's inner middleware or Bolt's `next`.
+
+        While the conversation is at one of `states` (none given: at any step, or none) and
+        `when` holds, the guard gets the message, the context and `call_next(step)`, which runs
+        the first later route that takes the message at that step. So a flow can step aside
+        for a command (call_next(None)) and say so, or see every reply of a flow step.
+        """
+        exact = {s for s in states if not s.endswith("*")}
+        prefixes = tuple(s[:-1] for s in states if s.endswith("*"))
+
+        def matches(i: Incoming) -> bool:
+            if states and (i.state is None or not (i.state in exact
+                                                   or i.state.startswith(prefixes))):
+                return False
+            return when is None or when(i)
+
+        def decorator(guard: Guard) -> Guard:
+            self.routes.append(Route(matches, _refuse_direct_call,
+                                     f"{self.name}.{guard.__name__} around{sorted(states)}",
+                                     guard))
+            return guard
+
+        return decorator
+
     def message(self, *kinds: str) -> Callable[[Handler], Handler]:
         wanted = set(kinds)
         return self._add(
@@ -176,9 +213,29 @@ class Dispatcher:
     def __init__(self, routers: Iterable[Router]):
         self.routes: list[Route] = [route for router in routers for route in router.routes]
 
-    def resolve(self, msg: Inbound, state: str | None = None) -> Route | None:
+    def resolve(self, msg: Inbound, state: str | None = None, start: int = 0) -> Route | None:
+        """The first route from `start` on that takes the message; a guard comes back bound
+        to the routes after it."""
         incoming = Incoming(msg, state)
-        for route in self.routes:
-            if route.matcher(incoming):
+        for index in range(start, len(self.routes)):
+            route = self.routes[index]
+            if not route.matcher(incoming):
+                continue
+            if route.guard is None:
                 return route
+            return Route(route.matcher, partial(self._guarded, route.guard, index + 1),
+                         route.describe)
         return None
+
+    def _guarded(self, guard: Guard, after: int, msg: Inbound, ctx: Any) -> Reply | str | None:
+        def call_next(state: str | None) -> Reply | str | None:
+            route = self.resolve(msg, state, after)
+            if route is None:
+                return None
+            try:
+                return route.handler(msg, ctx)
+            except Exception as error:
+                error.add_note(f"in {route.describe}")  # the runner logs the guard's name only
+                raise
+
+        return guard(msg, ctx, call_next)

@@ -37,7 +37,8 @@ from core.text import normalize
 
 MAX_QUESTION = 200
 MAX_WORDINGS = 60
-_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|为什么|能不能|可不可以|是不是|有没有|哪")
+_QUESTION = re.compile(r"[?？吗呢]|怎么|如何|多久|几点|什么时候|啥时候|为什么|能不能|可不可以"
+                       r"|是不是|有没有|哪")
 
 
 class Faq(Base):

@@ -6,6 +6,7 @@ so the wording about business hours and waiting lives once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,15 +36,18 @@ def _member(db: Session, openid: str, config: dict[str, Any]) -> tuple[str, str]
 
 
 def hand_off(db: Session, openid: str, text: str, *, kind: str = "text",
-             config: dict[str, Any], now: datetime | None = None) -> HandOff:
-    """Open (or add to) the customer's ticket and say when a person will answer."""
+             config: dict[str, Any], now: datetime | None = None,
+             earlier: Sequence[tuple[datetime, str]] = ()) -> HandOff:
+    """Open (or add to) the customer's ticket and say when a person will answer. `earlier`:
+    what they wrote just before (recent_messages.take), which the agent then reads first."""
     now = now or datetime.now(UTC)
     hours = hours_from(config)
     tier, top = _member(db, openid, config)
     was_open = tickets.current(db, openid) is not None
     ticket = tickets.open_ticket(
         db, openid, text=text, kind=kind, tier=tier, top_tier=top, hours=hours,
-        sla_minutes=int(config.get("SERVICE_SLA_MINUTES") or tickets.SLA_MINUTES), now=now)
+        sla_minutes=int(config.get("SERVICE_SLA_MINUTES") or tickets.SLA_MINUTES), now=now,
+        earlier=earlier)
     if was_open:
         reply = f"您的会话（工单 #{ticket.id}）仍在进行中，客服会尽快回复。回复「结束」可结束会话。"
         return HandOff(ticket.id, reply, hours.is_open(now))

@@ -5,8 +5,9 @@ closed, and back to assigned when the customer writes again. Each change that tw
 could make at once (two agents claiming, an agent closing while the customer types 结束) is
 one conditional UPDATE, so exactly one of them wins.
 
-Priority: 2 for complaint words (投诉, 假货, 12315 …), 1 for the top member tier, else 0; the
-queue is by priority, then age. The first response is due SLA minutes after the ticket opened,
+Priority: 2 for complaint words (投诉, 假货, 骗, 12315 …) in any message of the customer's,
+including those they wrote just before asking for a person; 1 for the top member tier, else 0;
+the queue is by priority, then age. The first response is due SLA minutes after the ticket opened,
 or after the next opening time when it came in outside business hours.
 
 WeChat's customer-service window: after a customer's message, 5 messages may be sent within
@@ -16,6 +17,7 @@ own messages, so the console can say what is allowed before an agent types a rep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +31,7 @@ from customer_service.hours import Hours
 STATES = {"open": "待接入", "assigned": "处理中", "waiting": "等待顾客", "closed": "已关闭"}
 PRIORITIES = {0: "普通", 1: "高级会员", 2: "投诉"}
 COMPLAINT_WORDS = ("投诉", "假货", "假的", "退款", "12315", "举报", "欺诈", "骗子", "骗人",
-                   "差评", "维权", "工商", "曝光", "律师", "起诉", "过敏", "质量问题")
+                   "差评", "维权", "工商", "曝光", "律师", "起诉", "过敏", "质量问题", "骗")
 WINDOW = timedelta(hours=48)
 WINDOW_SENDS = 5
 SLA_MINUTES = 10
@@ -90,26 +92,39 @@ def current(db: Session, openid: str) -> Ticket | None:
 
 def open_ticket(db: Session, openid: str, *, text: str, kind: str = "text",
                 tier: str = "", top_tier: str = "", hours: Hours | None = None,
-                sla_minutes: int = SLA_MINUTES, now: datetime | None = None) -> Ticket:
+                sla_minutes: int = SLA_MINUTES, now: datetime | None = None,
+                earlier: Sequence[tuple[datetime, str]] = ()) -> Ticket:
     """The customer asked for a person: their open ticket with this message, or a new one.
+
+    Args:
+        text: the request itself; may be empty when `earlier` says it all (the customer only
+            typed 人工 after their question).
+        earlier: (time, text) of what the customer wrote just before, oldest first; kept ahead
+            of `text`, and weighed for the priority like it.
 
     The webhook handles one message per customer at a time, so two opens for one customer
     cannot interleave.
     """
     now = now or datetime.now(UTC)
+    said = [(at, "text", body) for at, body in earlier] + ([(now, kind, text)] if text else [])
+    if not said:
+        raise TicketError("工单需要至少一条顾客消息")
     ticket = current(db, openid)
     if ticket is not None:
-        add_customer_message(db, ticket, kind=kind, body=text, tier=tier, top_tier=top_tier,
-                             now=now)
+        for at, message_kind, body in said:
+            add_customer_message(db, ticket, kind=message_kind, body=body, tier=tier,
+                                 top_tier=top_tier, now=at)
         return ticket
-    level, why = priority_for(text, tier, top_tier)
+    level, why = priority_for(" ".join(body for _, _, body in said), tier, top_tier)
     start = hours.next_open(now) if hours is not None else now
     ticket = Ticket(openid=openid, state="open", priority=level, priority_reason=why, agent="",
                     created_at=now, first_response_due=start + timedelta(minutes=sla_minutes),
                     last_customer_at=now, closed_by="")
     db.add(ticket)
     db.flush()
-    db.add(TicketMessage(ticket_id=ticket.id, sender="customer", kind=kind, body=text, at=now))
+    for at, message_kind, body in said:
+        db.add(TicketMessage(ticket_id=ticket.id, sender="customer", kind=message_kind,
+                             body=body[:2000], at=at))
     db.flush()
     return ticket
 

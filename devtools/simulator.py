@@ -5,11 +5,17 @@ the 48-hour customer-service window), then the webhook gets the signed (optional
 XML. The passive reply is printed, then whatever the server sent this user through the API
 (customer-service, template, subscription and mass messages), read back from the sandbox.
 Output is plain lines with fixed prefixes so a test can assert on what the user would see.
+
+Started again with the same --openid, it first shows what the server sent while it was closed
+(an agent's reply, a shipping notice): the last message each openid was shown is kept in
+BOT_DATA_DIR/chat_seen.json, as a phone keeps a chat's read mark.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import socket
 import sys
 import time
@@ -17,6 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -34,6 +41,8 @@ CARD_WIDTH = 40  # text columns inside a news card's box
 SANDBOX_TIMEOUT = 2.0  # the sandbox is local; never let it stall the conversation
 POLL_INTERVAL = 0.1
 BODY_PREVIEW = 200  # characters of a non-200 webhook answer worth showing
+SEEN_FILE = "chat_seen.json"  # under BOT_DATA_DIR: the last message shown, per sandbox and openid
+MISSED_SHOWN = 20  # messages from while the simulator was closed shown at most, newest kept
 
 HELP = """命令：
   文字                 发一条文字消息（以 / 开头的文字写成 //…）
@@ -41,7 +50,9 @@ HELP = """命令：
   /subscribe           关注公众号
   /subscribe SCENE     扫带参数二维码关注（EventKey 为 qrscene_SCENE）
   /scan SCENE          已关注时扫带参数二维码
-  /location LAT LNG    发送位置，如 /location 39.9 116.4
+  /location LAT LNG [地名]
+                       发送位置，地名可省略，如 /location 30.27 120.15 杭州西湖区文一路5号
+                       （下单填地址时，地名就是位置里的地址）
   /image               发送一张图片
   /unsubscribe         取消关注
   /pay                 在微信支付沙箱里支付你最近一笔待付款订单
@@ -108,11 +119,14 @@ def _scan(user: WeChatUser, args: list[str]) -> Action:
 
 
 def _location(user: WeChatUser, args: list[str]) -> Action:
-    """WeChat sends Location_X as the latitude and Location_Y as the longitude."""
+    """WeChat sends Location_X as the latitude and Location_Y as the longitude; the rest of the
+    line is the place's Label, which the address step reads like a typed address."""
     try:
         lat, lng = float(args[0]), float(args[1])
     except (IndexError, ValueError):
-        raise UsageError("用法：/location LAT LNG，如 /location 39.9 116.4") from None
+        raise UsageError(
+            "用法：/location LAT LNG [地名]，如 /location 30.27 120.15 杭州西湖区文一路5号"
+        ) from None
     return Action("message", user.location(lat, lng, " ".join(args[2:])))
 
 
@@ -266,6 +280,7 @@ class ChatSession:
     timeout: float = 10.0
     wait: float = 0.3
     since: int = 0
+    seen_file: Path | None = None  # where the last message shown is kept between runs
     http: requests.Session = field(default_factory=requests.Session)
     _said: set[str] = field(default_factory=set)
 
@@ -308,12 +323,61 @@ class ChatSession:
         return response.json()
 
     def start(self) -> None:
-        """Skip what was sent to this openid before (a reused --openid) by starting at last_id."""
-        found = self.sandbox(
-            "GET", "/sandbox/sent", params={"touser": self.user.openid, "since": self.since}
-        )
-        if found is not None:
-            self.since = int(found.get("last_id") or 0)
+        """Show what reached this openid while the simulator was closed: the messages after the
+        last one it was shown. An openid never shown anything here starts at the sandbox's
+        last message (its history stays out of the way), as before."""
+        found = self.sandbox("GET", "/sandbox/sent", params={"touser": self.user.openid})
+        if found is None:
+            return
+        last_id = int(found.get("last_id") or 0)
+        seen = self._seen_mark()
+        if seen is not None:
+            # A mark past the sandbox's last id: the sandbox started again and numbers afresh,
+            # so everything it holds for this openid came after the mark.
+            start = seen if seen <= last_id else 0
+            self.show_missed([m for m in found.get("messages", []) if int(m["id"]) > start])
+        self.since = last_id
+        self._mark_seen()
+
+    def show_missed(self, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        self.write(f"（你不在时收到 {len(messages)} 条消息）")
+        if len(messages) > MISSED_SHOWN:
+            self.write(f"（只显示最近 {MISSED_SHOWN} 条）")
+        for message in messages[-MISSED_SHOWN:]:
+            self.say(describe_sent(message))
+
+    def _seen_key(self) -> str:
+        return f"{self.sandbox_url.rstrip('/')} {self.user.openid}"
+
+    def _read_seen(self) -> dict[str, int]:
+        if self.seen_file is None:
+            return {}
+        try:
+            marks = json.loads(self.seen_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # none yet, or damaged: start as if new
+        return marks if isinstance(marks, dict) else {}
+
+    def _seen_mark(self) -> int | None:
+        mark = self._read_seen().get(self._seen_key())
+        return mark if isinstance(mark, int) else None
+
+    def _mark_seen(self) -> None:
+        """Remember the last message shown; a file that cannot be written only costs the
+        next start its catch-up."""
+        if self.seen_file is None:
+            return
+        marks = self._read_seen()
+        marks[self._seen_key()] = self.since
+        try:
+            self.seen_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.seen_file.with_name(self.seen_file.name + ".tmp")
+            partial.write_text(json.dumps(marks, ensure_ascii=False), encoding="utf-8")
+            partial.replace(self.seen_file)
+        except OSError as error:
+            self.note_once(f"（无法保存已读位置 {self.seen_file}：{error}）")
 
     def act(self, action: Action) -> None:
         """Tell the sandbox, post to the webhook, then show the reply and any API messages."""
@@ -377,6 +441,8 @@ class ChatSession:
             for message in found.get("messages", []):
                 self.since = max(self.since, int(message["id"]))
                 self.say(describe_sent(message))
+            if found.get("messages"):
+                self._mark_seen()
             left = deadline - time.monotonic()
             if left <= 0 or (until_first and found.get("messages")):
                 return
@@ -472,8 +538,10 @@ def run_chat(
     app_id: str | None = None,
     aes_key: str | None = None,
     wait: float = 0.3,
+    seen_file: Path | None = None,
 ) -> int:
-    """Chat as one user (the demo account's credentials unless given); 1 if no webhook."""
+    """Chat as one user (the demo account's credentials unless given); 1 if no webhook.
+    `seen_file` keeps what each openid was last shown (default BOT_DATA_DIR/chat_seen.json)."""
     user = WeChatUser(
         token=token or DEMO_ACCOUNT["WECHAT_TOKEN"],
         app_id=app_id or DEMO_ACCOUNT["WECHAT_APP_ID"],
@@ -481,7 +549,10 @@ def run_chat(
         aes_key=(aes_key or DEMO_ACCOUNT["WECHAT_AES_KEY"]) if aes else None,
         **({"openid": openid} if openid else {}),
     )
-    session = ChatSession(url, sandbox_url, user, out, timeout=timeout, wait=wait)
+    if seen_file is None:
+        seen_file = Path(os.environ.get("BOT_DATA_DIR") or "./var") / SEEN_FILE
+    session = ChatSession(url, sandbox_url, user, out, timeout=timeout, wait=wait,
+                          seen_file=seen_file)
     if not reachable(url, min(timeout, SANDBOX_TIMEOUT)):
         session.write(f"无法连接 {url}：先运行 make run")
         return 1

@@ -4,11 +4,13 @@ The order of ROUTERS is the precedence: earlier routers win. Explicit keywords a
 first, then help; the catalog search takes any other text; the fallback answers the rest.
 """
 
-from handlers import after_sale, browse, cart, menu, order, questions, service, subscribe
+from handlers import after_sale, browse, cart, flows, menu, order, questions, service, subscribe
 
 ROUTERS = [
+    flows.router,  # wraps the rest: in a flow, a command is answered and the flow set aside
     subscribe.router,
     service.router,  # an open ticket takes every message first; 人工, 结束, the rating
+    flows.resume_router,  # 继续: a paused flow where it was left
     order.router,  # a buying flow under way answers first; 买 …, 加入购物车, 我的订单
     after_sale.router,  # 修改地址, 退货, 确认收货 (and their flows), 我的会员
     cart.router,  # 购物车, 删除 N, N 改 M, 结算

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.inbound import Inbound
 from bot.router import Router
+from handlers import commands
 from handlers.address_steps import ask_address
 from handlers.context import ChatContext
 from shop import cart, checkout
@@ -19,7 +20,7 @@ router = Router("cart")
 _NUMBER = r"(\d{1,12}|[一两二三四五六七八九十])"
 
 
-@router.text("购物车", "我的购物车", "查看购物车", "看看购物车")
+@router.text(*commands.CART)
 @router.click("MENU_CART")
 def show_cart(msg: Inbound, ctx: ChatContext) -> str:
     with ctx.db() as db:

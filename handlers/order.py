@@ -1,8 +1,9 @@
 """Buying in the conversation: 买 2 → variant → quantity → address → read-back → order.
 
-Every step can be left with 取消; the conversation state expires on its own, so an abandoned
-order never haunts the customer. The rules (quantities, addresses, the read-back, stock) are
-in shop/checkout.py, shop/addresses.py and shop/orders.py.
+Every step can be left with 取消 (or 取消订单, which never touches an order placed before);
+a command such as 我的订单 pauses it until 继续下单 (handlers/flows.py); the conversation state
+expires on its own, so an abandoned order never haunts the customer. The rules (quantities,
+addresses, the read-back, stock) are in shop/checkout.py, shop/addresses.py and shop/orders.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bot.inbound import Inbound
 from bot.router import Router
 from core.clock import shanghai_text
 from core.money import yuan
-from handlers import address_steps
+from handlers import address_steps, commands
 from handlers.context import ChatContext
 from shop import addresses, after_sale, cart, checkout, order_status, orders
 from shop.catalog import Product, Sku
@@ -38,9 +39,9 @@ def continue_order(msg: Inbound, ctx: ChatContext) -> str:
     step = ctx.conversation.get_state()
     if step == "order:cancel":
         return _confirm_cancel(ctx, msg)
-    if text in checkout.CANCEL:
+    if text in checkout.CANCEL or commands.is_cancel_order(msg):
         ctx.conversation.clear()
-        return "已取消本次下单。回复「逛逛」继续看看。"
+        return "已取消本次下单。回复「逛逛」继续看看。" + _placed_orders_stay(ctx, msg)
     if step == "order:sku":
         return _choose_sku(ctx, text, msg.openid)
     if step == "order:qty":
@@ -76,6 +77,18 @@ def add_to_cart(msg: Inbound, ctx: ChatContext) -> str:
     if count is None:
         return "请回复「加入购物车」或「加入购物车 2」。"
     return _start(ctx, msg.openid, count, "cart")
+
+
+def _placed_orders_stay(ctx: ChatContext, msg: Inbound) -> str:
+    """取消订单 while buying leaves the purchase under way; an order placed before is not
+    touched without its own confirmation, and the customer is told how to reach it."""
+    if not commands.is_cancel_order(msg):
+        return ""
+    with ctx.db() as db:
+        order_id, _ = order_status.cancellable(db, msg.openid)
+    if order_id is None:
+        return ""
+    return "\n已提交的订单不受影响；要取消它，请再回复「取消订单」。"
 
 
 def _start(ctx: ChatContext, openid: str, count: int | None, mode: str) -> str:
@@ -139,7 +152,10 @@ def _choose_quantity(ctx: ChatContext, text: str, openid: str) -> str:
 
 
 def _take_address(ctx: ChatContext, msg: Inbound) -> str:
+    reusing = ctx.conversation.get_state() == "order:reuse"
     address, question = address_steps.gather_address(ctx, msg, "order:address")
+    if question and reusing and ctx.conversation.get_state() == "order:reuse":
+        question += "\n或回复「是」寄到上次的地址。"  # the message was no address: still asking
     return question or _confirm(ctx, address)
 
 
@@ -209,14 +225,14 @@ def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str
 
 
 @router.click("MENU_ORDERS")
-@router.text("我的订单", "订单", "查订单", "查看订单")
+@router.text(*commands.MY_ORDERS)
 def my_orders(msg: Inbound, ctx: ChatContext) -> str:
     """The customer's latest orders with their state."""
     with ctx.db() as db:
         return order_status.recent(db, msg.openid)
 
 
-@router.regex(r"^(?:查快递|查物流|物流|快递|我的快递|我的物流|(?:快递|物流)到哪(?:了|里了)?)$")
+@router.regex(commands.PARCEL)
 def where_is_my_parcel(msg: Inbound, ctx: ChatContext) -> str:
     """快递到哪了: the latest order's shipping state and tracking number. Other wordings
     ("我买的面霜怎么还没到") reach the order through handlers/questions.py, which tells them
@@ -225,7 +241,7 @@ def where_is_my_parcel(msg: Inbound, ctx: ChatContext) -> str:
         return order_status.parcel(db, msg.openid)
 
 
-@router.text("取消订单", "我要取消订单", "不要了取消订单")
+@router.text(*commands.CANCEL_ORDER)
 def ask_cancel(msg: Inbound, ctx: ChatContext) -> str:
     """Cancel the latest order that has not shipped, after a confirmation."""
     with ctx.db() as db:
@@ -234,6 +250,13 @@ def ask_cancel(msg: Inbound, ctx: ChatContext) -> str:
         ctx.conversation.set_state("order:cancel")
         ctx.conversation.update_data(order_id=order_id)
     return question
+
+
+@router.text("确认取消")
+def confirm_cancel_too_late(msg: Inbound, ctx: ChatContext) -> str:
+    """确认取消 when no cancellation waits for it (declined, set aside or expired): nothing is
+    cancelled without its question having just been asked."""
+    return "现在没有等待确认的取消，订单保持不变。要取消订单，请回复「取消订单」。"
 
 
 def _confirm_cancel(ctx: ChatContext, msg: Inbound) -> str:

@@ -19,6 +19,11 @@ def show_list(ctx: ChatContext, title: str, ids: list[int], page: int = 0) -> st
         return browse.page_text(db, title, ids[:MAX_RESULTS], page)
 
 
+def pages(ids: list[int]) -> int:
+    """How many pages a list of these products takes."""
+    return max(1, -(-min(len(ids), MAX_RESULTS) // browse.PAGE_SIZE))
+
+
 def find_products(ctx: ChatContext, query: str, min_score: float = 0.0) -> str | None:
     """The catalog's numbered list for `query`, or None when nothing matches (by at least
     `min_score`: a question only lists products whose name, tags or category it names)."""

@@ -53,3 +53,28 @@ def test_a_crashing_handler_apologises_without_a_trace(make_app):
     wechat = WeChat(make_app(ROUTERS=[router]).test_client())
     reply = content(wechat.say("坏"))
     assert "系统开小差" in reply and "boom" not in reply
+
+
+@pytest.mark.parametrize(("said", "answer"), [
+    ("在吗", "在的～"), ("亲，在吗？", "在的～"), ("谢谢", "不客气～"), ("好的，谢谢", "不客气～"),
+    ("😀", "😊"), ("👍🏻", "😊"), ("/::)", "😊"), ("[微笑]", "😊"), ("好的", "好的～"),
+    ("拜拜", "再见～"),
+])
+def test_13_small_talk_gets_a_short_human_answer(wechat, said, answer):
+    reply = content(wechat.say(said))
+    assert reply.startswith(answer)
+    assert "没有找到" not in reply and "您可以：" not in reply  # no search, no whole menu
+
+
+def test_13_more_and_back_turn_the_list_on_screen_else_lead_somewhere(app, wechat):
+    from content_audit import default_screener
+    from devtools.demo import seed_catalog
+
+    seed_catalog(app.extensions["storage"].sessions, default_screener())
+    assert content(wechat.say("更多")).startswith("想看更多商品，请回复「逛逛」")
+    assert content(wechat.say("返回")).startswith("好的，回到主菜单。\n\n您可以：")
+    assert "（第 1/2 页）" in content(wechat.say("分类 美妆护肤"))
+    assert "（第 2/2 页）" in content(wechat.say("更多"))
+    assert content(wechat.say("更多")).startswith("已经是最后一页了。")
+    assert "（第 1/2 页）" in content(wechat.say("返回"))
+    assert content(wechat.say("返回")).startswith("好的，回到主菜单。")

@@ -206,3 +206,30 @@ def test_a_new_confirmation_is_a_new_order(app, shop):
     assert text(shop.say("确认")).startswith("下单成功！")
     with app.extensions["storage"].sessions() as db:
         assert len(db.scalars(select(Order.id)).all()) == 2
+
+
+@pytest.mark.parametrize("sent", ["确认", "1", "好的", "😀", "包邮吗？"])
+def test_13_a_reply_word_at_the_address_step_fills_no_field(app, shop, sent):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买 1")
+    shop.say("1")
+    shop.say("李四 杭州西湖区文一路5号")
+    answer = text(shop.say(sent))
+    assert answer.startswith(f"「{sent}」不是收货信息，地址没有改动。\n"
+                             "已记下：李四 浙江省杭州市西湖区文一路5号\n还需要：手机号。")
+    read_back = text(shop.say("13700137000"))
+    assert "寄到：李四 137****7000 浙江省杭州市西湖区文一路5号" in read_back
+
+
+def test_13_a_number_offered_the_last_address_is_no_address(app, shop):
+    shop.say(f"商品 {product_id(app, '土蜂蜜')}")
+    shop.say("买 1")
+    shop.say("1")
+    shop.say("张三 13800138000 浙江省杭州市西湖区文三路100号")
+    shop.say("确认")
+    shop.say(f"商品 {product_id(app, '高山绿茶')}")
+    assert text(shop.say("买一件")).startswith("寄到上次的地址吗？")
+    again = text(shop.say("1"))
+    assert again.startswith("「1」不是收货信息。\n请发送收货信息")
+    assert again.endswith("或回复「是」寄到上次的地址。")
+    assert text(shop.say("是")).startswith("请确认订单：\n高山绿茶")

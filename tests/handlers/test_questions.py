@@ -90,3 +90,15 @@ def test_questions_the_faq_does_not_cover_get_no_faq_answer(shop, asked):
     reply = text(customer.say(asked))
     for answer in (RETURNS, SHIPPING, "全场包邮", "可以。请回复", "发货前回复", "所有商品均为"):
         assert not reply.startswith(answer)
+
+
+@pytest.mark.parametrize("asked", ["几点发货", "几点发货呀", "今天几点发货"])
+def test_13_what_time_it_ships_is_the_shipping_entry(shop, asked):
+    customer = WeChat(shop.test_client())
+    assert text(customer.say(asked)).startswith(SHIPPING)
+
+
+def test_13_a_what_time_question_nothing_answers_is_no_product_search(shop):
+    customer = WeChat(shop.test_client())
+    reply = text(customer.say("几点截单"))
+    assert "相关的商品" not in reply and reply.startswith("抱歉，暂时没有找到「几点截单」的答案")

@@ -163,3 +163,54 @@ def test_a_product_question_lists_products_and_is_not_counted_as_unanswered(desk
     assert text(customer.say("有口红吗")).startswith("「有口红吗」")
     with app.extensions["storage"].sessions() as db:
         assert db.scalar(select(UnansweredQuestion)) is None
+
+
+def test_13_a_complaint_gets_a_person_offered_not_products(desk):
+    _, customer = desk()
+    for complaint in ("我买的口红是假货，要投诉", "口红是假货", "骗子，差评"):
+        reply = text(customer.say(complaint))
+        assert reply.startswith("非常抱歉给您带来不好的体验！"), complaint
+        assert "丝绒哑光口红" not in reply and "没有找到" not in reply, complaint
+
+
+def test_13_the_ticket_carries_what_was_said_before_and_a_complaint_comes_first(desk):
+    from console import accounts
+    from tests.console.conftest import PASSWORD, signed_in
+
+    app, calm = desk()
+    calm.say("人工")
+    customer = WeChat(app.test_client())
+    customer.say("你们老板是哪里人")
+    customer.say("我买的口红是假货，要投诉")
+    assert text(customer.say("人工")).startswith("已为您转接人工客服")
+    ticket = ticket_of(app, customer)
+    assert bodies(app, ticket.id) == [("customer", "你们老板是哪里人"),
+                                      ("customer", "我买的口红是假货，要投诉")]
+    assert (ticket.priority, ticket.priority_reason) == (2, "投诉词：投诉")
+    with app.extensions["storage"].sessions.begin() as db:
+        accounts.create(db, "agent", "agent", PASSWORD)
+        assert tickets.queue(db)[0].openid == customer.user.openid
+    row = signed_in(app, "agent").get("/admin/service/").text.split(
+        f'data-ticket="{ticket.id}"')[1].split("</tr>")[0]
+    assert "投诉词：投诉" in row and "我买的口红是假货" in row
+
+
+def test_13_order_questions_during_a_ticket_are_answered_and_the_ticket_stays(desk):
+    app, customer = desk()
+    customer.say("人工")
+    still = "（您仍在与客服的会话中，回复「结束」可结束会话。）"
+    assert text(customer.say("我的订单")) == f"您还没有订单。回复「逛逛」看看吧～\n\n{still}"
+    assert text(customer.say("快递到哪了")).endswith(still)
+    assert customer.say("那我等等") == "success"  # the agent's again
+    ticket = ticket_of(app, customer)
+    assert ticket.state == "open"
+    assert bodies(app, ticket.id)[1:] == [("customer", "我的订单"), ("customer", "快递到哪了"),
+                                          ("customer", "那我等等")]
+
+
+def test_13_a_command_instead_of_a_rating_is_answered(desk):
+    app, customer = desk()
+    customer.say("人工")
+    customer.say("结束")
+    assert text(customer.say("购物车")).startswith("购物车是空的")
+    assert ticket_of(app, customer).rating is None

@@ -7,6 +7,7 @@ tests cover signing, safe mode, the sandbox's outbox and the simulator's renderi
 from __future__ import annotations
 
 import io
+import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -163,10 +164,52 @@ def test_api_messages_since_the_last_input_are_shown(app, webhook: str, sandbox:
     ]
 
 
-def test_messages_from_before_the_chat_are_not_replayed(app, webhook: str, sandbox: str) -> None:
-    chat(webhook, sandbox, io.StringIO("/subscribe\n"), openid=OPENID)
-    app.extensions["wechat_api"].send_text(OPENID, "旧消息")
+def interacts(sandbox: str, *openids: str) -> None:
+    """These users wrote to the account (WeChat then lets it send to them)."""
+    for openid in openids:
+        answer = requests.post(f"{sandbox}/sandbox/inbound",
+                               json={"openid": openid, "kind": "subscribe"}, timeout=5)
+        assert answer.ok
 
+
+def before_the_first_input(output: str) -> list[str]:
+    """What the simulator showed between its banner and the first input."""
+    opening = output.split("\n" + USER, 1)[0]
+    return [m.replace("\n" + INDENT, "\n").rstrip("\n") for m in opening.split(BOT)[1:]]
+
+
+def test_13_what_was_sent_while_closed_is_shown_on_the_next_start(
+        app, webhook: str, sandbox: str) -> None:
+    api, someone = app.extensions["wechat_api"], "oSomeoneElse0000000000000000"
+    interacts(sandbox, OPENID, someone)
+    api.send_text(OPENID, "以前的消息")  # history from before the simulator used this openid
+    chat(webhook, sandbox, io.StringIO("/subscribe\n"), openid=OPENID)
+    api.send_text(OPENID, "客服：您的口红已补发")  # an agent answers while the simulator is closed
+    api.send_text(someone, "别人的消息")
+
+    _, output = chat(webhook, sandbox, io.StringIO("帮助\n"), openid=OPENID)
+    assert "（你不在时收到 1 条消息）" in output
+    assert before_the_first_input(output) == ["【客服消息】客服：您的口红已补发"]
+    assert "以前的消息" not in output and "别人的消息" not in output
+
+    _, again = chat(webhook, sandbox, io.StringIO("帮助\n"), openid=OPENID)
+    assert "你不在时" not in again and "补发" not in again  # shown once
+
+
+def test_13_a_sandbox_started_afresh_shows_all_it_holds_for_the_openid(
+        app, webhook: str, sandbox: str, simulator_marks) -> None:
+    chat(webhook, sandbox, io.StringIO("/subscribe\n"), openid=OPENID)
+    app.extensions["wechat_api"].send_text(OPENID, "新的沙箱里的消息")
+    marks = json.loads(simulator_marks.read_text(encoding="utf-8"))
+    simulator_marks.write_text(json.dumps({key: 1000 for key in marks}), encoding="utf-8")
+
+    _, output = chat(webhook, sandbox, io.StringIO("帮助\n"), openid=OPENID)
+    assert before_the_first_input(output) == ["【客服消息】新的沙箱里的消息"]
+
+
+def test_a_fresh_openid_does_not_replay_history(app, webhook: str, sandbox: str) -> None:
+    interacts(sandbox, OPENID)
+    app.extensions["wechat_api"].send_text(OPENID, "旧消息")
     _, output = chat(webhook, sandbox, io.StringIO("帮助\n"), openid=OPENID)
     assert "旧消息" not in output
 
@@ -199,7 +242,7 @@ def test_help_comments_bad_commands_and_quit(webhook: str, sandbox: str) -> None
     script = io.StringIO("# a comment\n\n/help\n/click\n/dance\n/quit\n帮助\n")
     code, output = chat(webhook, sandbox, script)
     assert code == 0
-    assert "/location LAT LNG" in output
+    assert "/location LAT LNG [地名]" in output  # the label the address step reads
     assert "用法：/click KEY" in output
     assert "未知命令 /dance" in output
     assert "a comment" not in output
