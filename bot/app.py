@@ -110,7 +110,7 @@ def register_webhook(app: Flask, storage: Storage) -> None:
     steps: list[Middleware] = [
         VerifySignature(settings["WECHAT_TOKEN"], window),
         Decrypt(crypto, accept_plaintext=settings["WECHAT_MESSAGE_MODE"] != "safe"),
-        BindNonce(storage.redis, window),  # after Decrypt: a bad msg_signature binds nothing
+        BindNonce(window),  # after Decrypt: a bad msg_signature binds nothing
         Parse(),
         MatchOpenid(),
         Deduplicate(ledger, budget),

@@ -40,6 +40,11 @@ LOCK_TTL_MS = 10_000
 LEASE_MARGIN_SECONDS = 2.0
 
 _CLAIM = """
+if ARGV[14] ~= '' then  -- the (timestamp, nonce) must not have carried another message
+  local bound = redis.call('GET', KEYS[7])
+  if bound and bound ~= ARGV[14] then return {-1} end
+  if not bound then redis.call('SET', KEYS[7], ARGV[14], 'EX', ARGV[15]) end
+end
 local current = redis.call('GET', KEYS[1])
 if current then
   local prefix = ARGV[13]
@@ -98,6 +103,16 @@ return {0, redis.call('GET', KEYS[1])}
 """
 
 
+@dataclass(frozen=True)
+class NonceBinding:
+    """A signed query's (timestamp, nonce) key, the digest of its message, and how long the
+    binding is kept (bot/middleware.py's BindNonce)."""
+
+    key: str
+    digest: bytes
+    ttl: int
+
+
 @dataclass
 class Claim:
     """The outcome of the first round trip for one delivery."""
@@ -108,6 +123,7 @@ class Claim:
     state: bytes | None = None
     lock_token: str = ""
     pending: bytes = b""  # this claim's own pending value (finish and give_up compare it)
+    nonce_reused: bool = False  # the query's nonce came with another message: refuse it
 
 
 class Ledger:
@@ -123,7 +139,8 @@ class Ledger:
         self._finish = client.register_script(_FINISH)
         self._give_up = client.register_script(_GIVE_UP)
 
-    def claim(self, msg: Inbound, *, touch_at: float | None) -> Claim:
+    def claim(self, msg: Inbound, *, touch_at: float | None,
+              nonce: NonceBinding | None = None) -> Claim:
         """Claim `msg`'s delivery; a first delivery is also counted for the dashboard."""
         token = uuid.uuid4().hex
         openid = msg.openid
@@ -134,6 +151,7 @@ class Ledger:
             lock_key(openid),
             message_stats.COUNTS_KEY,
             message_stats.TEXTS_KEY,
+            nonce.key if nonce else DEDUP_PREFIX + msg.dedup_id,  # unused without a binding
         ]
         kind_field, click_field, text_entry = message_stats.counted_fields(
             msg, message_stats.local_day(touch_at or time.time())
@@ -154,8 +172,12 @@ class Ledger:
             ",".join(message_stats.FREE_TEXT_STATES),
             now_ms,
             PENDING,
+            nonce.digest if nonce else "",
+            nonce.ttl if nonce else 0,
         ]
         result = self._claim(keys=keys, args=args)
+        if result[0] == -1:
+            return Claim(first=False, nonce_reused=True)
         if not result[0]:
             return Claim(first=False, reply=result[1] if len(result) > 1 else None)
         state = result[2] if len(result) > 2 else None
