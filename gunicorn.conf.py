@@ -50,8 +50,8 @@ def startup_problem(worker_count):
 def worker_exit(server, worker):
     """A worker's last step: send what its handlers still have queued, stop its embedded Redis."""
     app = getattr(worker, "wsgi", None)
-    if app is None or not hasattr(app, "extensions"):
-        return
+    if "webhook" not in getattr(app, "extensions", {}):
+        return  # not this project's app (a benchmark's bare baseline), or it never loaded
     from bot.app import close_app
     from core.storage import stop_embedded_redis
 
