@@ -44,6 +44,28 @@ def test_a_manager_sees_the_numbers_the_webhook_produced(page, live):
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
 
+def test_the_board_shows_sales_gross_refunds_and_net_counting_a_payment_once(page, live):
+    from shop import addresses, after_sale, catalog, orders
+
+    with live.app.extensions["storage"].sessions.begin() as db:
+        product = catalog.add_product(db, name="土蜂蜜", skus=[("500g", 6800, 10)])
+        sku = product.skus[0].id
+        kept = orders.place(db, "o-a", [(sku, 1)], address={"name": "张三"})
+        orders.transition(db, kept, "paid", actor="wxpay")
+        after_sale.change_address(db, kept, addresses.parse(
+            "李四 13700137000 浙江省杭州市西湖区文一路5号"), actor="o-a")  # paid → paid
+        returned = orders.place(db, "o-b", [(sku, 1)], address={"name": "王五"})
+        orders.transition(db, returned, "paid", actor="wxpay")
+        orders.transition(db, returned, "refunded", actor="manager", note="破损，全额退款")
+
+    sign_in(page, "manager")
+    assert page.locator('[data-figure="gmv_total"]').inner_text() == "¥136"
+    assert page.locator('[data-figure="refunded_total"]').inner_text() == "¥68"
+    assert page.locator('[data-figure="net_total"]').inner_text() == "¥68"
+    funnel = page.locator("#funnel li").all_inner_texts()
+    assert funnel[1].split() == ["下单", "2"] and funnel[2].split() == ["支付", "2"]
+
+
 def test_the_dashboard_fits_a_phone(browser, live):
     context = browser.new_context(
         base_url=live.url, viewport={"width": 390, "height": 844}, is_mobile=True
