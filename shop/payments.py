@@ -14,6 +14,7 @@ is released, so a payment cannot slip in after the release.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +78,10 @@ class Payment(Base):
     amount_fen: Mapped[int] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(24))  # paid | reserved_again | refunded | …
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the customer was told (支付成功, or the refund). Set by `claim_announcement` after
+    #: the payment's commit: a process killed in between leaves it empty, and WeChat Pay's
+    #: retry of the same notification (a duplicate) announces it then.
+    announced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 def _reserve_again(db: Session, order: Order) -> bool:
@@ -139,6 +144,39 @@ def on_transaction(db: Session, data: dict[str, Any], client: WxPay | None,
         # transaction must roll back (it does, on this exception) and acknowledge.
         raise DuplicatePayment(transaction_id) from None
     return outcome
+
+
+#: Outcomes the customer hears of (the storefront's notify view words them).
+ANNOUNCED = ("paid", "reserved_again", "refunded")
+
+
+@dataclass(frozen=True)
+class Announcement:
+    outcome: str
+    out_trade_no: str
+    openid: str
+
+
+def claim_announcement(db: Session, transaction_id: str,
+                       now: datetime | None = None) -> Announcement | None:
+    """What to tell the customer about this transaction, to the one caller that may tell it.
+
+    A conditional UPDATE marks the payment announced, so concurrent or repeated notifications
+    announce once; None when it was announced already or there is nothing to say.
+    """
+    payment = db.scalar(select(Payment).where(Payment.transaction_id == transaction_id))
+    if payment is None or payment.outcome not in ANNOUNCED or payment.order_id is None:
+        return None
+    claimed = db.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.announced_at.is_(None))
+        .values(announced_at=now or datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    order = db.get(Order, payment.order_id)
+    if claimed != 1 or order is None:
+        return None
+    return Announcement(payment.outcome, payment.out_trade_no, order.openid)
 
 
 class DuplicatePayment(Exception):

@@ -131,24 +131,26 @@ def wxpay_notify():
     try:
         with storage.sessions.begin() as db:
             outcome = payments.on_transaction(db, data, client)
-            order = db.scalar(select(Order).where(Order.number == data.get("out_trade_no")))
-            openid = order.openid if order else ""
     except payments.DuplicatePayment:
-        return "", 204  # applied by another worker just now
+        return "", 204  # applied by another worker just now, which announces it
     except Exception:
         log.exception("payment notification for %s not applied; WeChat Pay will retry",
                       data.get("out_trade_no"))
         return {"code": "FAIL", "message": "try again"}, 500
     log.info("payment notification for %s: %s", data.get("out_trade_no"), outcome)
-    if outcome in ("paid", "reserved_again") and openid:
-        current_app.extensions["outbox"].send(
-            openid, f"支付成功！订单 {data.get('out_trade_no')} 已付款，我们会尽快为您发货。"
-        )
-    elif outcome == "refunded" and openid:
-        current_app.extensions["outbox"].send(
-            openid, f"订单 {data.get('out_trade_no')} 已取消，您的付款已原路退回。"
-        )
+    # After the commit, and on a duplicate too: a process killed between the commit and
+    # this point left the payment unannounced, and WeChat Pay's retry announces it now.
+    with storage.sessions.begin() as db:
+        told = payments.claim_announcement(db, str(data.get("transaction_id", "")))
+    if told is not None:
+        current_app.extensions["outbox"].send(told.openid, _payment_text(told))
     return "", 204
+
+
+def _payment_text(told: payments.Announcement) -> str:
+    if told.outcome == "refunded":
+        return f"订单 {told.out_trade_no} 已取消，您的付款已原路退回。"
+    return f"支付成功！订单 {told.out_trade_no} 已付款，我们会尽快为您发货。"
 
 
 ADDRESS_PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; "

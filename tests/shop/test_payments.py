@@ -177,3 +177,29 @@ def test_expiry_waits_for_orders_wechat_pay_cannot_answer(shop):
     later = datetime.now(UTC) + timedelta(minutes=31)
     assert jobs.release_unpaid_orders(shop.storage, later) == 0
     assert order_state(shop.storage, unpaid.number) == "pending_payment"  # not released blind
+
+
+def test_a_payment_the_dead_process_never_announced_is_announced_by_the_retry(shop):
+    """kill -9 between the payment's commit and the 支付成功 message: WeChat Pay gets no 2xx,
+    retries, and the retry (a duplicate) tells the customer — once."""
+    from sqlalchemy import update
+
+    sandbox, storage = shop.sandbox, shop.storage
+    requests.post(f"{sandbox}/sandbox/inbound", json={"openid": "o-buyer", "kind": "subscribe"})
+    order = place(storage)
+    assert requests.post(f"{sandbox}/sandbox/pay", json={"openid": "o-buyer"}).ok
+    assert wait_for(lambda: order_state(storage, order.number) == "paid")
+
+    def told() -> int:
+        sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": "o-buyer"}).json()
+        return sum("支付成功" in json.dumps(m, ensure_ascii=False) for m in sent["messages"])
+
+    assert wait_for(lambda: told() == 1)
+    with storage.sessions.begin() as db:  # as the killed process left it: paid, not announced
+        db.execute(update(Payment).values(announced_at=None))
+    for _ in range(2):
+        requests.post(f"{sandbox}/sandbox/pay/renotify", json={"out_trade_no": order.number})
+    assert wait_for(lambda: told() == 2)
+    time.sleep(0.5)
+    assert told() == 2  # announced by one retry, not by each
+    assert payments_of(storage, order.number) == ["paid"]
