@@ -2,15 +2,10 @@
 --
 --   wrk -t8 -c8 -d10s -s bench/webhook.lua http://127.0.0.1:PORT -- MODE DATAFILE MARKER NTHREADS [WARMUP]
 --
--- MODE "plain": DATAFILE holds, one per line: the signed target without the openid value
---   ("/wechat?signature=…&timestamp=…&nonce=…&openid="), the body split around the openid and
---   the MsgId (3 lines: head, middle, tail), the run's MsgId prefix, then one openid per line.
---   The plaintext signature covers only token/timestamp/nonce, so one signed query serves every
---   body; each request gets MsgId = prefix .. thread(2 digits) .. counter(9 digits) (built as a
---   string: LuaJIT numbers are doubles) and the next openid in the list.
--- MODE "list": DATAFILE holds pre-signed requests, "target<TAB>body" per line (safe mode, where
---   msg_signature covers the encrypted body). Thread t sends lines t, t+N, t+2N, …; running past
---   the end starts over and is counted in `wraps` (a repeated MsgId = a dedup hit).
+-- MODE "list": DATAFILE holds pre-signed requests, "target<TAB>body" per line: each with its
+--   own nonce, since the webhook binds a signed (timestamp, nonce) to the first message it
+--   carried (and in safe mode msg_signature covers the encrypted body). Thread t sends lines
+--   t, t+N, t+2N, …; running past the end starts over and is counted in `wraps` (a repeated MsgId = a dedup hit).
 -- MARKER: a byte string every good response body must contain (checked in response()).
 -- WARMUP: seconds at the start whose responses are checked but neither timed nor counted in
 --   the rate (needs FFI): for queues that take a while to fill, e.g. 256 connections on 2 sync
@@ -72,10 +67,7 @@ local function read_lines(path)
 end
 
 local mode, marker, nthreads
-local target, head, middle, tail, prefix
-local openids, nopenids, oi = {}, 0, 0
 local items, nitems, li = {}, 0, 0
-local counter = 0
 local headers = { ["Content-Type"] = "text/xml" }
 
 -- counters read by done() through thread:get(); globals on purpose
@@ -88,32 +80,17 @@ function init(args)
   mode, marker, nthreads = args[1], args[3], tonumber(args[4])
   warm_us = (tonumber(args[5] or "0") or 0) * 1000000
   local lines = read_lines(args[2])
-  if mode == "plain" then
-    target, head, middle, tail, prefix = lines[1], lines[2], lines[3], lines[4], lines[5]
-    for i = 6, #lines do table.insert(openids, lines[i]) end
-    nopenids = #openids
-    -- start each thread at a different openid, so the threads' cycles do not overlap
-    oi = math.floor(tid * nopenids / nthreads)
-  else
-    for i = 1 + tid, #lines, nthreads do
-      local tab = lines[i]:find("\t", 1, true)
-      table.insert(items, { lines[i]:sub(1, tab - 1), lines[i]:sub(tab + 1) })
-    end
-    nitems = #items
+  for i = 1 + tid, #lines, nthreads do
+    local tab = lines[i]:find("\t", 1, true)
+    table.insert(items, { lines[i]:sub(1, tab - 1), lines[i]:sub(tab + 1) })
   end
+  nitems = #items
 end
 
 function request()
   if now_us then
     started = now_us()
     if not t0 then t0 = started end
-  end
-  if mode == "plain" then
-    counter = counter + 1
-    local openid = openids[oi % nopenids + 1]
-    oi = oi + 1
-    local msgid = prefix .. string.format("%02d%09d", tid, counter)
-    return wrk.format("POST", target .. openid, headers, head .. openid .. middle .. msgid .. tail)
   end
   li = li + 1
   if li > nitems then
