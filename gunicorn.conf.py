@@ -33,11 +33,10 @@ def startup_problem(worker_count):
             "and a console session would work on one worker only): set REDIS_URL, or run 1 worker"
         )
     from core.config import from_env
-    from core.db import make_engine, sqlite_url
+    from core.db import engine_for
     from core.migrate import SchemaNotReady, check_current
 
-    settings = from_env()
-    engine = make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"]))
+    engine = engine_for(from_env())
     try:
         check_current(engine)
     except SchemaNotReady as error:

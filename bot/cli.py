@@ -127,8 +127,9 @@ def demo_passwords_line(admin_password: str) -> str:
 def _migrate(settings: dict[str, Any]) -> None:
     """`serve` brings the schema up to date itself, so `make run` needs no extra step."""
     from core import migrate as migrations
+    from core.db import engine_for
 
-    before, after = migrations.upgrade(_engine(settings))
+    before, after = migrations.upgrade(engine_for(settings))
     if before != after:
         click.echo(f"Database schema migrated from {before or 'nothing'} to {after}")
 
@@ -183,14 +184,12 @@ def chat(url: str, sandbox_url: str, aes: bool, openid: str | None, script: Any)
 def migrate(message: str | None) -> None:
     """Bring the database to the code's schema (safe to run from many hosts at once)."""
     from core import migrate as migrations
+    from core.db import engine_for
+    from core.storage import shell_settings
 
-    try:  # needs DATABASE_URL or BOT_DATA_DIR only, not the WeChat account
-        settings = core_config.validate(core_config.from_env(), require_account=False)
-    except core_config.ConfigError as error:
-        for line in error.problems:
-            click.echo(f"config error: {line}", err=True)
-        sys.exit(2)
-    engine = _engine(settings)  # the cli group has imported every model already
+    # Needs DATABASE_URL or BOT_DATA_DIR only, not the WeChat account; the cli group has
+    # imported every model already.
+    engine = engine_for(shell_settings())
     if message:
         click.echo(f"wrote {migrations.new_revision(engine, message)}")
         return
@@ -199,12 +198,6 @@ def migrate(message: str | None) -> None:
         click.echo(f"database schema is current ({after})")
     else:
         click.echo(f"database schema migrated from {before or 'nothing'} to {after}")
-
-
-def _engine(settings: dict[str, Any]) -> Any:
-    from core.db import make_engine, sqlite_url
-
-    return make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"]))
 
 
 @cli.group()

@@ -5,6 +5,7 @@ No Flask here: the chat, the console and the scheduler process build the same ha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def engine_for(settings: Mapping[str, Any]) -> Engine:
+    """The engine a configuration names: DATABASE_URL, else the SQLite file in BOT_DATA_DIR."""
+    return make_engine(settings.get("DATABASE_URL") or sqlite_url(settings["BOT_DATA_DIR"]))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

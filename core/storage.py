@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from core import embedded_redis
-from core.db import make_engine, make_sessionmaker, sqlite_url
+from core.db import engine_for, make_sessionmaker
 from core.migrate import check_current
 
 #: Connections one process may open to Redis: gevent workers run up to ~1000 handlers at once.
@@ -55,7 +55,7 @@ def make_storage(config: dict[str, Any]) -> Storage:
     Raises core.migrate.SchemaNotReady when the database is not at the code's schema: the
     process does not create or alter tables itself (`python -m bot migrate` does, once).
     """
-    engine = make_engine(config.get("DATABASE_URL") or sqlite_url(config["BOT_DATA_DIR"]))
+    engine = engine_for(config)
     check_current(engine)
     # REDIS_CLIENT: a ready client (the benchmark's pool-size what-if); not an env variable.
     client = config.get("REDIS_CLIENT") or make_redis(
@@ -64,25 +64,30 @@ def make_storage(config: dict[str, Any]) -> Storage:
     return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)
 
 
-def storage_from_env() -> Storage:
-    """Storage for a shell command that needs only SQL and Redis, not the WeChat account.
-
-    A bad variable, or a database not migrated yet, ends the command with one line per
-    problem and exit code 2.
-    """
+def shell_settings() -> dict[str, Any]:
+    """The configuration of a shell command that needs only SQL and Redis, not the WeChat
+    account; a bad variable ends the command with one line per problem and exit code 2."""
     import sys
 
     from core import config as core_config
-    from core.migrate import SchemaNotReady
 
     try:
-        settings = core_config.validate(core_config.from_env(), require_account=False)
+        return core_config.validate(core_config.from_env(), require_account=False)
     except core_config.ConfigError as error:
         for line in error.problems:
             print(f"config error: {line}", file=sys.stderr)
         sys.exit(2)
+
+
+def storage_from_env() -> Storage:
+    """Storage for a shell command (see shell_settings); a database not migrated yet also ends
+    it, with one line naming `python -m bot migrate` and exit code 2."""
+    import sys
+
+    from core.migrate import SchemaNotReady
+
     try:
-        return make_storage(settings)
+        return make_storage(shell_settings())
     except SchemaNotReady as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
