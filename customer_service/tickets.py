@@ -114,6 +114,11 @@ def open_ticket(db: Session, openid: str, *, text: str, kind: str = "text",
         for at, message_kind, body in said:
             add_customer_message(db, ticket, kind=message_kind, body=body, tier=tier,
                                  top_tier=top_tier, now=at)
+        # The turn is the customer's as of this request, not of the last earlier message
+        # (the 48-hour window and the wait are counted from it).
+        db.execute(update(Ticket).where(Ticket.id == ticket.id).values(last_customer_at=now)
+                   .execution_options(synchronize_session=False))
+        db.refresh(ticket)
         return ticket
     level, why = priority_for(" ".join(body for _, _, body in said), tier, top_tier)
     start = hours.next_open(now) if hours is not None else now

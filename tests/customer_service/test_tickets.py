@@ -33,6 +33,16 @@ def test_one_open_ticket_per_customer_and_priority_only_rises(storage):
         assert db.get(Ticket, gold).priority_reason == "黄金会员"
 
 
+def test_asking_again_with_earlier_messages_makes_it_the_agents_turn_now(storage):
+    first = opened(storage, text="在吗")
+    later = NOW + timedelta(hours=2)
+    with storage.sessions.begin() as db:
+        ticket = tickets.open_ticket(db, "o1", text="", now=later,
+                                     earlier=[(later - timedelta(minutes=3), "口红掉色")])
+        assert ticket.id == first
+        assert ticket.last_customer_at.replace(tzinfo=UTC) == later  # not the earlier one's
+
+
 def test_two_agents_racing_to_claim_get_one_owner(any_storage):
     ticket_id = opened(any_storage)
     barrier, won = threading.Barrier(8), []
