@@ -195,25 +195,17 @@ def return_progress(msg: Inbound, ctx: ChatContext) -> str:
 def send_return_parcel(msg: Inbound, ctx: ChatContext) -> str:
     """A tracking number, taken as the return parcel's while an approved return waits for it;
     at any other time the text goes where it went before (the FAQ, the catalog)."""
-    with ctx.db() as db:
-        waiting = returns.awaiting_parcel(db, msg.openid) is not None
-    if not waiting:
-        return answer_question(msg, ctx)
     try:
-        carrier, number = carriers.read_sent(msg.text)
+        with ctx.db() as db:
+            recorded = returns.record_sent(db, msg.openid, msg.text)
+            if recorded is not None:
+                return order_status.parcel_recorded(*recorded)
     except TrackingError as error:
         return (f"{error}。请发送退货的快递公司和单号，"
                 f"例如：顺丰 {carriers.CARRIERS[0].example}")
-    code = carrier.code if carrier else ""
-    try:
-        with ctx.db() as db:
-            request = returns.awaiting_parcel(db, msg.openid)
-            if request is None:
-                return "这笔退货已经处理过了，回复「退款进度」查看。"
-            order = returns.record_parcel(db, request, code, number)
-            return order_status.parcel_recorded(order, carriers.label(code, number))
     except OrderError as error:
         return f"{error}。"
+    return answer_question(msg, ctx)
 
 
 @router.text("退货地址", "寄回地址", "退货寄到哪", "退货寄到哪里", "寄到哪里", "寄回哪里",

@@ -84,6 +84,21 @@ def record_parcel(db: Session, request: ReturnRequest, carrier_code: str, number
     return order
 
 
+def record_sent(db: Session, openid: str, text: str) -> tuple[Order, str] | None:
+    """A tracking number the customer sent, recorded on the return waiting for it; returns the
+    order and the parcel's label (顺丰速运 SF…).
+
+    None when no return waits for a parcel (the caller answers the text as any other); while
+    one waits, a text that is no carrier's number raises TrackingError, saying why.
+    """
+    request = awaiting_parcel(db, openid)
+    if request is None:
+        return None
+    carrier, number = carriers.read_sent(text)
+    code = carrier.code if carrier else ""
+    return record_parcel(db, request, code, number), carriers.label(code, number)
+
+
 def receive(db: Session, request: ReturnRequest, client: WxPay | None, *, actor: str,
             now: datetime | None = None) -> Order:
     """The goods came back (with or without the customer's number): refund the whole order."""
