@@ -13,6 +13,7 @@ import re
 from bot.inbound import Inbound
 from bot.router import Router
 from core.money import yuan
+from handlers import commands
 from handlers.address_steps import TEXTUAL, gather_address
 from handlers.context import ChatContext
 from handlers.questions import answer_question
@@ -184,7 +185,7 @@ def _file_return(ctx: ChatContext, msg: Inbound, text: str) -> str:
             "寄出后回复快递单号，商家收到商品后款项原路退回。回复「退款进度」查看。")
 
 
-@router.text("退货进度", "退款进度", "退款到哪了", "我的退货", "退货状态", "我的退款", "退款状态")
+@router.text(*commands.REFUNDS)
 def return_progress(msg: Inbound, ctx: ChatContext) -> str:
     """Every refund, whatever caused it, and each return under way with its next step."""
     with ctx.db() as db:
@@ -219,7 +220,7 @@ def ask_return_parcel(msg: Inbound, ctx: ChatContext) -> str:
     return step or answer_question(msg, ctx)
 
 
-@router.text("我的会员", "会员", "积分", "我的积分", "会员等级", "我的等级")
+@router.text(*commands.MEMBER)
 @router.click("MENU_MEMBER")
 def membership(msg: Inbound, ctx: ChatContext) -> str:
     tiers = members.tiers_from(ctx.config.get("MEMBER_TIERS"))

@@ -10,7 +10,7 @@ from bot import message_stats
 from bot.inbound import Inbound
 from bot.replies import NewsReply
 from bot.router import Router
-from handlers import product_lists
+from handlers import commands, product_lists
 from handlers.context import ChatContext
 from shop import browse
 from shop.images import absolute
@@ -34,7 +34,7 @@ def _card(ctx: ChatContext, product_id: int) -> NewsReply | str:
 
 
 @router.click("MENU_BROWSE")
-@router.text("逛逛", "商品", "分类", "全部商品", "看看")
+@router.text(*commands.BROWSE)
 def show_categories(msg: Inbound, ctx: ChatContext) -> str:
     """The menu's 逛逛: categories with how many products each has."""
     with ctx.db() as db:

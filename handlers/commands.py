@@ -2,9 +2,7 @@
 
 A flow step (handlers/flows.py) and an open ticket (handlers/service.py) let these through to
 their own handlers instead of reading them as a quantity, a name or a message for the agent.
-The handlers that answer them register these same tuples, so the two cannot drift apart;
-after_sale.py's 我的会员 and 退款进度 words are repeated here (tests/handlers/test_flows.py checks
-that each still reaches its handler).
+The handlers that answer them register these same tuples, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ REFUNDS = ("退货进度", "退款进度", "退款到哪了", "我的退货", "�
 HELP = ("帮助", "菜单", "help", "menu")
 PERSON = ("客服", "人工", "转人工", "人工客服", "找客服", "联系客服", "真人", "在线客服",
           "人工服务")
-BROWSE = ("逛逛", "全部商品")
+BROWSE = ("逛逛", "商品", "分类", "全部商品", "看看")
 BACK = ("返回", "返回上一页", "回到菜单", "主菜单")
 MORE = ("更多", "更多商品", "查看更多", "看更多")
 CANCEL_ORDER = ("取消订单", "我要取消订单", "不要了取消订单")

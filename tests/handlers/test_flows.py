@@ -168,7 +168,7 @@ def inbound(content: str) -> Inbound:
     (commands.CANCEL_ORDER, "order.ask_cancel"),
 ])
 def test_13_each_command_word_still_reaches_its_handler(words, handler):
-    """after_sale.py registers its own words: this catches the two lists drifting apart."""
+    """Every word a flow lets through reaches the handler that answers it."""
     dispatcher = Dispatcher([router for router in ROUTERS if router is not flows.router])
     for word in words:
         msg = inbound(word)
