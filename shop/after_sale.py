@@ -101,6 +101,11 @@ def cancel(db: Session, order: Order, client: WxPay | None, *, actor: str) -> st
     return f"订单 {order.number} 已取消，{order.total_fen / 100:.2f} 元将原路退回。"
 
 
+#: What a refund's order event note ends with, after its reason (refund_progress reads the
+#: reason back from it).
+REFUND_NOTE_SUFFIX = "，全额退款"
+
+
 def refund(db: Session, order: Order, client: WxPay | None, *, actor: str, reason: str,
            refund_no: str, to_state: str = "refunded") -> None:
     """Give the whole amount back through WeChat Pay and move the order (points, tier and
@@ -108,7 +113,8 @@ def refund(db: Session, order: Order, client: WxPay | None, *, actor: str, reaso
     request cannot refund twice: WeChat Pay answers the same refund for the same number."""
     if order.state not in REFUNDABLE:
         raise OrderError(f"订单{orders.STATES[order.state]}，不能退款")
-    if not orders.transition(db, order, to_state, actor=actor, note=f"{reason}，全额退款"):
+    if not orders.transition(db, order, to_state, actor=actor,
+                             note=f"{reason}{REFUND_NOTE_SUFFIX}"):
         raise OrderError("订单状态刚刚变了，请稍后再试")
     if client is None:
         raise OrderError("暂时无法退款，请联系客服")

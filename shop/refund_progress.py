@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.clock import as_utc, shanghai_text
 from core.money import yuan
 from shop import carriers
-from shop.after_sale import ReturnRequest
+from shop.after_sale import REFUND_NOTE_SUFFIX, ReturnRequest
 from shop.carriers import CARRIERS
 from shop.orders import COUNTED_SOLD, Order, OrderEvent
 from shop.payments import Payment
@@ -25,8 +25,6 @@ from shop.payments import Payment
 NONE = "您没有退款或退货申请。需要退货请回复「退货」。"
 STEPS = ("提交申请", "商家同意", "寄回商品", "商家收货", "退款")
 STEPS_DONE = {"requested": 1, "approved": 2, "returning": 3}
-#: refund() in shop/after_sale.py notes "<reason>，全额退款"; the reason is what to show.
-REFUND_NOTE_SUFFIX = "，全额退款"
 
 
 def text(db: Session, openid: str, limit: int = 5) -> str:
