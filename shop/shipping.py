@@ -97,15 +97,19 @@ def ship_from_csv(db: Session, text: str, *, actor: str,
     body = rows[start - 1:]
     if len(body) > MAX_ROWS:
         raise ValueError(f"一次最多 {MAX_ROWS} 行，请拆分后分批上传")
+    table = [[cell.strip() for cell in row] for row in body]
+    wanted = {cells[columns["number"]] for cells in table if columns["number"] < len(cells)}
+    # One query for the file's orders, not one per row (a file may hold thousands).
+    known = {order.number: order
+             for order in db.scalars(select(Order).where(Order.number.in_(wanted)))}
     report, seen = ShippingReport(), set()
-    for line, row in enumerate(body, start=start):
-        cells = [cell.strip() for cell in row]
+    for line, cells in enumerate(table, start=start):
         if not any(cells):
             continue
         number, carrier, tracking = (cells[columns[key]] if columns[key] < len(cells) else ""
                                      for key in ("number", "carrier", "tracking"))
         why = _row_problem(number, tracking, seen)
-        order = None if why else db.scalar(select(Order).where(Order.number == number))
+        order = None if why else known.get(number)
         if not why and order is None:
             why = "没有这个订单号"
         if not why:
