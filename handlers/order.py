@@ -180,21 +180,18 @@ def _place(ctx: ChatContext, openid: str) -> str:
     items = _items(data)
     minutes = int(ctx.config.get("ORDER_PAYMENT_MINUTES") or orders.PAYMENT_MINUTES)
     key = data.get("checkout_key")
-    with ctx.db() as db:
-        if (placed := orders.placed_with(db, openid, key)) is not None:
-            number, state = placed.number, placed.state
-    if placed is not None:  # this 确认 was already taken: the server stopped before it said so
-        ctx.conversation.clear()
-        return (f"这笔订单已经提交过了，订单号 {number}（{orders.STATES[state]}），"
-                f"不会重复下单。\n查看订单：{order_link(ctx, number)}")
     try:
         with ctx.db() as db:
-            order = orders.place(db, openid, items, address=data.get("address"),
-                                 expected_total=data.get("total"), payment_minutes=minutes,
-                                 checkout_key=key)
-            number, total, pay_by = order.number, order.total_fen, order.pay_by
-            if data.get("from_cart"):
-                cart.clear(db, openid, [sku_id for sku_id, _ in items])
+            placed = orders.placed_with(db, openid, key)
+            if placed is not None:
+                number, state = placed.number, placed.state
+            else:
+                order = orders.place(db, openid, items, address=data.get("address"),
+                                     expected_total=data.get("total"), payment_minutes=minutes,
+                                     checkout_key=key)
+                number, total, pay_by = order.number, order.total_fen, order.pay_by
+                if data.get("from_cart"):
+                    cart.clear(db, openid, [sku_id for sku_id, _ in items])
     except PriceChanged:
         return "价格刚刚有变动，请看新的金额：\n" + _confirm(
             ctx, addresses.from_dict(data.get("address"))
@@ -203,6 +200,9 @@ def _place(ctx: ChatContext, openid: str) -> str:
         ctx.conversation.clear()
         return f"下单没有成功：{error}。回复「逛逛」看看其他商品。"
     ctx.conversation.clear()
+    if placed is not None:  # this 确认 was already taken: the server stopped before it said so
+        return (f"这笔订单已经提交过了，订单号 {number}（{orders.STATES[state]}），"
+                f"不会重复下单。\n查看订单：{order_link(ctx, number)}")
     how = _open_payment(ctx, number, total, openid)
     return (
         f"下单成功！订单号 {number}，应付 {yuan(total)}。\n"
