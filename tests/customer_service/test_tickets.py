@@ -43,7 +43,8 @@ def test_asking_again_with_earlier_messages_makes_it_the_agents_turn_now(storage
         assert ticket.last_customer_at.replace(tzinfo=UTC) == later  # not the earlier one's
 
 
-@pytest.mark.parametrize(("text", "level"), [("我被骗了", 2), ("骗子", 2), ("不骗你，真的很好用", 0)])
+@pytest.mark.parametrize(("text", "level"),
+                         [("我被骗了", 2), ("骗子", 2), ("不骗你，真的很好用", 0)])
 def test_deceit_words_raise_the_priority_but_a_bare_pian_does_not(text, level):
     assert tickets.priority_for(text)[0] == level
 
