@@ -41,14 +41,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     storage = app.config.get("STORAGE") or open_storage(settings)
+    storage.settings = settings  # the jobs of this process read this app's configuration
     app.extensions["storage"] = storage
     app.extensions["registry"] = registry
-    api = WeChatAPI(
+    api = storage.wechat or WeChatAPI(
         settings["WECHAT_API_BASE"],
         settings["WECHAT_APP_ID"],
         settings["WECHAT_APP_SECRET"],
         storage.redis,
     )
+    storage.wechat = api  # the jobs of this process send through the same client
     app.extensions["wechat_api"] = api
     app.extensions["outbox"] = Outbox(api)
     register_webhook(app, storage)

@@ -26,6 +26,7 @@ def build_registry() -> Registry:
     import content_audit
     import customer_service
     import dashboard
+    import promotions
     import shop
     from bot import message_stats
 
@@ -34,16 +35,20 @@ def build_registry() -> Registry:
     registry.add_job("wechat", "flush_message_stats", 10, message_stats.flush_message_stats)
     # Menu order: a role lands on its first area (managers on the dashboard, agents on the
     # inbox, reviewers on the queue).
-    for area in (dashboard, console, content_audit, customer_service, shop, campaigns):
+    for area in (dashboard, console, content_audit, customer_service, shop, promotions, campaigns):
         area.register(registry)
     registry.import_models()
     return registry
 
 
 def open_storage(settings: dict[str, Any]) -> Storage:
-    """SQL, Redis and the WeChat Pay client for a validated configuration (tables created)."""
+    """SQL, Redis, the WeChat API and the WeChat Pay client for a validated configuration."""
+    from bot.wechat_api import WeChatAPI
     from shop.wxpay import client_from_settings
 
     storage = make_storage(settings)
     storage.wxpay = client_from_settings(settings)
+    if settings.get("WECHAT_APP_ID") and settings.get("WECHAT_APP_SECRET"):
+        storage.wechat = WeChatAPI(settings["WECHAT_API_BASE"], settings["WECHAT_APP_ID"],
+                                   settings["WECHAT_APP_SECRET"], storage.redis)
     return storage

@@ -206,6 +206,16 @@ class WeChatAPI:
             body["client_msg_id"] = client_msg_id
         return self.call("POST", "/cgi-bin/message/template/send", body)
 
+    def send_subscribe_notice(self, openid: str, template_id: str, data: dict[str, str], *,
+                              page: str = "") -> dict[str, Any]:
+        """A subscription notice (订阅通知): spends one opt-in the customer gave for
+        `template_id` (43101 when none is left). `data` is {field: value}."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id,
+                                "data": {key: {"value": value} for key, value in data.items()}}
+        if page:
+            body["page"] = page
+        return self.call("POST", "/cgi-bin/message/subscribe/bizsend", body)
+
     def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         return self.call("POST", "/cgi-bin/menu/create", menu)
 

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "orders": frozenset({"manager"}),
     "customers": frozenset({"manager", "agent"}),  # agents see who they are helping
     "campaigns": frozenset({"manager"}),
+    "promotions": frozenset({"manager"}),  # coupons, flash sales, points
     "review": frozenset({"compliance"}),
     "lexicon": frozenset({"compliance"}),
     "inbox": frozenset({"agent"}),

@@ -45,7 +45,15 @@ DEFAULTS: dict[str, Any] = {
     "WXPAY_PLATFORM_PUBLIC_KEY_FILE": None,
     "WXPAY_API_BASE": None,
     "ORDER_PAYMENT_MINUTES": 30,  # unpaid orders give their stock back after this
-    "MEMBER_TIERS": "白银:500,黄金:2000",  # tier:yuan of cumulative spend; below: 青铜
+    # The playbook's tiers: 青铜 cumulative paid spend, 白银 spend in the last 12 months,
+    # 黄金 spend over this in each of 12 consecutive calendar months (yuan); below: 普通会员.
+    "MEMBER_TIERS": "青铜:500,白银:8000,黄金:5000",
+    "POINTS_PER_YUAN_OFF": 100,  # 积分抵现: this many points take ¥1 off
+    "POINTS_MAX_SHARE": 50,  # points pay at most this percent of an order's goods
+    "FLASH_SESSIONS": "09:00,15:00,21:00",  # 每日秒杀 start times (Asia/Shanghai)
+    "FLASH_PAYMENT_MINUTES": 10,  # an unpaid flash order gives its unit back after this
+    "FLASH_REMINDER_MINUTES": 5,  # 提醒我 goes this long before the session starts
+    "NOTICE_TEMPLATE_ID": None,  # subscription notice (订阅通知) template for reminders
     "SERVICE_MODE": "inbox",  # inbox: the console's agent inbox; wechat: WeChat's 多客服
     "SERVICE_HOURS": "09:00-21:00",  # Shanghai time when people answer
     "SERVICE_HOLIDAYS": "",  # Shanghai dates without service, e.g. 2026-10-01,2026-10-02
@@ -87,6 +95,12 @@ ENV_NAMES = (
     "WXPAY_API_BASE",
     "ORDER_PAYMENT_MINUTES",
     "MEMBER_TIERS",
+    "POINTS_PER_YUAN_OFF",
+    "POINTS_MAX_SHARE",
+    "FLASH_SESSIONS",
+    "FLASH_PAYMENT_MINUTES",
+    "FLASH_REMINDER_MINUTES",
+    "NOTICE_TEMPLATE_ID",
     "SERVICE_MODE",
     "RETURN_ADDRESS",
     "SERVICE_HOURS",
@@ -162,6 +176,10 @@ def validate(
         ("TRUSTED_PROXIES", 0, 5),
         ("ORDER_PAYMENT_MINUTES", 5, 1440),
         ("SERVICE_SLA_MINUTES", 1, 1440),
+        ("POINTS_PER_YUAN_OFF", 1, 10000),
+        ("POINTS_MAX_SHARE", 0, 100),
+        ("FLASH_PAYMENT_MINUTES", 1, 120),
+        ("FLASH_REMINDER_MINUTES", 1, 60),
     ):
         try:
             number = int(config[name])

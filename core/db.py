@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, FromClause, create_engine, event
+from sqlalchemy import Engine, FromClause, create_engine, event, literal_column
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -56,6 +56,12 @@ def upsert(db: Session, table: FromClause) -> Any:
 
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def inserted(db: Session, statement: Any) -> bool:
+    """Whether an INSERT … ON CONFLICT DO NOTHING made its row. Its rowcount cannot say:
+    psycopg reports -1 for it, so a check on `rowcount == 1` passes on SQLite only."""
+    return db.execute(statement.returning(literal_column("1"))).first() is not None
 
 
 def create_tables(engine: Engine) -> None:

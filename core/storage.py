@@ -6,7 +6,7 @@ so a fresh machine needs no service; `REDIS_URL` points at a real deployment ins
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,11 @@ class Storage:
     #: shop.wxpay.WxPay when WeChat Pay is configured (jobs need it too); the app factory sets
     #: it (bot/domains.py), since this package may not know the shop.
     wxpay: Any = None
+    #: bot.wechat_api.WeChatAPI when the account is configured: jobs that tell customers
+    #: something (reminders, tier upgrades, gifts) send through it. Set like `wxpay`.
+    wechat: Any = None
+    #: The validated configuration the handles were made from (jobs read their knobs here).
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def make_redis(url: str | None, data_dir: str | Path) -> redis.Redis:
@@ -61,7 +66,8 @@ def make_storage(config: dict[str, Any]) -> Storage:
     client = config.get("REDIS_CLIENT") or make_redis(
         config.get("REDIS_URL"), config["BOT_DATA_DIR"]
     )
-    return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client)
+    return Storage(engine=engine, sessions=make_sessionmaker(engine), redis=client,
+                   settings=dict(config))
 
 
 def shell_settings() -> dict[str, Any]:

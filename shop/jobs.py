@@ -6,8 +6,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
+from content_audit import gate
+from content_audit.rulestore import LiveRules
 from core.storage import Storage
-from shop import after_sale, payments
+from shop import after_sale, notices, payments
 from shop.followers import flush_touches
 
 log = logging.getLogger(__name__)
@@ -38,3 +42,26 @@ def complete_received_orders(storage: Storage, now: datetime | None = None) -> i
     for number in done:
         log.info("order %s completed automatically after shipping", number)
     return len(done)
+
+
+#: The live rules per process, built on the first notice that comes due (sessionmaker id →).
+_rules: dict[int, LiveRules] = {}
+
+
+def send_customer_notices(storage: Storage, now: datetime | None = None) -> dict[str, int]:
+    """Reminders, upgrades and gifts that have come due, each through the channel WeChat
+    allows for that customer now and past the content gate (shop/notices.py)."""
+
+    def screen(db: Session, text: str) -> str | None:
+        rules = _rules.get(id(storage.sessions))
+        if rules is None:
+            rules = _rules[id(storage.sessions)] = LiveRules(
+                storage.sessions, storage.redis, background=False)
+        outcome = gate.check(db, text, source="push", author="system", screener=rules.screener())
+        return None if outcome.may_send else outcome.message
+
+    counts = notices.send_due(storage.sessions, storage.wechat, storage.settings,
+                              now or datetime.now(UTC), screen=screen)
+    if any(counts.values()):
+        log.info("customer notices: %s", counts)
+    return counts

@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,11 +92,24 @@ class Order(Base):
     checkout_key: Mapped[str | None] = mapped_column(
         String(40), unique=True, index=True, default=None
     )
+    #: When the order was (last) paid: tiers count spend by the month it was paid in.
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    #: What promotions took off the goods (total_fen is what the customer pays): the coupon
+    #: redeemed (promotions.coupons id) and its value, and the points spent and their value.
+    coupon_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    coupon_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id")
 
     @property
     def address_fields(self) -> dict[str, Any]:
         return json.loads(self.address or "{}")
+
+    @property
+    def goods_fen(self) -> int:
+        """The goods at the prices they were sold at, before coupon and points."""
+        return self.total_fen + self.coupon_fen + self.points_fen
 
 
 class OrderLine(Base):
@@ -111,6 +125,9 @@ class OrderLine(Base):
     variant: Mapped[str] = mapped_column(String(64))
     unit_price_fen: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
+    #: The flash-sale item (promotions.flash) this line was bought from: its units came out
+    #: of the session's stock, not the SKU's, and go back there.
+    flash_item_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 
 
 class OrderEvent(Base):
@@ -123,6 +140,27 @@ class OrderEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+#: Called inside the transaction of every state change, after the order moved:
+#: (db, order, from_state, to_state, now). from_state is "" when the order was just placed.
+#: Promotions register here (points, coupons, flash-sale units, tiers), so the shop needs
+#: to know nothing of them and each change happens exactly once, with the order's change.
+OrderListener = Callable[[Session, "Order", str, str, datetime], None]
+_listeners: list[OrderListener] = []
+
+
+def on_change(listener: OrderListener) -> OrderListener:
+    """Register `listener` for every order placed and every state change (idempotent)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
+
+
+def _tell_listeners(db: Session, order: Order, from_state: str, to_state: str,
+                    now: datetime) -> None:
+    for listener in list(_listeners):
+        listener(db, order, from_state, to_state, now)
 
 
 def _order_number(now: datetime) -> str:
@@ -151,8 +189,13 @@ def place(
     payment_minutes: int = PAYMENT_MINUTES,
     expected_total: int | None = None,
     checkout_key: str | None = None,
+    flash_prices: dict[int, tuple[int, int]] | None = None,
 ) -> Order:
     """Reserve stock for `items` [(sku id, quantity)] and create the order, all or nothing.
+
+    `flash_prices` {sku id: (flash item id, unit price)}: lines sold from a flash-sale
+    session at its price; their units were taken from the session's stock by the caller
+    (promotions/flash.py), so the SKU's stock is not touched for them.
 
     Raises OutOfStock (the transaction must be rolled back: `sessions.begin()` does) or
     OrderError for bad input; the message names the product for the customer. With a
@@ -178,22 +221,25 @@ def place(
         if sku is None or product is None or not product.on_shelf:
             raise OrderError("商品已下架")
         quantity = wanted[sku_id]
-        taken = db.execute(
-            update(Sku)
-            .where(Sku.id == sku_id, Sku.stock >= quantity)
-            .values(stock=Sku.stock - quantity)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            raise OutOfStock(f"「{product.name}」库存不足")
+        flash_item_id, price = (flash_prices or {}).get(sku_id, (None, sku.price_fen))
+        if flash_item_id is None:
+            taken = db.execute(
+                update(Sku)
+                .where(Sku.id == sku_id, Sku.stock >= quantity)
+                .values(stock=Sku.stock - quantity)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                raise OutOfStock(f"「{product.name}」库存不足")
         lines.append(
             OrderLine(
                 sku_id=sku_id,
                 product_id=product.id,
                 product_name=product.name,
                 variant=sku.variant,
-                unit_price_fen=sku.price_fen,
+                unit_price_fen=price,
                 quantity=quantity,
+                flash_item_id=flash_item_id,
             )
         )
     total = sum(line.unit_price_fen * line.quantity for line in lines)
@@ -221,6 +267,7 @@ def place(
     db.add(OrderEvent(order_id=order.id, at=now, to_state="pending_payment", actor=openid))
     members.on_order_placed(db, openid, now)
     db.flush()
+    _tell_listeners(db, order, "", "pending_payment", now)
     return order
 
 
@@ -256,6 +303,9 @@ def transition(
     sold = 0
     if to_state == "paid":
         sold = 1
+        order.paid_at = now
+        db.execute(update(Order).where(Order.id == order.id).values(paid_at=now)
+                   .execution_options(synchronize_session=False))
     elif from_state in COUNTED_SOLD and to_state in ("cancelled", "refunded"):
         sold = -1
     if sold == 1:
@@ -272,6 +322,8 @@ def transition(
             )
     if (from_state, to_state) in RETURNS_STOCK:
         for line in order.lines:
+            if line.flash_item_id is not None:
+                continue  # back to its flash session, by promotions' listener
             db.execute(
                 update(Sku)
                 .where(Sku.id == line.sku_id)
@@ -281,6 +333,7 @@ def transition(
     db.add(OrderEvent(order_id=order.id, at=now, from_state=from_state, to_state=to_state,
                       actor=actor, note=note))
     db.flush()
+    _tell_listeners(db, order, from_state, to_state, now)
     return True
 
 

@@ -88,8 +88,13 @@ def _reserve_again(db: Session, order: Order) -> bool:
     """Take the stock of a cancelled order again, all lines or none.
 
     Lines already taken are given back by hand when a later one is short: a SAVEPOINT would
-    do it, but pysqlite turns a released savepoint into a commit.
+    do it, but pysqlite turns a released savepoint into a commit. An order that used a
+    coupon, points or a flash-sale unit is never revived: the cancellation gave those back
+    and another order may hold them now, so its late payment is refunded instead.
     """
+    if order.coupon_id or order.points_used or any(
+            line.flash_item_id is not None for line in order.lines):
+        return False
     taken_lines = []
     for line in sorted(order.lines, key=lambda line: line.sku_id):
         taken = db.execute(
