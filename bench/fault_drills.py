@@ -805,8 +805,11 @@ class Books:
         return found
 
     def payment_facts(self, number: str, openid: str, product_id: int) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
         from sqlalchemy import select
 
+        from promotions import points
         from shop.catalog import Product
         from shop.members import Customer as Member
         from shop.orders import Order, OrderEvent
@@ -821,7 +824,7 @@ class Books:
             member = db.get(Member, openid)
             return {"state": order.state, "total": order.total_fen, "payments": payments,
                     "paid_events": len(paid_events),
-                    "points": member.points if member else 0,
+                    "points": points.balance(db, openid, datetime.now(UTC)),
                     "paid_orders": member.paid_orders if member else 0,
                     "spend": member.spend_fen if member else 0,
                     "sold": db.get(Product, product_id).sold_count}
@@ -1123,7 +1126,7 @@ def drill_payments(args, procs: Processes, work: Path) -> Report:
     from cryptography.hazmat.primitives import serialization
 
     from devtools.demo import DEMO_MCH_ID, pay_keys
-    from shop.members import points_for
+    from promotions.points import points_for
 
     rep = Report("4. WeChat Pay notification: 5 at once, then in flight during kill -9")
     keys_dir = work / "keys"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from customer_service import tickets
 from customer_service.hours import hours_from, when_text
-from shop import members
+from shop import tiers
 
 END_WORDS = ("结束", "结束会话", "结束对话", "不用了", "没事了", "好了谢谢")
 RATING_QUESTION = "请为本次服务打分：回复 1–5（5 分最满意）。"
@@ -30,9 +30,12 @@ class HandOff:
 
 
 def _member(db: Session, openid: str, config: dict[str, Any]) -> tuple[str, str]:
-    tiers = members.tiers_from(config.get("MEMBER_TIERS"))
-    tier = members.standing(members.get(db, openid), tiers).tier
-    return tier, tiers[-1][0] if tiers else ""
+    """(tier, the tier that jumps the queue): 白银 and above (专属客服) are served first, so
+    for them the second is their own tier (tickets.priority_for compares the two)."""
+    table = tiers.tiers_from(config.get("MEMBER_TIERS"))
+    level = tiers.level_of(db, openid)
+    tier = table.name(level)
+    return tier, tier if level >= tiers.PRIORITY_LEVEL else table.name(tiers.TOP_LEVEL)
 
 
 def hand_off(db: Session, openid: str, text: str, *, kind: str = "text",

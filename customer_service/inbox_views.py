@@ -37,7 +37,7 @@ from core.clock import as_utc, shanghai_text
 from core.money import yuan
 from customer_service import handoff, tickets
 from customer_service.tickets import Ticket, TicketError, TicketMessage
-from shop import members
+from shop import members, tiers
 from shop.orders import STATES as ORDER_STATES
 from shop.orders import Order
 
@@ -233,8 +233,9 @@ def _ticket_page(ticket: Ticket, *, error: str = "", notice: str = "", body: str
     db, account = get_db(), current_account()
     now = _now()
     customer = members.get(db, ticket.openid)
-    standing = members.standing(customer, members.tiers_from(
-        current_app.config.get("MEMBER_TIERS")))
+    standing = tiers.standing(db, ticket.openid, now,
+                              tiers.tiers_from(current_app.config.get("MEMBER_TIERS")),
+                              points=members.points_summary(db, ticket.openid, now).balance)
     placed = list(db.scalars(select(Order).where(Order.openid == ticket.openid)
                              .order_by(Order.id.desc()).limit(10)))
     window_text, window_open = _window_text(db, ticket, now)

@@ -1,5 +1,5 @@
 """After the sale, by chat: 修改地址, 确认收货, 退货/退款, the return parcel's tracking number,
-退款进度, and 我的会员.
+退款进度, and 我的会员 with its one birthday question (生日 3-15 / 跳过).
 
 Each change asks for a confirmation first and can be left with 取消; the rules (what can be
 changed when, the 7-day window and its statutory exceptions) are in shop/after_sale.py, a
@@ -11,21 +11,24 @@ from __future__ import annotations
 import re
 
 from bot.inbound import Inbound
-from bot.router import Router
+from bot.replies import Reply
+from bot.router import CallNext, Router
 from core.money import yuan
+from core.text import normalize
 from handlers import commands
 from handlers.address_steps import TEXTUAL, gather_address
 from handlers.context import ChatContext
 from handlers.questions import answer_question
+from promotions import birthdays, points
 from shop import (
     addresses,
     after_sale,
     carriers,
     checkout,
-    members,
     order_status,
     refund_progress,
     returns,
+    tiers,
 )
 from shop.carriers import TrackingError
 from shop.orders import Order, OrderError
@@ -223,7 +226,32 @@ def ask_return_parcel(msg: Inbound, ctx: ChatContext) -> str:
 @router.text(*commands.MEMBER)
 @router.click("MENU_MEMBER")
 def membership(msg: Inbound, ctx: ChatContext) -> str:
-    tiers = members.tiers_from(ctx.config.get("MEMBER_TIERS"))
+    """我的会员: tier and benefits, the way to the next tier, points and their history; the
+    birthday is asked here, once."""
+    now = ctx.now()
     with ctx.db() as db:
-        return members.standing(members.get(db, msg.openid), tiers).text() + \
-            "\n每消费 1 元得 1 积分。"
+        standing = tiers.standing(db, msg.openid, now, tiers.tiers_from(
+            ctx.config.get("MEMBER_TIERS")))
+        lines = [*standing.lines(), *points.chat_lines(db, msg.openid, now, ctx.config)]
+        ask = birthdays.ask_once(db, msg.openid, now, member=standing.level >= 1)
+    return "\n".join(lines + ([f"\n{ask}"] if ask else []))
+
+
+@router.regex(birthdays.PATTERN.pattern)
+def register_birthday(msg: Inbound, ctx: ChatContext) -> str:
+    """生日 3-15: stored once (a bad date is explained and changes nothing)."""
+    try:
+        with ctx.db() as db:
+            return birthdays.record(db, msg.openid, normalize(msg.text), ctx.now())
+    except birthdays.BirthdayError as error:
+        return str(error)
+
+
+@router.around(when=lambda incoming: incoming.normalized == "跳过")
+def skip_birthday(msg: Inbound, ctx: ChatContext, call_next: CallNext) -> Reply | str | None:
+    """跳过 answers the birthday question when it is waiting; otherwise it goes on as before."""
+    with ctx.db() as db:
+        skipped = birthdays.skip(db, msg.openid, ctx.now())
+    if skipped:
+        return "好的，不再提醒登记生日。以后想登记，随时回复「生日 3-15」。"
+    return call_next(ctx.conversation.get_state())

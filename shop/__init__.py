@@ -12,17 +12,21 @@ from core.registry import Registry
 
 def register(registry: Registry) -> None:
     """The shop's tables, recurring jobs, configuration check and pages."""
-    from shop import jobs, members, returns_config
+    from shop import jobs, orders, returns_config, tiers
 
     registry.add_models(
         "shop.catalog", "shop.orders", "shop.payments", "shop.cart", "shop.after_sale",
-        "shop.followers", "shop.members",
+        "shop.followers", "shop.members", "shop.notices",
     )
-    registry.add_config_check(members.check_config)
+    registry.add_config_check(tiers.check_config)
     registry.add_config_check(returns_config.check_config)
     registry.add_job("shop", "flush_follower_touches", 10, jobs.flush_follower_touches)
     registry.add_job("shop", "release_unpaid_orders", 30, jobs.release_unpaid_orders)
     registry.add_job("shop", "complete_received_orders", 3600, jobs.complete_received_orders)
+    registry.add_job("shop", "send_customer_notices", 15, jobs.send_customer_notices)
+    # Member tiers: upgrades when an order is paid, downgrades at the start of a month.
+    orders.on_change(tiers.on_order_change)
+    registry.add_job("shop", "review_member_tiers", 3600, tiers.review_tiers)
     _register_shelf(registry)
     registry.add_web(init_app)
 

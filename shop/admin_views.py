@@ -18,7 +18,17 @@ from console.auth import client_address, current_account, get_db, get_or_404, re
 from console.shell import CONTENT_SECURITY_POLICY, console_blueprint
 from content_audit import gate, live_screener
 from core.money import yuan
-from shop import carriers, catalog, images, order_status, orders, product_form, shelf, shipping
+from shop import (
+    carriers,
+    catalog,
+    images,
+    order_status,
+    orders,
+    product_form,
+    shelf,
+    shipping,
+    tiers,
+)
 from shop.addresses import from_dict
 from shop.catalog import RETURN_EXCEPTIONS, CatalogError, Category, Product, Sku
 from shop.catalog_import import export_json, import_catalog
@@ -77,10 +87,22 @@ def list_orders():
 
 
 def _orders_page(**context) -> str:
-    return render_template("shop_admin/orders.html", states=STATES, yuan=yuan,
+    rows, priority = _priority_first(context.pop("rows"), context.get("state", ""))
+    return render_template("shop_admin/orders.html", states=STATES, yuan=yuan, rows=rows,
+                           priority=priority,
                            counts=orders.count_by_state(get_db()), recipient=_recipient,
                            carriers=carriers.CARRIERS, max_mb=SHIPPING_MAX_BYTES // 1024 // 1024,
                            **context)
+
+
+def _priority_first(rows: list[Order], state: str) -> tuple[list[Order], set[str]]:
+    """优先发货 (白银 and above, shop/tiers.py): in the paid list, waiting to be shipped, their
+    orders come first, in the list's order otherwise; returns who is marked."""
+    if state != "paid":
+        return rows, set()
+    levels = tiers.levels_of(get_db(), [order.openid for order in rows])
+    first = {openid for openid, level in levels.items() if level >= tiers.PRIORITY_LEVEL}
+    return sorted(rows, key=lambda order: order.openid not in first), first
 
 
 def _recipient(order: Order) -> str:

@@ -1,12 +1,15 @@
 """The manager's after-sale and customer pages: return requests, refunds, customers.
 
 Kept apart from shop/admin_views.py (catalog and shipping) so each file owns one job. The
-rules are in shop/after_sale.py, shop/returns.py and shop/members.py; these views decide
-nothing themselves. Every refund goes through WeChat Pay first and the customer is told in the
-chat afterwards, as at each step of a return (approved with the address, refunded, rejected).
+rules are in shop/after_sale.py, shop/returns.py, shop/members.py and shop/tiers.py; these
+views decide nothing themselves. Every refund goes through WeChat Pay first and the customer
+is told in the chat afterwards, as at each step of a return (approved with the address,
+refunded, rejected).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -15,7 +18,7 @@ from console import audit_log
 from console.auth import client_address, current_account, get_db, get_or_404, requires
 from console.shell import console_blueprint
 from core.money import yuan
-from shop import after_sale, carriers, members, order_status, returns
+from shop import after_sale, carriers, members, order_status, returns, tiers
 from shop.addresses import from_dict
 from shop.after_sale import RETURN_STATES, ReturnRequest
 from shop.orders import STATES, Order, OrderError
@@ -32,8 +35,8 @@ def _tell(openid: str, text: str) -> None:
     current_app.extensions["outbox"].send(openid, text)
 
 
-def _tiers():
-    return members.tiers_from(current_app.config.get("MEMBER_TIERS"))
+def _tiers() -> tiers.Tiers:
+    return tiers.tiers_from(current_app.config.get("MEMBER_TIERS"))
 
 
 @bp.get("/returns")
@@ -122,26 +125,35 @@ def list_customers():
     """Customers by spend, filterable by tier or openid: who the segments will be made of."""
     tier = request.args.get("tier", "")
     search = request.args.get("q", "").strip()[:64]
-    tiers = _tiers()
-    rows = members.listing(get_db(), tier=tier, search=search, tiers=tiers)
-    names = [members.BASE_TIER, *(name for name, _ in tiers)]
+    table = _tiers()
+    db = get_db()
+    found = members.listing(db, level=table.level_of(tier) if tier else None, search=search)
+    if tier and table.level_of(tier) is None:
+        found = []
+    balances = members.points_balances(db, [c.openid for c in found], datetime.now(UTC))
+    rows = [(c, table.name(c.tier_level), balances.get(c.openid, 0)) for c in found]
     return render_template("shop_service/customers.html", rows=rows, tier=tier, q=search,
-                           tiers=names, yuan=yuan)
+                           tiers=table.all_names(), yuan=yuan)
 
 
 @bp.get("/customers/<openid>")
 @requires("customers")
 def show_customer(openid: str):
+    """Who the customer is: tier since when (and a downgrade waiting for next month), points
+    with what expires and their history, orders and returns."""
     db = get_db()
     customer = members.get(db, openid[:64])
     if customer is None:
         abort(404)
+    now = datetime.now(UTC)
     placed = list(db.scalars(select(Order).where(Order.openid == customer.openid)
                              .order_by(Order.id.desc()).limit(50)))
     returns = list(db.scalars(select(ReturnRequest).where(ReturnRequest.openid == customer.openid)
                               .order_by(ReturnRequest.id.desc()).limit(20)))
     last = from_dict(placed[0].address_fields).one_line() if placed else ""
+    points = members.points_summary(db, customer.openid, now, limit=50)
     return render_template("shop_service/customer.html", customer=customer,
-                           standing=members.standing(customer, _tiers()), orders=placed,
-                           returns=returns, states=STATES, return_states=RETURN_STATES,
-                           yuan=yuan, last_address=last)
+                           standing=tiers.standing(db, customer.openid, now, _tiers(),
+                                                   points=points.balance),
+                           points=points, orders=placed, returns=returns, states=STATES,
+                           return_states=RETURN_STATES, yuan=yuan, last_address=last)

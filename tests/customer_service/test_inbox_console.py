@@ -19,8 +19,7 @@ from console import accounts
 from console.audit_log import AuditEntry
 from customer_service import handoff, tickets
 from customer_service.tickets import Ticket, TicketMessage
-from shop import members
-from shop.orders import Order
+from shop import catalog, orders
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS, signed_in
 
 OPENID = "o-buyer"
@@ -344,17 +343,16 @@ def test_closing_outside_the_window_still_closes_and_says_so(service):
 
 
 def test_the_ticket_shows_who_the_customer_is(service):
-    now = datetime.now(UTC)
-    with service.storage.sessions.begin() as db:
-        members.on_order_placed(db, OPENID, now)
-        members.on_paid(db, OPENID, 60_000, now)
-        db.add(Order(number="S20250101000001", openid=OPENID, state="paid", total_fen=60_000,
-                     address="{}", created_at=now, pay_by=now, tracking_no=""))
+    with service.storage.sessions.begin() as db:  # a real payment: tier and points follow it
+        sku = catalog.add_product(db, name="土蜂蜜", skus=[("500g", 60_000, 5)]).skus[0].id
+        order = orders.place(db, OPENID, [(sku, 1)])
+        assert orders.transition(db, order, "paid", actor="wxpay")
+        number = order.number
     ticket_id = ask(service, "<script>alert(1)</script>")
     agent = signed_in(service.app, "agent")
     page = agent.get(f"/admin/service/tickets/{ticket_id}").text
-    assert "白银" in page and ">600<" in page and "¥600" in page
-    assert "S20250101000001" in page and "已付款" in page
+    assert "<dd>青铜</dd>" in page and "<dd>600</dd>" in page and "¥600" in page  # ≥ ¥500
+    assert number in page and "已付款" in page
     assert "/admin/shop/orders/" not in page  # agents may not open orders
     assert f'/admin/shop/customers/{OPENID}' in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page

@@ -134,11 +134,12 @@ def test_opened_cosmetics_and_fresh_fruit_cannot_be_returned_without_reason(app,
 
 
 def test_membership_shows_tier_points_and_progress(app, shop):
-    assert text(shop.say("我的会员")).startswith("会员等级：青铜\n积分：0")
+    assert text(shop.say("我的会员")).startswith(
+        "会员等级：普通会员\n再消费¥500升级青铜\n积分：0（100积分抵¥1，青铜会员起可用）")
     order = buy(app, shop, "丝绒哑光口红")
     move(app, order.id, "paid")
     assert text(shop.say("积分")).startswith(
-        "会员等级：青铜\n积分：129\n累计消费：¥129\n再消费 ¥371 升级为白银会员")
+        "会员等级：普通会员\n再消费¥371升级青铜\n积分：129（100积分抵¥1，青铜会员起可用）")
 
 
 RETURN_TO = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"

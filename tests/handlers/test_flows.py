@@ -55,7 +55,7 @@ def test_13_my_orders_at_the_quantity_step_is_answered_and_the_order_waits(shop)
 @pytest.mark.parametrize(("command", "answer"), [
     ("购物车", "购物车是空的"),
     ("帮助", "您可以："),
-    ("我的会员", "会员等级：青铜"),
+    ("我的会员", "会员等级：普通会员"),
     ("快递到哪了", "您还没有订单"),
     ("逛逛", "商品分类"),
 ])

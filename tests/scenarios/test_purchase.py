@@ -52,7 +52,8 @@ def test_find_order_pay_see_it_shipped_and_return_it(shop):
     assert after["退货"][0].endswith("回复「未拆封」或「已拆封」。")
     assert "七天无理由退货退款" in after["未拆封"][0]
     assert after["确认退货"][0].startswith("退货申请已提交")
-    assert after["我的会员"][0].startswith("会员等级：青铜\n积分：129")
+    assert after["我的会员"][0].startswith(
+        "会员等级：普通会员\n再消费¥371升级青铜\n积分：129（100积分抵¥1，青铜会员起可用）")
     returns = manager.get("/admin/shop/returns").text
     request_id = int(returns.split('data-return="')[1].split('"')[0])
     shop.app.config["RETURN_ADDRESS"] = "售后部 0571-88886666 浙江省杭州市余杭区文一西路1500号"
@@ -62,4 +63,5 @@ def test_find_order_pay_see_it_shipped_and_return_it(shop):
     manager.post(f"/admin/shop/returns/{request_id}/received")  # the goods are back: refund
     refunded = dict(chat(base, shop.sandbox, "退货进度\n我的会员\n"))
     assert any("已原路退回" in m for m in refunded["退货进度"])
-    assert refunded["我的会员"][-1].startswith("会员等级：青铜\n积分：0")
+    assert refunded["我的会员"][-1].startswith(
+        "会员等级：普通会员\n再消费¥500升级青铜\n积分：0（100积分抵¥1，青铜会员起可用）")

@@ -1,4 +1,8 @@
-"""Members: points and spend follow payments and refunds; tiers follow the spend."""
+"""Members: spend follows payments and refunds; the playbook's tiers follow the spend.
+
+Orders are paid at chosen times (Order.paid_at is the payment's `now`): the tier rules read
+Shanghai months, so the times below are UTC instants picked inside the months they name.
+"""
 
 from __future__ import annotations
 
@@ -6,92 +10,237 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from shop import catalog, members, orders
-from shop.members import Customer, parse_tiers, standing
+from customer_service import handoff
+from customer_service.tickets import Ticket
+from shop import catalog, members, orders, tiers
+from shop.members import Customer
+from shop.notices import CustomerNotice
 
-NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+NOW = datetime(2026, 12, 10, 4, 0, tzinfo=UTC)  # 2026-12-10 12:00 in Shanghai
 
 
-def sku(db, price: int, stock: int = 50) -> int:
+def month_ago(months: int, day: int = 10) -> datetime:
+    """Noon in Shanghai on `day` of the month `months` before December 2026."""
+    index = 2026 * 12 + 11 - months
+    return datetime(index // 12, index % 12 + 1, day, 4, 0, tzinfo=UTC)
+
+
+def sku(db, price: int, stock: int = 500) -> int:
     return catalog.add_product(db, name="土蜂蜜", skus=[("500g", price, stock)]).skus[0].id
 
 
-def paid_order(storage, openid: str, sku_id: int, count: int = 1, at=NOW) -> int:
+def paid_order(storage, openid: str, price: int, at=NOW) -> int:
+    """An order of one unit at `price` fen, paid at `at`."""
     with storage.sessions.begin() as db:
-        order = orders.place(db, openid, [(sku_id, count)], now=at)
+        order = orders.place(db, openid, [(sku(db, price), 1)], now=at)
         assert orders.transition(db, order, "paid", actor="wxpay", now=at)
         return order.id
 
 
-def customer(storage, openid: str) -> Customer | None:
+def refund(storage, order_id: int, at=NOW) -> None:
+    with storage.sessions.begin() as db:
+        assert orders.transition(db, db.get(orders.Order, order_id), "refunded",
+                                 actor="manager", now=at)
+
+
+def customer(storage, openid: str) -> Customer:
     with storage.sessions() as db:
         return db.get(Customer, openid)
 
 
-def test_paying_gives_points_spend_and_the_facts_segments_use(any_storage):
-    with any_storage.sessions.begin() as db:
-        honey = sku(db, 12_950)  # ¥129.50 → 129 points
-    paid_order(any_storage, "o1", honey, 2, at=NOW)
+def tier(storage, openid: str) -> str:
+    with storage.sessions() as db:
+        return tiers.DEFAULT_TIERS.name(tiers.level_of(db, openid))
+
+
+def upgrade_notices(storage, openid: str) -> list[str]:
+    with storage.sessions() as db:
+        return list(db.scalars(select(CustomerNotice.text).where(
+            CustomerNotice.openid == openid, CustomerNotice.kind == "tier_upgrade")
+            .order_by(CustomerNotice.id)))
+
+
+def test_paying_counts_the_facts_segments_use(any_storage):
+    paid_order(any_storage, "o1", 25_900, at=NOW)
     with any_storage.sessions.begin() as db:  # placed but never paid: counts as an order time
-        orders.place(db, "o1", [(honey, 1)], now=NOW + timedelta(days=3))
+        orders.place(db, "o1", [(sku(db, 100), 1)], now=NOW + timedelta(days=3))
     facts = customer(any_storage, "o1")
-    assert (facts.paid_orders, facts.spend_fen, facts.points) == (1, 25_900, 259)
+    assert (facts.paid_orders, facts.spend_fen) == (1, 25_900)
     assert facts.first_order_at.replace(tzinfo=UTC) == NOW
     assert facts.last_order_at.replace(tzinfo=UTC) == NOW + timedelta(days=3)
     assert facts.last_paid_at.replace(tzinfo=UTC) == NOW
-    assert standing(facts).text() == (
-        "会员等级：青铜\n积分：259\n累计消费：¥259\n再消费 ¥241 升级为白银会员"
-    )
 
 
-def test_tiers_rise_with_spend_and_a_refund_takes_back_exactly_what_it_gave(any_storage):
-    with any_storage.sessions.begin() as db:
-        honey = sku(db, 30_000)
-    paid_order(any_storage, "o1", honey)
-    second = paid_order(any_storage, "o1", honey)
-    assert standing(customer(any_storage, "o1")).tier == "白银"  # ¥600 ≥ ¥500
-    with any_storage.sessions.begin() as db:
-        order = db.get(orders.Order, second)
-        assert orders.transition(db, order, "refunded", actor="manager")
-    facts = customer(any_storage, "o1")
-    assert (facts.paid_orders, facts.spend_fen, facts.points) == (1, 30_000, 300)
-    assert standing(facts).tier == "青铜"
-    gold = parse_tiers("白银:100,黄金:250")
-    assert standing(facts, gold).tier == "黄金" and standing(facts, gold).next_tier is None
+def test_bronze_at_500_yuan_cumulative_and_the_upgrade_is_told_once(storage):
+    paid_order(storage, "o1", 49_900, at=month_ago(30))  # years ago still counts
+    assert tier(storage, "o1") == "普通会员"
+    with storage.sessions() as db:
+        assert tiers.standing(db, "o1", NOW).progress == "再消费¥1升级青铜"
+    paid_order(storage, "o1", 100)
+    assert tier(storage, "o1") == "青铜"
+    assert customer(storage, "o1").tier_since.replace(tzinfo=UTC) == NOW
+    paid_order(storage, "o1", 100, at=NOW + timedelta(hours=1))  # still 青铜: not told again
+    assert upgrade_notices(storage, "o1") == [
+        "恭喜您升级为青铜会员！积分抵现、生日礼包已为您开通。回复「我的会员」查看会员权益。"]
 
 
-def test_concurrent_payments_of_one_customer_all_count(any_storage):
-    with any_storage.sessions.begin() as db:
-        honey = sku(db, 1_000, stock=100)
-    threads = [threading.Thread(target=paid_order, args=(any_storage, "o1", honey))
-               for _ in range(8)]
+def test_silver_counts_only_the_last_12_months(storage):
+    paid_order(storage, "o1", 500_000, at=month_ago(13))  # outside the 12 months
+    paid_order(storage, "o1", 400_000, at=month_ago(0, day=1))
+    assert tier(storage, "o1") == "青铜"
+    with storage.sessions() as db:
+        assert tiers.standing(db, "o1", NOW).progress == (
+            "近12个月消费¥4000，再消费¥4000升级白银")
+    paid_order(storage, "o1", 400_000)
+    assert tier(storage, "o1") == "白银"
+    assert upgrade_notices(storage, "o1")[-1].startswith("恭喜您升级为白银会员！专属客服、优先发货")
+
+
+def test_gold_needs_over_5000_yuan_in_each_of_12_consecutive_months(storage):
+    for months in range(11, 0, -1):  # January to November 2026
+        paid_order(storage, "o1", 500_100, at=month_ago(months))
+    assert tier(storage, "o1") == "白银"
+    with storage.sessions() as db:
+        assert tiers.standing(db, "o1", NOW).progress == (
+            "连续12个月每月消费超¥5000升级黄金（已连续11个月）")
+    paid_order(storage, "o1", 500_000)  # exactly ¥5,000 is not over it
+    assert tier(storage, "o1") == "白银"
+    paid_order(storage, "o1", 100)  # December, incomplete, already over: the 12th month
+    assert tier(storage, "o1") == "黄金"
+    with storage.sessions() as db:
+        assert tiers.openids_of_tier(db, "黄金") == ["o1"]
+        assert tiers.openids_of_tier(db, "白银") == []
+        with pytest.raises(ValueError):
+            tiers.openids_of_tier(db, "钻石")
+
+
+def test_a_month_under_the_bar_breaks_the_twelve(storage):
+    for months in range(12, 0, -1):  # December 2025 to November 2026, but June short
+        paid_order(storage, "o1", 200_000 if months == 6 else 600_000, at=month_ago(months))
+    paid_order(storage, "o1", 600_000)
+    assert tier(storage, "o1") == "白银"
+    with storage.sessions() as db:
+        assert tiers.measure(db, "o1", NOW, tiers.DEFAULT_TIERS).streak == 6  # Jul–Dec
+
+
+def test_an_incomplete_month_under_the_bar_does_not_count_against_gold(storage):
+    for months in range(12, 0, -1):  # the 12 complete months before December
+        paid_order(storage, "o1", 500_100, at=month_ago(months))
+    assert tier(storage, "o1") == "黄金"
+    paid_order(storage, "o1", 100)  # December so far: ¥1
+    with storage.sessions.begin() as db:
+        assert tiers.reevaluate(db, "o1", NOW) == 3
+    assert customer(storage, "o1").tier_pending_level is None
+
+
+def test_a_refund_drops_spend_but_the_downgrade_waits_for_the_month_start(storage):
+    paid_order(storage, "o1", 30_000, at=month_ago(0, day=2))
+    second = paid_order(storage, "o1", 30_000, at=month_ago(0, day=3))
+    assert tier(storage, "o1") == "青铜"
+    refund(storage, second)
+    facts = customer(storage, "o1")
+    assert (facts.paid_orders, facts.spend_fen) == (1, 30_000)
+    assert tier(storage, "o1") == "青铜" and facts.tier_pending_level == 0
+    with storage.sessions() as db:
+        assert tiers.standing(db, "o1", NOW).lines()[:3] == [
+            "会员等级：青铜会员", "会员权益：积分抵现、生日礼包", "下月1日起调整为普通会员"]
+    assert tiers.review_tiers(storage, NOW + timedelta(days=5)) == 0  # same month: nothing
+    assert tier(storage, "o1") == "青铜"
+    month_start = datetime(2026, 12, 31, 16, 5, tzinfo=UTC)  # 2027-01-01 00:05 Shanghai
+    assert tiers.review_tiers(storage, month_start) == 1
+    assert tier(storage, "o1") == "普通会员"
+    assert customer(storage, "o1").tier_pending_level is None
+    assert tiers.review_tiers(storage, month_start + timedelta(hours=1)) == 0  # once a month
+
+
+def test_the_monthly_review_drops_silver_when_its_12_months_pass(storage):
+    paid_order(storage, "o1", 800_000, at=month_ago(11, day=20))  # 2026-01-20
+    assert tier(storage, "o1") == "白银"
+    tiers.review_tiers(storage, datetime(2027, 1, 1, 0, 0, tzinfo=UTC))  # still inside
+    assert tier(storage, "o1") == "白银"
+    tiers.review_tiers(storage, datetime(2027, 1, 31, 16, 30, tzinfo=UTC))  # 2027-02-01
+    assert tier(storage, "o1") == "青铜"  # ¥8,000 cumulative is still 青铜
+    assert len(upgrade_notices(storage, "o1")) == 1  # a downgrade is not announced
+
+
+def test_customers_from_before_tiers_are_placed_silently(storage):
+    paid_order(storage, "o1", 60_000)
+    with storage.sessions.begin() as db:  # as the migration leaves them
+        db.get(Customer, "o1").tier_level = 0
+        db.get(Customer, "o1").tier_checked_month = None
+        db.query(CustomerNotice).delete()
+    tiers.review_tiers(storage, NOW)
+    assert tier(storage, "o1") == "青铜" and upgrade_notices(storage, "o1") == []
+
+
+def test_upgrade_listeners_hear_each_upgrade_once(storage):
+    heard = []
+
+    def listener(db, openid, old, new, now):
+        heard.append((openid, old, new, now))
+
+    tiers.on_tier_change(listener)
+    try:
+        paid_order(storage, "o1", 900_000)
+    finally:
+        tiers._listeners.remove(listener)
+    assert heard == [("o1", "普通会员", "白银", NOW)]
+
+
+def test_concurrent_payments_of_one_customer_all_count_and_upgrade_once(storage):
+    with storage.sessions.begin() as db:
+        honey = sku(db, 10_000, stock=100)
+
+    def pay():
+        with storage.sessions.begin() as db:
+            order = orders.place(db, "o1", [(honey, 1)], now=NOW)
+            assert orders.transition(db, order, "paid", actor="wxpay", now=NOW)
+
+    threads = [threading.Thread(target=pay) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    facts = customer(any_storage, "o1")
-    assert (facts.paid_orders, facts.spend_fen, facts.points) == (8, 8_000, 80)
+    facts = customer(storage, "o1")
+    assert (facts.paid_orders, facts.spend_fen) == (8, 80_000)
+    assert tier(storage, "o1") == "青铜" and len(upgrade_notices(storage, "o1")) == 1
 
 
-def test_the_console_lists_customers_by_tier(any_storage):
-    with any_storage.sessions.begin() as db:
-        cheap, dear = sku(db, 1_000), catalog.add_product(
-            db, name="大米", skus=[("10kg", 60_000, 9)]).skus[0].id
-    paid_order(any_storage, "o-small", cheap)
-    paid_order(any_storage, "o-big", dear)
-    with any_storage.sessions() as db:
-        assert [(c.openid, t) for c, t in members.listing(db)] == [
-            ("o-big", "白银"), ("o-small", "青铜")]
-        assert [c.openid for c, _ in members.listing(db, tier="青铜")] == ["o-small"]
-        assert [c.openid for c, _ in members.listing(db, search="big")] == ["o-big"]
+def test_silver_and_above_jump_the_service_queue(storage):
+    paid_order(storage, "o-silver", 800_000)
+    paid_order(storage, "o-bronze", 60_000)
+    for openid in ("o-silver", "o-bronze"):
+        with storage.sessions.begin() as db:
+            handoff.hand_off(db, openid, "你好", config={"SERVICE_HOURS": "00:00-23:59"},
+                             now=NOW)
+    with storage.sessions() as db:
+        found = {t.openid: (t.priority, t.priority_reason) for t in db.scalars(select(Ticket))}
+    assert found == {"o-silver": (1, "白银会员"), "o-bronze": (0, "")}
 
 
-@pytest.mark.parametrize("text", ["白银", "白银:abc", "白银:3000,黄金:2000", "青铜:10", "白银:0",
-                                  ""])
+def test_the_console_lists_customers_by_tier(storage):
+    paid_order(storage, "o-small", 1_000)
+    paid_order(storage, "o-big", 60_000)
+    with storage.sessions() as db:
+        assert [c.openid for c in members.listing(db)] == ["o-big", "o-small"]
+        assert [c.openid for c in members.listing(db, level=1)] == ["o-big"]
+        assert [c.openid for c in members.listing(db, search="small")] == ["o-small"]
+
+
+@pytest.mark.parametrize("text", ["青铜:500", "青铜:500,白银:8000", "青铜:abc,白银:1,黄金:2",
+                                  "青铜:500,青铜:8000,黄金:5000", "普通会员:1,白银:2,黄金:3",
+                                  "青铜:0,白银:8000,黄金:5000", "", "青铜:1,白银:2,黄金:3,钻石:4"])
 def test_bad_tier_settings_are_refused(text):
     with pytest.raises(ValueError):
-        parse_tiers(text)
+        tiers.parse_tiers(text)
+
+
+def test_tier_settings_are_names_and_yuan_by_rule():
+    parsed = tiers.parse_tiers("铜牌:300，银牌:6000，金牌:4000")
+    assert parsed == tiers.Tiers(("铜牌", "银牌", "金牌"), 30_000, 600_000, 400_000)
+    assert parsed.benefits(2) == ("积分抵现", "生日礼包", "专属客服", "优先发货")
 
 
 def test_a_bad_member_tiers_setting_is_one_config_line():
@@ -99,5 +248,5 @@ def test_a_bad_member_tiers_setting_is_one_config_line():
 
     config = {**DEFAULTS, "MEMBER_TIERS": "白银:500,黄金:100"}
     with pytest.raises(ConfigError) as raised:
-        validate(config, require_account=False, checks=[members.check_config])
+        validate(config, require_account=False, checks=[tiers.check_config])
     assert any(line.startswith("MEMBER_TIERS:") for line in raised.value.problems)

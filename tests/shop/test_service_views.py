@@ -118,10 +118,15 @@ def test_customers_show_tier_points_and_orders(shop, paid):
     listing = agent.get("/admin/shop/customers").text
     row = listing.split('data-customer="o-buyer"')[1].split("</tr>")[0]
     points = paid.total_fen // 100
-    assert f"<td>青铜</td><td>{points}</td>" in row
+    assert f"<td>普通会员</td><td>{points}</td>" in row
     assert "o-buyer" not in agent.get("/admin/shop/customers?tier=黄金").text
+    assert "o-buyer" in agent.get("/admin/shop/customers?tier=普通会员").text
     detail = agent.get("/admin/shop/customers/o-buyer").text
     assert f'data-order="{paid.number}"' in detail and "已付款" in detail
+    assert f'<dd data-points="{points}">{points}</dd>' in detail
+    entry = detail.split("data-points-entry>")[1].split("</tr>")[0]
+    assert f"<td>获得</td><td>+{points}</td><td>{paid.number}</td>" in entry
+    assert "再消费¥" in detail and "升级青铜" in detail
     assert agent.get("/admin/shop/customers/nobody").status_code == 404
     assert signed_in(shop.app, "reviewer").get("/admin/shop/customers").status_code == 403
 
