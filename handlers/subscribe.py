@@ -6,6 +6,7 @@ from bot.inbound import Inbound
 from bot.router import Router
 from handlers.context import ChatContext
 from handlers.texts import MENU_TEXT
+from promotions import coupons
 from shop import followers
 
 router = Router("subscribe")
@@ -15,10 +16,15 @@ WELCOME = "欢迎关注！这里是我们的微商城 🛍\n\n" + MENU_TEXT
 
 @router.event("subscribe")
 def welcome(msg: Inbound, ctx: ChatContext) -> str:
-    """A new follower gets the welcome and the menu; the QR scene that brought them is kept."""
+    """A new follower gets the welcome and the menu, and the follow gift if the shop has one
+    (a re-follow gets it only once); the QR scene that brought them is kept."""
     with ctx.db() as db:
         followers.record_subscribe(db, msg.openid, followers.utc(msg.create_time), msg.scene)
-    return WELCOME
+        gift = coupons.gift_text(coupons.issue_on(db, msg.openid, "follow", ctx.now()))
+    if not gift:
+        return WELCOME
+    return (f"欢迎关注！这里是我们的微商城 🛍\n\n送你新人礼券，已放入「我的优惠券」：\n{gift}\n"
+            f"下单时自动选用最划算的一张。\n\n{MENU_TEXT}")
 
 
 @router.event("unsubscribe")
