@@ -1,0 +1,119 @@
+"""The manager's 秒杀 pages: a day's sessions with their items, live sold and left, adding an
+item (its stock carved out of the SKU's, its 原价 checked against the order history) and
+ending a session early. Every change is audit-logged; forms carry the console's CSRF token."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from console import audit_log
+from console.auth import client_address, current_account, get_db, get_or_404, get_redis, requires
+from console.shell import console_blueprint
+from core.clock import as_utc, shanghai_text
+from core.money import MoneyError, parse_yuan, yuan
+from promotions import flash, flash_gate
+from promotions.flash import FlashError, FlashSession
+from shop.catalog import Product, Sku
+
+bp = console_blueprint("flash_admin", __name__, "/admin/promotions/flash",
+                       template_folder="templates")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _day() -> date:
+    try:
+        return date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        return flash.shanghai_day(_now())
+
+
+@bp.get("")
+@requires("promotions")
+def list_sessions():
+    """One day's sessions (today by default) with their items, live sold and left from the
+    gate, the form to add an item, and 提前结束."""
+    db, now, day = get_db(), _now(), _day()
+    sessions = flash.ensure_day(db, day, flash.start_times(current_app.config))
+    db.commit()
+    ids = [item.id for session in sessions for item in session.items]
+    live = flash_gate.left(get_redis(), ids)
+    skus = db.execute(select(Sku, Product).join(Product).where(Product.on_shelf, Sku.stock > 0)
+                      .order_by(Product.name, Sku.id)).all()
+    return render_template(
+        "promotions_flash/sessions.html", sessions=sessions, day=day, now=now, live=live,
+        skus=skus, yuan=yuan, shanghai_text=shanghai_text, as_utc=as_utc,
+        prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+        error=request.args.get("error", ""), notice=request.args.get("notice", ""))
+
+
+def _back(session: FlashSession, **message: str):
+    day = as_utc(session.starts_at).astimezone(flash.SHANGHAI).date().isoformat()
+    return redirect(url_for("flash_admin.list_sessions", day=day, **message))
+
+
+def _whole(name: str, default: int | None = None) -> int:
+    value = request.form.get(name, "").strip()
+    if not value and default is not None:
+        return default
+    if not value.isdigit() or len(value) > 7:
+        raise FlashError("库存和限购需为整数")
+    return int(value)
+
+
+@bp.post("/<int:session_id>/items")
+@requires("promotions")
+def add_item(session_id: int):
+    """Add a SKU to a session; a refusal says why (stock, price, unsupported 原价)."""
+    db = get_db()
+    session = get_or_404(FlashSession, session_id)
+    try:
+        price = parse_yuan(request.form.get("price", ""))
+        reference_text = request.form.get("reference", "").strip()
+        reference = parse_yuan(reference_text) if reference_text else None
+        item = flash.add_item(db, session_id, _whole("sku_id"), price_fen=price,
+                              stock=_whole("stock"), limit=_whole("limit", 1),
+                              reference_fen=reference, now=_now())
+    except MoneyError:
+        db.rollback()
+        return _back(session, error="价格格式不对，例如 59 或 59.90")
+    except FlashError as error:
+        db.rollback()
+        return _back(session, error=str(error))
+    audit_log.record(db, "flash.item_add", actor=current_account(), target=f"session:{session_id}",
+                     sku_id=item.sku_id, price_fen=item.price_fen, stock=item.stock,
+                     limit=item.limit_per_customer, reference_fen=item.reference_price_fen,
+                     address=client_address())
+    db.commit()
+    flash.forget_listing(get_redis())
+    flash.reconcile_item(current_app.extensions["storage"].sessions, get_redis(), item.id,
+                         _now())
+    return _back(session, notice="已添加秒杀商品")
+
+
+@bp.post("/<int:session_id>/end")
+@requires("promotions")
+def end_session(session_id: int):
+    """提前结束: the session stops selling now and its unsold units go back to the SKUs."""
+    db = get_db()
+    session = get_or_404(FlashSession, session_id)
+    try:
+        flash.end_early(db, session_id, _now())
+    except FlashError as error:
+        db.rollback()
+        return _back(session, error=str(error))
+    items = [item.id for item in session.items]
+    returned = sum(item.returned or 0 for item in session.items)
+    audit_log.record(db, "flash.session_end", actor=current_account(),
+                     target=f"session:{session_id}", returned=returned, address=client_address())
+    db.commit()
+    storage = current_app.extensions["storage"]
+    flash.forget_listing(storage.redis)
+    for item_id in items:  # the gate answers 已结束 from now on
+        flash.reconcile_item(storage.sessions, storage.redis, item_id, _now())
+    return _back(session, notice=f"本场已结束，未售出的{returned}件已退回库存")
