@@ -93,7 +93,7 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
     click.echo(f"Webhook listening at {url}")
     click.echo(f"Console at http://{host}:{settings['PORT']}/admin")
     if demo:
-        from devtools.demo import seed_catalog, seed_console_accounts, seed_faq
+        from devtools.demo import seed_catalog, seed_console_accounts, seed_faq, seed_promotions
 
         seed_console_accounts(app.extensions["storage"].sessions)
         rules = app.extensions["audit_rules"].screener()
@@ -101,6 +101,10 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
             click.echo(f"Demo catalog: {created} products loaded")
         if created := seed_faq(app.extensions["storage"].sessions):
             click.echo(f"Demo FAQ: {created} questions and answers")
+        batches, flash = seed_promotions(app.extensions["storage"].sessions)
+        if batches or flash:
+            click.echo(f"Demo promotions: {batches} coupon batches (code VIP88), "
+                       "flash-sale items in the session on now and the next (回复「秒杀」)")
         click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
         click.echo(demo_passwords_line(settings["ADMIN_PASSWORD"]))
         click.echo("Next: in a second terminal run  .venv/bin/python -m bot chat")

@@ -54,6 +54,21 @@ def seed_catalog(sessions, screener) -> int:
         return created
 
 
+def seed_promotions(sessions) -> tuple[int, bool]:
+    """The demo's coupons (a new-follower gift, the code VIP88, a 白银 gift) and flash-sale
+    items in the session on now and the next: (batches made, flash items there)."""
+    from datetime import UTC, datetime
+
+    from promotions.coupons import seed_demo_coupons
+    from promotions.flash import seed_demo_flash
+
+    now = datetime.now(UTC)
+    with sessions.begin() as db:
+        batches = seed_demo_coupons(db, now)
+        session = seed_demo_flash(db, now)
+    return len(batches), session is not None
+
+
 def seed_faq(sessions) -> int:
     """A starting FAQ (returns, shipping, invoices …) for an empty one."""
     from customer_service.faq import seed_defaults

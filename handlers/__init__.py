@@ -4,7 +4,19 @@ The order of ROUTERS is the precedence: earlier routers win. Explicit keywords a
 first, then help; the catalog search takes any other text; the fallback answers the rest.
 """
 
-from handlers import after_sale, browse, cart, flows, menu, order, questions, service, subscribe
+from handlers import (
+    after_sale,
+    browse,
+    cart,
+    coupons,
+    flash_sale,
+    flows,
+    menu,
+    order,
+    questions,
+    service,
+    subscribe,
+)
 
 ROUTERS = [
     flows.router,  # wraps the rest: in a flow, a command is answered and the flow set aside
@@ -14,6 +26,8 @@ ROUTERS = [
     order.router,  # a buying flow under way answers first; 买 …, 加入购物车, 我的订单
     after_sale.router,  # 修改地址, 退货, 确认收货 (and their flows), 我的会员
     cart.router,  # 购物车, 删除 N, N 改 M, 结算
+    flash_sale.router,  # 秒杀, 抢 N, 提醒我
+    coupons.router,  # 我的优惠券, 领券 <code>
     browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
     menu.router,  # help, and menu areas not built yet
     questions.router,  # any other text: the FAQ, else the catalog, else 人工 offered

@@ -16,21 +16,15 @@ from core.clock import shanghai_text
 from core.money import yuan
 from handlers import address_steps, commands
 from handlers.context import ChatContext
+from handlers.payment_links import open_payment, order_link
+from promotions import checkout as promotion_checkout
 from shop import addresses, after_sale, cart, checkout, order_status, orders
 from shop.catalog import Product, Sku
 from shop.orders import Order, OrderError, PriceChanged
-from shop.wxpay import PayError
 
 router = Router("order")
 
 FLOW = "order:*"
-
-def order_link(ctx: ChatContext, number: str) -> str:
-    """The order's page, signed so that order numbers cannot be walked through."""
-    base = str(ctx.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    token = orders.page_token(str(ctx.config.get("SECRET_KEY") or ""), number)
-    return f"{base}/shop/o/{number}?t={token}"
-
 
 @router.state(FLOW, kinds=address_steps.TEXTUAL)
 def continue_order(msg: Inbound, ctx: ChatContext) -> str:
@@ -53,9 +47,13 @@ def continue_order(msg: Inbound, ctx: ChatContext) -> str:
         return _take_address(ctx, msg)
     if step == "order:address":
         return _take_address(ctx, msg)
+    if step == "order:coupon":
+        return _pick_coupon(ctx, text)
     if step == "order:confirm":
         if text in checkout.YES or text == "确认下单":
             return _place(ctx, msg.openid)
+        if changed := _change_bill(ctx, text):
+            return changed
         return "回复「确认」下单，或回复「取消」放弃。"
     ctx.conversation.clear()
     return "这一步已过期，请重新选择商品。回复「逛逛」看看。"
@@ -160,6 +158,7 @@ def _take_address(ctx: ChatContext, msg: Inbound) -> str:
 
 
 def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
+    """The read-back: goods, the suggested coupon, the points offer, what to pay."""
     data = ctx.conversation.get_data()
     ctx.conversation.update_data(address=address.as_dict())
     if not data.get("checkout_key"):  # one key per confirmation, kept if it is shown again
@@ -167,8 +166,62 @@ def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
     ctx.conversation.set_state("order:confirm")
     items = _items(data)
     with ctx.db() as db:
-        ctx.conversation.update_data(total=checkout.total(db, items))  # what is confirmed
-        return checkout.read_back(db, items, address)
+        bill = promotion_checkout.bill(
+            db, ctx.msg.openid, checkout.total(db, items), ctx.now(), ctx.config,
+            coupon=data.get("coupon", promotion_checkout.BEST),
+            points_wanted=int(data.get("points") or 0))
+        # What is confirmed: this coupon (the best one resolved to its id), these points.
+        declined = data.get("coupon") == promotion_checkout.NO_COUPON
+        ctx.conversation.update_data(
+            total=bill.pay_fen, points=bill.points_used,
+            coupon=bill.coupon_id if bill.coupon_id is not None else (
+                promotion_checkout.NO_COUPON if declined else promotion_checkout.BEST))
+        per_yuan = int(ctx.config.get("POINTS_PER_YUAN_OFF") or 100)
+        return checkout.read_back(db, items, address, bill.lines(per_yuan))
+
+
+def _change_bill(ctx: ChatContext, text: str) -> str | None:
+    """换券 / 不用券 / 用积分 [N] / 不用积分 at the read-back; None if the text is none."""
+    data = ctx.conversation.get_data()
+    address = addresses.from_dict(data.get("address"))
+    if text in promotion_checkout.CHANGE_COUPON:
+        with ctx.db() as db:
+            menu, ids = promotion_checkout.coupon_menu(
+                db, ctx.msg.openid, checkout.total(db, _items(data)), ctx.now())
+        if not ids:
+            return menu + "\n回复「确认」下单，或回复「取消」放弃。"
+        ctx.conversation.set_state("order:coupon")
+        ctx.conversation.update_data(coupon_ids=ids)
+        return menu
+    if text in promotion_checkout.NO_COUPON_WORDS:
+        ctx.conversation.update_data(coupon=promotion_checkout.NO_COUPON)
+        return "好的，本单不使用优惠券。\n" + _confirm(ctx, address)
+    if text in promotion_checkout.NO_POINTS_WORDS:
+        ctx.conversation.update_data(points=0)
+        return "好的，本单不使用积分。\n" + _confirm(ctx, address)
+    wanted = promotion_checkout.points_request(text)
+    if wanted is None:
+        return None
+    ctx.conversation.update_data(points=wanted)
+    reply = _confirm(ctx, address)
+    used = int(ctx.conversation.get_data().get("points") or 0)
+    if not used:
+        return "本单暂无可用积分。\n" + reply
+    if wanted < 10**9 and used < wanted:
+        return f"本单最多可用 {used} 分，已按 {used} 分抵扣。\n" + reply
+    return reply
+
+
+def _pick_coupon(ctx: ChatContext, text: str) -> str:
+    data = ctx.conversation.get_data()
+    ids = [int(coupon_id) for coupon_id in data.get("coupon_ids") or []]
+    if text in promotion_checkout.NO_COUPON_WORDS or text == "0":
+        ctx.conversation.update_data(coupon=promotion_checkout.NO_COUPON)
+    elif text.isdigit() and 1 <= int(text) <= len(ids):
+        ctx.conversation.update_data(coupon=ids[int(text) - 1])
+    else:
+        return f"请回复 0–{len(ids)} 之间的序号选择优惠券，或回复「取消」放弃下单。"
+    return _confirm(ctx, addresses.from_dict(data.get("address")))
 
 
 def _items(data: dict) -> list[tuple[int, int]]:
@@ -186,9 +239,12 @@ def _place(ctx: ChatContext, openid: str) -> str:
             if placed is not None:
                 number, state = placed.number, placed.state
             else:
-                order = orders.place(db, openid, items, address=data.get("address"),
-                                     expected_total=data.get("total"), payment_minutes=minutes,
-                                     checkout_key=key)
+                coupon = data.get("coupon")
+                order = promotion_checkout.place(
+                    db, openid, items, address=data.get("address"),
+                    coupon_id=coupon if isinstance(coupon, int) else None,
+                    points_used=int(data.get("points") or 0), expected_total=data.get("total"),
+                    now=ctx.now(), config=ctx.config, payment_minutes=minutes, checkout_key=key)
                 number, total, pay_by = order.number, order.total_fen, order.pay_by
                 if data.get("from_cart"):
                     cart.clear(db, openid, [sku_id for sku_id, _ in items])
@@ -196,6 +252,10 @@ def _place(ctx: ChatContext, openid: str) -> str:
         return "价格刚刚有变动，请看新的金额：\n" + _confirm(
             ctx, addresses.from_dict(data.get("address"))
         )
+    except promotion_checkout.CheckoutError as error:  # nothing was placed: ask again
+        ctx.conversation.update_data(coupon=promotion_checkout.BEST, points=0)
+        return f"{error}，请看新的金额：\n" + _confirm(
+            ctx, addresses.from_dict(data.get("address")))
     except OrderError as error:
         ctx.conversation.clear()
         return f"下单没有成功：{error}。回复「逛逛」看看其他商品。"
@@ -203,25 +263,12 @@ def _place(ctx: ChatContext, openid: str) -> str:
     if placed is not None:  # this 确认 was already taken: the server stopped before it said so
         return (f"这笔订单已经提交过了，订单号 {number}（{orders.STATES[state]}），"
                 f"不会重复下单。\n查看订单：{order_link(ctx, number)}")
-    how = _open_payment(ctx, number, total, openid)
+    how = open_payment(ctx, number, total, openid)
     return (
         f"下单成功！订单号 {number}，应付 {yuan(total)}。\n"
         f"请在 {shanghai_text(pay_by, '%H:%M')} 前完成支付，超时订单自动取消。\n"
         f"{how}{order_link(ctx, number)}"
     )
-
-
-def _open_payment(ctx: ChatContext, number: str, total: int, openid: str) -> str:
-    """Create the WeChat Pay transaction now, so the order page can pay at once."""
-    client = ctx.wxpay
-    if client is None:
-        return "（微信支付尚未开通，请联系客服付款）查看订单："
-    try:
-        client.jsapi(number, f"微商城订单 {number}", total, openid)
-    except PayError as error:
-        ctx.log.warning("could not open payment for order %s: %s", number, error)
-        return "支付通道繁忙，请稍后在订单页支付："
-    return "去支付："
 
 
 @router.click("MENU_ORDERS")

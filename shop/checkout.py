@@ -95,14 +95,15 @@ def sku_choices(product: Product) -> str:
 
 
 def last_address(db: Session, openid: str) -> Address | None:
-    """The address of the customer's latest order, offered again."""
-    order = db.scalar(
-        select(Order).where(Order.openid == openid).order_by(Order.id.desc()).limit(1)
-    )
-    if order is None:
-        return None
-    address = addresses.from_dict(order.address_fields)
-    return address if not address.missing else None
+    """The address of the customer's latest order that has a whole one, offered again (a
+    flash-sale order may have been placed before its address was given)."""
+    for order in db.scalars(
+        select(Order).where(Order.openid == openid).order_by(Order.id.desc()).limit(5)
+    ):
+        address = addresses.from_dict(order.address_fields)
+        if not address.missing:
+            return address
+    return None
 
 
 def total(db: Session, items: list[tuple[int, int]]) -> int:
@@ -110,12 +111,16 @@ def total(db: Session, items: list[tuple[int, int]]) -> int:
     return sum(db.get(Sku, sku_id).price_fen * count for sku_id, count in items)
 
 
-def read_back(db: Session, items: list[tuple[int, int]], address: Address) -> str:
+def read_back(db: Session, items: list[tuple[int, int]], address: Address,
+              money_lines: list[str] | None = None) -> str:
+    """The order as it will be placed; `money_lines` (coupon, points, what to pay) replace
+    the plain total when promotions apply."""
     rows = ["请确认订单："]
     for sku_id, count in items:
         sku = db.get(Sku, sku_id)
         product = db.get(Product, sku.product_id)
         rows.append(f"{product.name}（{sku.variant}）× {count}")
-    rows.append(f"合计 {yuan(total(db, items))}，包邮\n寄到：{address.one_line()}")
+    rows.extend(money_lines or [f"合计 {yuan(total(db, items))}，包邮"])
+    rows.append(f"寄到：{address.one_line()}")
     rows.append("回复「确认」下单，回复「取消」放弃。")
     return "\n".join(rows)

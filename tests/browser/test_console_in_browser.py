@@ -38,7 +38,7 @@ def test_a_manager_sees_the_numbers_the_webhook_produced(page, live):
     assert page.locator('[data-figure="messages_today"]').inner_text() == "8"
     keywords = page.locator("#keywords li").all_inner_texts()
     assert keywords[0].split() == ["口红", "2"]
-    assert page.locator("#clicks li").first.inner_text().split() == ["逛逛", "1"]
+    assert page.locator("#clicks li").first.inner_text().split() == ["全部商品", "1"]
     assert page.locator("svg.chart").count() == 3
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)

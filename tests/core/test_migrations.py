@@ -134,3 +134,42 @@ def test_each_revision_upgrades_a_database_with_rows_in_it(empty_database):
     assert tuple(row) == ("2026120400001", None)
     assert migrate.pending_model_changes(engine) == []
     engine.dispose()
+
+
+def test_promotions_keep_each_customers_points_and_when_orders_were_paid(empty_database):
+    """0005: a paid order's points become an `earn` entry a refund can take back, its payment
+    time is read from its events, and old points are dated so none expire at once."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy.orm import Session
+
+    from promotions import points
+
+    engine = make_engine(empty_database)
+    with engine.begin() as connection:
+        command.upgrade(migrate.alembic_config(connection), "0004_payment_announced")
+        for number, state, total, paid in (("1", "paid", 25_880, "2026-11-30 02:00:00"),
+                                           ("2", "completed", 9_900, "2020-05-01 02:00:00"),
+                                           ("3", "refunded", 50_000, "2026-11-01 02:00:00"),
+                                           ("4", "pending_payment", 7_700, None)):
+            order_id = connection.execute(text(
+                "INSERT INTO shop_orders (number, openid, state, total_fen, address, created_at,"
+                " pay_by, tracking_no) VALUES (:number, 'o1', :state, :total, '{}',"
+                " '2026-11-01 01:00:00', '2026-11-01 01:30:00', '') RETURNING id"),
+                {"number": number, "state": state, "total": total}).scalar_one()
+            if paid:
+                connection.execute(text(
+                    "INSERT INTO shop_order_events (order_id, at, from_state, to_state, actor,"
+                    " note) VALUES (:id, :at, 'pending_payment', 'paid', 'wxpay', '')"),
+                    {"id": order_id, "at": paid})
+    migrate.upgrade(engine)
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    with Session(engine) as db:
+        assert points.balance(db, "o1", now) == 258 + 99  # the refunded order gave none back
+        kinds = [(entry.kind, entry.points) for entry in points.history(db, "o1")]
+        assert sorted(kinds) == [("earn", 99), ("earn", 258)]
+        paid_at = dict(db.execute(text("SELECT number, paid_at FROM shop_orders")).all())
+    assert paid_at["4"] is None and str(paid_at["1"]).startswith("2026-11-30 02:00")
+    assert migrate.pending_model_changes(engine) == []
+    engine.dispose()

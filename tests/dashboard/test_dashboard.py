@@ -46,7 +46,7 @@ def test_the_board_counts_what_the_webhook_received(console_app):
     # 4 texts (the retry is not counted), 1 image, and 6 events: 2 follows, 1 unfollow, 3 clicks
     assert board["messages_by_kind"] == {"事件": 6, "文字": 4, "图片": 1}
     assert today["messages"] == 11
-    assert board["menu_clicks"] == [{"menu": "逛逛", "count": 2}, {"menu": "帮助", "count": 1}]
+    assert board["menu_clicks"] == [{"menu": "全部商品", "count": 2}, {"menu": "帮助", "count": 1}]
     words = {k["word"]: k["count"] for k in board["top_keywords"]}
     assert words["口红"] == 3 and words["面霜"] == 2
     assert "我们" not in words and "吗" not in words
@@ -54,7 +54,7 @@ def test_the_board_counts_what_the_webhook_received(console_app):
     page = manager.get("/admin/dashboard").text
     assert 'data-figure="followers_total">1<' in page
     assert 'data-figure="new_today">2<' in page
-    assert "口红" in page and "逛逛" in page
+    assert "口红" in page and "全部商品" in page
     assert "<svg" in page and "http" not in page.split("<main>")[1].split("</main>")[0]
 
 
@@ -111,7 +111,7 @@ def test_the_board_sums_a_month_in_sql_on_every_backend(any_storage):
         board = figures.build(db, today, 30)
     assert board.days[-1].messages == 30 and board.totals()["messages"] == sum(range(1, 31))
     assert board.keywords[0] == ("口红", 60) and len(board.keywords) == figures.TOP_KEYWORDS
-    assert board.clicks == [("逛逛", 30)]
+    assert board.clicks == [("全部商品", 30)]
     assert (board.days[-1].new_followers, board.days[-3].lost_followers) == (1, 1)
     assert board.followers_total == 1
 
