@@ -26,9 +26,12 @@ from bot.replies import SUCCESS
 from bot.session import conversation_key, lock_key
 
 DEDUP_PREFIX = "dedup:"
-#: Redis hash openid → unix time of the latest message; shop.followers moves it into SQL,
-#: where the 48-hour customer-service window is decided.
+#: Redis hash openid → unix time of the latest interaction (a message, a menu click, a follow,
+#: a scan), and MESSAGED + openid → that of the latest message the customer sent; shop.followers
+#: moves both into SQL. Only a message opens WeChat's 48-hour window for later sends (a click
+#: opens one minute), so the two are kept apart.
 TOUCH_KEY = "followers:touched"
+MESSAGED = "m:"
 #: A claim being handled: PENDING, ":", and the unix time in ms its lease runs out. A live
 #: process replaces it with the reply or, at its reply budget, with `success` (give_up); one
 #: still pending after its lease was left by a process that died (kill -9) and is taken over
@@ -55,7 +58,10 @@ if current then
 else
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+  if ARGV[16] == '1' then redis.call('HSET', KEYS[2], ARGV[17] .. ARGV[3], ARGV[4]) end
+end
 if not current then redis.call('HINCRBY', KEYS[5], ARGV[7], 1) end
 if not current and ARGV[8] ~= '' then redis.call('HINCRBY', KEYS[5], ARGV[8], 1) end
 if not current and ARGV[9] ~= '' then
@@ -174,6 +180,8 @@ class Ledger:
             PENDING,
             nonce.digest if nonce else "",
             nonce.ttl if nonce else 0,
+            "1" if msg.kind != "event" else "",
+            MESSAGED,
         ]
         result = self._claim(keys=keys, args=args)
         if result[0] == -1:

@@ -19,7 +19,10 @@ router = Router("coupons")
 
 #: 优惠券 alone is not a command (at the read-back it means 换券), so it is only heard here.
 MY_COUPONS = (*commands.MY_COUPONS, "优惠券")
-CLAIM = re.compile(r"^(?:领券|领取优惠券|领优惠券|兑换|兑换券|兑换码)\s*[:：]?\s*(.*)$", re.DOTALL)
+#: 领券 takes anything after it (and explains a bad code); 兑换 only a code, so that
+#: 兑换积分 and other questions starting with 兑换 go on to the FAQ.
+CLAIM = re.compile(r"^(?:(?:领取优惠券|领优惠券|领券)\s*[:：]?\s*(.*)"
+                   r"|(?:兑换码|兑换券|兑换)\s*[:：]?\s*([A-Za-z0-9_\-]{1,200}))$", re.DOTALL)
 #: A code is at most 20 characters; anything much longer is not one.
 TYPED_MAX = 40
 
@@ -36,7 +39,7 @@ def show_coupons(msg: Inbound, ctx: ChatContext) -> str:
 def claim(msg: Inbound, ctx: ChatContext) -> str:
     """领券 NEW2026: the code's coupons (a bundle gives several), or why not."""
     typed = CLAIM.match(normalize(msg.text or ""))
-    code = typed.group(1).strip() if typed else ""
+    code = (typed.group(1) or typed.group(2) or "").strip() if typed else ""
     if not code:
         return "请在「领券」后面加上券码，例如：领券 VIP88"
     if len(code) > TYPED_MAX:

@@ -3,9 +3,12 @@ countdown; 抢 N buys item N at once; 提醒我 asks for a reminder before the s
 
 The rules are in promotions/flash.py (and the gate in flash_gate.py). Address: the order is
 placed at once (in the first seconds a unit not taken is a unit lost) with the customer's
-last address; a customer without one gets the order and the payment link all the same and is
-asked for the address right after (the `flash:address` step). A command in that step leaves
-it; the order stays, and 修改地址 adds the address later, as for any unshipped order.
+last address; a customer without one gets the order all the same and is asked for the
+address right after (the `flash:address` step). Such an order cannot be paid before it has an
+address (nothing is paid for that cannot be shipped; the order page opens payment only then),
+so the reply says so plainly instead of giving a 去支付 link, and the payment link follows
+once the address is taken. A command in that step leaves it; the order stays, and 修改地址
+adds the address later, as for any unshipped order.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from handlers.context import ChatContext
 from handlers.payment_links import open_payment, order_link
 from promotions import flash, flash_gate, prices
 from promotions.flash import FlashItem, FlashRefused, FlashSession
-from shop import after_sale, checkout, notices
+from shop import addresses, after_sale, checkout, notices
 from shop.orders import Order, OrderError
 
 router = Router("flash_sale")
@@ -103,9 +106,10 @@ def _name(item: FlashItem) -> str:
 
 
 def _price(db, item: FlashItem, now: datetime) -> str:
-    """秒杀价, and 原价 only when set and the last 7 days of sales still support it."""
+    """秒杀价, and 原价 only when set and the 7 days of sales before the session still
+    support it."""
     reference = prices.shown_reference(db, item.sku_id, item.reference_price_fen,
-                                       item.price_fen, now)
+                                       item.price_fen, prices.anchor(item.session.starts_at, now))
     return f"秒杀价 {yuan(item.price_fen)}" + (f" 原价 {yuan(reference)}" if reference else "")
 
 
@@ -140,24 +144,51 @@ def grab(msg: Inbound, ctx: ChatContext) -> str:
         grabbed = flash.grab(ctx.sessions, ctx.redis, item_id, msg.openid, now,
                              payment_minutes=minutes)
     except FlashRefused as refused:
+        if refused.code == "limit":
+            return _over_limit(ctx, item_id, msg.openid, name, limit)
         return _refused(refused, name, limit)
-    pay = open_payment(ctx, grabbed.number, grabbed.total_fen, msg.openid)
-    head = (f"抢到了！{name}，订单号 {grabbed.number}，应付 {yuan(grabbed.total_fen)}。\n"
+    used = f"（已用优惠券减 {yuan(grabbed.coupon_fen)}）" if grabbed.coupon_fen else ""
+    head = (f"抢到了！{name}，订单号 {grabbed.number}，应付 {yuan(grabbed.total_fen)}{used}。\n"
             f"请在 {shanghai_text(grabbed.pay_by, '%H:%M')} 前完成支付，超时订单自动取消，"
             "名额让给别人。\n")
-    link = f"{pay}{order_link(ctx, grabbed.number)}"
     if grabbed.address_line:
-        return f"{head}寄到：{grabbed.address_line}（要改请回复「修改地址」）\n{link}"
+        pay = open_payment(ctx, grabbed.number, grabbed.total_fen, msg.openid)
+        return (f"{head}寄到：{grabbed.address_line}（要改请回复「修改地址」）\n"
+                f"{pay}{order_link(ctx, grabbed.number)}")
     ctx.conversation.clear()
     ctx.conversation.set_state(STEP)
     ctx.conversation.update_data(flash_order=grabbed.order_id)
-    return f"{head}{link}\n\n还差收货地址，付款前请补上。\n{ASK_ADDRESS}"
+    return (f"{head}⚠️ 还差收货地址：须先补上地址才能付款（没有地址无法发货），"
+            f"地址记下后再发付款链接给你。\n查看订单：{order_link(ctx, grabbed.number)}\n\n"
+            f"{ASK_ADDRESS}")
+
+
+def _over_limit(ctx: ChatContext, item_id: int, openid: str, name: str, limit: int) -> str:
+    """限购 reached, worded by the customer's order: 请尽快付款 only to one still waiting for
+    payment (with the address first if it has none); a paid one is told it is paid."""
+    head = f"{name}每人限购{limit}件，你已经抢到了"
+    with ctx.db() as db:
+        held = flash.held_orders(db, item_id, openid)
+        waiting = next((order for order in held if order.state == "pending_payment"), None)
+        if waiting is not None:
+            number, total, pay_by = waiting.number, waiting.total_fen, as_utc(waiting.pay_by)
+            addressed = not addresses.from_dict(waiting.address_fields).missing
+    if waiting is None:
+        if held:
+            return f"{head}，订单已付款，我们会尽快发货。回复「我的订单」查看。"
+        return f"{head}。回复「我的订单」查看。"
+    at = shanghai_text(pay_by, "%H:%M")
+    if not addressed:
+        return (f"{head}（订单 {number}），还没付款。付款前须先补上收货地址：请回复「修改地址」"
+                f"补上，再在 {at} 前付款，超时订单自动取消。")
+    pay = open_payment(ctx, number, total, openid)
+    return (f"{head}（订单 {number}），还没付款，请在 {at} 前付款，超时订单自动取消。\n"
+            f"{pay}{order_link(ctx, number)}")
 
 
 def _refused(refused: FlashRefused, name: str, limit: int) -> str:
     answers = {
         "soldout": f"手慢了，{name}已抢光。回复「秒杀」看看其他秒杀商品。",
-        "limit": f"{name}每人限购{limit}件，你已经抢到了，请尽快付款。回复「我的订单」查看。",
         "early": "这场秒杀还没开始。回复「秒杀」看开始时间。",
         "ended": "这场秒杀已经结束了。回复「秒杀」看下一场。",
         "missing": "抢购的人太多了，请稍后再试一次。",
@@ -182,10 +213,16 @@ def take_address(msg: Inbound, ctx: ChatContext) -> str:
             if order is None or order.openid != msg.openid:
                 return "没有找到这笔秒杀订单。回复「我的订单」查看。"
             after_sale.change_address(db, order, address, actor=msg.openid)
-            number = order.number
+            number, total, pay_by = order.number, order.total_fen, as_utc(order.pay_by)
+            waiting = order.state == "pending_payment"
     except OrderError as error:
         return f"地址没有记下：{error}。"
-    return f"收货地址已记下：{address.one_line()}\n订单 {number}：{order_link(ctx, number)}"
+    done = f"收货地址已记下：{address.one_line()}\n"
+    if not waiting:
+        return f"{done}订单 {number}：{order_link(ctx, number)}"
+    pay = open_payment(ctx, number, total, msg.openid)
+    return (f"{done}订单 {number} 现在可以付款了，请在 {shanghai_text(pay_by, '%H:%M')} 前"
+            f"完成支付。\n{pay}{order_link(ctx, number)}")
 
 
 @router.text(*REMIND)

@@ -253,7 +253,10 @@ def _place(ctx: ChatContext, openid: str) -> str:
             ctx, addresses.from_dict(data.get("address"))
         )
     except promotion_checkout.CheckoutError as error:  # nothing was placed: ask again
-        ctx.conversation.update_data(coupon=promotion_checkout.BEST, points=0)
+        # Only what failed is chosen anew: a coupon declined stays declined, and points
+        # stay asked for (the new read-back caps them at what the balance allows now).
+        if isinstance(data.get("coupon"), int):
+            ctx.conversation.update_data(coupon=promotion_checkout.BEST)
         return f"{error}，请看新的金额：\n" + _confirm(
             ctx, addresses.from_dict(data.get("address")))
     except OrderError as error:

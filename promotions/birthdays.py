@@ -9,8 +9,10 @@ be a way to a second gift a year): customer service can.
 The birthday is stored as MM-DD (no year: nothing asks for an age). 02-29 is allowed and is
 celebrated on 02-28 in other years. A job (hourly) gives the gift on the customer's Shanghai
 birthday through promotions.coupons.issue_on(db, openid, "birthday", now), claimed once a
-year by a conditional UPDATE, and queues a notice (shop/notices.py). While coupons cannot issue
-yet, nothing is claimed, so the gift goes out on a later run of the same day.
+year by a conditional UPDATE, and queues a notice (shop/notices.py). The year is marked only
+when at least one coupon was issued: while coupons cannot issue (no module yet, no active
+birthday batch, limits reached), nothing is marked and nothing is said, so the gift goes out
+on a later run of the same day, and each run logs one warning.
 """
 
 from __future__ import annotations
@@ -150,9 +152,17 @@ def due(db: Session, now: datetime) -> list[str]:
         .order_by(MemberBirthday.openid)))
 
 
-def give(db: Session, openid: str, now: datetime, issue: Any) -> bool:
-    """Claim this year's gift for `openid` and issue it; False when already given."""
+def give(db: Session, openid: str, now: datetime, issue: Any) -> bool | None:
+    """Issue this year's gift to `openid` and mark it given: True when given, False when it
+    was already given this year, None when nothing could be issued (no active birthday batch,
+    or its limits reached).
+
+    The year is claimed first by a conditional UPDATE (a second runner waits on the row and
+    then finds it claimed) and released again when nothing was issued: marking a gift given
+    that never went out would leave the customer with a greeting instead of the promised
+    礼包, and no later run would try again. Nothing is said to the customer then."""
     year = as_utc(now).astimezone(SHANGHAI).year
+    before = db.scalar(select(MemberBirthday.gift_year).where(MemberBirthday.openid == openid))
     claimed = db.execute(
         update(MemberBirthday)
         .where(MemberBirthday.openid == openid,
@@ -160,16 +170,23 @@ def give(db: Session, openid: str, now: datetime, issue: Any) -> bool:
         .values(gift_year=year).execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         return False
-    issued = issue(db, openid, "birthday", now)
-    gift = "，生日礼包已放入「我的优惠券」" if issued or issued is None else ""
-    notices.queue(db, openid, "birthday", f"生日快乐！感谢您一直以来的支持{gift}。",
+    if not issue(db, openid, "birthday", now):
+        db.execute(update(MemberBirthday)
+                   .where(MemberBirthday.openid == openid, MemberBirthday.gift_year == year)
+                   .values(gift_year=before)
+                   .execution_options(synchronize_session=False))
+        return None
+    notices.queue(db, openid, "birthday",
+                  "生日快乐！感谢您一直以来的支持，生日礼包已放入「我的优惠券」。",
                   key=f"birthday:{openid}:{year}", title="生日快乐")
     return True
 
 
 def give_gifts(storage: Any, now: datetime | None = None, issue: Any = None) -> int:
     """Job: today's birthday gifts, each customer in its own transaction (one failing issue
-    does not hold back the others; it is retried on the next run)."""
+    does not hold back the others; it is retried on the next run). A gift nothing could be
+    issued for is not marked, so a later run of the day gives it once a birthday batch is
+    active; each run says so in one warning, not one per customer."""
     now = now or datetime.now(UTC)
     issue = issue or _issuer()
     if issue is None:
@@ -177,13 +194,20 @@ def give_gifts(storage: Any, now: datetime | None = None, issue: Any = None) -> 
         return 0
     with storage.sessions() as db:
         openids = due(db, now)
-    given = 0
+    given = waiting = 0
     for openid in openids:
         try:
             with storage.sessions.begin() as db:
-                given += give(db, openid, now, issue)
+                outcome = give(db, openid, now, issue)
         except Exception:
             log.exception("birthday gift not issued; retried on the next run")
+            continue
+        given += outcome is True
+        waiting += outcome is None
+    if waiting:
+        log.warning("birthday gifts wait for %s customer(s): no coupon could be issued (is a "
+                    "birthday coupon batch active, with its limits not reached?); retried on "
+                    "the next run", waiting)
     return given
 
 

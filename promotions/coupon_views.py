@@ -21,13 +21,14 @@ from core.clock import SHANGHAI, as_utc, shanghai_text
 from core.money import MoneyError, parse_yuan, yuan
 from promotions import coupons
 from promotions.coupons import BatchTerms, CouponBatch, CouponError
-from shop import notices
+from shop import notices, tiers
 
 bp = console_blueprint("promotions_coupons", __name__, "/admin/promotions/coupons",
                        template_folder="templates")
 
 #: A pasted list: one OpenID per line, or separated by commas or spaces.
 _SEPARATORS = re.compile(r"[\s,，;；]+")
+CHUNK = 500
 MAX_PASTED = 10_000
 FORM_FIELDS = ("name", "kind", "threshold", "off", "percent", "cap", "validity", "days", "start",
                "end", "per_customer", "total_limit", "code", "trigger", "bundle")
@@ -37,29 +38,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _tiers() -> Any:
-    """The configured member tiers (shop.tiers), or None while they are not there."""
-    try:
-        return coupons.tiers_module().tiers_from(current_app.config.get("MEMBER_TIERS"))
-    except (AttributeError, ValueError):
-        return None
+def _tiers() -> tiers.Tiers:
+    return tiers.tiers_from(current_app.config.get("MEMBER_TIERS"))
 
 
 def _tier_names(*, with_ordinary: bool) -> list[str]:
     """The tiers a batch may be issued to (普通会员 too) or given on reaching (not 普通会员)."""
-    tiers = _tiers()
-    if tiers is None or not hasattr(tiers, "all_names"):
-        return []
-    return list(tiers.all_names() if with_ordinary else tiers.names)
+    configured = _tiers()
+    return list(configured.all_names() if with_ordinary else configured.names)
 
 
 def _openids_of_tier(db: Any, tier: str) -> list[str]:
     """Raises CouponError for a name that is not a tier."""
-    of_tier = getattr(coupons.tiers_module(), "openids_of_tier", None)
-    if of_tier is None:
-        raise CouponError("会员等级暂不可用")
     try:
-        return list(of_tier(db, tier, _tiers()))
+        return list(tiers.openids_of_tier(db, tier, _tiers()))
     except ValueError:
         raise CouponError(f"没有「{tier}」这个会员等级") from None
 
@@ -216,24 +208,32 @@ def issue_batch(batch_id: int):
     if not openids:
         error = f"{tier}会员暂时没有顾客" if tier else "请粘贴要发放的顾客 OpenID，每行一个"
         return redirect(url_for("promotions_coupons.show_batch", error=error, **back))
-    if len(openids) > MAX_PASTED:
+    if not tier and len(openids) > MAX_PASTED:
         return redirect(url_for("promotions_coupons.show_batch", **back,
-                                error=f"一次最多发放 {MAX_PASTED} 位顾客，请分批"))
+                                error=f"一次最多粘贴 {MAX_PASTED} 个 OpenID，请分批"))
     now, source = _now(), f"console:{current_account().username}"[:64]
     targets = coupons.bundle_of(db, batch) if request.form.get("bundle") else [batch]
+    notify = bool(request.form.get("notify"))
     done = []
     for target in targets:
-        result = coupons.issue_to_list(db, target.id, openids, now, source=source)
-        done.append(f"「{target.name}」发放 {result['issued']} 张"
-                    + (f"（{coupons.skipped_summary(result['skipped'])}）"
-                       if result["skipped"] else ""))
-        if request.form.get("notify"):
-            _tell(db, result["coupons"])
+        issued, skipped = 0, {}
+        # In chunks, each committed: the batch's row is locked while copies are counted, and
+        # a whole tier in one transaction would hold 领券 and tier gifts at the payment back.
+        for start in range(0, len(openids), CHUNK):
+            result = coupons.issue_to_list(db, target.id, openids[start:start + CHUNK], now,
+                                           source=source)
+            issued += result["issued"]
+            skipped.update(result["skipped"])
+            if notify:
+                _tell(db, result["coupons"])
+            db.commit()
+        done.append(f"「{target.name}」发放 {issued} 张"
+                    + (f"（{coupons.skipped_summary(skipped)}）" if skipped else ""))
         audit_log.record(db, "coupon.issue", actor=current_account(),
-                         target=f"coupon:{target.id}", issued=result["issued"],
-                         skipped=len(result["skipped"]), tier=tier, listed=len(openids),
-                         notified=bool(request.form.get("notify")), address=client_address())
-    db.commit()
+                         target=f"coupon:{target.id}", issued=issued, skipped=len(skipped),
+                         tier=tier, listed=len(openids), notified=notify,
+                         address=client_address())
+        db.commit()
     return redirect(url_for("promotions_coupons.show_batch", notice="；".join(done), **back))
 
 

@@ -730,6 +730,9 @@ def seed_demo_coupons(db: Session, now: datetime) -> list[CouponBatch]:
                    total_limit=1000),
         BatchTerms(name="白银会员礼 满300减50", kind="threshold", threshold_fen=30000,
                    off_fen=5000, valid_days=30, trigger=f"{TIER_TRIGGER}白银"),
+        # one copy a year: the per-customer limit is the number of birthdays it can serve
+        BatchTerms(name="生日礼包 无门槛20元", kind="flat", off_fen=2000, valid_days=7,
+                   trigger="birthday", per_customer=20),
     ]
     return [create_batch(db, terms, now, created_by="demo") for terms in made]
 
@@ -737,23 +740,12 @@ def seed_demo_coupons(db: Session, now: datetime) -> list[CouponBatch]:
 def register(registry: Registry) -> None:
     """The coupon tables, the give-back on cancellation or refund, the tier-upgrade gift and
     the console pages."""
-    from shop import orders
+    from shop import orders, tiers
 
     registry.add_models("promotions.coupons")
     orders.on_change(give_back)
-    on_tier_change = getattr(tiers_module(), "on_tier_change", None)
-    if on_tier_change is not None:  # the playbook's tiers are being written
-        on_tier_change(on_tier_upgrade)
+    tiers.on_tier_change(on_tier_upgrade)
     registry.add_web(_init_web)
-
-
-def tiers_module() -> Any:
-    """shop.tiers (the playbook's member tiers), or shop.members before that exists."""
-    try:
-        from shop import tiers
-    except ImportError:
-        from shop import members as tiers
-    return tiers
 
 
 def _init_web(app: Any) -> None:

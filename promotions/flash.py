@@ -42,6 +42,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    or_,
     select,
     update,
 )
@@ -53,7 +54,7 @@ from core.db import Base, inserted, upsert
 from core.money import yuan
 from core.registry import Registry
 from core.storage import Storage
-from promotions import flash_gate, prices
+from promotions import coupons, flash_gate, prices
 from shop import addresses, checkout, notices, orders
 from shop.catalog import Product, Sku
 from shop.orders import Order, OrderError
@@ -85,8 +86,8 @@ class FlashSession(Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), unique=True)
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     title: Mapped[str] = mapped_column(String(40), default="每日秒杀")
-    #: Whether a coupon may apply to an order bought in this session (issue 15: no, unless
-    #: the flash sale says so). Read by promotions/coupons.py.
+    #: Whether a coupon may apply to an order bought in this session (no, unless the manager
+    #: says so on the session): then `buy` applies the customer's best usable coupon.
     coupons_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     #: open → settled (unsold units went back to the SKUs). Whether it is on is decided by
     #: the times: ending a session early moves ends_at to that moment.
@@ -150,7 +151,10 @@ class FlashReminder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("flash_sessions.id"), index=True)
     openid: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="waiting")  # waiting | queued
+    #: waiting → queued (the 即将开始 notice is in the outbox), or missed (the session had
+    #: started before the job came round: no 即将开始 for something already on), or cancelled
+    #: (the session was called off; the customer was told so instead).
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
     #: The channel foreseen when the customer asked: custom, subscribe or "" (none).
     channel: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -332,7 +336,9 @@ def add_item(db: Session, session_id: int, sku_id: int, *, price_fen: int, stock
                                             FlashItem.sku_id == sku_id)):
         raise FlashError("这个规格已在本场秒杀中")
     if reference_fen is not None and (
-            why := prices.reference_problem(db, sku_id, reference_fen, now, sale_fen=price_fen)):
+            why := prices.reference_problem(db, sku_id, reference_fen,
+                                            prices.anchor(session.starts_at, now),
+                                            sale_fen=price_fen)):
         raise FlashError(why)
     taken = db.execute(update(Sku).where(Sku.id == sku_id, Sku.stock >= stock)
                        .values(stock=Sku.stock - stock)
@@ -347,24 +353,65 @@ def add_item(db: Session, session_id: int, sku_id: int, *, price_fen: int, stock
     return item
 
 
+CANCELLED_KIND = "flash_cancelled"
+
+
 def end_early(db: Session, session_id: int, now: datetime) -> FlashSession:
-    """End a session now (or call off one not started) and settle it at once."""
+    """End a session now (提前结束), or call off one not started (取消本场), and settle it at
+    once.
+
+    A session called off before its start ends at its start (ends_at = starts_at), not at
+    `now`: an end before the start would be a nonsense interval for everything that reads
+    the times (the console, the gate's meta, reports). Its customers waiting for 提醒我 are
+    told it is cancelled instead, and their reminders are marked so no job queues them."""
     session = db.get(FlashSession, session_id)
     if session is None or session.state != "open" or as_utc(session.ends_at) <= now:
         raise FlashError("这一场已经结束")
+    starts = as_utc(session.starts_at)
+    called_off = now < starts
     db.execute(update(FlashSession).where(FlashSession.id == session_id)
-               .values(ends_at=now).execution_options(synchronize_session=False))
+               .values(ends_at=starts if called_off else now)
+               .execution_options(synchronize_session=False))
     db.refresh(session)
     settle(db, session, now)
+    if called_off:
+        tell_cancelled(db, session, now)
     return session
+
+
+def is_called_off(session: FlashSession) -> bool:
+    """Cancelled before it started: it ends where it starts (see `end_early`)."""
+    return as_utc(session.ends_at) <= as_utc(session.starts_at)
+
+
+def tell_cancelled(db: Session, session: FlashSession, now: datetime) -> int:
+    """「本场秒杀已取消」 to everyone who asked for 提醒我 — waiting, and also those already
+    sent 即将开始 (they were told to come, so they must be told not to); returns how many.
+    Keyed per session and customer, so telling twice queues nothing."""
+    label = session_label(session, now)
+    text = (f"很抱歉，本场秒杀已取消：{label}不再开抢，开抢提醒也不会再发送。\n"
+            "回复「秒杀」看看其他场次。")
+    count = 0
+    for reminder in db.scalars(select(FlashReminder).where(
+            FlashReminder.session_id == session.id,
+            FlashReminder.state.in_(("waiting", "queued")))):
+        notices.queue(db, reminder.openid, CANCELLED_KIND, text,
+                      key=f"flash:{session.id}:{reminder.openid}:cancelled",
+                      title="本场秒杀已取消", due_at=now, event_at=as_utc(session.starts_at))
+        reminder.state = "cancelled"
+        count += 1
+    db.flush()
+    return count
 
 
 def settle(db: Session, session: FlashSession, now: datetime) -> int:
     """Give the unsold units of an ended session back to their SKUs, exactly once; returns
-    the units given back (0 when another run settled it first)."""
+    the units given back (0 when another run settled it first). A session called off before
+    its start (ends_at = starts_at, still ahead of `now`) counts as ended."""
     claimed = db.execute(update(FlashSession)
                          .where(FlashSession.id == session.id, FlashSession.state == "open",
-                                FlashSession.ends_at <= now)
+                                or_(FlashSession.ends_at <= now,
+                                    FlashSession.ends_at <= FlashSession.starts_at))
                          .values(state="settled", settled_at=now)
                          .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
@@ -393,6 +440,16 @@ def held_by(db: Session, item_id: int, openid: str) -> int:
                          .where(FlashPurchase.item_id == item_id,
                                 FlashPurchase.openid == openid,
                                 FlashPurchase.state == "active")) or 0)
+
+
+def held_orders(db: Session, item_id: int, openid: str) -> list[Order]:
+    """The orders behind the customer's active purchases of an item, oldest first: the chat
+    words 限购 by their state (waiting for payment or paid), not by a guess."""
+    return list(db.scalars(select(Order).join(FlashPurchase, FlashPurchase.order_id == Order.id)
+                           .where(FlashPurchase.item_id == item_id,
+                                  FlashPurchase.openid == openid,
+                                  FlashPurchase.state == "active")
+                           .order_by(Order.id)))
 
 
 def buy(db: Session, item_id: int, openid: str, quantity: int, token: str, *,
@@ -426,8 +483,25 @@ def buy(db: Session, item_id: int, openid: str, quantity: int, token: str, *,
         raise FlashRefused("gone", str(error)) from None
     db.add(FlashPurchase(item_id=item_id, openid=openid, quantity=quantity, order_id=order.id,
                          token=token, state="active", created_at=now))
+    if session.coupons_allowed:
+        _apply_best_coupon(db, order, now)
     db.flush()
     return order
+
+
+def _apply_best_coupon(db: Session, order: Order, now: datetime) -> None:
+    """A session that allows coupons takes the customer's best usable one at once: a flash
+    order is placed in one reply, with no read-back to choose at, and a coupon only lowers
+    what is paid (coupons.give_back returns it if the order is not paid in time)."""
+    usable = coupons.usable(db, order.openid, order.total_fen, now)
+    if not usable:
+        return
+    best, _ = usable[0]
+    off = coupons.redeem(db, best.id, order.openid, order.id, order.total_fen, now)
+    db.execute(update(Order).where(Order.id == order.id)
+               .values(total_fen=order.total_fen - off, coupon_id=best.id, coupon_fen=off)
+               .execution_options(synchronize_session=False))
+    db.refresh(order)
 
 
 @dataclass(frozen=True)
@@ -439,6 +513,15 @@ class Grabbed:
     total_fen: int
     pay_by: datetime
     address_line: str  # "" when the order has no address yet
+    coupon_fen: int = 0  # taken off by a coupon, in a session that allows them
+
+
+def set_coupons_allowed(db: Session, session_id: int, allowed: bool, now: datetime) -> None:
+    """Let coupons apply to this session's orders, or not; only before it ends."""
+    session = db.get(FlashSession, session_id)
+    if session is None or session.state != "open" or as_utc(session.ends_at) <= now:
+        raise FlashError("这一场已经结束，不能再修改")
+    session.coupons_allowed = allowed
 
 
 LAST_ADDRESS: Any = object()
@@ -463,7 +546,8 @@ def grab(sessions: Any, client: Any, item_id: int, openid: str, now: datetime, *
             order = buy(db, item_id, openid, quantity, token, address=address, now=now,
                         payment_minutes=payment_minutes)
             grabbed = Grabbed(order.id, order.number, order.total_fen, as_utc(order.pay_by),
-                              addresses.from_dict(address).one_line() if address else "")
+                              addresses.from_dict(address).one_line() if address else "",
+                              order.coupon_fen)
     except BaseException:
         flash_gate.release(client, item_id, token)
         raise
@@ -637,9 +721,18 @@ def reminder_text(session: FlashSession, items: list[FlashItem], now: datetime) 
 
 def queue_due_reminders(db: Session, now: datetime, minutes: int) -> int:
     """Reminders of sessions starting within `minutes` go to the shop's notice outbox, keyed
-    per session and customer so a second run (or a second scheduler) queues nothing."""
+    per session and customer so a second run (or a second scheduler) queues nothing. The
+    notice carries the session's start as its event time (the subscription notice shows it).
+
+    Only sessions still ahead: a 「即将开始」 for a session already on (the job was down, or
+    the session started between two runs) would be false, so those reminders are marked
+    missed and never queued; the customer finds the session on when they next write."""
+    started = select(FlashSession.id).where(FlashSession.starts_at <= now)
+    db.execute(update(FlashReminder)
+               .where(FlashReminder.state == "waiting", FlashReminder.session_id.in_(started))
+               .values(state="missed").execution_options(synchronize_session=False))
     sessions = list(db.scalars(select(FlashSession).where(
-        FlashSession.state == "open", FlashSession.ends_at > now,
+        FlashSession.state == "open", FlashSession.starts_at > now,
         FlashSession.starts_at <= now + timedelta(minutes=minutes))))
     count = 0
     for session in sessions:
@@ -648,7 +741,7 @@ def queue_due_reminders(db: Session, now: datetime, minutes: int) -> int:
                 FlashReminder.session_id == session.id, FlashReminder.state == "waiting")):
             notices.queue(db, reminder.openid, REMINDER_KIND, text,
                           key=f"flash:{session.id}:{reminder.openid}", title="每日秒杀即将开始",
-                          due_at=now)
+                          due_at=now, event_at=as_utc(session.starts_at))
             reminder.state = "queued"
             count += 1
     return count

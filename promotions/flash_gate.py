@@ -10,7 +10,8 @@ or failed: the unit comes back). Both bump the item's generation counter.
 
 Keys per item share one hash tag, `flash:{<item id>}:…`, so a Redis Cluster keeps them on one
 slot: `meta` (opens, ends in unix ms, limit, stock), `left`, `held` (openid → units),
-`pending` (token → "openid|quantity|admitted ms") and `gen`.
+`pending` (token → "openid|quantity|admitted ms"), `gen`, and `dropped` (tokens a sync took
+for dead, same entries: see below).
 
 Reconciliation (`sync`) rebuilds `left` and `held` from one SQL snapshot of the item's
 purchases, plus the tokens still in flight. The race it must survive, and how:
@@ -24,8 +25,17 @@ purchases, plus the tokens still in flight. The race it must survive, and how:
   commit (kill -9): it is dropped, and its unit is back on sale;
 - a cancellation in SQL (an unpaid order expired) is not pushed to Redis by the shop's
   listener (it runs inside the shop's transaction and has no Redis); the next sync sees it.
-A purchase whose SQL ran longer than GRACE may be counted twice for one sync (left one too
-low) — never oversold, since SQL re-checks, and healed by the next sync.
+
+A purchase whose SQL runs longer than GRACE and commits after the snapshot is counted *zero*
+times by that sync: its token is dropped as dead and SQL did not have it yet. Redis then has
+one unit too many in `left` (and one too few in `held` for that customer), so the gate may
+admit one attempt too many — which SQL refuses (its conditional UPDATE and limit count are
+the truth), so nothing is oversold. It heals at once rather than at the next sync: a dropped
+token is kept in `dropped`, and a CONFIRM that finds its token gone from `pending` but in
+`dropped` takes the unit again (DECRBY `left`, HINCRBY `held`). A sync whose snapshot already
+holds the purchase removes the token from `dropped` (it counts it through SQL), so a later
+CONFIRM does not take the unit twice; a RELEASE of a dropped token just forgets it (its unit
+was never counted).
 """
 
 from __future__ import annotations
@@ -59,12 +69,23 @@ redis.call('HSET', KEYS[4], ARGV[4], ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[3]
 return 'ok'
 """
 
+# KEYS: pending, gen, dropped, left, held. ARGV: token.
 CONFIRM = """
-redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  local entry = redis.call('HGET', KEYS[3], ARGV[1])
+  if entry then
+    redis.call('HDEL', KEYS[3], ARGV[1])
+    local openid, q = string.match(entry, '^(.*)|(%d+)|%d+$')
+    redis.call('DECRBY', KEYS[4], q)
+    redis.call('HINCRBY', KEYS[5], openid, q)
+  end
+end
 return redis.call('INCR', KEYS[2])
 """
 
+# KEYS: pending, left, held, gen, dropped. ARGV: token.
 RELEASE = """
+redis.call('HDEL', KEYS[5], ARGV[1])
 local entry = redis.call('HGET', KEYS[1], ARGV[1])
 if entry then
   redis.call('HDEL', KEYS[1], ARGV[1])
@@ -78,7 +99,7 @@ redis.call('INCR', KEYS[4])
 return entry and 1 or 0
 """
 
-# KEYS: meta, left, held, pending, gen. ARGV: expected gen, opens, ends, limit, stock, now,
+# KEYS: meta, left, held, pending, gen, dropped. ARGV: expected gen, opens, ends, limit, stock, now,
 # grace (ms), ttl (s), number of committed tokens, the tokens, then openid/units pairs.
 SYNC = """
 if (redis.call('GET', KEYS[5]) or '0') ~= ARGV[1] then return {0, 0, 0} end
@@ -100,11 +121,16 @@ for i = 1, #pending, 2 do
     redis.call('HDEL', KEYS[4], token)
   elseif now - tonumber(at) > grace then
     redis.call('HDEL', KEYS[4], token)
+    redis.call('HSET', KEYS[6], token, entry)
     dropped = dropped + 1
   else
     inflight = inflight + tonumber(q)
     held[openid] = (held[openid] or 0) + tonumber(q)
   end
+end
+local gone = redis.call('HKEYS', KEYS[6])
+for i = 1, #gone do
+  if committed[gone[i]] then redis.call('HDEL', KEYS[6], gone[i]) end
 end
 redis.call('HSET', KEYS[1], 'opens', ARGV[2], 'ends', ARGV[3], 'limit', ARGV[4],
            'stock', ARGV[5])
@@ -114,14 +140,15 @@ for openid, q in pairs(held) do
   if q > 0 then redis.call('HSET', KEYS[3], openid, q) end
 end
 local ttl = tonumber(ARGV[8])
-for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
+for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ttl) end
 return {1, tonumber(ARGV[5]) - sold - inflight, dropped}
 """
 
 
 def keys(item_id: int) -> dict[str, str]:
     prefix = f"flash:{{{item_id}}}:"
-    return {name: prefix + name for name in ("meta", "left", "held", "pending", "gen")}
+    return {name: prefix + name
+            for name in ("meta", "left", "held", "pending", "gen", "dropped")}
 
 
 def new_token() -> str:
@@ -143,15 +170,17 @@ def admit(client: redis.Redis, item_id: int, openid: str, quantity: int, token: 
 
 
 def confirm(client: redis.Redis, item_id: int, token: str) -> None:
-    """The purchase behind `token` committed in SQL: its unit stays taken."""
+    """The purchase behind `token` committed in SQL: its unit stays taken (and is taken again
+    if a sync had dropped the token as dead meanwhile: see the module's docstring)."""
     k = keys(item_id)
-    client.eval(CONFIRM, 2, k["pending"], k["gen"], token)
+    client.eval(CONFIRM, 5, k["pending"], k["gen"], k["dropped"], k["left"], k["held"], token)
 
 
 def release(client: redis.Redis, item_id: int, token: str) -> bool:
     """SQL refused or failed: the admission is given back (once; False if already gone)."""
     k = keys(item_id)
-    return bool(client.eval(RELEASE, 4, k["pending"], k["left"], k["held"], k["gen"], token))
+    return bool(client.eval(RELEASE, 5, k["pending"], k["left"], k["held"], k["gen"],
+                            k["dropped"], token))
 
 
 @dataclass(frozen=True)
@@ -182,7 +211,7 @@ def sync(client: redis.Redis, item_id: int, gen: str, snap: Snapshot, now: datet
         pairs += [openid, units]
     ttl = max(60, int((snap.ends - now).total_seconds()) + KEEP_SECONDS)
     done, left, dropped = client.eval(
-        SYNC, 5, k["meta"], k["left"], k["held"], k["pending"], k["gen"],
+        SYNC, 6, k["meta"], k["left"], k["held"], k["pending"], k["gen"], k["dropped"],
         gen, _ms(snap.opens), _ms(snap.ends), snap.limit, snap.stock, _ms(now),
         grace_seconds * 1000, ttl, len(snap.tokens), *snap.tokens, *pairs)
     if not done:

@@ -17,6 +17,13 @@ of that each movement is computed as what is still outstanding for that order (e
 taken back, spent minus returned), and the entries are unique per (order, kind, lot year), so
 running a movement twice moves nothing the second time.
 
+Why a lot may be negative: a refund takes back all the points its order earned, even those
+already spent (else paying ¥10,000, spending the 10,000 points on another order and refunding
+the first keeps ¥100). What the lots no longer hold becomes a debt: a negative balance on the
+current year's lot, which the next points earned pay first. A debt never expires (the balance
+counts negative lots of any year), and spending is allowed only against the sum of the lots,
+so a positive old lot cannot be spent while the total is below what is asked.
+
 积分抵现 is a 青铜 benefit (the playbook): `spend` refuses it to an ordinary member.
 """
 
@@ -34,6 +41,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    or_,
     select,
     update,
 )
@@ -132,10 +140,17 @@ def max_usable(balance: int, goods_fen: int, config: Mapping[str, Any]) -> int:
 # --- reading -------------------------------------------------------------------------------
 
 
+def _counted(now: datetime) -> Any:
+    """The lots a balance sums: the live ones, and a debt whatever its year (a debt is owed
+    until earned points pay it; it does not expire the way points do)."""
+    return or_(PointsLot.year >= first_live_year(now), PointsLot.balance < 0)
+
+
 def balance(db: Session, openid: str, now: datetime) -> int:
-    """Points usable now (expired lots excluded even before the expiry job has run)."""
+    """Points usable now (expired lots excluded even before the expiry job has run); negative
+    while a refund's take-back is still owed."""
     return db.scalar(select(func.coalesce(func.sum(PointsLot.balance), 0)).where(
-        PointsLot.openid == openid, PointsLot.year >= first_live_year(now))) or 0
+        PointsLot.openid == openid, _counted(now))) or 0
 
 
 def spendable(db: Session, openid: str, now: datetime) -> int:
@@ -150,17 +165,18 @@ def balances(db: Session, openids: list[str], now: datetime) -> dict[str, int]:
         return {}
     found = {openid: total for openid, total in db.execute(
         select(PointsLot.openid, func.sum(PointsLot.balance))
-        .where(PointsLot.openid.in_(set(openids)), PointsLot.year >= first_live_year(now))
+        .where(PointsLot.openid.in_(set(openids)), _counted(now))
         .group_by(PointsLot.openid))}
     return {openid: int(found.get(openid) or 0) for openid in openids}
 
 
 def expiring(db: Session, openid: str, now: datetime) -> tuple[int, str]:
-    """(points, day) of the balance that expires at the end of this year."""
+    """(points, day) of the balance that expires at the end of this year (0 for a debt,
+    which does not expire)."""
     year = first_live_year(now)
     left = db.scalar(select(PointsLot.balance).where(PointsLot.openid == openid,
                                                      PointsLot.year == year)) or 0
-    return left, expires_on(year)
+    return max(left, 0), expires_on(year)
 
 
 def history(db: Session, openid: str, limit: int = 20) -> list[PointsEntry]:
@@ -189,7 +205,7 @@ def chat_lines(db: Session, openid: str, now: datetime, config: Mapping[str, Any
     level = db.scalar(select(members.Customer.tier_level)
                       .where(members.Customer.openid == openid)) or 0
     rate = f"{_per_yuan(config)}积分抵¥1" + ("" if level >= SPEND_LEVEL else "，青铜会员起可用")
-    lines = [f"积分：{facts.balance}（{rate}）"]
+    lines = [f"积分：{facts.balance}（{members.POINTS_DEBT_NOTE if facts.balance < 0 else rate}）"]
     if facts.expiring:
         lines.append(f"其中{facts.expiring}分将于{facts.expires_on}到期")
     if facts.recent:
@@ -224,9 +240,12 @@ def spend(db: Session, openid: str, points: int, order_id: int, now: datetime) -
                                               PointsEntry.kind == "spend").limit(1)):
         raise PointsError("这笔订单已经使用过积分")
     taken = _take(db, openid, points, now, order_id=order_id, kind="spend")
-    if taken < points:
-        # A concurrent spend got there first; what is left once this one is rolled back:
-        raise PointsError(f"积分不足，当前 {balance(db, openid, now) + taken} 分")
+    after = balance(db, openid, now)
+    if taken < points or after < 0:
+        # A concurrent spend got there first (each lot's UPDATE holds, but two spends may
+        # have read the same sum, or a positive old lot beside a debt): what is left once
+        # this one is rolled back.
+        raise PointsError(f"积分不足，当前 {after + taken} 分")
 
 
 def _take(db: Session, openid: str, want: int, now: datetime, *, order_id: int, kind: str,
@@ -292,22 +311,51 @@ def _earn(db: Session, order: Order, now: datetime) -> None:
     held = sum(_by_year(db, order.id, "earn", "take_back").values())
     give = points_for(order.total_fen) - held
     if give > 0:
-        year = year_of(now)
-        _give(db, order.openid, year, give, now)
-        _record(db, order.openid, order.id, "earn", year, give, now)
+        _credit(db, order.openid, order.id, "earn", give, now)
+
+
+def _credit(db: Session, openid: str, order_id: int, kind: str, amount: int,
+            now: datetime) -> None:
+    """Give `amount` points, paying any debt of an earlier year first (a debt of this year is
+    on the lot the rest goes to, so adding to it pays it). Each older debt is paid by a
+    conditional UPDATE that never lifts it above zero; if a concurrent payment got there
+    first, the rest simply goes to this year's lot (the sum is the same)."""
+    year = year_of(now)
+    debts = db.execute(select(PointsLot.year, PointsLot.balance).where(
+        PointsLot.openid == openid, PointsLot.year < year, PointsLot.balance < 0)
+        .order_by(PointsLot.year))
+    for debt_year, debt in list(debts):
+        pay = min(amount, -debt)
+        if pay <= 0:
+            break
+        moved = db.execute(
+            update(PointsLot)
+            .where(PointsLot.openid == openid, PointsLot.year == debt_year,
+                   PointsLot.balance <= -pay)
+            .values(balance=PointsLot.balance + pay, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if moved == 1:
+            _record(db, openid, order_id, kind, debt_year, pay, now)
+            amount -= pay
+    if amount > 0:
+        _give(db, openid, year, amount, now)
+        _record(db, openid, order_id, kind, year, amount, now)
 
 
 def _take_back(db: Session, order: Order, now: datetime) -> None:
-    """What the order earned and the customer still holds of it, from its own lot first;
-    never below zero: what is not there any more is not taken (the entry says what was)."""
-    earned = _by_year(db, order.id, "earn", "take_back")
-    owed = sum(earned.values())
-    if owed > 0:
-        taken = _take(db, order.openid, owed, now, order_id=order.id, kind="take_back",
-                      prefer=tuple(sorted(earned)))
-        if taken < owed:
-            log.info("order %s: %s of %s earned points were already spent or expired",
-                     order.id, owed - taken, owed)
+    """All the points the order earned and still holds, exactly once: from the live lots,
+    oldest first, and what they no longer hold (already spent or expired) as a debt on the
+    current year's lot, which the next points earned pay first."""
+    owed = sum(_by_year(db, order.id, "earn", "take_back").values())
+    if owed <= 0:
+        return
+    taken = _take(db, order.openid, owed, now, order_id=order.id, kind="take_back")
+    if taken < owed:
+        year = year_of(now)
+        _give(db, order.openid, year, taken - owed, now)
+        _record(db, order.openid, order.id, "take_back", year, taken - owed, now)
+        log.info("order %s: %s of %s earned points were already spent or expired; owed as "
+                 "a negative balance", order.id, owed - taken, owed)
 
 
 def _return_spent(db: Session, order: Order, now: datetime) -> None:

@@ -1,8 +1,9 @@
 """Who follows the account, since when, from which QR scene, and when they last spoke to us.
 
-The last-interaction time decides WeChat's 48-hour customer-service window and, later, which
-customers count as dormant. Writing it to SQL on every message would put a write on the
-webhook's hot path, so the webhook only records it in a Redis hash (inside the one script it
+The last-interaction time (any message, click, follow or scan) says which customers count as
+dormant; the last-message time decides WeChat's 48-hour window for customer-service messages
+sent later (shop/notices.py). Writing them to SQL on every message would put a write on the
+webhook's hot path, so the webhook only records them in a Redis hash (inside the one script it
 already runs per message) and `flush_touches` moves the hash into SQL in batches.
 """
 
@@ -15,7 +16,7 @@ import redis
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from bot.dedup import TOUCH_KEY  # the webhook records touches as it claims a message
+from bot.dedup import MESSAGED, TOUCH_KEY  # the webhook records touches as it claims
 from core.clock import local_day
 from core.db import Base
 
@@ -31,6 +32,10 @@ class Follower(Base):
     last_interaction_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), index=True
     )
+    #: The latest message the customer sent: only that (or a payment) opens the 48-hour
+    #: window for customer-service messages sent later; a menu click opens one minute.
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             default=None)
     source_scene: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -114,18 +119,24 @@ def flush_touches(client: redis.Redis, sessions: sessionmaker) -> int:
     touches = {raw[i].decode(): float(raw[i + 1]) for i in range(0, len(raw), 2)}
     try:
         with sessions.begin() as db:
+            openids = {field.removeprefix(MESSAGED) for field in touches}
             known = {
                 f.openid: f
-                for f in db.scalars(select(Follower).where(Follower.openid.in_(list(touches))))
+                for f in db.scalars(select(Follower).where(Follower.openid.in_(list(openids))))
             }
-            for openid, stamp in touches.items():
+            for field, stamp in sorted(touches.items(), key=lambda item: item[0]):
                 at = utc(stamp)
+                openid = field.removeprefix(MESSAGED)
                 follower = known.get(openid) or _get_or_create(db, openid, at)
-                follower.last_interaction_at = max_time(follower.last_interaction_at, at)
+                known[openid] = follower
+                if field.startswith(MESSAGED):
+                    follower.last_message_at = max_time(follower.last_message_at, at)
+                else:
+                    follower.last_interaction_at = max_time(follower.last_interaction_at, at)
     except Exception:
         _put_back(client, touches)
         raise
-    return len(touches)
+    return len(openids)
 
 
 _PUT_BACK_LUA = """

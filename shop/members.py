@@ -114,9 +114,14 @@ class PointsLine:
     order_number: str = ""
 
 
+#: Why a balance is negative (a refund took back points already spent), in the words the chat
+#: and the console show next to it.
+POINTS_DEBT_NOTE = "退款扣回已用积分，之后获得的积分先抵扣"
+
+
 @dataclass(frozen=True)
 class PointsSummary:
-    balance: int = 0
+    balance: int = 0  # negative while a refund's take-back is still owed
     expiring: int = 0  # of the balance, how many expire at the end of this year
     expires_on: str = ""  # that day, Shanghai YYYY-MM-DD
     recent: tuple[PointsLine, ...] = field(default_factory=tuple)

@@ -17,11 +17,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, select, update
+from sqlalchemy import DateTime, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.clock import as_utc, shanghai_text
 from core.db import Base, inserted, upsert
 from shop.followers import Follower
+from shop.orders import Order
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class CustomerNotice(Base):
     #: The subscription notice's title (≤ 20 characters) when the window is closed.
     title: Mapped[str] = mapped_column(String(40), default="")
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: When the thing told of happens (a session's start): the subscription notice's time.
+    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     channel: Mapped[str] = mapped_column(String(16), default="")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
@@ -69,13 +73,13 @@ class NoticeOptIn(Base):
 
 
 def queue(db: Session, openid: str, kind: str, text: str, *, key: str, title: str = "",
-          due_at: datetime | None = None) -> bool:
+          due_at: datetime | None = None, event_at: datetime | None = None) -> bool:
     """Owe `openid` this message (sent once `due_at` has come); False when `key` was
     already queued. Runs inside the caller's transaction."""
     return inserted(db, upsert(db, CustomerNotice.__table__)
                     .values(key=key[:120], openid=openid, kind=kind, text=text,
                             title=title[:THING_MAX], state="pending", channel="", error="",
-                            due_at=due_at or datetime.now(UTC))
+                            due_at=due_at or datetime.now(UTC), event_at=event_at)
                     .on_conflict_do_nothing(index_elements=["key"]))
 
 
@@ -98,14 +102,14 @@ def has_opt_in(db: Session, openid: str, template_id: str | None) -> bool:
 
 def in_window(db: Session, openid: str, at: datetime) -> bool:
     """Whether a customer-service message may reach `openid` at `at`: following, and their
-    last message less than 48 hours before it."""
+    last message or payment less than 48 hours before it. A menu click, a follow or a scan
+    opens only a minute (WECHAT_API.md §5A), too short for anything sent later."""
     follower = db.get(Follower, openid)
-    if follower is None or not follower.subscribed or follower.last_interaction_at is None:
+    if follower is None or not follower.subscribed:
         return False
-    last = follower.last_interaction_at
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    return last + WINDOW > at
+    paid = db.scalar(select(func.max(Order.paid_at)).where(Order.openid == openid))
+    opened = [as_utc(moment) for moment in (follower.last_message_at, paid) if moment]
+    return bool(opened) and max(opened) + WINDOW > at
 
 
 def channel_for(db: Session, openid: str, at: datetime, *,
@@ -152,12 +156,13 @@ def _send_one(sessions: Any, api: Any, notice_id: int, template_id: str | None,
             return None  # another scheduler took it
         notice = db.get(CustomerNotice, notice_id)
         openid, text, title = notice.openid, notice.text, notice.title or notice.text
+        when = shanghai_text(notice.event_at or notice.due_at, "%Y-%m-%d %H:%M")
         refusal = screen(db, f"{title}\n{text}") if screen else None
         if refusal:
             notice.state, notice.error = "held", refusal[:200]
             return "held"
         channel = channel_for(db, openid, now, template_id=template_id)
-        if channel == "subscribe":  # the opt-in is spent whether or not WeChat delivers
+        if channel == "subscribe" and api is not None:  # spent whether or not WeChat delivers
             db.execute(update(NoticeOptIn)
                        .where(NoticeOptIn.openid == openid,
                               NoticeOptIn.template_id == template_id,
@@ -174,8 +179,7 @@ def _send_one(sessions: Any, api: Any, notice_id: int, template_id: str | None,
                 api.send_text(openid, text)
             else:
                 api.send_subscribe_notice(openid, str(template_id),
-                                          {"thing1": title[:THING_MAX],
-                                           "time2": now.strftime("%Y-%m-%d %H:%M")})
+                                          {"thing1": title[:THING_MAX], "time2": when})
         except Exception as exc:
             state, error = "failed", str(exc)[:200]
             log.warning("notice %s to a customer not sent: %s", notice_id, error)

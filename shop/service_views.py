@@ -133,7 +133,8 @@ def list_customers():
     balances = members.points_balances(db, [c.openid for c in found], datetime.now(UTC))
     rows = [(c, table.name(c.tier_level), balances.get(c.openid, 0)) for c in found]
     return render_template("shop_service/customers.html", rows=rows, tier=tier, q=search,
-                           tiers=table.all_names(), yuan=yuan)
+                           tiers=table.all_names(), yuan=yuan,
+                           debt_note=members.POINTS_DEBT_NOTE)
 
 
 @bp.get("/customers/<openid>")
@@ -156,4 +157,5 @@ def show_customer(openid: str):
                            standing=tiers.standing(db, customer.openid, now, _tiers(),
                                                    points=points.balance),
                            points=points, orders=placed, returns=returns, states=STATES,
-                           return_states=RETURN_STATES, yuan=yuan, last_address=last)
+                           return_states=RETURN_STATES, yuan=yuan, last_address=last,
+                           debt_note=members.POINTS_DEBT_NOTE)

@@ -70,7 +70,11 @@ def order_page(number: str):
             abort(404)
         pay_params, qr = None, None
         client = current_app.extensions["storage"].wxpay
-        if order.state == "pending_payment" and client is not None:
+        address = from_dict(order.address_fields)
+        # A flash-sale order may be placed before its address: nothing is paid for that
+        # cannot be shipped, so payment opens once the chat has the address.
+        addressed = not address.missing
+        if order.state == "pending_payment" and client is not None and addressed:
             try:
                 pay_params = client.jsapi(order.number, f"微商城订单 {order.number}",
                                           order.total_fen, order.openid)
@@ -79,7 +83,7 @@ def order_page(number: str):
             qr = native_qr(client, order)
         page = render_template(
             "storefront/order.html", order=order, lines=list(order.lines),
-            state=STATES[order.state], address=from_dict(order.address_fields).one_line(),
+            state=STATES[order.state], address=address.one_line(), addressed=addressed,
             pay_by=shanghai_text(order.pay_by), yuan=yuan,
             pay_params=json.dumps(pay_params) if pay_params else "", qr=qr,
             pay_open=client is not None, parcel=shipment_label(order),

@@ -219,14 +219,26 @@ def reevaluate(db: Session, openid: str, now: datetime, *, apply_downgrade: bool
     not `announce`), a downgrade only with `apply_downgrade` (the monthly job), else kept as
     pending.
 
+    A customer never reviewed (tier_checked_month NULL: from before tiers were stored) is
+    placed silently, whoever asks: they earned that tier before, so it is a backfill, not an
+    upgrade to announce or to give tier gifts for; they are then marked with the month, so
+    their next upgrade is news.
+
     Every change is conditional on the level read, so two payments landing at once upgrade
     (and notify) once. Returns the stored level."""
     tiers = tiers or configured()
-    row = db.execute(select(Customer.tier_level, Customer.tier_pending_level)
+    row = db.execute(select(Customer.tier_level, Customer.tier_pending_level,
+                            Customer.tier_checked_month)
                      .where(Customer.openid == openid)).one_or_none()
     if row is None:
         return 0
-    stored, pending = row
+    stored, pending, checked = row
+    if checked is None:
+        announce = False
+        db.execute(update(Customer)
+                   .where(Customer.openid == openid, Customer.tier_checked_month.is_(None))
+                   .values(tier_checked_month=_month_text(now))
+                   .execution_options(synchronize_session=False))
     earned = measure(db, openid, now, tiers).level(tiers)
     if earned > stored or (earned < stored and apply_downgrade):
         changed = _set(db, openid, stored, tier_level=earned, tier_since=now,
@@ -240,23 +252,36 @@ def reevaluate(db: Session, openid: str, now: datetime, *, apply_downgrade: bool
     return stored
 
 
+def _month_text(now: datetime) -> str:
+    return as_utc(now).astimezone(SHANGHAI).strftime("%Y-%m")
+
+
 def _set(db: Session, openid: str, stored: int, **values: Any) -> bool:
     return db.execute(
         update(Customer).where(Customer.openid == openid, Customer.tier_level == stored)
         .values(**values).execution_options(synchronize_session=False)).rowcount == 1
 
 
+def gained(old: int, new: int) -> tuple[str, ...]:
+    """The benefits of every level passed from `old` to `new` (0 → 白银 gains 青铜's too)."""
+    return tuple(b for level in range(max(old, 0) + 1, min(new, TOP_LEVEL) + 1)
+                 for b in BENEFITS[level])
+
+
 def _announce(db: Session, openid: str, old: int, new: int, now: datetime,
               tiers: Tiers) -> None:
+    """One notice naming every benefit gained, and the listeners once per level passed
+    (old+1 … new), so a tier's gifts are not skipped when one order jumps over it."""
     name = tiers.name(new)
-    perks = "、".join(BENEFITS[new])
+    perks = "、".join(gained(old, new))
     notices.queue(db, openid, "tier_upgrade",
                   f"恭喜您升级为{name}会员！{perks}已为您开通。回复「我的会员」查看会员权益。",
                   key=f"tier_upgrade:{openid}:{new}:{now.astimezone(SHANGHAI):%Y-%m}",
                   title=f"会员升级：{name}")
     log.info("a customer was upgraded from level %s to %s", old, new)
-    for listener in list(_listeners):
-        listener(db, openid, tiers.name(old), name, now)
+    for level in range(old + 1, new + 1):
+        for listener in list(_listeners):
+            listener(db, openid, tiers.name(level - 1), tiers.name(level), now)
 
 
 def on_order_change(db: Session, order: Order, from_state: str, to_state: str,
@@ -277,7 +302,7 @@ def review_tiers(storage: Any, now: datetime | None = None) -> int:
     silently: that is a backfill, not news. Returns how many customers were looked at."""
     now = now or datetime.now(UTC)
     tiers = tiers_from((getattr(storage, "settings", None) or {}).get("MEMBER_TIERS"))
-    month = now.astimezone(SHANGHAI).strftime("%Y-%m")
+    month = _month_text(now)
     done = 0
     while True:
         with storage.sessions.begin() as db:
@@ -364,8 +389,14 @@ def standing(db: Session, openid: str, now: datetime, tiers: Tiers | None = None
 
 
 def _progress(level: int, spent: Measure, tiers: Tiers) -> str:
+    """Never a negative amount: a customer who already meets a higher tier's rule but is not
+    placed yet (from before tiers were stored, until the review places them) is told so."""
+    earned = spent.level(tiers)
+    if earned > level:
+        return f"已达到{tiers.name(earned)}标准，等级即将更新"
     if level == 0:
-        return f"再消费{yuan(tiers.cumulative_fen - spent.cumulative_fen)}升级{tiers.name(1)}"
+        left = max(tiers.cumulative_fen - spent.cumulative_fen, 0)
+        return f"再消费{yuan(left)}升级{tiers.name(1)}"
     if level == 1:
         left = max(tiers.yearly_fen - spent.yearly_fen, 0)
         return f"近12个月消费{yuan(spent.yearly_fen)}，再消费{yuan(left)}升级{tiers.name(2)}"

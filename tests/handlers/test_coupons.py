@@ -97,3 +97,13 @@ def test_without_a_follow_gift_the_welcome_is_unchanged(wechat, storage):
     make_batch(storage, code="VIP88")  # not a follow gift
     assert text(wechat.reply(wechat.user.subscribe())) == WELCOME
     assert held(storage) == 0
+
+
+def test_every_claim_wording_takes_the_code_and_other_兑换_questions_pass(app, wechat):
+    with app.extensions["storage"].sessions.begin() as db:
+        coupons.create_batch(db, BatchTerms(name="会员日", kind="flat", off_fen=500,
+                                            valid_days=7, code="VIP88", per_customer=3),
+                             datetime.now(UTC))
+    for typed in ("兑换码 vip88", "兑换券：VIP88", "领取优惠券 VIP88"):
+        assert text(wechat.say(typed)).startswith("领取成功！"), typed
+    assert "券码" not in text(wechat.say("兑换积分怎么弄"))

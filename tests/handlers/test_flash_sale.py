@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.inbound import parse_xml_fields
 from handlers.context import ChatContext
 from promotions.flash import FlashPurchase
+from shop import orders
 from shop.notices import NoticeOptIn
 from shop.orders import Order
 from tests.conftest import SAMPLES, WeChat
@@ -84,17 +85,29 @@ def test_grab_sell_out_and_limit(app, client, shop, clock):
     got = text(alice.say("抢 1"))
     assert got.startswith("抢到了！丝绒哑光口红（#01 正红），订单号 2026030")
     assert "应付 ¥59。\n请在 21:11 前完成支付，超时订单自动取消，名额让给别人。" in got
-    assert re.search(r"/shop/o/\d+\?t=[0-9a-f]+", got)
+    # No address yet: the payment line says the address comes first, and no 去支付 link.
+    assert ("⚠️ 还差收货地址：须先补上地址才能付款（没有地址无法发货），"
+            "地址记下后再发付款链接给你。\n查看订单：") in got and "支付：" not in got
+    assert re.search(r"查看订单：\S*/shop/o/\d+\?t=[0-9a-f]+\n", got)
     assert got.endswith(
-        "还差收货地址，付款前请补上。\n请发送收货信息：姓名 手机号 详细地址\n"
+        "\n\n请发送收货信息：姓名 手机号 详细地址\n"
         "例如：张三 13800138000 浙江省杭州市西湖区文三路100号\n也可以发送位置。")
-    assert text(alice.say(ADDRESS)).startswith(
-        "收货地址已记下：张三 138****8000 浙江省杭州市西湖区文三路100号\n订单 2026030")
-    assert text(alice.say("抢 1")) == (
-        "丝绒哑光口红（#01 正红）每人限购1件，你已经抢到了，请尽快付款。回复「我的订单」查看。")
+    number = re.search(r"订单号 (\d+)", got).group(1)
+    addressed = text(alice.say(ADDRESS))
+    assert addressed.startswith(
+        "收货地址已记下：张三 138****8000 浙江省杭州市西湖区文三路100号\n"
+        f"订单 {number} 现在可以付款了，请在 21:11 前完成支付。\n")
+    assert re.search(rf"/shop/o/{number}\?t=[0-9a-f]+$", addressed)
+    again = text(alice.say("抢 1"))
+    assert again.startswith(
+        f"丝绒哑光口红（#01 正红）每人限购1件，你已经抢到了（订单 {number}），还没付款，"
+        "请在 21:11 前付款，超时订单自动取消。\n（微信支付尚未开通，请联系客服付款）查看订单：")
     assert text(alice.say("抢 7")) == "本场只有 1 件秒杀商品，请回复「抢 1」到「抢 1」。"
     bob_got = text(bob.say("抢 1"))
     assert "寄到：" not in bob_got and "还差收货地址" in bob_got
+    bob.say("我的订单")  # leaves the address step
+    assert "付款前须先补上收货地址：请回复「修改地址」补上，再在 21:11 前付款" in text(
+        bob.say("抢 1"))
     assert text(carol.say("抢 1")) == (
         "手慢了，丝绒哑光口红（#01 正红）已抢光。回复「秒杀」看看其他秒杀商品。")
     assert "已抢光（2件）" in text(carol.say("秒杀"))
@@ -156,3 +169,56 @@ def test_a_reminder_that_cannot_be_sent_is_said_so(app, client, clock):
     assert answer.startswith("已记下，但3月2日 09:00 场要2天")
     assert "微信不允许公众号主动发消息给你，提醒很可能发不出去" in answer
     assert "开抢前48小时内回来给我们发条消息" in answer
+
+
+def test_over_the_limit_once_paid_says_paid(app, client, shop, clock):
+    sessions = app.extensions["storage"].sessions
+    clock["at"] = NOW + timedelta(hours=5, minutes=31)
+    earlier = customer(client, "o-earlier")  # has an address on file
+    assert "寄到：" in text(earlier.say("抢 1"))
+    with sessions.begin() as db:
+        order = db.scalar(select(Order).where(Order.openid == "o-earlier",
+                                              Order.state == "pending_payment"))
+        orders.transition(db, order, "paid", actor="wxpay", now=clock["at"])
+    answer = text(earlier.say("抢 1"))
+    assert answer == ("丝绒哑光口红（#01 正红）每人限购1件，你已经抢到了，订单已付款，"
+                      "我们会尽快发货。回复「我的订单」查看。")
+    assert "请尽快付款" not in answer
+
+
+def test_the_sessions_own_sales_do_not_take_its_original_price_away(app, client, shop, clock):
+    """The 7 days are those before the session starts: paid flash orders at ¥59 during the
+    session do not make ¥59 the 'lowest price' its 原价 is judged by."""
+    sku_id, item_id = shop
+    clock["at"] = NOW + timedelta(hours=5, minutes=31)  # 21:01, the session on
+    paid_order(app.extensions["storage"].sessions, "o-fan", sku_id,
+               NOW + timedelta(hours=5, minutes=30), flash_price=(item_id, 5900))
+    assert "秒杀价 ¥59 原价 ¥129" in text(customer(client, "o-y").say("秒杀"))
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_a_coupon_applies_only_where_the_session_allows_it(app, client, shop, clock, allowed):
+    from datetime import UTC, datetime
+
+    from promotions import coupons
+    from promotions.coupons import BatchTerms
+    from promotions.flash import FlashItem, FlashSession
+
+    sessions = app.extensions["storage"].sessions
+    _, item_id = shop
+    with sessions.begin() as db:
+        batch = coupons.create_batch(db, BatchTerms(name="无门槛5元", kind="flat", off_fen=500,
+                                                    valid_days=30), datetime.now(UTC))
+        coupons.issue(db, batch.id, "o-saver", NOW, source="test")
+        session_id = db.get(FlashItem, item_id).session_id
+        db.get(FlashSession, session_id).coupons_allowed = allowed
+    clock["at"] = NOW + timedelta(hours=5, minutes=31)  # 21:01
+    got = text(customer(client, "o-saver").say("抢 1"))
+    with sessions() as db:
+        order = db.scalar(select(Order).where(Order.openid == "o-saver"))
+    if allowed:
+        assert "应付 ¥54（已用优惠券减 ¥5）。" in got
+        assert (order.total_fen, order.coupon_fen) == (5400, 500)
+    else:
+        assert "应付 ¥59。" in got and "优惠券" not in got
+        assert (order.total_fen, order.coupon_id) == (5900, None)

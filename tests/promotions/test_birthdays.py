@@ -140,3 +140,49 @@ def test_a_failed_issue_is_retried_on_the_next_run(storage):
 
     assert birthdays.give_gifts(storage, MARCH_15, issue=broken) == 0
     assert birthdays.give_gifts(storage, MARCH_15, issue=Issued()) == 1
+
+
+def gift_year(storage, openid: str) -> int | None:
+    with storage.sessions() as db:
+        return db.get(birthdays.MemberBirthday, openid).gift_year
+
+
+def test_nothing_issuable_marks_nothing_says_nothing_and_warns_once_per_run(storage, caplog):
+    with_birthday(storage, "o1", "3-15")
+    with_birthday(storage, "o2", "3-15")
+
+    def nothing(db, openid, occasion, now):
+        return []  # issue_on's answer when no birthday batch is active
+
+    with caplog.at_level("WARNING", logger="promotions.birthdays"):
+        assert birthdays.give_gifts(storage, MARCH_15, issue=nothing) == 0
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "2 customer" in warnings[0].getMessage()
+    assert birthday_notices(storage) == []  # no greeting without the 礼包 it promises
+    assert gift_year(storage, "o1") is None and gift_year(storage, "o2") is None
+    issued = Issued()  # a birthday batch is activated later that day: the gift still goes
+    assert birthdays.give_gifts(storage, MARCH_15 + timedelta(hours=2), issue=issued) == 2
+    assert gift_year(storage, "o1") == 2027 and len(birthday_notices(storage)) == 2
+
+
+def test_with_the_real_coupons_and_no_birthday_batch_the_gift_waits(storage):
+    with_birthday(storage, "o1", "3-15")
+    assert birthdays.give_gifts(storage, MARCH_15) == 0
+    assert birthday_notices(storage) == [] and gift_year(storage, "o1") is None
+    with storage.sessions.begin() as db:
+        coupons.create_batch(db, coupons.BatchTerms(
+            name="生日券", kind="flat", threshold_fen=0, off_fen=1000, valid_days=30,
+            trigger="birthday"), MARCH_15)
+    assert birthdays.give_gifts(storage, MARCH_15 + timedelta(hours=1)) == 1
+    assert birthdays.give_gifts(storage, MARCH_15 + timedelta(hours=2)) == 0
+    with storage.sessions() as db:
+        assert [c.batch.name for c in db.scalars(select(coupons.Coupon))] == ["生日券"]
+    assert gift_year(storage, "o1") == 2027
+
+
+def test_a_gift_of_last_year_is_kept_when_this_years_cannot_be_issued(storage):
+    with_birthday(storage, "o1", "3-15")
+    assert birthdays.give_gifts(storage, MARCH_15, issue=Issued()) == 1
+    next_year = MARCH_15.replace(year=2028)
+    assert birthdays.give_gifts(storage, next_year, issue=lambda *args: []) == 0
+    assert gift_year(storage, "o1") == 2027

@@ -368,6 +368,6 @@ def test_the_demo_batches_are_made_once_and_a_follower_gets_the_gift(storage):
         assert coupons.seed_demo_coupons(db, NOW) == []
         gift = coupons.issue_on(db, "o-new", "follow", NOW)
         claimed = coupons.claim_code(db, "o-new", "vip88", NOW)
-    assert len(made) == 4
+    assert len(made) == 5
     assert [coupons.terms_text(c) for c in gift] == ["满199减20", "无门槛减5元"]
     assert coupons.describe(claimed[0]) == "8.8折（最多减30元）（有效期至12月30日）"

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.clock import as_utc
 from promotions import flash, flash_gate
 from promotions.flash import FlashError, FlashPurchase, FlashRefused, FlashReminder
 from shop import notices, payments
@@ -162,6 +163,47 @@ def test_reconciliation_after_a_crash_between_the_gate_and_sql(storage, on_now):
     assert item(storage.sessions, item_id).stock - item(storage.sessions, item_id).sold == 8
 
 
+def test_a_purchase_slower_than_grace_is_taken_again_by_its_confirm(storage, on_now):
+    """SQL ran past GRACE: the sync drops the token as dead and SQL has no purchase yet, so
+    Redis has one unit too many — until the CONFIRM takes it again."""
+    _, _, item_id = on_now
+    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
+    assert flash_gate.admit(storage.redis, item_id, "o-slow", 1, "slow-token", NOW) == "ok"
+    later = NOW + timedelta(seconds=flash_gate.GRACE_SECONDS + 1)
+    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (10, 1)
+    assert flash_gate.state(storage.redis, item_id) == {"left": 10, "held": {}, "pending": 0}
+    with storage.sessions.begin() as db:  # the slow SQL commits at last
+        flash.buy(db, item_id, "o-slow", 1, "slow-token", address=ADDRESS, now=later,
+                  payment_minutes=10)
+    flash_gate.confirm(storage.redis, item_id, "slow-token")
+    healed = {"left": 9, "held": {"o-slow": 1}, "pending": 0}
+    assert flash_gate.state(storage.redis, item_id) == healed
+    flash_gate.confirm(storage.redis, item_id, "slow-token")  # a second confirm: no change
+    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (9, 0)
+    assert flash_gate.state(storage.redis, item_id) == healed
+
+
+def test_a_sync_that_saw_the_slow_purchase_leaves_nothing_for_its_confirm(storage, on_now):
+    _, _, item_id = on_now
+    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
+    assert flash_gate.admit(storage.redis, item_id, "o-slow", 1, "slow-token", NOW) == "ok"
+    assert flash_gate.admit(storage.redis, item_id, "o-fail", 1, "fail-token", NOW) == "ok"
+    later = NOW + timedelta(seconds=flash_gate.GRACE_SECONDS + 1)
+    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (10, 2)
+    with storage.sessions.begin() as db:
+        flash.buy(db, item_id, "o-slow", 1, "slow-token", address=ADDRESS, now=later,
+                  payment_minutes=10)
+    # A sync after the commit and before the confirm counts it through SQL …
+    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (9, 0)
+    flash_gate.confirm(storage.redis, item_id, "slow-token")  # … so this takes nothing more
+    assert flash_gate.state(storage.redis, item_id) == {
+        "left": 9, "held": {"o-slow": 1}, "pending": 0}
+    # The other one's SQL failed: its release gives nothing back (it was never counted).
+    assert flash_gate.release(storage.redis, item_id, "fail-token") is False
+    assert flash_gate.state(storage.redis, item_id)["left"] == 9
+    assert storage.redis.hlen(flash_gate.keys(item_id)["dropped"]) == 0
+
+
 def test_a_purchase_confirmed_during_reconciliation_makes_it_read_again(storage, on_now):
     _, _, item_id = on_now
     flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
@@ -247,7 +289,53 @@ def test_due_reminders_are_queued_once(storage, on_now):
         queued = db.scalars(select(CustomerNotice)).all()
         assert [(n.openid, n.key) for n in queued] == [("o-r", f"flash:{nine}:o-r")]
         assert "21:00 场秒杀即将开始：丝绒哑光口红" in queued[0].text
+        assert as_utc(queued[0].event_at) == NOW + timedelta(hours=5, minutes=30)  # 21:00
         assert db.scalar(select(FlashReminder.state)) == "queued"
+
+
+def test_no_coming_soon_for_a_session_already_started(storage, on_now):
+    """The job was down until after 21:00: 即将开始 would be false, so the reminder is missed."""
+    sku_id = on_now[0]
+    nine = session_at(storage.sessions, "21:00")
+    add_item(storage.sessions, nine, sku_id, stock=5)
+    with storage.sessions.begin() as db:
+        flash.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW, minutes=5,
+                           template_id=None)
+    started = NOW + timedelta(hours=5, minutes=31)  # 21:01
+    assert flash.queue_reminders(storage, started) == 0
+    with storage.sessions() as db:
+        assert db.query(CustomerNotice).count() == 0
+        assert db.scalar(select(FlashReminder.state)) == "missed"
+    assert flash.queue_reminders(storage, started + timedelta(minutes=1)) == 0
+
+
+def test_calling_off_a_session_not_started_ends_it_at_its_start(storage, on_now):
+    sku_id = on_now[0]
+    nine = session_at(storage.sessions, "21:00")
+    nine_item = add_item(storage.sessions, nine, sku_id, stock=5)
+    with storage.sessions.begin() as db:
+        flash.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW, minutes=5,
+                           template_id=None)
+        flash.end_early(db, nine, NOW)
+    called_off = session(storage.sessions, nine)
+    assert as_utc(called_off.ends_at) == as_utc(called_off.starts_at) == NOW + timedelta(
+        hours=5, minutes=30)
+    assert called_off.state == "settled" and flash.is_called_off(called_off)
+    assert item(storage.sessions, nine_item).returned == 5
+    assert sku_stock(storage.sessions, sku_id) == 40  # the 21:00 units are back
+    with storage.sessions() as db:
+        told = db.scalars(select(CustomerNotice)).all()
+        assert [(n.openid, n.key, n.kind) for n in told] == [
+            ("o-r", f"flash:{nine}:o-r:cancelled", flash.CANCELLED_KIND)]
+        assert told[0].text.startswith("很抱歉，本场秒杀已取消：21:00 场不再开抢")
+        assert db.scalar(select(FlashReminder.state)) == "cancelled"
+    assert flash.queue_reminders(storage, NOW + timedelta(hours=5, minutes=26)) == 0
+    with storage.sessions.begin() as db, pytest.raises(FlashError, match="已经结束"):
+        flash.end_early(db, nine, NOW + timedelta(minutes=1))
+    # Ending the 15:00 session, which is on, still ends it now.
+    with storage.sessions.begin() as db:
+        flash.end_early(db, on_now[1], NOW)
+    assert as_utc(session(storage.sessions, on_now[1]).ends_at) == NOW
 
 
 def test_flash_sessions_config_is_checked():

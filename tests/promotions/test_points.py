@@ -104,14 +104,97 @@ def test_a_refund_returns_spent_points_and_takes_back_earned_ones_once(storage):
     assert balance(storage) == 600 and len(entries(storage)) == 5
 
 
-def test_take_back_never_goes_below_zero(storage):
+def test_a_refund_takes_back_spent_points_as_a_debt_once(storage):
     first = paid(storage, "o1", 60_000)  # 600
     paid(storage, "o1", 100_000, use=600)  # spends them all; earns 994
     paid(storage, "o1", 10_000, use=900)  # spends most of those: ¥91 paid, 91 earned
     assert balance(storage) == 994 - 900 + 91
-    move(storage, first, "refunded")  # 600 earned, 185 there
+    move(storage, first, "refunded")  # 600 earned, 185 there: 415 owed
+    assert balance(storage) == -415
+    assert entries(storage)[-1] == ("take_back", 2026, -600)  # all of it, recorded once
+    for _ in range(2):  # the refund seen again takes nothing more
+        with storage.sessions.begin() as db:
+            points.on_order_change(db, db.get(Order, first), "paid", "refunded", NOW)
+    assert balance(storage) == -415 and len(entries(storage)) == 6
+    with storage.sessions() as db:
+        assert points.spendable(db, "o1", NOW) == -415
+        assert points.max_usable(points.spendable(db, "o1", NOW), 100_000, DEFAULTS) == 0
+    with pytest.raises(PointsError, match="积分不足，当前 -415 分"):
+        placed(storage, "o1", 100_000, use=1)
+    paid(storage, "o1", 50_000)  # the next points earned pay the debt first
+    assert balance(storage) == 85
+
+
+def test_spending_points_then_refunding_the_order_that_earned_them_keeps_nothing(storage):
+    """The exploit: pay ¥10,000, spend its 10,000 points (¥100) on another order, refund the
+    first. The ¥100 must not be kept: the take-back is owed."""
+    first = paid(storage, "o1", 1_000_000)  # 10,000 points
+    paid(storage, "o1", 30_000, use=10_000)  # ¥100 off ¥300: ¥200 paid, 200 earned
+    assert balance(storage) == 200
+    move(storage, first, "refunded")
+    assert balance(storage) == 200 - 10_000
+    with storage.sessions.begin() as db:  # the refund seen twice takes back once
+        points.on_order_change(db, db.get(Order, first), "paid", "refunded", NOW)
+    assert balance(storage) == -9_800
+    with storage.sessions() as db:
+        lines = points.chat_lines(db, "o1", NOW, DEFAULTS)
+    assert lines[0] == "积分：-9800（退款扣回已用积分，之后获得的积分先抵扣）"
+
+
+def test_a_debt_never_expires_and_later_years_points_pay_it_first(storage):
+    first = paid(storage, "o1", 60_000)  # 600
+    paid(storage, "o1", 100_000, use=600)
+    paid(storage, "o1", 10_000, use=900)
+    move(storage, first, "refunded")  # -415 on the 2026 lot
+    two_years = datetime(2028, 6, 1, 4, 0, tzinfo=UTC)
+    assert balance(storage, at=two_years) == -415
+    assert points.expire_points(storage, two_years) == 0  # a debt is not points to expire
+    with storage.sessions() as db:
+        assert points.expiring(db, "o1", datetime(2027, 6, 1, tzinfo=UTC)) == (0, "2027-12-31")
+    paid(storage, "o1", 50_000, at=two_years)  # 500: 415 pay the 2026 debt, 85 to 2028
+    assert balance(storage, at=two_years) == 85
+    assert entries(storage)[-2:] == [("earn", 2026, 415), ("earn", 2028, 85)]
+
+
+def test_a_positive_old_lot_is_not_spent_while_the_sum_is_below_the_points_asked(storage):
+    paid(storage, "o1", 60_000, at=LAST_YEAR)  # 600 of 2025, 青铜
+    kept = placed(storage, "o1", 100_000, use=600)  # unpaid: the 2025 lot is empty
+    refunded = paid(storage, "o1", 50_000)  # 500 of 2026
+    placed(storage, "o1", 100_000, use=500)  # unpaid: the 2026 lot is empty
+    move(storage, refunded, "refunded")  # 500 owed: 2026 is -500
+    move(storage, kept, "cancelled")  # 600 back to 2025: the lots are +600 and -500
+    assert balance(storage) == 100
+    with pytest.raises(PointsError, match="积分不足，当前 100 分"):
+        placed(storage, "o1", 100_000, use=101)
+    placed(storage, "o1", 100_000, use=100)
     assert balance(storage) == 0
-    assert entries(storage)[-1] == ("take_back", 2026, -185)  # what was there, recorded
+
+
+def test_two_spends_beside_a_debt_never_take_the_sum_below_zero(storage):
+    paid(storage, "o1", 60_000, at=LAST_YEAR)
+    kept = placed(storage, "o1", 100_000, use=600)
+    refunded = paid(storage, "o1", 50_000)
+    placed(storage, "o1", 100_000, use=500)
+    move(storage, refunded, "refunded")
+    move(storage, kept, "cancelled")  # +600 of 2025 beside -500 of 2026: 100 in all
+    order_ids = [placed(storage, "o1", 100_000) for _ in range(2)]
+    outcomes = []
+
+    def spend(order_id: int) -> None:
+        try:
+            with storage.sessions.begin() as db:
+                points.spend(db, "o1", 80, order_id, NOW)
+            outcomes.append("ok")
+        except PointsError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=spend, args=(oid,)) for oid in order_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "积分不足，当前 20 分"]
+    assert balance(storage) == 20
 
 
 def test_an_unpaid_order_cancelled_returns_its_points(storage):

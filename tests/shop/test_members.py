@@ -175,7 +175,7 @@ def test_customers_from_before_tiers_are_placed_silently(storage):
     assert tier(storage, "o1") == "青铜" and upgrade_notices(storage, "o1") == []
 
 
-def test_upgrade_listeners_hear_each_upgrade_once(storage):
+def test_an_upgrade_over_several_tiers_is_one_notice_and_each_level_heard(storage):
     heard = []
 
     def listener(db, openid, old, new, now):
@@ -183,10 +183,67 @@ def test_upgrade_listeners_hear_each_upgrade_once(storage):
 
     tiers.on_tier_change(listener)
     try:
-        paid_order(storage, "o1", 900_000)
+        paid_order(storage, "o1", 900_000)  # 普通会员 → 白银 in one order
     finally:
         tiers._listeners.remove(listener)
-    assert heard == [("o1", "普通会员", "白银", NOW)]
+    assert heard == [("o1", "普通会员", "青铜", NOW), ("o1", "青铜", "白银", NOW)]
+    assert upgrade_notices(storage, "o1") == [
+        "恭喜您升级为白银会员！积分抵现、生日礼包、专属客服、优先发货已为您开通。"
+        "回复「我的会员」查看会员权益。"]
+
+
+def test_tier_gifts_of_a_skipped_tier_are_given_too(storage):
+    from promotions import coupons
+    from tests.promotions.test_coupons import batch
+
+    with storage.sessions.begin() as db:
+        batch(db, name="青铜礼", trigger="tier:青铜")
+        batch(db, name="白银礼", trigger="tier:白银")
+    had = coupons.on_tier_upgrade in tiers._listeners
+    tiers.on_tier_change(coupons.on_tier_upgrade)
+    try:
+        paid_order(storage, "o1", 900_000)
+    finally:
+        if not had:
+            tiers._listeners.remove(coupons.on_tier_upgrade)
+    with storage.sessions() as db:
+        names = [c.batch.name for c in db.scalars(select(coupons.Coupon)
+                                                   .where(coupons.Coupon.openid == "o1"))]
+    assert sorted(names) == ["白银礼", "青铜礼"]
+    assert len(upgrade_notices(storage, "o1")) == 1
+
+
+def test_a_customer_from_before_tiers_is_placed_silently_by_a_payment_too(storage):
+    paid_order(storage, "o1", 60_000, at=month_ago(2))
+    with storage.sessions.begin() as db:  # as the migration leaves them
+        db.get(Customer, "o1").tier_level = 0
+        db.get(Customer, "o1").tier_checked_month = None
+        db.query(CustomerNotice).delete()
+    with storage.sessions() as db:  # qualifies, not placed yet: no negative amount
+        assert tiers.standing(db, "o1", NOW).progress == "已达到青铜标准，等级即将更新"
+    heard = []
+    tiers.on_tier_change(lambda *args: heard.append(args[2:4]))
+    try:
+        paid_order(storage, "o1", 100)  # their next payment places them, without news
+        assert tier(storage, "o1") == "青铜" and upgrade_notices(storage, "o1") == []
+        assert heard == [] and customer(storage, "o1").tier_checked_month == "2026-12"
+        with storage.sessions() as db:
+            assert tiers.standing(db, "o1", NOW).progress == (
+                "近12个月消费¥601，再消费¥7399升级白银")
+        paid_order(storage, "o1", 800_000)  # a real upgrade afterwards is news
+    finally:
+        tiers._listeners.pop()
+    assert heard == [("青铜", "白银")]
+    assert upgrade_notices(storage, "o1")[0].startswith(
+        "恭喜您升级为白银会员！专属客服、优先发货已为您开通")
+
+
+def test_progress_never_shows_a_negative_amount():
+    spent = tiers.Measure(cumulative_fen=80_000, yearly_fen=80_000, this_month_fen=0, streak=0)
+    assert tiers._progress(0, spent, tiers.DEFAULT_TIERS) == "已达到青铜标准，等级即将更新"
+    over = tiers.Measure(cumulative_fen=900_000, yearly_fen=900_000, this_month_fen=0, streak=0)
+    assert tiers._progress(1, over, tiers.DEFAULT_TIERS) == "已达到白银标准，等级即将更新"
+    assert "-" not in tiers._progress(0, tiers.Measure(0, 0, 0, 0), tiers.DEFAULT_TIERS)
 
 
 def test_concurrent_payments_of_one_customer_all_count_and_upgrade_once(storage):

@@ -61,3 +61,32 @@ def test_silver_orders_ship_first_and_are_marked(console_app):
     assert "优先发货" not in listing.split(f'data-order="{last}"')[1].split("</tr>")[0]
     everything = manager.get("/admin/shop/orders?state=all").text
     assert "data-priority" not in everything  # only the list waiting to be shipped is sorted
+
+
+def owing(storage, openid: str) -> None:
+    """¥10,000 paid, its 10,000 points spent on a ¥300 order, then the first refunded."""
+    from tests.promotions.test_points import move, paid
+
+    now = datetime.now(UTC)
+    first = paid(storage, openid, 1_000_000, at=now)
+    paid(storage, openid, 30_000, use=10_000, at=now)
+    move(storage, first, "refunded", at=now)
+
+
+def test_a_negative_balance_is_shown_as_it_is_in_the_chat(app, wechat):
+    owing(app.extensions["storage"], wechat.user.openid)
+    lines = text(wechat.say("我的会员")).split("\n")
+    assert "积分：-9800（退款扣回已用积分，之后获得的积分先抵扣）" in lines
+    assert not any("将于" in line for line in lines)  # a debt does not expire
+
+
+def test_a_negative_balance_is_shown_as_it_is_in_the_console(console_app):
+    owing(console_app.extensions["storage"], "o-owing")
+    manager = signed_in(console_app, "manager")
+    listing = manager.get("/admin/shop/customers").text
+    row = listing.split('data-customer="o-owing"')[1].split("</tr>")[0]
+    assert 'title="退款扣回已用积分，之后获得的积分先抵扣">-9800</td>' in row
+    detail = manager.get("/admin/shop/customers/o-owing").text
+    assert ('<dd data-points="-9800">-9800（退款扣回已用积分，之后获得的积分先抵扣）</dd>'
+            in detail)
+    assert "<td>扣回</td><td>-10000</td>" in detail

@@ -15,10 +15,12 @@ from shop.notices import CustomerNotice
 TEMPLATE = "TPL-reminder"
 
 
-def follower(storage, openid: str, last_message: datetime | None) -> None:
+def follower(storage, openid: str, last_message: datetime | None,
+             last_click: datetime | None = None) -> None:
     with storage.sessions.begin() as db:
         db.add(Follower(openid=openid, subscribed=True, first_seen_at=datetime.now(UTC),
-                        last_interaction_at=last_message))
+                        last_message_at=last_message,
+                        last_interaction_at=last_click or last_message))
 
 
 def wechat_sees(sandbox: str, openid: str, kind: str, **extra) -> None:
@@ -32,9 +34,11 @@ def sent(sandbox: str, openid: str) -> list[dict]:
     return answer.json()["messages"]
 
 
-def owe(storage, openid: str, text: str, key: str, due: datetime | None = None) -> bool:
+def owe(storage, openid: str, text: str, key: str, due: datetime | None = None,
+        event: datetime | None = None) -> bool:
     with storage.sessions.begin() as db:
-        return notices.queue(db, openid, "test", text, key=key, title="秒杀提醒", due_at=due)
+        return notices.queue(db, openid, "test", text, key=key, title="秒杀提醒", due_at=due,
+                             event_at=event)
 
 
 def state_of(storage, key: str) -> tuple[str, str, str]:
@@ -71,11 +75,15 @@ def test_outside_the_window_only_an_opt_in_reaches_them(make_app, sandbox):
     wechat_sees(sandbox, "o-opted", "subscribe_msg", template_id=TEMPLATE)
     with storage.sessions.begin() as db:
         notices.record_opt_in(db, "o-opted", TEMPLATE, datetime.now(UTC))
-    owe(storage, "o-opted", "秒杀马上开始", "opted")
-    owe(storage, "o-silent", "秒杀马上开始", "silent")
+    session_start = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)  # 15:00 in Shanghai
+    owe(storage, "o-opted", "秒杀马上开始", "opted", event=session_start)
+    owe(storage, "o-silent", "秒杀马上开始", "silent", event=session_start)
     counts = run_job(app, datetime.now(UTC) + timedelta(seconds=1))
     assert counts["sent"] == 1 and counts["unreachable"] == 1
-    assert [m["api"] for m in sent(sandbox, "o-opted")] == ["subscribe/bizsend"]
+    [notice] = sent(sandbox, "o-opted")
+    assert notice["api"] == "subscribe/bizsend"
+    assert notice["body"]["data"] == {"thing1": {"value": "秒杀提醒"},
+                                      "time2": {"value": "2026-12-05 15:00"}}
     assert sent(sandbox, "o-silent") == []
     assert state_of(storage, "silent")[0] == "unreachable"
     with storage.sessions() as db:  # the one opt-in is spent: the next needs another
@@ -111,3 +119,29 @@ def test_a_refusal_from_wechat_is_recorded_not_retried(app, sandbox):
     state, channel, error = state_of(storage, "gone")
     assert (state, channel) == ("failed", "custom") and "450" in error
     assert run_job(app)["failed"] == 0
+
+
+def test_a_menu_click_does_not_open_the_window_for_later_sends(app, sandbox):
+    """WeChat opens 48 hours on a message, one minute on a click (WECHAT_API.md §5A)."""
+    storage = app.extensions["storage"]
+    wechat_sees(sandbox, "o-clicker", "click")
+    follower(storage, "o-clicker", None, last_click=datetime.now(UTC) - timedelta(hours=1))
+    owe(storage, "o-clicker", "秒杀马上开始", "click")
+    assert run_job(app)["unreachable"] == 1
+    assert sent(sandbox, "o-clicker") == []
+
+
+def test_the_webhook_keeps_messages_and_clicks_apart(app, wechat):
+    """A click touches the customer; only a message counts as their last message."""
+    storage = app.extensions["storage"]
+    wechat.reply(wechat.user.event("CLICK", "MENU_HELP"))
+    jobs.flush_follower_touches(storage)
+    with storage.sessions() as db:
+        row = db.get(Follower, wechat.user.openid)
+        assert row.last_interaction_at is not None and row.last_message_at is None
+    wechat.say("你好")
+    jobs.flush_follower_touches(storage)
+    with storage.sessions() as db:
+        row = db.get(Follower, wechat.user.openid)
+        assert row.last_message_at is not None
+        assert row.last_message_at == row.last_interaction_at

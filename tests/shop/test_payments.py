@@ -16,11 +16,14 @@ from shop.payments import Payment
 from shop.wxpay import encrypt_resource, sign
 from tests.shop.conftest import free_port
 
+ADDRESS = {"name": "张三", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
+           "district": "西湖区", "street": "文三路100号"}
+
 
 def place(storage, openid="o-buyer", product="土蜂蜜", count=1) -> Order:
     with storage.sessions.begin() as db:
         sku = db.scalar(select(Sku).join(Product).where(Product.name == product))
-        order = orders.place(db, openid, [(sku.id, count)])
+        order = orders.place(db, openid, [(sku.id, count)], address=ADDRESS)
     storage.wxpay.jsapi(order.number, "test", order.total_fen, openid)
     return order
 

@@ -13,7 +13,7 @@ from shop.catalog import Product, Sku
 from shop.orders import Order
 from shop.payments import native_trade_no
 from shop.storefront_views import qr_image
-from tests.shop.test_payments import order_state, place, wait_for
+from tests.shop.test_payments import ADDRESS, order_state, place, wait_for
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; img-src data:"
 
@@ -70,7 +70,7 @@ def test_an_unpaid_order_closes_both_transactions_when_cancelled(shop):
 def test_the_page_still_works_when_wechat_pay_refuses_the_qr(shop):
     with shop.storage.sessions.begin() as db:
         sku = db.scalar(select(Sku).join(Product).where(Product.name == "土蜂蜜"))
-        order = orders.place(db, "o-buyer", [(sku.id, 1)])
+        order = orders.place(db, "o-buyer", [(sku.id, 1)], address=ADDRESS)
     # The Native number is already taken at WeChat Pay for another amount: refused.
     shop.storage.wxpay.native(native_trade_no(order.number), "test", order.total_fen + 1)
     page = order_page(shop, order.number)
@@ -85,4 +85,17 @@ def test_a_guessed_link_creates_nothing_at_wechat_pay(shop):
         order = orders.place(db, "o-buyer", [(sku.id, 1)])
     assert shop.app.test_client().get(f"/shop/o/{order.number}?t=0").status_code == 404
     tx = requests.get(f"{shop.sandbox}/sandbox/pay/transactions/{order.number}")
+    assert tx.status_code == 404
+
+
+def test_an_order_without_its_address_cannot_be_paid_yet(shop):
+    """A flash-sale order is placed before the chat has the address: nothing is paid for that
+    cannot be shipped, and nothing is opened at WeChat Pay from the page."""
+    with shop.storage.sessions.begin() as db:
+        sku = db.scalar(select(Sku).join(Product).where(Product.name == "土蜂蜜"))
+        order = orders.place(db, "o-buyer", [(sku.id, 1)])
+    page = order_page(shop, order.number).text
+    assert "还没有收货地址：请在公众号聊天中发送" in page
+    assert 'id="pay"' not in page and "<img" not in page
+    tx = requests.get(f"{shop.sandbox}/sandbox/pay/transactions/{native_trade_no(order.number)}")
     assert tx.status_code == 404

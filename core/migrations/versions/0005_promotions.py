@@ -2,7 +2,8 @@
 notices owed to customers.
 
 Orders learn when they were paid (tiers count spend by month) and what coupon and points took
-off. The points balance moves from a counter on the customer to lots and entries: each order
+off; followers, when they last sent a message (only that opens the 48-hour window; a follower's
+last message before this revision is unknown, so notices wait for their next one). The points balance moves from a counter on the customer to lots and entries: each order
 still paid becomes an `earn` entry, so a later refund takes back exactly what it gave, and a
 lot older than last year is dated last year, so nobody's points expire on the first run.
 
@@ -36,6 +37,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('title', sa.String(length=40), nullable=False),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('event_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
@@ -208,6 +210,10 @@ def upgrade() -> None:
     with op.batch_alter_table('flash_purchases', schema=None) as batch_op:
         batch_op.create_index('ix_flash_purchase_item_openid', ['item_id', 'openid'], unique=False)
 
+    with op.batch_alter_table('followers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_message_at', sa.DateTime(timezone=True),
+                                      nullable=True))
+
     with op.batch_alter_table('shop_customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tier_level', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('tier_since', sa.DateTime(timezone=True), nullable=True))
@@ -282,6 +288,9 @@ def downgrade() -> None:
     with op.batch_alter_table('shop_order_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shop_order_lines_flash_item_id'))
         batch_op.drop_column('flash_item_id')
+
+    with op.batch_alter_table('followers', schema=None) as batch_op:
+        batch_op.drop_column('last_message_at')
 
     with op.batch_alter_table('shop_customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('points', sa.INTEGER(), server_default='0',
