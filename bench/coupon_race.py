@@ -36,8 +36,9 @@ from sqlalchemy import func, select
 
 from bot.domains import build_registry
 from core.db import create_tables, make_engine, make_sessionmaker
-from promotions import checkout, coupons
-from promotions.coupons import BatchTerms, Coupon
+from promotions import checkout, coupon_batches, coupons
+from promotions.coupon_batches import BatchTerms
+from promotions.coupons import Coupon
 from shop import catalog
 from shop.orders import Order, OrderError
 
@@ -52,7 +53,7 @@ def setup(sessions, tag: str, units: int) -> tuple[int, int]:
     now = datetime.now(UTC)
     with sessions.begin() as db:
         sku = catalog.add_product(db, name=f"压测蜂蜜 {tag}", skus=[("500g", 25000, units)])
-        batch = coupons.create_batch(db, BatchTerms(
+        batch = coupon_batches.create_batch(db, BatchTerms(
             name=f"压测 {tag}", kind="threshold", threshold_fen=19900, off_fen=2000,
             valid_days=1), now, created_by="bench")
         coupon = coupons.issue(db, batch.id, f"bench-{tag}", now, source="bench")

@@ -58,7 +58,7 @@ from devtools.wechat_user import WeChatUser
 
 build_registry()  # every model joins the metadata
 
-from promotions import flash, flash_gate  # noqa: E402
+from promotions import flash_buying, flash_gate, flash_manager  # noqa: E402
 from promotions.flash import FlashItem, FlashPurchase, FlashSession  # noqa: E402
 from shop import catalog  # noqa: E402
 
@@ -87,8 +87,8 @@ def open_session(storage: Storage, sku_id: int, stock: int, starts_in: float) ->
                                coupons_allowed=False, state="open")
         db.add(session)
         db.flush()
-        return flash.add_item(db, session.id, sku_id, price_fen=990, stock=stock, limit=1,
-                              reference_fen=None, now=now).id
+        return flash_manager.add_item(db, session.id, sku_id, price_fen=990, stock=stock,
+                                      limit=1, reference_fen=None, now=now).id
 
 
 def signed_posts(openids: list[str], text: str, repeat: int) -> list[tuple[str, bytes]]:
@@ -278,8 +278,8 @@ def main() -> int:
         crash_ids = [f"ocrash{n:022d}" for n in range(args.crash_attempts)]
         crash_posts = signed_posts(crash_ids, "抢 1", 1)
         with storage.sessions.begin() as db:  # part 1's session ends: 抢 1 means the new one
-            flash.end_early(db, db.get(FlashItem, item_id).session_id, datetime.now(UTC))
-        flash.forget_listing(storage.redis)
+            flash_manager.end_early(db, db.get(FlashItem, item_id).session_id, datetime.now(UTC))
+        flash_buying.forget_listing(storage.redis)
         crash_item = open_session(storage, sku_id, args.stock, starts_in=1.0)
         time.sleep(1.05)
         killer = threading.Thread(target=kill_midway, args=(storage, crash_item, server,
@@ -303,7 +303,7 @@ def main() -> int:
             print(f"restarted; waiting {wait:.0f} s for the gate's GRACE "
                   f"({flash_gate.GRACE_SECONDS} s: an admission older than that is dead)")
             time.sleep(wait)
-        done = flash.reconcile_all(storage)
+        done = flash_buying.reconcile_all(storage)
         same, sql, gate = agree(storage, crash_item)
         print(f"reconciliation job: {done.get(crash_item)} (left, dead admissions dropped)")
         print(f"after: SQL left {sql['stock'] - sql['sold']} (sold {sql['sold']}), Redis left "

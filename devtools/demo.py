@@ -5,6 +5,16 @@ They only ever talk to the local sandbox, never to WeChat.
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from promotions.coupons import CouponBatch
+    from promotions.flash import FlashSession
+
 DEMO_SANDBOX_PORT = 8081
 
 DEMO_ACCOUNT = {
@@ -55,12 +65,8 @@ def seed_catalog(sessions, screener) -> int:
 
 
 def seed_promotions(sessions) -> tuple[int, bool]:
-    """The demo's coupons (a new-follower gift, the code VIP88, a 白银 gift) and flash-sale
-    items in the session on now and the next: (batches made, flash items there)."""
-    from datetime import UTC, datetime
-
-    from promotions.coupons import seed_demo_coupons
-    from promotions.flash import seed_demo_flash
+    """The demo's coupons and flash-sale items: (batches made, flash items there)."""
+    from datetime import UTC
 
     now = datetime.now(UTC)
     with sessions.begin() as db:
@@ -69,6 +75,66 @@ def seed_promotions(sessions) -> tuple[int, bool]:
     return len(batches), session is not None
 
 
+def seed_demo_coupons(db: Session, now: datetime) -> list[CouponBatch]:
+    """The demo's batches (once): a new-follower bundle, a claim code, a silver-tier gift
+    and a birthday gift."""
+    from sqlalchemy import func, select
+
+    from promotions.coupon_batches import TIER_TRIGGER, BatchTerms, create_batch
+    from promotions.coupons import CouponBatch, end_of_day
+
+    if db.scalar(select(func.count()).select_from(CouponBatch)):
+        return []
+    made = [
+        BatchTerms(name="新人礼 满199减20", kind="threshold", threshold_fen=19900, off_fen=2000,
+                   valid_days=30, trigger="follow", bundle="新人礼", total_limit=100_000),
+        BatchTerms(name="新人礼 无门槛5元", kind="flat", off_fen=500, valid_days=7,
+                   trigger="follow", bundle="新人礼", total_limit=100_000),
+        BatchTerms(name="会员日 8.8折", kind="discount", percent=88, cap_fen=3000,
+                   valid_from=now, valid_until=end_of_day(now, 30), code="VIP88",
+                   total_limit=1000),
+        BatchTerms(name="白银会员礼 满300减50", kind="threshold", threshold_fen=30000,
+                   off_fen=5000, valid_days=30, trigger=f"{TIER_TRIGGER}白银"),
+        # one copy a year: the per-customer limit is the number of birthdays it can serve
+        BatchTerms(name="生日礼包 无门槛20元", kind="flat", off_fen=2000, valid_days=7,
+                   trigger="birthday", per_customer=20),
+    ]
+    return [create_batch(db, terms, now, created_by="demo") for terms in made]
+
+
+def seed_demo_flash(db: Session, now: datetime) -> FlashSession | None:
+    """The demo: the session on now (to try 抢 at once) and the next one (to try 提醒我) get
+    two on-shelf SKUs at 60% of their price; returns the next one."""
+    from sqlalchemy import select
+
+    from core.config import DEFAULTS
+    from promotions.flash import (
+        FlashError,
+        FlashSession,
+        ensure_day,
+        parse_sessions,
+        shanghai_day,
+    )
+    from promotions.flash_manager import add_item
+    from shop.catalog import Product, Sku
+
+    starts = parse_sessions(DEFAULTS["FLASH_SESSIONS"])
+    for day in (shanghai_day(now), shanghai_day(now) + timedelta(days=1)):
+        ensure_day(db, day, starts)
+    sessions = db.scalars(select(FlashSession).where(FlashSession.state == "open",
+                                                     FlashSession.ends_at > now)
+                          .order_by(FlashSession.starts_at).limit(2)).all()
+    skus = db.scalars(select(Sku).join(Product).where(Product.on_shelf, Sku.stock >= 20)
+                      .order_by(Sku.id).limit(2)).all()
+    for session in sessions:
+        for sku in skus:
+            try:
+                add_item(db, session.id, sku.id, price_fen=max(1, sku.price_fen * 6 // 10),
+                         stock=10, limit=1, reference_fen=None, now=now)
+            except FlashError as error:
+                logging.getLogger(__name__).info("demo flash item for sku %s skipped: %s",
+                                                 sku.id, error)
+    return sessions[-1] if sessions else None
 def seed_faq(sessions) -> int:
     """A starting FAQ (returns, shipping, invoices …) for an empty one."""
     from customer_service.faq import seed_defaults

@@ -1,7 +1,7 @@
 """Coupons in the chat: 我的优惠券, and 领券 / 兑换 <code>.
 
 Choosing a coupon at checkout belongs to the buying flow (handlers/order.py); the rules are in
-promotions/coupons.py.
+promotions/coupons.py and its coupon_* modules.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from bot.router import Router
 from core.text import normalize
 from handlers import commands
 from handlers.context import ChatContext
-from promotions import coupons
+from promotions import coupon_issuing, coupon_text, coupon_usage, coupons
 
 router = Router("coupons")
 
@@ -32,7 +32,7 @@ TYPED_MAX = 40
 def show_coupons(msg: Inbound, ctx: ChatContext) -> str:
     """The customer's usable coupons first, then those used or expired lately."""
     with ctx.db() as db:
-        return coupons.summary(coupons.for_customer(db, msg.openid, ctx.now()))
+        return coupon_text.summary(coupon_usage.for_customer(db, msg.openid, ctx.now()))
 
 
 @router.regex(CLAIM.pattern, re.DOTALL)
@@ -46,8 +46,8 @@ def claim(msg: Inbound, ctx: ChatContext) -> str:
         return "券码不存在，请核对后重新发送。"
     try:
         with ctx.db() as db:
-            given = coupons.claim_code(db, msg.openid, code, ctx.now())
-            text = coupons.gift_text(given)
+            given = coupon_issuing.claim_code(db, msg.openid, code, ctx.now())
+            text = coupon_text.gift_text(given)
     except coupons.CouponError as error:
         return f"{error}。"
     return f"领取成功！\n{text}\n下单时会自动为你选用最划算的券。回复「我的优惠券」查看。"

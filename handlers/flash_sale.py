@@ -1,14 +1,15 @@
 """每日秒杀 in the chat: 秒杀 shows the session on now (live 已抢/仅剩) or the next one with a
 countdown; 抢 N buys item N at once; 提醒我 asks for a reminder before the start.
 
-The rules are in promotions/flash.py (and the gate in flash_gate.py). Address: the order is
-placed at once (in the first seconds a unit not taken is a unit lost) with the customer's
-last address; a customer without one gets the order all the same and is asked for the
-address right after (the `flash:address` step). Such an order cannot be paid before it has an
-address (nothing is paid for that cannot be shipped; the order page opens payment only then),
-so the reply says so plainly instead of giving a 去支付 link, and the payment link follows
-once the address is taken. A command in that step leaves it; the order stays, and 修改地址
-adds the address later, as for any unshipped order.
+The rules are in promotions/flash.py (sessions), flash_buying.py (抢, and the gate in
+flash_gate.py) and flash_reminders.py (提醒我). Address: the order is placed at once (in the
+first seconds a unit not taken is a unit lost) with the customer's last address; a customer
+without one gets the order all the same and is asked for the address right after (the
+`flash:address` step). Such an order cannot be paid before it has an address (nothing is paid
+for that cannot be shipped; the order page opens payment only then), so the reply says so
+plainly instead of giving a 去支付 link, and the payment link follows once the address is
+taken. A command in that step leaves it; the order stays, and 修改地址 adds the address
+later, as for any unshipped order.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from handlers import commands
 from handlers.address_steps import ASK_ADDRESS, TEXTUAL, gather_address
 from handlers.context import ChatContext
 from handlers.payment_links import open_payment, order_link
-from promotions import flash, flash_gate, prices
+from promotions import flash, flash_buying, flash_gate, flash_reminders, prices
 from promotions.flash import FlashItem, FlashRefused, FlashSession
 from shop import addresses, after_sale, checkout, notices
 from shop.orders import Order, OrderError
@@ -118,7 +119,7 @@ def _live_left(ctx: ChatContext, items: list[FlashItem], now: datetime) -> dict[
     left = flash_gate.left(ctx.redis, [item.id for item in items])
     for item in items:
         if left[item.id] is None:
-            done = flash.reconcile_item(ctx.sessions, ctx.redis, item.id, now)
+            done = flash_buying.reconcile_item(ctx.sessions, ctx.redis, item.id, now)
             left[item.id] = done[0] if done else item.stock - item.sold
     return {key: int(value or 0) for key, value in left.items()}
 
@@ -128,7 +129,7 @@ def grab(msg: Inbound, ctx: ChatContext) -> str:
     """抢 N: item N of the session on now, one unit, ordered at once."""
     number = int(GRAB.match(msg.text.strip()).group(1))
     now = ctx.now()
-    listing = flash.listing(ctx.sessions, ctx.redis, now)
+    listing = flash_buying.listing(ctx.sessions, ctx.redis, now)
     if listing is None:
         return "现在没有秒杀场次。回复「逛逛」看看其他商品。"
     if not listing.is_on(now):
@@ -141,8 +142,8 @@ def grab(msg: Inbound, ctx: ChatContext) -> str:
     item_id, limit, name = listing.items[number - 1]
     minutes = flash.setting(ctx.config, "FLASH_PAYMENT_MINUTES")
     try:
-        grabbed = flash.grab(ctx.sessions, ctx.redis, item_id, msg.openid, now,
-                             payment_minutes=minutes)
+        grabbed = flash_buying.grab(ctx.sessions, ctx.redis, item_id, msg.openid, now,
+                                    payment_minutes=minutes)
     except FlashRefused as refused:
         if refused.code == "limit":
             return _over_limit(ctx, item_id, msg.openid, name, limit)
@@ -168,7 +169,7 @@ def _over_limit(ctx: ChatContext, item_id: int, openid: str, name: str, limit: i
     payment (with the address first if it has none); a paid one is told it is paid."""
     head = f"{name}每人限购{limit}件，你已经抢到了"
     with ctx.db() as db:
-        held = flash.held_orders(db, item_id, openid)
+        held = flash_buying.held_orders(db, item_id, openid)
         waiting = next((order for order in held if order.state == "pending_payment"), None)
         if waiting is not None:
             number, total, pay_by = waiting.number, waiting.total_fen, as_utc(waiting.pay_by)
@@ -238,8 +239,9 @@ def remind_me(msg: Inbound, ctx: ChatContext) -> str:
         wait = as_utc(session.starts_at) - now
         if wait.total_seconds() <= minutes * 60:
             return f"{label}马上开始（还有{flash.countdown(wait)}），开始后回复「秒杀」直接抢～"
-        answer = flash.ask_reminder(db, session, msg.openid, now, minutes=minutes,
-                                    template_id=ctx.config.get("NOTICE_TEMPLATE_ID"))
+        answer = flash_reminders.ask_reminder(
+            db, session, msg.openid, now, minutes=minutes,
+            template_id=ctx.config.get("NOTICE_TEMPLATE_ID"))
     return _reminder_reply(answer, label, minutes, now)
 
 
@@ -254,7 +256,7 @@ def _session_to_remind(ctx: ChatContext, db, now: datetime) -> FlashSession | No
     return current
 
 
-def _reminder_reply(answer: flash.ReminderAnswer, label: str, minutes: int,
+def _reminder_reply(answer: flash_reminders.ReminderAnswer, label: str, minutes: int,
                     now: datetime) -> str:
     at = shanghai_text(answer.remind_at, "%H:%M")
     said = "好的，" if answer.new else "已经记下了，"

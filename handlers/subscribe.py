@@ -6,7 +6,7 @@ from bot.inbound import Inbound
 from bot.router import Router
 from handlers.context import ChatContext
 from handlers.texts import MENU_TEXT
-from promotions import coupons
+from promotions import coupon_issuing, coupon_text
 from shop import followers
 
 router = Router("subscribe")
@@ -20,7 +20,7 @@ def welcome(msg: Inbound, ctx: ChatContext) -> str:
     (a re-follow gets it only once); the QR scene that brought them is kept."""
     with ctx.db() as db:
         followers.record_subscribe(db, msg.openid, followers.utc(msg.create_time), msg.scene)
-        gift = coupons.gift_text(coupons.issue_on(db, msg.openid, "follow", ctx.now()))
+        gift = coupon_text.gift_text(coupon_issuing.issue_on(db, msg.openid, "follow", ctx.now()))
     if not gift:
         return WELCOME
     return (f"欢迎关注！这里是我们的微商城 🛍\n\n送你新人礼券，已放入「我的优惠券」：\n{gift}\n"

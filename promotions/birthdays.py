@@ -8,8 +8,8 @@ be a way to a second gift a year): customer service can.
 
 The birthday is stored as MM-DD (no year: nothing asks for an age). 02-29 is allowed and is
 celebrated on 02-28 in other years. A job (hourly) gives the gift on the customer's Shanghai
-birthday through promotions.coupons.issue_on(db, openid, "birthday", now), claimed once a
-year by a conditional UPDATE, and queues a notice (shop/notices.py). The year is marked only
+birthday through promotions.coupon_issuing.issue_on(db, openid, "birthday", now), claimed once
+a year by a conditional UPDATE, and queues a notice (shop/notices.py). The year is marked only
 when at least one coupon was issued: while coupons cannot issue (no module yet, no active
 birthday batch, limits reached), nothing is marked and nothing is said, so the gift goes out
 on a later run of the same day, and each run logs one warning.
@@ -135,10 +135,10 @@ def days_today(now: datetime) -> list[str]:
 
 def _issuer() -> Any:
     try:
-        from promotions import coupons
+        from promotions import coupon_issuing
     except ImportError:
         return None
-    return getattr(coupons, "issue_on", None)
+    return getattr(coupon_issuing, "issue_on", None)
 
 
 def due(db: Session, now: datetime) -> list[str]:
@@ -190,7 +190,7 @@ def give_gifts(storage: Any, now: datetime | None = None, issue: Any = None) -> 
     now = now or datetime.now(UTC)
     issue = issue or _issuer()
     if issue is None:
-        log.warning("birthday gifts wait: promotions.coupons.issue_on is not there yet")
+        log.warning("birthday gifts wait: promotions.coupon_issuing.issue_on is not there yet")
         return 0
     with storage.sessions() as db:
         openids = due(db, now)

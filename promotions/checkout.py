@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.money import yuan
-from promotions import coupons, points
+from promotions import coupon_text, coupons, points
 from shop import orders
 from shop.orders import Order, OrderError, PriceChanged
 
@@ -104,7 +104,7 @@ def bill(db: Session, openid: str, goods_fen: int, now: datetime, config: dict[s
     return Bill(
         goods_fen=goods_fen,
         coupon_id=chosen[0].id if chosen else None,
-        coupon_label=coupons.describe(chosen[0]) if chosen else "",
+        coupon_label=coupon_text.describe(chosen[0]) if chosen else "",
         coupon_fen=coupon_fen,
         coupons_usable=len(usable),
         points_balance=balance,
@@ -121,7 +121,7 @@ def coupon_menu(db: Session, openid: str, goods_fen: int, now: datetime) -> tupl
         return "这笔订单没有可用的优惠券。", []
     rows = ["请选择优惠券（回复序号）："]
     for number, (coupon, fen) in enumerate(usable, start=1):
-        rows.append(f"{number}. {coupons.describe(coupon)}，本单减 {yuan(fen)}")
+        rows.append(f"{number}. {coupon_text.describe(coupon)}，本单减 {yuan(fen)}")
     rows.append("0. 不使用优惠券")
     return "\n".join(rows), [coupon.id for coupon, _ in usable]
 

@@ -1,8 +1,8 @@
 """The manager's coupon pages: batches with their usage and cost, a new batch, issuing a batch
 to a pasted list of customers or to a member tier, pausing and ending.
 
-The rules are in promotions/coupons.py; these views turn form text into amounts and dates,
-decide nothing themselves, and record every change in the audit log.
+The rules are in promotions/coupons.py and its coupon_* modules; these views turn form text
+into amounts and dates, decide nothing themselves, and record every change in the audit log.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from console.auth import client_address, current_account, get_db, get_or_404, re
 from console.shell import console_blueprint
 from core.clock import SHANGHAI, as_utc, shanghai_text
 from core.money import MoneyError, parse_yuan, yuan
-from promotions import coupons
-from promotions.coupons import BatchTerms, CouponBatch, CouponError
+from promotions import coupon_batches, coupon_issuing, coupon_text, coupon_usage
+from promotions.coupon_batches import BatchTerms
+from promotions.coupons import Coupon, CouponBatch, CouponError
 from shop import notices, tiers
 
 bp = console_blueprint("promotions_coupons", __name__, "/admin/promotions/coupons",
@@ -67,19 +68,20 @@ def validity_of(batch: CouponBatch) -> str:
 def how_given(batch: CouponBatch) -> str:
     """关注时发放 / 升级到白银时发放 / 券码 VIP88 / 后台发放."""
     parts = []
-    if batch.trigger.startswith(coupons.TIER_TRIGGER):
-        parts.append(f"升级到{batch.trigger[len(coupons.TIER_TRIGGER):]}时发放")
+    if batch.trigger.startswith(coupon_batches.TIER_TRIGGER):
+        parts.append(f"升级到{batch.trigger[len(coupon_batches.TIER_TRIGGER):]}时发放")
     elif batch.trigger:
-        parts.append(coupons.TRIGGERS[batch.trigger])
+        parts.append(coupon_batches.TRIGGERS[batch.trigger])
     if batch.code:
         parts.append(f"券码 {batch.code}")
     return "，".join(parts) or "后台发放"
 
 
 def _page(template: str, **context: Any) -> str:
-    return render_template(f"promotions_coupons/{template}", yuan=yuan, kinds=coupons.KINDS,
-                           batch_states=coupons.BATCH_STATES, terms_text=coupons.terms_text,
-                           validity_of=validity_of, how_given=how_given, **context)
+    return render_template(f"promotions_coupons/{template}", yuan=yuan,
+                           kinds=coupon_batches.KINDS, batch_states=coupon_text.BATCH_STATES,
+                           terms_text=coupon_text.terms_text, validity_of=validity_of,
+                           how_given=how_given, **context)
 
 
 @bp.get("")
@@ -88,9 +90,9 @@ def list_batches():
     """Every batch with what it cost: issued, used, redemption rate, the discount given on
     orders kept (paid and not refunded) and what those orders brought in."""
     db = get_db()
-    return _page("batches.html", batches=coupons.batches(db), usage=coupons.usage(db, _now()),
-                 empty=coupons.Usage(), notice=request.args.get("notice", ""),
-                 error=request.args.get("error", ""))
+    return _page("batches.html", batches=coupon_batches.batches(db),
+                 usage=coupon_usage.usage(db, _now()), empty=coupon_usage.Usage(),
+                 notice=request.args.get("notice", ""), error=request.args.get("error", ""))
 
 
 @bp.get("/new")
@@ -104,7 +106,7 @@ def new_batch():
 def _form_page(form: MultiDict, error: str) -> tuple[str, int] | str:
     page = _page("batch_form.html", form=form, error=error,
                  tiers=_tier_names(with_ordinary=False),
-                 triggers=coupons.TRIGGERS, tier_trigger=coupons.TIER_TRIGGER)
+                 triggers=coupon_batches.TRIGGERS, tier_trigger=coupon_batches.TIER_TRIGGER)
     return (page, 400) if error else page
 
 
@@ -115,13 +117,13 @@ def create_batch():
     db = get_db()
     form = MultiDict({field: request.form.get(field, "").strip()[:200] for field in FORM_FIELDS})
     try:
-        batch = coupons.create_batch(db, terms_from(form), _now(),
-                                     created_by=current_account().username)
+        batch = coupon_batches.create_batch(db, terms_from(form), _now(),
+                                            created_by=current_account().username)
     except CouponError as error:
         db.rollback()
         return _form_page(form, str(error))
     audit_log.record(db, "coupon.create", actor=current_account(), target=f"coupon:{batch.id}",
-                     name=batch.name, terms=coupons.terms_text(batch), code=batch.code or "",
+                     name=batch.name, terms=coupon_text.terms_text(batch), code=batch.code or "",
                      trigger=batch.trigger, total_limit=batch.total_limit,
                      per_customer=batch.per_customer, address=client_address())
     db.commit()
@@ -180,12 +182,12 @@ def show_batch(batch_id: int):
     """One batch: its terms, figures, the latest copies, and the forms to issue it."""
     db = get_db()
     batch = get_or_404(CouponBatch, batch_id)
-    figures = coupons.usage(db, _now(), [batch.id]).get(batch.id, coupons.Usage())
+    figures = coupon_usage.usage(db, _now(), [batch.id]).get(batch.id, coupon_usage.Usage())
     return _page("batch.html", batch=batch, figures=figures,
                  tiers=_tier_names(with_ordinary=True),
-                 copies=coupons.recent_copies(db, batch.id), state_at=coupons.state_at,
-                 coupon_states=coupons.COUPON_STATES, now=_now(),
-                 bundle=[b.name for b in coupons.bundle_of(db, batch)[1:]],
+                 copies=coupon_usage.recent_copies(db, batch.id), state_at=coupon_text.state_at,
+                 coupon_states=coupon_text.COUPON_STATES, now=_now(),
+                 bundle=[b.name for b in coupon_issuing.bundle_of(db, batch)[1:]],
                  notice=request.args.get("notice", ""), error=request.args.get("error", ""))
 
 
@@ -212,7 +214,7 @@ def issue_batch(batch_id: int):
         return redirect(url_for("promotions_coupons.show_batch", **back,
                                 error=f"一次最多粘贴 {MAX_PASTED} 个 OpenID，请分批"))
     now, source = _now(), f"console:{current_account().username}"[:64]
-    targets = coupons.bundle_of(db, batch) if request.form.get("bundle") else [batch]
+    targets = coupon_issuing.bundle_of(db, batch) if request.form.get("bundle") else [batch]
     notify = bool(request.form.get("notify"))
     done = []
     for target in targets:
@@ -220,15 +222,15 @@ def issue_batch(batch_id: int):
         # In chunks, each committed: the batch's row is locked while copies are counted, and
         # a whole tier in one transaction would hold 领券 and tier gifts at the payment back.
         for start in range(0, len(openids), CHUNK):
-            result = coupons.issue_to_list(db, target.id, openids[start:start + CHUNK], now,
-                                           source=source)
+            result = coupon_issuing.issue_to_list(db, target.id, openids[start:start + CHUNK],
+                                                  now, source=source)
             issued += result["issued"]
             skipped.update(result["skipped"])
             if notify:
                 _tell(db, result["coupons"])
             db.commit()
         done.append(f"「{target.name}」发放 {issued} 张"
-                    + (f"（{coupons.skipped_summary(skipped)}）" if skipped else ""))
+                    + (f"（{coupon_text.skipped_summary(skipped)}）" if skipped else ""))
         audit_log.record(db, "coupon.issue", actor=current_account(),
                          target=f"coupon:{target.id}", issued=issued, skipped=len(skipped),
                          tier=tier, listed=len(openids), notified=notify,
@@ -237,11 +239,11 @@ def issue_batch(batch_id: int):
     return redirect(url_for("promotions_coupons.show_batch", notice="；".join(done), **back))
 
 
-def _tell(db: Any, given: list[coupons.Coupon]) -> None:
+def _tell(db: Any, given: list[Coupon]) -> None:
     """Queue a 优惠券到账 notice per copy (sent by the notices job if WeChat allows it)."""
     for coupon in given:
         notices.queue(db, coupon.openid, "coupon_gift",
-                      f"送你一张优惠券：{coupon.batch.name}\n{coupons.describe(coupon)}\n"
+                      f"送你一张优惠券：{coupon.batch.name}\n{coupon_text.describe(coupon)}\n"
                       "下单时自动选用，回复「我的优惠券」查看。",
                       key=f"coupons:gift:{coupon.id}", title="优惠券到账")
 
@@ -253,7 +255,7 @@ def move_batch(batch_id: int, move: str):
     db = get_db()
     get_or_404(CouponBatch, batch_id)
     try:
-        batch = coupons.set_state(db, batch_id, move)
+        batch = coupon_batches.set_state(db, batch_id, move)
     except CouponError as error:
         db.rollback()
         return redirect(url_for("promotions_coupons.show_batch", batch_id=batch_id,
@@ -262,4 +264,4 @@ def move_batch(batch_id: int, move: str):
                      name=batch.name, address=client_address())
     db.commit()
     return redirect(url_for("promotions_coupons.show_batch", batch_id=batch_id,
-                            notice=f"「{batch.name}」{coupons.BATCH_STATES[batch.state]}"))
+                            notice=f"「{batch.name}」{coupon_text.BATCH_STATES[batch.state]}"))

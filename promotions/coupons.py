@@ -17,15 +17,15 @@ usable until their own expiry (taking back a gift is a broken promise).
 No savepoints here: pysqlite turns a released savepoint into a commit, so what must be undone
 inside the caller's transaction (a counter taken for a copy that could not be inserted) is
 undone by hand.
+
+Around it, each owning one thing: coupon_batches (defining and managing batches),
+coupon_issuing (the occasions that issue), coupon_text (how coupons read) and coupon_usage
+(usage and cost, 我的优惠券). They import this module; it imports them only inside functions
+(registration, the demo), so the models load without them.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -37,8 +37,6 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    and_,
-    case,
     func,
     or_,
     select,
@@ -49,22 +47,7 @@ from sqlalchemy.orm.util import identity_key
 
 from core.clock import SHANGHAI, as_utc
 from core.db import Base, inserted, upsert
-from core.money import MAX_FEN
 from core.registry import Registry
-
-KINDS = {"threshold": "满减", "discount": "折扣", "flat": "无门槛"}
-BATCH_STATES = {"active": "发放中", "paused": "已暂停", "ended": "已结束"}
-COUPON_STATES = {"available": "可使用", "used": "已使用", "expired": "已过期"}
-#: Order states whose discount is a cost the shop bears: the money was taken and kept.
-COUNTED_ORDERS = ("paid", "shipped", "completed")
-TRIGGERS = {"": "不自动发放", "follow": "关注时发放", "birthday": "生日当天发放"}
-TIER_TRIGGER = "tier:"
-CODE = re.compile(r"^[A-Z0-9_-]{4,20}$")
-OPENID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
-NAME_MAX = 20
-MAX_PER_CUSTOMER = 20
-MAX_TOTAL = 10_000_000
-MAX_DAYS = 366
 
 
 class CouponError(ValueError):
@@ -90,7 +73,7 @@ class CouponBatch(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(16))  # KINDS
+    kind: Mapped[str] = mapped_column(String(16))  # coupon_batches.KINDS
     #: Goods total from which it applies (满减, optionally 折扣); 0 for 无门槛.
     threshold_fen: Mapped[int] = mapped_column(Integer, default=0)
     off_fen: Mapped[int] = mapped_column(Integer, default=0)  # 满减 and 无门槛
@@ -138,7 +121,7 @@ class Coupon(Base):
     batch: Mapped[CouponBatch] = relationship(lazy="joined")
 
 
-# --- terms and text ---------------------------------------------------------------------------
+# --- terms ------------------------------------------------------------------------------------
 
 
 def _terms(item: Coupon | CouponBatch) -> CouponBatch:
@@ -158,26 +141,14 @@ def discount_of(coupon_or_batch: Coupon | CouponBatch, goods_fen: int) -> int:
     return max(0, min(off, goods_fen - 1))
 
 
+# How coupons spell yuan and days: redeem's messages need them, so they live here, and
+# coupon_text spells its texts with them too.
+
+
 def _amount(fen: int) -> str:
     """199 or 19.9: how coupons spell yuan (满199减20), without the ¥."""
     whole, cents = divmod(fen, 100)
     return str(whole) if not cents else f"{fen / 100:.2f}".rstrip("0")
-
-
-def _fold(percent: int) -> str:
-    """88 → 8.8折, 90 → 9折, 5 → 0.5折."""
-    return (f"{percent // 10}" if percent % 10 == 0 else f"{percent / 10:g}") + "折"
-
-
-def terms_text(coupon_or_batch: Coupon | CouponBatch) -> str:
-    """满199减20, 8.8折（最多减30元）, 满100享9折（最多减50元）, 无门槛减5元."""
-    batch = _terms(coupon_or_batch)
-    if batch.kind == "discount":
-        head = f"满{_amount(batch.threshold_fen)}享" if batch.threshold_fen else ""
-        return f"{head}{_fold(batch.percent)}（最多减{_amount(batch.cap_fen)}元）"
-    if batch.kind == "flat" or not batch.threshold_fen:
-        return f"无门槛减{_amount(batch.off_fen)}元"
-    return f"满{_amount(batch.threshold_fen)}减{_amount(batch.off_fen)}"
 
 
 def _day(at: datetime, with_year: bool) -> str:
@@ -186,41 +157,7 @@ def _day(at: datetime, with_year: bool) -> str:
     return f"{local.year}年{text}" if with_year else text
 
 
-def validity_text(valid_from: datetime, valid_until: datetime, issued_at: datetime) -> str:
-    """有效期至12月31日 (through that Shanghai day), …至12月31日 15:00 otherwise; a window
-    that opens later says when."""
-    start, end = as_utc(valid_from), as_utc(valid_until)
-    last = end - timedelta(microseconds=1)
-    with_year = last.astimezone(SHANGHAI).year != as_utc(issued_at).astimezone(SHANGHAI).year
-    local_end = end.astimezone(SHANGHAI)
-    if local_end.time() == time(0):
-        text = f"有效期至{_day(last, with_year)}"
-    else:
-        text = f"有效期至{_day(end, with_year)} {local_end:%H:%M}"
-    if start > as_utc(issued_at) + timedelta(minutes=1):
-        text = f"{_day(start, with_year)}起可用，{text}"
-    return text
-
-
-def describe(coupon: Coupon) -> str:
-    """How the chat names a coupon: 满199减20（有效期至12月31日）."""
-    return (f"{terms_text(coupon)}（"
-            f"{validity_text(coupon.valid_from, coupon.valid_until, coupon.issued_at)}）")
-
-
-def state_at(coupon: Coupon, now: datetime) -> str:
-    """available, used or expired, read against the window (no job marks expiry)."""
-    if coupon.state == "available" and as_utc(coupon.valid_until) <= as_utc(now):
-        return "expired"
-    return coupon.state
-
-
-# --- batches ----------------------------------------------------------------------------------
-
-
-def normalize_code(code: str) -> str:
-    """Full-width letters and case do not matter: ｎｅｗ２０２６ is NEW2026."""
-    return unicodedata.normalize("NFKC", code or "").strip().upper()
+# --- issuing ----------------------------------------------------------------------------------
 
 
 def end_of_day(at: datetime, days: int = 1) -> datetime:
@@ -229,144 +166,12 @@ def end_of_day(at: datetime, days: int = 1) -> datetime:
     return datetime.combine(local, time(0), tzinfo=SHANGHAI).astimezone(UTC)
 
 
-@dataclass
-class BatchTerms:
-    """A batch as the console's form describes it (amounts in fen, times aware)."""
-
-    name: str
-    kind: str
-    threshold_fen: int = 0
-    off_fen: int = 0
-    percent: int = 0
-    cap_fen: int = 0
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    valid_days: int | None = None
-    per_customer: int = 1
-    total_limit: int | None = None
-    code: str = ""
-    trigger: str = ""
-    bundle: str = ""
-
-
-def terms_problem(terms: BatchTerms, now: datetime) -> str | None:
-    """Why a batch cannot be created (Chinese, for the console), or None."""
-    name = terms.name.strip()
-    if not 1 <= len(name) <= NAME_MAX:
-        return f"请填写券名称（最多{NAME_MAX}个字）"
-    if terms.kind not in KINDS:
-        return "请选择券类型（满减、折扣或无门槛）"
-    amounts = (terms.threshold_fen, terms.off_fen, terms.cap_fen)
-    if any(fen < 0 or fen > MAX_FEN for fen in amounts):
-        return "金额需在 0 到 100 万元之间"
-    if terms.kind == "threshold":
-        if terms.off_fen < 1:
-            return "满减券需填写减免金额"
-        if terms.threshold_fen <= terms.off_fen:
-            return "满减券的门槛需高于减免金额（例如满199减20）"
-    elif terms.kind == "discount":
-        if not 1 <= terms.percent <= 99:
-            return "折扣需在 1–99 之间（88 表示 8.8 折）"
-        if terms.cap_fen < 1:
-            return "折扣券需设置最多减免金额"
-    elif terms.off_fen < 1:
-        return "无门槛券需填写减免金额"
-    return _validity_problem(terms, now) or _limits_problem(terms)
-
-
-def _validity_problem(terms: BatchTerms, now: datetime) -> str | None:
-    if terms.valid_days is not None:
-        if terms.valid_from or terms.valid_until:
-            return "有效期请二选一：固定日期，或领取后若干天"
-        if not 1 <= terms.valid_days <= MAX_DAYS:
-            return f"领取后有效天数需在 1–{MAX_DAYS} 之间"
-        return None
-    if terms.valid_from is None or terms.valid_until is None:
-        return "请填写有效期：固定日期，或领取后若干天"
-    start, end = as_utc(terms.valid_from), as_utc(terms.valid_until)
-    if end <= start:
-        return "有效期的结束日期需晚于开始日期"
-    if end <= as_utc(now):
-        return "有效期的结束日期已经过去"
-    if end - start > timedelta(days=MAX_DAYS):
-        return f"有效期最长 {MAX_DAYS} 天"
-    return None
-
-
-def _limits_problem(terms: BatchTerms) -> str | None:
-    if not 1 <= terms.per_customer <= MAX_PER_CUSTOMER:
-        return f"每人限领需在 1–{MAX_PER_CUSTOMER} 张之间"
-    if terms.total_limit is not None:
-        if not 1 <= terms.total_limit <= MAX_TOTAL:
-            return f"发放总量需在 1–{MAX_TOTAL} 张之间（不限请留空）"
-        if terms.total_limit < terms.per_customer:
-            return "发放总量不能少于每人限领张数"
-    if terms.code and not CODE.match(normalize_code(terms.code)):
-        return "券码需为 4–20 位字母、数字、- 或 _"
-    trigger = terms.trigger
-    if trigger not in TRIGGERS and not (
-            trigger.startswith(TIER_TRIGGER) and 1 <= len(trigger) - len(TIER_TRIGGER) <= 8):
-        return "请选择发放方式"
-    if len(terms.bundle.strip()) > NAME_MAX:
-        return f"礼包名称最多{NAME_MAX}个字"
-    return None
-
-
-def create_batch(db: Session, terms: BatchTerms, now: datetime, *,
-                 created_by: str = "") -> CouponBatch:
-    """A new active batch; raises CouponError with the first problem of the terms."""
-    now = as_utc(now)
-    if problem := terms_problem(terms, now):
-        raise CouponError(problem)
-    code = normalize_code(terms.code) or None
-    if code and (holder := db.scalar(select(CouponBatch.name).where(CouponBatch.code == code))):
-        raise CouponError(f"券码 {code} 已被「{holder}」使用")
-    discount = terms.kind == "discount"
-    batch = CouponBatch(
-        name=terms.name.strip(), kind=terms.kind,
-        threshold_fen=0 if terms.kind == "flat" else terms.threshold_fen,
-        off_fen=0 if discount else terms.off_fen,
-        percent=terms.percent if discount else 0, cap_fen=terms.cap_fen if discount else 0,
-        valid_from=as_utc(terms.valid_from) if terms.valid_from else None,
-        valid_until=as_utc(terms.valid_until) if terms.valid_until else None,
-        valid_days=terms.valid_days, per_customer=terms.per_customer,
-        total_limit=terms.total_limit, issued=0, code=code, trigger=terms.trigger,
-        bundle=terms.bundle.strip(), state="active", created_at=now, created_by=created_by[:64],
-    )
-    db.add(batch)
-    db.flush()
-    return batch
-
-
-#: The console's buttons: (from states, to state, the verb); an ended batch stays ended.
-MOVES = {"pause": (("active",), "paused", "暂停"), "resume": (("paused",), "active", "恢复"),
-         "end": (("active", "paused"), "ended", "结束")}
-
-
-def set_state(db: Session, batch_id: int, move: str) -> CouponBatch:
-    """Pause, resume or end issuing (held coupons stay usable); one conditional UPDATE."""
-    froms, to, verb = MOVES[move]
-    moved = db.execute(update(CouponBatch)
-                       .where(CouponBatch.id == batch_id, CouponBatch.state.in_(froms))
-                       .values(state=to).execution_options(synchronize_session=False)).rowcount
-    batch = db.get(CouponBatch, batch_id)
-    if batch is None:
-        raise CouponError("没有这批优惠券")
-    db.refresh(batch)
-    if moved != 1:
-        raise CouponError(f"这批券{BATCH_STATES[batch.state]}，不能{verb}")
-    return batch
-
-
 def window_for(batch: CouponBatch, now: datetime) -> tuple[datetime, datetime]:
     """The validity of a copy issued now: the batch's fixed window, or from now to the end
     of the valid_days-th Shanghai day."""
     if batch.valid_days:
         return as_utc(now), end_of_day(now, batch.valid_days)
     return as_utc(batch.valid_from), as_utc(batch.valid_until)
-
-
-# --- issuing ----------------------------------------------------------------------------------
 
 
 def _held(db: Session, batch_id: int, openid: str) -> int:
@@ -425,104 +230,6 @@ def issue(db: Session, batch_id: int, openid: str, now: datetime, *, source: str
                .values(issued=CouponBatch.issued - 1)
                .execution_options(synchronize_session=False))
     raise limit
-
-
-def issue_to_list(db: Session, batch_id: int, openids: Iterable[str], now: datetime, *,
-                  source: str) -> dict[str, Any]:
-    """Issue one copy to each openid (duplicates once); what a console list or a campaign's
-    segment gets. Returns {"issued": n, "coupons": [Coupon], "skipped": {openid: reason}};
-    once the batch itself refuses (all issued, paused, ended), the rest are skipped with that
-    reason."""
-    given: list[Coupon] = []
-    skipped: dict[str, str] = {}
-    stop = ""
-    for openid in dict.fromkeys(o.strip() for o in openids if o and o.strip()):
-        if stop:
-            skipped[openid] = stop
-        elif not OPENID.match(openid):
-            skipped[openid] = "OpenID 格式不对"
-        else:
-            try:
-                given.append(issue(db, batch_id, openid, now, source=source))
-            except LimitReached:
-                skipped[openid] = "已领满每人限领张数"
-            except CouponError as error:
-                stop = skipped[openid] = str(error)
-    return {"issued": len(given), "coupons": given, "skipped": skipped}
-
-
-def skipped_summary(skipped: dict[str, str]) -> str:
-    """未发放 3 人：已领满每人限领张数 2，OpenID 格式不对 1 (for the console's notice)."""
-    if not skipped:
-        return ""
-    counts = Counter(skipped.values())
-    parts = "，".join(f"{reason} {count}" for reason, count in counts.most_common())
-    return f"未发放 {len(skipped)} 人：{parts}"
-
-
-def bundle_of(db: Session, batch: CouponBatch) -> list[CouponBatch]:
-    """The batch first, then the other active batches of its bundle (if it has one)."""
-    if not batch.bundle:
-        return [batch]
-    others = db.scalars(select(CouponBatch).where(CouponBatch.bundle == batch.bundle,
-                                                  CouponBatch.id != batch.id,
-                                                  CouponBatch.state == "active")
-                        .order_by(CouponBatch.id))
-    return [batch, *others]
-
-
-def _trigger_source(trigger: str, now: datetime) -> str:
-    """A birthday comes every year: its source names the year, so one year gives once."""
-    if trigger == "birthday":
-        return f"birthday:{as_utc(now).astimezone(SHANGHAI).year}"
-    return trigger
-
-
-def issue_on(db: Session, openid: str, trigger: str, now: datetime) -> list[Coupon]:
-    """Every active batch with this trigger ("follow", "birthday", "tier:<name>"), once per
-    occasion (a re-follow or a job run twice gives nothing more); limits reached are skipped
-    without a word, because the customer asked for nothing."""
-    source = _trigger_source(trigger, now)
-    given = []
-    batches = db.scalars(select(CouponBatch).where(CouponBatch.trigger == trigger,
-                                                   CouponBatch.state == "active")
-                         .order_by(CouponBatch.id))
-    for batch in list(batches):
-        had = db.scalar(select(Coupon.id).where(Coupon.batch_id == batch.id,
-                                                Coupon.openid == openid,
-                                                Coupon.source == source).limit(1))
-        if had is not None:
-            continue
-        try:
-            given.append(issue(db, batch.id, openid, now, source=source))
-        except CouponError:
-            continue
-    return given
-
-
-def claim_code(db: Session, openid: str, code: str, now: datetime) -> list[Coupon]:
-    """领券 <code>: the code's batch, and the rest of its bundle if it is one.
-
-    Raises CouponError for an unknown code, a batch that is paused, ended, expired or all
-    claimed, or a customer who already holds the batch's limit (then nothing is issued)."""
-    key = normalize_code(code)
-    batch = None
-    if CODE.match(key):
-        batch = db.scalar(select(CouponBatch).where(CouponBatch.code == key))
-    if batch is None:
-        raise CouponError("券码不存在，请核对后重新发送")
-    given = [issue(db, batch.id, openid, now, source="code")]
-    for other in bundle_of(db, batch)[1:]:
-        try:
-            given.append(issue(db, other.id, openid, now, source="code"))
-        except CouponError:
-            continue
-    return given
-
-
-def gift_text(coupons: list[Coupon]) -> str:
-    """The lines that tell a customer what they just received."""
-    return "\n".join(f"· {describe(coupon)}" for coupon in coupons)
 
 
 # --- using ------------------------------------------------------------------------------------
@@ -598,148 +305,13 @@ def give_back(db: Session, order: Any, from_state: str, to_state: str, now: date
         db.expire(coupon)
 
 
-# --- 我的优惠券 --------------------------------------------------------------------------------
-
-RECENT = timedelta(days=30)
-
-
-def for_customer(db: Session, openid: str, now: datetime,
-                 limit: int = 10) -> list[tuple[Coupon, str]]:
-    """我的优惠券: the usable ones (soonest to expire first), then those used or expired in
-    the last 30 days (latest first), each with its state as the customer sees it."""
-    now = as_utc(now)
-    usable_now = list(db.scalars(
-        select(Coupon).where(Coupon.openid == openid, Coupon.state == "available",
-                             Coupon.valid_until > now)
-        .order_by(Coupon.valid_until, Coupon.id)))
-    ended_at = case((Coupon.state == "used", Coupon.used_at), else_=Coupon.valid_until)
-    past = db.scalars(
-        select(Coupon).where(Coupon.openid == openid, ended_at > now - RECENT,
-                             or_(Coupon.state == "used",
-                                 and_(Coupon.state == "available", Coupon.valid_until <= now)))
-        .order_by(ended_at.desc(), Coupon.id.desc()).limit(limit))
-    return [(coupon, state_at(coupon, now)) for coupon in [*usable_now, *past]]
-
-
-def summary(rows: list[tuple[Coupon, str]]) -> str:
-    """The 我的优惠券 reply."""
-    ready = [coupon for coupon, state in rows if state == "available"]
-    rest = [(coupon, state) for coupon, state in rows if state != "available"]
-    if not rows:
-        return "你还没有优惠券。\n有券码的话，回复「领券 券码」领取。"
-    lines = [f"我的优惠券（可用 {len(ready)} 张）："] if ready else ["你暂时没有可用的优惠券。"]
-    for number, coupon in enumerate(ready, start=1):
-        lines.append(f"{number}. {coupon.batch.name}：{describe(coupon)}")
-    if ready:
-        lines.append("下单时会自动为你选用最划算的一张，也可以更换或不用。")
-    if rest:
-        lines.append("\n最近使用或过期：")
-        lines += [f"· {coupon.batch.name}：{terms_text(coupon)} {COUPON_STATES[state]}"
-                  for coupon, state in rest]
-    lines.append("有券码的话，回复「领券 券码」领取。")
-    return "\n".join(lines)
-
-
-# --- usage and cost ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Usage:
-    """A batch's figures for the console."""
-
-    issued: int = 0
-    used: int = 0  # copies marked used now (an unpaid order's included)
-    expired: int = 0
-    orders: int = 0  # paid orders that used them and were not cancelled or refunded
-    discount_fen: int = 0  # what those orders' coupons took off: the cost
-    gmv_fen: int = 0  # what those orders' customers paid
-
-    @property
-    def rate(self) -> float:
-        """Redemption rate: the share of issued copies used."""
-        return self.used / self.issued if self.issued else 0.0
-
-
-def usage(db: Session, now: datetime, batch_ids: Iterable[int] | None = None) -> dict[int, Usage]:
-    """Usage and cost per batch (every batch with copies, or only `batch_ids`)."""
-    from shop.orders import Order
-
-    now = as_utc(now)
-    counts = (select(Coupon.batch_id, func.count(),
-                     func.sum(case((Coupon.state == "used", 1), else_=0)),
-                     func.sum(case((and_(Coupon.state == "available",
-                                         Coupon.valid_until <= now), 1), else_=0)))
-              .group_by(Coupon.batch_id))
-    money = (select(Coupon.batch_id, func.count(Order.id), func.sum(Order.coupon_fen),
-                    func.sum(Order.total_fen))
-             .join(Order, Order.coupon_id == Coupon.id)
-             .where(Order.state.in_(COUNTED_ORDERS)).group_by(Coupon.batch_id))
-    if batch_ids is not None:
-        wanted = list(batch_ids)
-        counts = counts.where(Coupon.batch_id.in_(wanted))
-        money = money.where(Coupon.batch_id.in_(wanted))
-    figures = {batch_id: {"issued": issued, "used": used or 0, "expired": expired or 0}
-               for batch_id, issued, used, expired in db.execute(counts)}
-    for batch_id, orders, discount, gmv in db.execute(money):
-        figures.setdefault(batch_id, {}).update(orders=orders, discount_fen=discount or 0,
-                                                gmv_fen=gmv or 0)
-    return {batch_id: Usage(**values) for batch_id, values in figures.items()}
-
-
-def batches(db: Session) -> list[CouponBatch]:
-    """Every batch, the active ones first, newest first within a state."""
-    order = case((CouponBatch.state == "active", 0), (CouponBatch.state == "paused", 1),
-                 else_=2)
-    return list(db.scalars(select(CouponBatch).order_by(order, CouponBatch.id.desc())))
-
-
-def recent_copies(db: Session, batch_id: int, limit: int = 50) -> list[Coupon]:
-    return list(db.scalars(select(Coupon).where(Coupon.batch_id == batch_id)
-                           .order_by(Coupon.id.desc()).limit(limit)))
-
-
-# --- events from the rest of the shop ------------------------------------------------------------
-
-
-def on_tier_upgrade(db: Session, openid: str, old_tier: str, new_tier: str,
-                    now: datetime) -> list[Coupon]:
-    """A customer reached a tier: its gift batches, and a notice of them (sent later through
-    a channel WeChat allows)."""
-    from shop import notices
-
-    given = issue_on(db, openid, f"{TIER_TRIGGER}{new_tier}", now)
-    if given:
-        notices.queue(db, openid, "coupon_gift",
-                      f"恭喜升级为{new_tier}会员！送你优惠券：\n{gift_text(given)}\n"
-                      "回复「我的优惠券」查看。",
-                      key=f"coupons:tier:{new_tier}:{openid}", title=f"{new_tier}会员礼券已到账")
-    return given
-
-
-def seed_demo_coupons(db: Session, now: datetime) -> list[CouponBatch]:
-    """The demo's batches (once): a new-follower bundle, a claim code, a silver-tier gift."""
-    if db.scalar(select(func.count()).select_from(CouponBatch)):
-        return []
-    made = [
-        BatchTerms(name="新人礼 满199减20", kind="threshold", threshold_fen=19900, off_fen=2000,
-                   valid_days=30, trigger="follow", bundle="新人礼", total_limit=100_000),
-        BatchTerms(name="新人礼 无门槛5元", kind="flat", off_fen=500, valid_days=7,
-                   trigger="follow", bundle="新人礼", total_limit=100_000),
-        BatchTerms(name="会员日 8.8折", kind="discount", percent=88, cap_fen=3000,
-                   valid_from=now, valid_until=end_of_day(now, 30), code="VIP88",
-                   total_limit=1000),
-        BatchTerms(name="白银会员礼 满300减50", kind="threshold", threshold_fen=30000,
-                   off_fen=5000, valid_days=30, trigger=f"{TIER_TRIGGER}白银"),
-        # one copy a year: the per-customer limit is the number of birthdays it can serve
-        BatchTerms(name="生日礼包 无门槛20元", kind="flat", off_fen=2000, valid_days=7,
-                   trigger="birthday", per_customer=20),
-    ]
-    return [create_batch(db, terms, now, created_by="demo") for terms in made]
+# --- the demo and registration ----------------------------------------------------------------
 
 
 def register(registry: Registry) -> None:
     """The coupon tables, the give-back on cancellation or refund, the tier-upgrade gift and
     the console pages."""
+    from promotions.coupon_issuing import on_tier_upgrade
     from shop import orders, tiers
 
     registry.add_models("promotions.coupons")

@@ -4,7 +4,7 @@ The first seconds of a session bring thousands of 抢 for a hundred units. Sendi
 SQL would queue them behind one hot row, so each attempt first runs ADMIT, which in one step
 checks the session is open, the units left and the customer's limit, takes the unit and
 writes a *pending token* (openid, quantity, admission time). Only admitted attempts reach SQL,
-which re-checks everything and stays the truth (promotions/flash.py). Then the handler either
+which re-checks everything and stays the truth (promotions/flash_buying.py). Then the handler either
 CONFIRMs the token (the SQL order committed: the unit stays taken) or RELEASEs it (SQL refused
 or failed: the unit comes back). Both bump the item's generation counter.
 
@@ -185,7 +185,7 @@ def release(client: redis.Redis, item_id: int, token: str) -> bool:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What SQL says about one item, read in one statement (see promotions.flash.snapshot)."""
+    """What SQL says about one item, read in one statement (see flash_buying.snapshot)."""
 
     opens: datetime
     ends: datetime

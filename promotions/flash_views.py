@@ -14,7 +14,7 @@ from console.auth import client_address, current_account, get_db, get_or_404, ge
 from console.shell import console_blueprint
 from core.clock import as_utc, shanghai_text
 from core.money import MoneyError, parse_yuan, yuan
-from promotions import flash, flash_gate
+from promotions import flash, flash_buying, flash_gate, flash_manager
 from promotions.flash import FlashError, FlashSession
 from shop.catalog import Product, Sku
 
@@ -106,9 +106,9 @@ def add_item(session_id: int):
         price = parse_yuan(request.form.get("price", ""))
         reference_text = request.form.get("reference", "").strip()
         reference = parse_yuan(reference_text) if reference_text else None
-        item = flash.add_item(db, session_id, _whole("sku_id"), price_fen=price,
-                              stock=_whole("stock"), limit=_whole("limit", 1),
-                              reference_fen=reference, now=_now())
+        item = flash_manager.add_item(db, session_id, _whole("sku_id"), price_fen=price,
+                                      stock=_whole("stock"), limit=_whole("limit", 1),
+                                      reference_fen=reference, now=_now())
     except MoneyError:
         db.rollback()
         return _back(session, error="价格格式不对，例如 59 或 59.90")
@@ -120,9 +120,9 @@ def add_item(session_id: int):
                      limit=item.limit_per_customer, reference_fen=item.reference_price_fen,
                      address=client_address())
     db.commit()
-    flash.forget_listing(get_redis())
-    flash.reconcile_item(current_app.extensions["storage"].sessions, get_redis(), item.id,
-                         _now())
+    flash_buying.forget_listing(get_redis())
+    flash_buying.reconcile_item(current_app.extensions["storage"].sessions, get_redis(),
+                                item.id, _now())
     return _back(session, notice="已添加秒杀商品")
 
 
@@ -135,7 +135,7 @@ def end_session(session_id: int):
     session = get_or_404(FlashSession, session_id)
     called_off = now < as_utc(session.starts_at)
     try:
-        flash.end_early(db, session_id, now)
+        flash_manager.end_early(db, session_id, now)
     except FlashError as error:
         db.rollback()
         return _back(session, error=str(error))
@@ -146,9 +146,9 @@ def end_session(session_id: int):
                      address=client_address())
     db.commit()
     storage = current_app.extensions["storage"]
-    flash.forget_listing(storage.redis)
+    flash_buying.forget_listing(storage.redis)
     for item_id in items:  # the gate answers 已结束 from now on
-        flash.reconcile_item(storage.sessions, storage.redis, item_id, _now())
+        flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, _now())
     if called_off:
         return _back(session, notice=f"本场已取消，{returned}件已退回库存；"
                                      "预约了提醒的顾客会收到取消通知")
@@ -163,7 +163,7 @@ def set_coupons(session_id: int):
     session = get_or_404(FlashSession, session_id)
     allowed = request.form.get("allowed") == "1"
     try:
-        flash.set_coupons_allowed(db, session_id, allowed, _now())
+        flash_manager.set_coupons_allowed(db, session_id, allowed, _now())
     except FlashError as error:
         db.rollback()
         return _back(session, error=str(error))

@@ -195,7 +195,7 @@ def place(
 
     `flash_prices` {sku id: (flash item id, unit price)}: lines sold from a flash-sale
     session at its price; their units were taken from the session's stock by the caller
-    (promotions/flash.py), so the SKU's stock is not touched for them.
+    (promotions/flash_buying.py), so the SKU's stock is not touched for them.
 
     Raises OutOfStock (the transaction must be rolled back: `sessions.begin()` does) or
     OrderError for bad input; the message names the product for the customer. With a

@@ -11,10 +11,11 @@ from sqlalchemy import select, update
 from bot.inbound import parse_xml_fields
 from content_audit import default_screener
 from devtools.demo import seed_catalog
-from promotions import coupons, points
+from promotions import coupon_batches, coupons, points
 from promotions.checkout import CheckoutError
 from promotions.checkout import place as place_with_promotions
-from promotions.coupons import BatchTerms, Coupon
+from promotions.coupon_batches import BatchTerms
+from promotions.coupons import Coupon
 from promotions.points import PointsLot
 from shop import after_sale, members, orders
 from shop.catalog import Product
@@ -37,7 +38,7 @@ def give_coupon(app, openid: str, **terms) -> int:
              "valid_days": 30, **terms}
     now = datetime.now(UTC)
     with app.extensions["storage"].sessions.begin() as db:
-        batch = coupons.create_batch(db, BatchTerms(**terms), now)
+        batch = coupon_batches.create_batch(db, BatchTerms(**terms), now)
         return coupons.issue(db, batch.id, openid, now, source="test").id
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from bot.inbound import parse_xml_fields
 from devtools.wechat_user import message_xml
 from handlers.subscribe import WELCOME
-from promotions import coupons
-from promotions.coupons import BatchTerms, Coupon
+from promotions import coupon_batches, coupons
+from promotions.coupon_batches import BatchTerms
+from promotions.coupons import Coupon
 
 
 def text(reply: str) -> str:
@@ -23,7 +24,7 @@ def make_batch(storage, **overrides) -> int:
     terms = {"name": "会员日满减", "kind": "threshold", "threshold_fen": 19900, "off_fen": 2000,
              "valid_days": 7, **overrides}
     with storage.sessions.begin() as db:
-        return coupons.create_batch(db, BatchTerms(**terms), datetime.now(UTC)).id
+        return coupon_batches.create_batch(db, BatchTerms(**terms), datetime.now(UTC)).id
 
 
 def held(storage) -> int:
@@ -101,7 +102,7 @@ def test_without_a_follow_gift_the_welcome_is_unchanged(wechat, storage):
 
 def test_every_claim_wording_takes_the_code_and_other_兑换_questions_pass(app, wechat):
     with app.extensions["storage"].sessions.begin() as db:
-        coupons.create_batch(db, BatchTerms(name="会员日", kind="flat", off_fen=500,
+        coupon_batches.create_batch(db, BatchTerms(name="会员日", kind="flat", off_fen=500,
                                             valid_days=7, code="VIP88", per_customer=3),
                              datetime.now(UTC))
     for typed in ("兑换码 vip88", "兑换券：VIP88", "领取优惠券 VIP88"):

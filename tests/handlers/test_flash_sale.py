@@ -200,15 +200,16 @@ def test_the_sessions_own_sales_do_not_take_its_original_price_away(app, client,
 def test_a_coupon_applies_only_where_the_session_allows_it(app, client, shop, clock, allowed):
     from datetime import UTC, datetime
 
-    from promotions import coupons
-    from promotions.coupons import BatchTerms
+    from promotions import coupon_batches, coupons
+    from promotions.coupon_batches import BatchTerms
     from promotions.flash import FlashItem, FlashSession
 
     sessions = app.extensions["storage"].sessions
     _, item_id = shop
     with sessions.begin() as db:
-        batch = coupons.create_batch(db, BatchTerms(name="无门槛5元", kind="flat", off_fen=500,
-                                                    valid_days=30), datetime.now(UTC))
+        batch = coupon_batches.create_batch(db, BatchTerms(name="无门槛5元", kind="flat",
+                                                           off_fen=500, valid_days=30),
+                                            datetime.now(UTC))
         coupons.issue(db, batch.id, "o-saver", NOW, source="test")
         session_id = db.get(FlashItem, item_id).session_id
         db.get(FlashSession, session_id).coupons_allowed = allowed

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from core.clock import shanghai_text
-from promotions import flash
+from promotions import flash, flash_manager
 from promotions.flash import FlashItem, FlashSession
 from shop import catalog, orders
 from shop.catalog import Sku
@@ -36,8 +36,8 @@ def session_at(sessions, hour: str) -> int:
 def add_item(sessions, session_id: int, sku_id: int, *, stock: int = 10, limit: int = 1,
              price: int = 5900, reference: int | None = None, now: datetime = NOW) -> int:
     with sessions.begin() as db:
-        return flash.add_item(db, session_id, sku_id, price_fen=price, stock=stock, limit=limit,
-                              reference_fen=reference, now=now).id
+        return flash_manager.add_item(db, session_id, sku_id, price_fen=price, stock=stock,
+                                      limit=limit, reference_fen=reference, now=now).id
 
 
 def item(sessions, item_id: int) -> FlashItem:

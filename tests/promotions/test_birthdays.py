@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from promotions import birthdays, coupons
+from promotions import birthdays, coupon_batches, coupon_issuing, coupons
 from shop import catalog, orders
 from shop.notices import CustomerNotice
 from tests.conftest import WeChat
@@ -33,7 +33,7 @@ def with_birthday(storage, openid: str, birthday: str, *, spend: int = 60_000) -
 
 
 class Issued:
-    """promotions.coupons.issue_on's contract, recording what it was asked to issue."""
+    """promotions.coupon_issuing.issue_on's contract, recording what it was asked to issue."""
 
     def __init__(self):
         self.calls = []
@@ -125,7 +125,7 @@ def test_a_leap_day_birthday_is_kept_on_february_28(storage):
 
 def test_gifts_wait_while_coupons_cannot_issue_them(storage, monkeypatch):
     with_birthday(storage, "o1", "3-15")
-    monkeypatch.delattr(coupons, "issue_on", raising=False)
+    monkeypatch.delattr(coupon_issuing, "issue_on", raising=False)
     assert birthdays.give_gifts(storage, MARCH_15) == 0
     assert birthday_notices(storage) == []
     issued = Issued()  # coupons arrive later that day: the gift still goes
@@ -170,7 +170,7 @@ def test_with_the_real_coupons_and_no_birthday_batch_the_gift_waits(storage):
     assert birthdays.give_gifts(storage, MARCH_15) == 0
     assert birthday_notices(storage) == [] and gift_year(storage, "o1") is None
     with storage.sessions.begin() as db:
-        coupons.create_batch(db, coupons.BatchTerms(
+        coupon_batches.create_batch(db, coupon_batches.BatchTerms(
             name="生日券", kind="flat", threshold_fen=0, off_fen=1000, valid_days=30,
             trigger="birthday"), MARCH_15)
     assert birthdays.give_gifts(storage, MARCH_15 + timedelta(hours=1)) == 1

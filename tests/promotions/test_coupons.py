@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from promotions import coupons
-from promotions.coupons import BatchTerms, Coupon, CouponBatch, CouponError
+from devtools.demo import seed_demo_coupons
+from promotions import coupon_batches, coupon_issuing, coupon_text, coupon_usage, coupons
+from promotions.coupon_batches import BatchTerms
+from promotions.coupons import Coupon, CouponBatch, CouponError
 from shop import catalog, orders
 from shop.orders import Order
 
@@ -24,7 +26,7 @@ NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 def batch(db, **overrides) -> CouponBatch:
     terms = {"name": "满199减20", "kind": "threshold", "threshold_fen": 19900, "off_fen": 2000,
              "valid_days": 7, **overrides}
-    return coupons.create_batch(db, BatchTerms(**terms), NOW)
+    return coupon_batches.create_batch(db, BatchTerms(**terms), NOW)
 
 
 def sku(db, price: int = 25000, stock: int = 100) -> int:
@@ -74,8 +76,8 @@ def test_each_kind_reads_as_customers_know_it(storage):
                      threshold_fen=10000, off_fen=0)
         free = batch(db, name="无门槛", kind="flat", off_fen=500, threshold_fen=0)
         coupon = coupons.issue(db, full.id, "o-a", NOW, source="test")
-        texts = [coupons.terms_text(b) for b in (full, eight, nine, free)]
-        described = coupons.describe(coupon)
+        texts = [coupon_text.terms_text(b) for b in (full, eight, nine, free)]
+        described = coupon_text.describe(coupon)
         assert [coupons.discount_of(full, fen) for fen in (19899, 19900)] == [0, 2000]
         assert [coupons.discount_of(eight, fen) for fen in (10000, 100000)] == [1200, 3000]
         assert coupons.discount_of(nine, 9999) == 0
@@ -124,7 +126,7 @@ def test_the_total_limit_holds_when_customers_claim_at_once(any_storage):
 
     def claim(n: int) -> str:
         with any_storage.sessions.begin() as db:
-            coupons.claim_code(db, f"o-{n}", "only5", NOW)
+            coupon_issuing.claim_code(db, f"o-{n}", "only5", NOW)
         return "ok"
 
     results = run_together(16, claim)
@@ -140,7 +142,7 @@ def test_the_per_customer_limit_holds_when_one_customer_taps_many_times(any_stor
 
     def claim(_n: int) -> str:
         with any_storage.sessions.begin() as db:
-            coupons.claim_code(db, "o-eager", "TWICE", NOW)
+            coupon_issuing.claim_code(db, "o-eager", "TWICE", NOW)
         return "ok"
 
     results = run_together(12, claim)
@@ -263,20 +265,20 @@ def test_claim_code_errors_change_nothing(storage):
     with storage.sessions.begin() as db:
         batch(db, code="HELLO")
         batch(db, name="已暂停", code="PAUSED")
-        coupons.set_state(db, batch(db, name="已结束", code="ENDED").id, "end")
+        coupon_batches.set_state(db, batch(db, name="已结束", code="ENDED").id, "end")
         gone = batch(db, name="已过期", valid_days=None, valid_from=NOW - timedelta(days=3),
                      valid_until=NOW + timedelta(days=1), code="OLD1")
         gone_id = gone.id
-        coupons.set_state(db, db.scalar(select(CouponBatch.id).where(
+        coupon_batches.set_state(db, db.scalar(select(CouponBatch.id).where(
             CouponBatch.code == "PAUSED")), "pause")
     with storage.sessions.begin() as db:
-        assert len(coupons.claim_code(db, "o-me", " hello ", NOW)) == 1
+        assert len(coupon_issuing.claim_code(db, "o-me", " hello ", NOW)) == 1
     tries = [("NOPE", NOW, "券码不存在"), ("x" * 50, NOW, "券码不存在"),
              ("Hello", NOW, "每人限领1张，你已经领过了"), ("paused", NOW, "暂停发放"),
              ("ended", NOW, "活动已结束"), ("old1", NOW + timedelta(days=2), "已过期")]
     for code, at, reason in tries:
         with pytest.raises(CouponError, match=reason), storage.sessions.begin() as db:
-            coupons.claim_code(db, "o-me", code, at)
+            coupon_issuing.claim_code(db, "o-me", code, at)
     with storage.sessions() as db:
         assert db.scalar(select(func.count()).select_from(Coupon)) == 1
         assert db.get(CouponBatch, gone_id).issued == 0
@@ -288,7 +290,7 @@ def test_a_bundle_code_gives_the_whole_bundle(storage):
         batch(db, name="新人无门槛", kind="flat", off_fen=500, threshold_fen=0, bundle="新人礼")
         batch(db, name="别的礼包", bundle="老客礼")
     with storage.sessions.begin() as db:
-        given = coupons.claim_code(db, "o-new", "newbie", NOW)
+        given = coupon_issuing.claim_code(db, "o-new", "newbie", NOW)
         names = [coupon.batch.name for coupon in given]
     assert names == ["新人满减", "新人无门槛"]
 
@@ -300,12 +302,12 @@ def test_triggers_give_once_per_occasion(storage):
         batch(db, name="白银礼", trigger="tier:白银")
         batch(db, name="暂停的关注礼", trigger="follow").state = "paused"
     with storage.sessions.begin() as db:
-        first = [c.batch.name for c in coupons.issue_on(db, "o-me", "follow", NOW)]
-        again = coupons.issue_on(db, "o-me", "follow", NOW + timedelta(days=1))
-        birthdays = [len(coupons.issue_on(db, "o-me", "birthday", at))
+        first = [c.batch.name for c in coupon_issuing.issue_on(db, "o-me", "follow", NOW)]
+        again = coupon_issuing.issue_on(db, "o-me", "follow", NOW + timedelta(days=1))
+        birthdays = [len(coupon_issuing.issue_on(db, "o-me", "birthday", at))
                      for at in (NOW, NOW + timedelta(hours=1), NOW + timedelta(days=365))]
-        silver = coupons.on_tier_upgrade(db, "o-me", "青铜", "白银", NOW)
-        gold = coupons.on_tier_upgrade(db, "o-me", "白银", "黄金", NOW)
+        silver = coupon_issuing.on_tier_upgrade(db, "o-me", "青铜", "白银", NOW)
+        gold = coupon_issuing.on_tier_upgrade(db, "o-me", "白银", "黄金", NOW)
     assert first == ["关注礼"] and again == [] and birthdays == [1, 0, 1]
     assert [c.batch.name for c in silver] == ["白银礼"] and gold == []
 
@@ -314,13 +316,13 @@ def test_issue_to_a_list_reports_what_it_skipped(storage):
     with storage.sessions.begin() as db:
         three = batch(db, total_limit=3).id
         coupons.issue(db, three, "o-had-one", NOW, source="t")
-        result = coupons.issue_to_list(
+        result = coupon_issuing.issue_to_list(
             db, three, ["o-had-one", "o-first", "o-first", "bad id!", "o-second", "o-third"],
             NOW, source="console:manager")
     assert result["issued"] == 2
     assert result["skipped"] == {"o-had-one": "已领满每人限领张数", "bad id!": "OpenID 格式不对",
                                  "o-third": "该优惠券已经被领完了"}
-    assert coupons.skipped_summary(result["skipped"]).startswith("未发放 3 人：")
+    assert coupon_text.skipped_summary(result["skipped"]).startswith("未发放 3 人：")
 
 
 # --- 我的优惠券 and usage -------------------------------------------------------------------
@@ -336,8 +338,8 @@ def test_my_coupons_show_usable_first_then_used_and_expired(storage):
         checkout(db, "o-me", honey, used)
     later = NOW + timedelta(days=2)
     with storage.sessions() as db:
-        rows = coupons.for_customer(db, "o-me", later)
-        text = coupons.summary(rows)
+        rows = coupon_usage.for_customer(db, "o-me", later)
+        text = coupon_text.summary(rows)
     assert [(c.batch.name, state) for c, state in rows] == [
         ("长期券", "available"), ("短期券", "expired"), ("已用券", "used")]
     assert short.id in {c.id for c, _ in rows}
@@ -357,17 +359,17 @@ def test_usage_counts_cost_and_sales_of_orders_kept(storage):
             orders.transition(db, order, "paid", actor="wxpay", now=NOW)
         orders.transition(db, refunded, "refunded", actor="test", now=NOW)
     with storage.sessions() as db:
-        figures = coupons.usage(db, NOW)[terms.id]
+        figures = coupon_usage.usage(db, NOW)[terms.id]
     assert (figures.issued, figures.used, figures.orders) == (4, 2, 1)
     assert (figures.discount_fen, figures.gmv_fen, figures.rate) == (2000, 23000, 0.5)
 
 
 def test_the_demo_batches_are_made_once_and_a_follower_gets_the_gift(storage):
     with storage.sessions.begin() as db:
-        made = [b.name for b in coupons.seed_demo_coupons(db, NOW)]
-        assert coupons.seed_demo_coupons(db, NOW) == []
-        gift = coupons.issue_on(db, "o-new", "follow", NOW)
-        claimed = coupons.claim_code(db, "o-new", "vip88", NOW)
+        made = [b.name for b in seed_demo_coupons(db, NOW)]
+        assert seed_demo_coupons(db, NOW) == []
+        gift = coupon_issuing.issue_on(db, "o-new", "follow", NOW)
+        claimed = coupon_issuing.claim_code(db, "o-new", "vip88", NOW)
     assert len(made) == 5
-    assert [coupons.terms_text(c) for c in gift] == ["满199减20", "无门槛减5元"]
-    assert coupons.describe(claimed[0]) == "8.8折（最多减30元）（有效期至12月30日）"
+    assert [coupon_text.terms_text(c) for c in gift] == ["满199减20", "无门槛减5元"]
+    assert coupon_text.describe(claimed[0]) == "8.8折（最多减30元）（有效期至12月30日）"

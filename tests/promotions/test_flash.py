@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import as_utc
-from promotions import flash, flash_gate
+from promotions import flash, flash_buying, flash_gate, flash_manager, flash_reminders
 from promotions.flash import FlashError, FlashPurchase, FlashRefused, FlashReminder
 from shop import notices, payments
 from shop.followers import Follower
@@ -39,8 +39,8 @@ def on_now(storage):
 
 
 def grab(storage, item_id: int, openid: str, now=NOW):
-    return flash.grab(storage.sessions, storage.redis, item_id, openid, now, address=ADDRESS,
-                      payment_minutes=10)
+    return flash_buying.grab(storage.sessions, storage.redis, item_id, openid, now,
+                             address=ADDRESS, payment_minutes=10)
 
 
 def refused(storage, item_id: int, openid: str, now=NOW) -> str:
@@ -136,7 +136,8 @@ def test_an_unpaid_order_gives_its_unit_back_to_the_session(storage, on_now):
     assert len(done) == 1 and done[0].endswith(":released")
     assert item(storage.sessions, item_id).sold == 0
     assert sku_stock(storage.sessions, sku_id) == 40  # to the session, not to the SKU
-    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW + timedelta(minutes=11))
+    flash_buying.reconcile_item(storage.sessions, storage.redis, item_id,
+                                NOW + timedelta(minutes=11))
     assert flash_gate.state(storage.redis, item_id)["left"] == 10
     grab(storage, item_id, "o-slow", NOW + timedelta(minutes=12))  # may try again
 
@@ -144,20 +145,20 @@ def test_an_unpaid_order_gives_its_unit_back_to_the_session(storage, on_now):
 def test_reconciliation_after_a_crash_between_the_gate_and_sql(storage, on_now):
     _, _, item_id = on_now
     grab(storage, item_id, "o-paid")
-    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
+    flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
     # kill -9 after the admission, before the SQL order: the token stays pending.
     assert flash_gate.admit(storage.redis, item_id, "o-crash", 1, "dead-token", NOW) == "ok"
     # kill -9 after the SQL commit, before the confirm: committed, token still pending.
     with storage.sessions.begin() as db:
-        flash.buy(db, item_id, "o-committed", 1, "committed-token", address=ADDRESS, now=NOW,
-                  payment_minutes=10)
+        flash_buying.buy(db, item_id, "o-committed", 1, "committed-token", address=ADDRESS,
+                         now=NOW, payment_minutes=10)
     assert flash_gate.admit(storage.redis, item_id, "o-committed", 1, "committed-token",
                             NOW) == "ok"
     assert flash_gate.state(storage.redis, item_id)["left"] == 7
     # Right after: the dead admission may still be in flight; the committed one counts once.
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW) == (7, 0)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, NOW) == (7, 0)
     later = NOW + timedelta(seconds=flash_gate.GRACE_SECONDS + 1)
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (8, 1)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, later) == (8, 1)
     assert flash_gate.state(storage.redis, item_id) == {
         "left": 8, "held": {"o-paid": 1, "o-committed": 1}, "pending": 0}
     assert item(storage.sessions, item_id).stock - item(storage.sessions, item_id).sold == 8
@@ -167,34 +168,34 @@ def test_a_purchase_slower_than_grace_is_taken_again_by_its_confirm(storage, on_
     """SQL ran past GRACE: the sync drops the token as dead and SQL has no purchase yet, so
     Redis has one unit too many — until the CONFIRM takes it again."""
     _, _, item_id = on_now
-    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
+    flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
     assert flash_gate.admit(storage.redis, item_id, "o-slow", 1, "slow-token", NOW) == "ok"
     later = NOW + timedelta(seconds=flash_gate.GRACE_SECONDS + 1)
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (10, 1)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, later) == (10, 1)
     assert flash_gate.state(storage.redis, item_id) == {"left": 10, "held": {}, "pending": 0}
     with storage.sessions.begin() as db:  # the slow SQL commits at last
-        flash.buy(db, item_id, "o-slow", 1, "slow-token", address=ADDRESS, now=later,
-                  payment_minutes=10)
+        flash_buying.buy(db, item_id, "o-slow", 1, "slow-token", address=ADDRESS, now=later,
+                         payment_minutes=10)
     flash_gate.confirm(storage.redis, item_id, "slow-token")
     healed = {"left": 9, "held": {"o-slow": 1}, "pending": 0}
     assert flash_gate.state(storage.redis, item_id) == healed
     flash_gate.confirm(storage.redis, item_id, "slow-token")  # a second confirm: no change
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (9, 0)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, later) == (9, 0)
     assert flash_gate.state(storage.redis, item_id) == healed
 
 
 def test_a_sync_that_saw_the_slow_purchase_leaves_nothing_for_its_confirm(storage, on_now):
     _, _, item_id = on_now
-    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
+    flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
     assert flash_gate.admit(storage.redis, item_id, "o-slow", 1, "slow-token", NOW) == "ok"
     assert flash_gate.admit(storage.redis, item_id, "o-fail", 1, "fail-token", NOW) == "ok"
     later = NOW + timedelta(seconds=flash_gate.GRACE_SECONDS + 1)
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (10, 2)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, later) == (10, 2)
     with storage.sessions.begin() as db:
-        flash.buy(db, item_id, "o-slow", 1, "slow-token", address=ADDRESS, now=later,
-                  payment_minutes=10)
+        flash_buying.buy(db, item_id, "o-slow", 1, "slow-token", address=ADDRESS, now=later,
+                         payment_minutes=10)
     # A sync after the commit and before the confirm counts it through SQL …
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, later) == (9, 0)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, later) == (9, 0)
     flash_gate.confirm(storage.redis, item_id, "slow-token")  # … so this takes nothing more
     assert flash_gate.state(storage.redis, item_id) == {
         "left": 9, "held": {"o-slow": 1}, "pending": 0}
@@ -206,14 +207,14 @@ def test_a_sync_that_saw_the_slow_purchase_leaves_nothing_for_its_confirm(storag
 
 def test_a_purchase_confirmed_during_reconciliation_makes_it_read_again(storage, on_now):
     _, _, item_id = on_now
-    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
+    flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, NOW)
     gen = flash_gate.generation(storage.redis, item_id)
     with storage.sessions() as db:
-        before = flash.snapshot(db, item_id)
+        before = flash_buying.snapshot(db, item_id)
     grab(storage, item_id, "o-racer")  # commits and confirms between the snapshot and sync
     assert flash_gate.sync(storage.redis, item_id, gen, before, NOW) is None
     assert flash_gate.state(storage.redis, item_id)["left"] == 9  # untouched
-    assert flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW) == (9, 0)
+    assert flash_buying.reconcile_item(storage.sessions, storage.redis, item_id, NOW) == (9, 0)
 
 
 def test_the_session_end_returns_unsold_units_to_the_sku_exactly_once(storage, on_now):
@@ -221,8 +222,8 @@ def test_the_session_end_returns_unsold_units_to_the_sku_exactly_once(storage, o
     grab(storage, item_id, "o-a")
     grab(storage, item_id, "o-b")
     after = NOW + timedelta(hours=6)  # 21:30: the 15:00 session ended at 21:00
-    assert flash.settle_ended(storage, after) == 8
-    assert flash.settle_ended(storage, after) == 0
+    assert flash_manager.settle_ended(storage, after) == 8
+    assert flash_manager.settle_ended(storage, after) == 0
     assert sku_stock(storage.sessions, sku_id) == 48
     assert session(storage.sessions, session_id).state == "settled"
     # An order cancelled after the settlement gives its unit to the SKU, not to the session.
@@ -236,12 +237,13 @@ def test_ending_a_session_early_stops_it_and_settles_it(storage, on_now):
     sku_id, session_id, item_id = on_now
     grab(storage, item_id, "o-a")
     with storage.sessions.begin() as db:
-        flash.end_early(db, session_id, NOW + timedelta(minutes=1))
-    flash.reconcile_item(storage.sessions, storage.redis, item_id, NOW + timedelta(minutes=1))
+        flash_manager.end_early(db, session_id, NOW + timedelta(minutes=1))
+    flash_buying.reconcile_item(storage.sessions, storage.redis, item_id,
+                                NOW + timedelta(minutes=1))
     assert refused(storage, item_id, "o-b", NOW + timedelta(minutes=2)) == "ended"
     assert sku_stock(storage.sessions, sku_id) == 49
     with storage.sessions.begin() as db, pytest.raises(FlashError, match="已经结束"):
-        flash.end_early(db, session_id, NOW + timedelta(minutes=3))
+        flash_manager.end_early(db, session_id, NOW + timedelta(minutes=3))
 
 
 def follower(storage, openid: str, last_message_at) -> None:
@@ -266,10 +268,10 @@ def test_reminder_channel_is_decided_when_asked(storage, days_ahead, opt_in, cha
         target_id = target.id
     add_item(storage.sessions, target_id, sku_id)
     with storage.sessions.begin() as db:
-        answer = flash.ask_reminder(db, db.get(flash.FlashSession, target_id), "o-r", NOW,
-                                    minutes=5, template_id="TPL")
-        again = flash.ask_reminder(db, db.get(flash.FlashSession, target_id), "o-r", NOW,
-                                   minutes=5, template_id="TPL")
+        answer = flash_reminders.ask_reminder(db, db.get(flash.FlashSession, target_id), "o-r",
+                                              NOW, minutes=5, template_id="TPL")
+        again = flash_reminders.ask_reminder(db, db.get(flash.FlashSession, target_id), "o-r",
+                                             NOW, minutes=5, template_id="TPL")
     assert (answer.new, answer.channel, again.new) == (True, channel, False)
 
 
@@ -279,12 +281,12 @@ def test_due_reminders_are_queued_once(storage, on_now):
     add_item(storage.sessions, nine, sku_id, stock=5)
     follower(storage, "o-r", NOW)
     with storage.sessions.begin() as db:
-        flash.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW, minutes=5,
-                           template_id=None)
-    assert flash.queue_reminders(storage, NOW) == 0  # 21:00 is not due at 15:30
+        flash_reminders.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW,
+                                     minutes=5, template_id=None)
+    assert flash_reminders.queue_reminders(storage, NOW) == 0  # 21:00 is not due at 15:30
     due = NOW + timedelta(hours=5, minutes=26)  # 20:56
-    assert flash.queue_reminders(storage, due) == 1
-    assert flash.queue_reminders(storage, due + timedelta(seconds=30)) == 0
+    assert flash_reminders.queue_reminders(storage, due) == 1
+    assert flash_reminders.queue_reminders(storage, due + timedelta(seconds=30)) == 0
     with storage.sessions() as db:
         queued = db.scalars(select(CustomerNotice)).all()
         assert [(n.openid, n.key) for n in queued] == [("o-r", f"flash:{nine}:o-r")]
@@ -299,14 +301,14 @@ def test_no_coming_soon_for_a_session_already_started(storage, on_now):
     nine = session_at(storage.sessions, "21:00")
     add_item(storage.sessions, nine, sku_id, stock=5)
     with storage.sessions.begin() as db:
-        flash.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW, minutes=5,
-                           template_id=None)
+        flash_reminders.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW,
+                                     minutes=5, template_id=None)
     started = NOW + timedelta(hours=5, minutes=31)  # 21:01
-    assert flash.queue_reminders(storage, started) == 0
+    assert flash_reminders.queue_reminders(storage, started) == 0
     with storage.sessions() as db:
         assert db.query(CustomerNotice).count() == 0
         assert db.scalar(select(FlashReminder.state)) == "missed"
-    assert flash.queue_reminders(storage, started + timedelta(minutes=1)) == 0
+    assert flash_reminders.queue_reminders(storage, started + timedelta(minutes=1)) == 0
 
 
 def test_calling_off_a_session_not_started_ends_it_at_its_start(storage, on_now):
@@ -314,9 +316,9 @@ def test_calling_off_a_session_not_started_ends_it_at_its_start(storage, on_now)
     nine = session_at(storage.sessions, "21:00")
     nine_item = add_item(storage.sessions, nine, sku_id, stock=5)
     with storage.sessions.begin() as db:
-        flash.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW, minutes=5,
-                           template_id=None)
-        flash.end_early(db, nine, NOW)
+        flash_reminders.ask_reminder(db, db.get(flash.FlashSession, nine), "o-r", NOW,
+                                     minutes=5, template_id=None)
+        flash_manager.end_early(db, nine, NOW)
     called_off = session(storage.sessions, nine)
     assert as_utc(called_off.ends_at) == as_utc(called_off.starts_at) == NOW + timedelta(
         hours=5, minutes=30)
@@ -326,15 +328,15 @@ def test_calling_off_a_session_not_started_ends_it_at_its_start(storage, on_now)
     with storage.sessions() as db:
         told = db.scalars(select(CustomerNotice)).all()
         assert [(n.openid, n.key, n.kind) for n in told] == [
-            ("o-r", f"flash:{nine}:o-r:cancelled", flash.CANCELLED_KIND)]
+            ("o-r", f"flash:{nine}:o-r:cancelled", flash_reminders.CANCELLED_KIND)]
         assert told[0].text.startswith("很抱歉，本场秒杀已取消：21:00 场不再开抢")
         assert db.scalar(select(FlashReminder.state)) == "cancelled"
-    assert flash.queue_reminders(storage, NOW + timedelta(hours=5, minutes=26)) == 0
+    assert flash_reminders.queue_reminders(storage, NOW + timedelta(hours=5, minutes=26)) == 0
     with storage.sessions.begin() as db, pytest.raises(FlashError, match="已经结束"):
-        flash.end_early(db, nine, NOW + timedelta(minutes=1))
+        flash_manager.end_early(db, nine, NOW + timedelta(minutes=1))
     # Ending the 15:00 session, which is on, still ends it now.
     with storage.sessions.begin() as db:
-        flash.end_early(db, on_now[1], NOW)
+        flash_manager.end_early(db, on_now[1], NOW)
     assert as_utc(session(storage.sessions, on_now[1]).ends_at) == NOW
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from console import accounts
 from console.audit_log import AuditEntry
 from core.clock import as_utc
-from promotions import flash
+from promotions import flash, flash_reminders
 from promotions.flash import FlashItem, FlashReminder, FlashSession
 from shop.notices import CustomerNotice
 from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS, signed_in
@@ -98,8 +98,8 @@ def test_calling_off_a_session_not_started_tells_those_waiting_for_a_reminder(co
     now = datetime.now(UTC)
     with sessions.begin() as db:
         for openid in ("o-waiting", "o-other"):
-            flash.ask_reminder(db, db.get(FlashSession, session_id), openid, now, minutes=5,
-                               template_id=None)
+            flash_reminders.ask_reminder(db, db.get(FlashSession, session_id), openid, now,
+                                         minutes=5, template_id=None)
     manager.post(f"/admin/promotions/flash/{session_id}/end")
     with sessions() as db:
         called_off = db.get(FlashSession, session_id)
@@ -115,7 +115,7 @@ def test_calling_off_a_session_not_started_tells_those_waiting_for_a_reminder(co
     # Its start comes: no 即将开始 for a session that was called off.
     with sessions.begin() as db:
         starts = as_utc(db.get(FlashSession, session_id).starts_at)
-        assert flash.queue_due_reminders(db, starts - timedelta(minutes=3), 5) == 0
+        assert flash_reminders.queue_due_reminders(db, starts - timedelta(minutes=3), 5) == 0
     with sessions() as db:
         assert db.query(CustomerNotice).count() == 2
 

@@ -193,19 +193,19 @@ def test_an_upgrade_over_several_tiers_is_one_notice_and_each_level_heard(storag
 
 
 def test_tier_gifts_of_a_skipped_tier_are_given_too(storage):
-    from promotions import coupons
+    from promotions import coupon_issuing, coupons
     from tests.promotions.test_coupons import batch
 
     with storage.sessions.begin() as db:
         batch(db, name="青铜礼", trigger="tier:青铜")
         batch(db, name="白银礼", trigger="tier:白银")
-    had = coupons.on_tier_upgrade in tiers._listeners
-    tiers.on_tier_change(coupons.on_tier_upgrade)
+    had = coupon_issuing.on_tier_upgrade in tiers._listeners
+    tiers.on_tier_change(coupon_issuing.on_tier_upgrade)
     try:
         paid_order(storage, "o1", 900_000)
     finally:
         if not had:
-            tiers._listeners.remove(coupons.on_tier_upgrade)
+            tiers._listeners.remove(coupon_issuing.on_tier_upgrade)
     with storage.sessions() as db:
         names = [c.batch.name for c in db.scalars(select(coupons.Coupon)
                                                    .where(coupons.Coupon.openid == "o1"))]
