@@ -235,13 +235,10 @@ def issue(db: Session, batch_id: int, openid: str, now: datetime, *, source: str
 # --- using ------------------------------------------------------------------------------------
 
 
-def usable(db: Session, openid: str, goods_fen: int, now: datetime, *,
-           flash: bool = False) -> list[tuple[Coupon, int]]:
+def usable(db: Session, openid: str, goods_fen: int, now: datetime) -> list[tuple[Coupon, int]]:
     """The customer's coupons this order could take, with what each takes off, best first
-    (largest discount, then the soonest to expire). Flash-sale prices take none: the caller
-    passes flash=False only when the session allows coupons."""
-    if flash:
-        return []
+    (largest discount, then the soonest to expire). Flash-sale prices take none unless their
+    session allows it (promotions/flash_buying.py asks only then)."""
     now = as_utc(now)
     held = db.scalars(select(Coupon).where(Coupon.openid == openid,
                                            Coupon.state == "available",
