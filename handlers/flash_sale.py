@@ -276,16 +276,8 @@ def record_opt_ins(msg: Inbound, ctx: ChatContext) -> None:
     """The customer accepted (or rejected) subscription notices in WeChat's popup: each
     acceptance of our reminder template allows one reminder (WECHAT_API.md §5C)."""
     template = ctx.config.get("NOTICE_TEMPLATE_ID")
-    if not template:
-        return None
-    popup = msg.fields.get("SubscribeMsgPopupEvent")
-    entries = popup.get("List") if isinstance(popup, dict) else None
-    if isinstance(entries, dict):
-        entries = [entries]
-    accepted = sum(1 for entry in entries or [] if isinstance(entry, dict)
-                   and entry.get("TemplateId") == template
-                   and entry.get("SubscribeStatusString") == "accept")
+    accepted = notices.accepted_in_popup(msg.fields, str(template or ""))
     if accepted:
         with ctx.db() as db:
-            notices.record_opt_in(db, msg.openid, str(template), ctx.now())
+            notices.record_opt_in(db, msg.openid, str(template), ctx.now(), times=accepted)
     return None

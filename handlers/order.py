@@ -176,8 +176,7 @@ def _confirm(ctx: ChatContext, address: addresses.Address) -> str:
             total=bill.pay_fen, points=bill.points_used,
             coupon=bill.coupon_id if bill.coupon_id is not None else (
                 promotion_checkout.NO_COUPON if declined else promotion_checkout.BEST))
-        per_yuan = int(ctx.config.get("POINTS_PER_YUAN_OFF") or 100)
-        return checkout.read_back(db, items, address, bill.lines(per_yuan))
+        return checkout.read_back(db, items, address, bill.lines())
 
 
 def _change_bill(ctx: ChatContext, text: str) -> str | None:
@@ -207,7 +206,7 @@ def _change_bill(ctx: ChatContext, text: str) -> str | None:
     used = int(ctx.conversation.get_data().get("points") or 0)
     if not used:
         return "本单暂无可用积分。\n" + reply
-    if wanted < 10**9 and used < wanted:
+    if wanted != promotion_checkout.ALL_POINTS and used < wanted:
         return f"本单最多可用 {used} 分，已按 {used} 分抵扣。\n" + reply
     return reply
 

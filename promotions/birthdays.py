@@ -108,12 +108,6 @@ def record(db: Session, openid: str, text: str, now: datetime) -> str:
             "回复「我的会员」查看会员权益。")
 
 
-def waiting_for_answer(db: Session, openid: str) -> bool:
-    """Asked, and neither answered nor skipped: 跳过 is meant for this question."""
-    row = db.get(MemberBirthday, openid)
-    return bool(row and row.asked_at and not row.birthday and not row.skipped_at)
-
-
 def skip(db: Session, openid: str, now: datetime) -> bool:
     """跳过: never asked again. False when there was no question waiting."""
     return db.execute(update(MemberBirthday)

@@ -33,6 +33,8 @@ CHANGE_COUPON = {"换券", "换优惠券", "选券", "选优惠券", "用券", "
 NO_COUPON_WORDS = {"不用券", "不用优惠券", "不使用优惠券", "不要券"}
 NO_POINTS_WORDS = {"不用积分", "不使用积分", "不要积分"}
 _USE_POINTS = re.compile(r"^(?:用|使用)积分\s*(\d{1,7})?\s*(?:分|个)?$")
+#: 用积分 without a number: as many as the order may take (the bill caps it).
+ALL_POINTS = 10**9
 
 
 class CheckoutError(OrderError):
@@ -50,6 +52,7 @@ class Bill:
     coupons_usable: int  # how many of the customer's coupons this order could take
     points_balance: int
     points_usable: int  # the most this order may take (share limit, at least 1 fen to pay)
+    points_usable_fen: int  # what those take off
     points_used: int
     points_fen: int
 
@@ -57,7 +60,7 @@ class Bill:
     def pay_fen(self) -> int:
         return self.goods_fen - self.coupon_fen - self.points_fen
 
-    def lines(self, per_yuan: int) -> list[str]:
+    def lines(self) -> list[str]:
         """The money lines of the read-back, with what the customer may reply to change them;
         the plain total when the customer has neither a coupon nor points for this order."""
         if not (self.coupons_usable or self.points_usable or self.points_used):
@@ -74,14 +77,10 @@ class Bill:
                         "（回复「不用积分」取消）")
         elif self.points_usable:
             rows.append(f"积分 {self.points_balance} 分，本单最多可用 {self.points_usable} 分"
-                        f"抵 {yuan(points.value_fen(self.points_usable, _config(per_yuan)))}"
+                        f"抵 {yuan(self.points_usable_fen)}"
                         "（回复「用积分」使用）")
         rows.append(f"应付 {yuan(self.pay_fen)}，包邮")
         return rows
-
-
-def _config(per_yuan: int) -> dict[str, Any]:
-    return {"POINTS_PER_YUAN_OFF": per_yuan}
 
 
 def bill(db: Session, openid: str, goods_fen: int, now: datetime, config: dict[str, Any], *,
@@ -96,10 +95,7 @@ def bill(db: Session, openid: str, goods_fen: int, now: datetime, config: dict[s
         chosen = next((pair for pair in usable if pair[0].id == coupon), None)
     coupon_fen = chosen[1] if chosen else 0
     balance = points.balance(db, openid, now)
-    # 积分抵现 is a 青铜 benefit: below it the balance is shown in 我的会员, not offered here.
-    limit = points.max_usable(points.spendable(db, openid, now), goods_fen - coupon_fen, config)
-    while limit and points.value_fen(limit, config) > goods_fen - coupon_fen - 1:
-        limit -= 1  # WeChat Pay takes no order of 0 fen: at least 1 fen is left to pay
+    limit = points_limit(db, openid, goods_fen - coupon_fen, now, config)
     used = min(max(points_wanted, 0), limit)
     return Bill(
         goods_fen=goods_fen,
@@ -109,9 +105,20 @@ def bill(db: Session, openid: str, goods_fen: int, now: datetime, config: dict[s
         coupons_usable=len(usable),
         points_balance=balance,
         points_usable=limit,
+        points_usable_fen=points.value_fen(limit, config),
         points_used=used,
         points_fen=points.value_fen(used, config),
     )
+
+
+def points_limit(db: Session, openid: str, payable_fen: int, now: datetime,
+                 config: dict[str, Any]) -> int:
+    """The most points an order still costing `payable_fen` may take: 积分抵现 is a 青铜
+    benefit (below it the balance is shown in 我的会员, not offered here), at most the
+    configured share, and WeChat Pay takes no order of 0 fen, so 1 fen is left to pay."""
+    limit = points.max_usable(points.spendable(db, openid, now), payable_fen, config)
+    # the most points worth at most payable − 1 fen (value_fen rounds down)
+    return max(min(limit, (payable_fen * points.per_yuan_off(config) - 1) // 100), 0)
 
 
 def coupon_menu(db: Session, openid: str, goods_fen: int, now: datetime) -> tuple[str, list[int]]:
@@ -131,7 +138,7 @@ def points_request(text: str) -> int | None:
     match = _USE_POINTS.match(text.strip())
     if not match:
         return None
-    return int(match.group(1)) if match.group(1) else 10**9
+    return int(match.group(1)) if match.group(1) else ALL_POINTS
 
 
 def place(db: Session, openid: str, items: list[tuple[int, int]], *, address: dict[str, Any],
@@ -144,28 +151,21 @@ def place(db: Session, openid: str, items: list[tuple[int, int]], *, address: di
     """
     order = orders.place(db, openid, items, address=address, now=now,
                          payment_minutes=payment_minutes, checkout_key=checkout_key)
-    goods = order.total_fen
-    coupon_fen = points_fen = 0
     try:
         if coupon_id is not None:
-            coupon_fen = coupons.redeem(db, coupon_id, openid, order.id, goods, now)
+            coupons.apply_to_order(db, order, coupon_id, now)
         points_fen = points.value_fen(points_used, config) if points_used > 0 else 0
         if points_fen:
-            if points_used > points.max_usable(points.spendable(db, openid, now),
-                                               goods - coupon_fen, config):
+            if points_used > points_limit(db, openid, order.total_fen, now, config):
                 raise CheckoutError("本单可用积分有变动")
             points.spend(db, openid, points_used, order.id, now)
+            db.execute(update(Order).where(Order.id == order.id)
+                       .values(total_fen=Order.total_fen - points_fen, points_used=points_used,
+                               points_fen=points_fen)
+                       .execution_options(synchronize_session=False))
+            db.refresh(order)
     except (coupons.CouponError, points.PointsError) as error:
         raise CheckoutError(str(error)) from None
-    total = goods - coupon_fen - points_fen
-    if total < 1:
-        raise CheckoutError("优惠后金额需至少 0.01 元")
-    if expected_total is not None and total != expected_total:
-        raise PriceChanged(total)
-    db.execute(update(Order).where(Order.id == order.id)
-               .values(total_fen=total, coupon_id=coupon_id if coupon_fen else None,
-                       coupon_fen=coupon_fen, points_used=points_used if points_fen else 0,
-                       points_fen=points_fen)
-               .execution_options(synchronize_session=False))
-    db.refresh(order)
+    if expected_total is not None and order.total_fen != expected_total:
+        raise PriceChanged(order.total_fen)
     return order

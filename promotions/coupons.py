@@ -283,6 +283,18 @@ def redeem(db: Session, coupon_id: int, openid: str, order_id: int, goods_fen: i
     raise CouponError(f"这张优惠券{_day(coupon.valid_from, False)}起才能使用")
 
 
+def apply_to_order(db: Session, order: Any, coupon_id: int, now: datetime) -> int:
+    """Redeem `coupon_id` for `order` (placed in this transaction) and take it off what the
+    order charges; returns the discount. Raises CouponError (the transaction must roll back)."""
+    off = redeem(db, coupon_id, order.openid, order.id, order.goods_fen, now)
+    db.execute(update(type(order)).where(type(order).id == order.id)
+               .values(total_fen=type(order).total_fen - off, coupon_id=coupon_id,
+                       coupon_fen=off)
+               .execution_options(synchronize_session=False))
+    db.refresh(order)
+    return off
+
+
 def give_back(db: Session, order: Any, from_state: str, to_state: str, now: datetime) -> None:
     """An order that used a coupon was cancelled or refunded: the coupon is the customer's
     again if its window is still open, once (the UPDATE matches only while the coupon is

@@ -153,14 +153,8 @@ def _apply_best_coupon(db: Session, order: Order, now: datetime) -> None:
     order is placed in one reply, with no read-back to choose at, and a coupon only lowers
     what is paid (coupons.give_back returns it if the order is not paid in time)."""
     usable = coupons.usable(db, order.openid, order.total_fen, now)
-    if not usable:
-        return
-    best, _ = usable[0]
-    off = coupons.redeem(db, best.id, order.openid, order.id, order.total_fen, now)
-    db.execute(update(Order).where(Order.id == order.id)
-               .values(total_fen=order.total_fen - off, coupon_id=best.id, coupon_fen=off)
-               .execution_options(synchronize_session=False))
-    db.refresh(order)
+    if usable:
+        coupons.apply_to_order(db, order, usable[0][0].id, now)
 
 
 @dataclass(frozen=True)

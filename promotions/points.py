@@ -119,13 +119,13 @@ def expires_on(lot_year: int) -> str:
     return f"{lot_year + 1}-12-31"
 
 
-def _per_yuan(config: Mapping[str, Any]) -> int:
+def per_yuan_off(config: Mapping[str, Any]) -> int:
     return max(int(config.get("POINTS_PER_YUAN_OFF") or PER_YUAN_OFF), 1)
 
 
 def value_fen(points: int, config: Mapping[str, Any]) -> int:
     """What `points` take off, in fen (rounded down: a point is never worth more than it says)."""
-    return max(points, 0) * 100 // _per_yuan(config)
+    return max(points, 0) * 100 // per_yuan_off(config)
 
 
 def max_usable(balance: int, goods_fen: int, config: Mapping[str, Any]) -> int:
@@ -134,7 +134,7 @@ def max_usable(balance: int, goods_fen: int, config: Mapping[str, Any]) -> int:
     share = config.get("POINTS_MAX_SHARE")
     share = MAX_SHARE if share is None else min(max(int(share), 0), 100)
     cap_fen = max(goods_fen, 0) * share // 100
-    return max(min(balance, cap_fen * _per_yuan(config) // 100), 0)
+    return max(min(balance, cap_fen * per_yuan_off(config) // 100), 0)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def chat_lines(db: Session, openid: str, now: datetime, config: Mapping[str, Any
     facts = summary(db, openid, now, recent)
     level = db.scalar(select(members.Customer.tier_level)
                       .where(members.Customer.openid == openid)) or 0
-    rate = f"{_per_yuan(config)}积分抵¥1" + ("" if level >= SPEND_LEVEL else "，青铜会员起可用")
+    rate = f"{per_yuan_off(config)}积分抵¥1" + ("" if level >= SPEND_LEVEL else "，青铜会员起可用")
     lines = [f"积分：{facts.balance}（{members.POINTS_DEBT_NOTE if facts.balance < 0 else rate}）"]
     if facts.expiring:
         lines.append(f"其中{facts.expiring}分将于{facts.expires_on}到期")

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.clock import SHANGHAI, as_utc
+from core.clock import shanghai_text
 from core.db import Base, upsert
 
 
@@ -54,7 +54,7 @@ def on_order_placed(db: Session, openid: str, now: datetime) -> None:
                 spend_fen=0, tier_level=0,
                 # A new customer's tier follows their payments; the monthly review starts
                 # with next month (a row without a month is one from before tiers were stored).
-                tier_checked_month=as_utc(now).astimezone(SHANGHAI).strftime("%Y-%m"))
+                tier_checked_month=shanghai_text(now, "%Y-%m"))
         .on_conflict_do_update(index_elements=["openid"], set_={"last_order_at": now})
     )
 

@@ -83,13 +83,29 @@ def queue(db: Session, openid: str, kind: str, text: str, *, key: str, title: st
                     .on_conflict_do_nothing(index_elements=["key"]))
 
 
-def record_opt_in(db: Session, openid: str, template_id: str, now: datetime) -> None:
-    """The customer accepted one subscription notice of `template_id` (a popup event)."""
+def accepted_in_popup(fields: dict[str, Any], template_id: str) -> int:
+    """How many times WeChat's subscription popup event (`SubscribeMsgPopupEvent`, one
+    <List> per template shown) says the customer accepted `template_id`."""
+    if not template_id:
+        return 0
+    popup = fields.get("SubscribeMsgPopupEvent")
+    entries = popup.get("List") if isinstance(popup, dict) else None
+    if isinstance(entries, dict):
+        entries = [entries]
+    return sum(1 for entry in entries or [] if isinstance(entry, dict)
+               and entry.get("TemplateId") == template_id
+               and entry.get("SubscribeStatusString") == "accept")
+
+
+def record_opt_in(db: Session, openid: str, template_id: str, now: datetime, *,
+                  times: int = 1) -> None:
+    """The customer accepted `times` subscription notices of `template_id` (a popup event)."""
     db.execute(
         upsert(db, NoticeOptIn.__table__)
-        .values(openid=openid, template_id=template_id, remaining=1, updated_at=now)
+        .values(openid=openid, template_id=template_id, remaining=times, updated_at=now)
         .on_conflict_do_update(index_elements=["openid", "template_id"],
-                               set_={"remaining": NoticeOptIn.remaining + 1, "updated_at": now})
+                               set_={"remaining": NoticeOptIn.remaining + times,
+                                     "updated_at": now})
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import SHANGHAI
 from core.db import Base
@@ -290,10 +291,13 @@ def transition(
     if to_state not in TRANSITIONS.get(from_state, set()):
         raise OrderError(f"订单{STATES.get(from_state, from_state)}，不能改为{STATES[to_state]}")
     now = now or datetime.now(UTC)
+    changes: dict[str, Any] = {"state": to_state}
+    if to_state == "paid":
+        changes["paid_at"] = now
     moved = db.execute(
         update(Order)
         .where(Order.id == order.id, Order.state == from_state)
-        .values(state=to_state)
+        .values(**changes)
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
@@ -303,9 +307,7 @@ def transition(
     sold = 0
     if to_state == "paid":
         sold = 1
-        order.paid_at = now
-        db.execute(update(Order).where(Order.id == order.id).values(paid_at=now)
-                   .execution_options(synchronize_session=False))
+        set_committed_value(order, "paid_at", now)  # written by the UPDATE above
     elif from_state in COUNTED_SOLD and to_state in ("cancelled", "refunded"):
         sold = -1
     if sold == 1:

@@ -127,9 +127,9 @@ def list_customers():
     search = request.args.get("q", "").strip()[:64]
     table = _tiers()
     db = get_db()
-    found = members.listing(db, level=table.level_of(tier) if tier else None, search=search)
-    if tier and table.level_of(tier) is None:
-        found = []
+    level = table.level_of(tier) if tier else None
+    unknown_tier = bool(tier) and level is None
+    found = [] if unknown_tier else members.listing(db, level=level, search=search)
     balances = members.points_balances(db, [c.openid for c in found], datetime.now(UTC))
     rows = [(c, table.name(c.tier_level), balances.get(c.openid, 0)) for c in found]
     return render_template("shop_service/customers.html", rows=rows, tier=tier, q=search,

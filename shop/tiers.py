@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from core.clock import SHANGHAI, as_utc
+from core.clock import SHANGHAI, as_utc, shanghai_text
 from core.money import MAX_FEN, parse_yuan, yuan
 from shop import notices
 from shop.members import Customer
@@ -253,7 +253,7 @@ def reevaluate(db: Session, openid: str, now: datetime, *, apply_downgrade: bool
 
 
 def _month_text(now: datetime) -> str:
-    return as_utc(now).astimezone(SHANGHAI).strftime("%Y-%m")
+    return shanghai_text(now, "%Y-%m")
 
 
 def _set(db: Session, openid: str, stored: int, **values: Any) -> bool:
