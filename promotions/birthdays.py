@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.clock import SHANGHAI, as_utc
 from core.db import Base, inserted, upsert
 from core.registry import Registry
-from shop import notices
+from shop import notices, tiers
 from shop.members import Customer
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 #: 「生日 3-15」, 「生日3月15日」, 「我的生日是 03/15」 (the chat's text is normalised first).
 PATTERN = re.compile(r"^(?:我的)?生日(?:是)?\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*(?:日|号)?$")
 ASK = "回复「生日 3-15」登记生日，回复「跳过」不再提醒。"
-GIFT_LEVEL = 1  # 青铜: the gift is its benefit
+GIFT_LEVEL = tiers.level_with("生日礼包")
 
 
 class BirthdayError(ValueError):

@@ -95,7 +95,7 @@ def bill(db: Session, openid: str, goods_fen: int, now: datetime, config: dict[s
         chosen = next((pair for pair in usable if pair[0].id == coupon), None)
     coupon_fen = chosen[1] if chosen else 0
     balance = points.balance(db, openid, now)
-    limit = points_limit(db, openid, goods_fen - coupon_fen, now, config)
+    limit = points_limit(db, openid, goods_fen - coupon_fen, now, config, balance=balance)
     used = min(max(points_wanted, 0), limit)
     return Bill(
         goods_fen=goods_fen,
@@ -112,11 +112,12 @@ def bill(db: Session, openid: str, goods_fen: int, now: datetime, config: dict[s
 
 
 def points_limit(db: Session, openid: str, payable_fen: int, now: datetime,
-                 config: dict[str, Any]) -> int:
+                 config: dict[str, Any], *, balance: int | None = None) -> int:
     """The most points an order still costing `payable_fen` may take: 积分抵现 is a 青铜
     benefit (below it the balance is shown in 我的会员, not offered here), at most the
     configured share, and WeChat Pay takes no order of 0 fen, so 1 fen is left to pay."""
-    limit = points.max_usable(points.spendable(db, openid, now), payable_fen, config)
+    limit = points.max_usable(points.spendable(db, openid, now, have=balance), payable_fen,
+                              config)
     # the most points worth at most payable − 1 fen (value_fen rounds down)
     return max(min(limit, (payable_fen * points.per_yuan_off(config) - 1) // 100), 0)
 

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.clock import SHANGHAI, as_utc
 from core.db import Base, upsert
 from core.registry import Registry
-from shop import members
+from shop import members, tiers
 from shop.orders import COUNTED_SOLD, Order
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,8 @@ MAX_SHARE = 50  # POINTS_MAX_SHARE's default: points pay at most half of the goo
 KINDS = {"earn": "获得", "spend": "抵现", "return_spent": "退回", "take_back": "扣回",
          "expire": "过期"}
 BATCH = 500
-#: The tier level from which points may be spent (青铜: 积分抵现 is its benefit).
-SPEND_LEVEL = 1
+#: The tier level from which points may be spent (积分抵现 is a tier benefit).
+SPEND_LEVEL = tiers.level_with("积分抵现")
 
 
 class PointsError(ValueError):
@@ -153,11 +153,14 @@ def balance(db: Session, openid: str, now: datetime) -> int:
         PointsLot.openid == openid, _counted(now))) or 0
 
 
-def spendable(db: Session, openid: str, now: datetime) -> int:
-    """The balance a checkout may offer: 0 below 青铜, whose benefit 积分抵现 is."""
+def spendable(db: Session, openid: str, now: datetime, *, have: int | None = None) -> int:
+    """The balance a checkout may offer (`have`: the balance, when the caller read it
+    already): 0 below 青铜, whose benefit 积分抵现 is."""
     level = db.scalar(select(members.Customer.tier_level)
                       .where(members.Customer.openid == openid)) or 0
-    return balance(db, openid, now) if level >= SPEND_LEVEL else 0
+    if level < SPEND_LEVEL:
+        return 0
+    return balance(db, openid, now) if have is None else have
 
 
 def balances(db: Session, openids: list[str], now: datetime) -> dict[str, int]:

@@ -47,9 +47,17 @@ ORDINARY = "普通会员"
 #: The playbook's benefits by level (1..3); a tier keeps the benefits of those below it.
 BENEFITS: tuple[tuple[str, ...], ...] = ((), ("积分抵现", "生日礼包"), ("专属客服", "优先发货"),
                                          ("新品试用", "线下沙龙"))
+
+
+def level_with(benefit: str) -> int:
+    """The lowest level whose members have `benefit` (one of BENEFITS): where a rule that
+    grants it reads its level, so moving a benefit in the table moves the rule."""
+    return next(level for level, names in enumerate(BENEFITS) if benefit in names)
+
+
 #: 白银 and above: tickets jump the service queue and orders ship first.
-PRIORITY_LEVEL = 2
-TOP_LEVEL = 3
+PRIORITY_LEVEL = level_with("专属客服")
+TOP_LEVEL = len(BENEFITS) - 1
 MONTHS = 12
 EXAMPLE = "青铜:500,白银:8000,黄金:5000"
 BATCH = 500

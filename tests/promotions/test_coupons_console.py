@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
-from console import accounts
 from console.audit_log import AuditEntry
 from core.clock import SHANGHAI
 from promotions import coupons
@@ -17,21 +15,11 @@ from shop import catalog, members, orders, tiers
 from shop.members import Customer
 from shop.notices import CustomerNotice
 from shop.orders import Order
-from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS, signed_in
+from tests.console.conftest import signed_in
 
 GOOD = {"name": "双十二满减", "kind": "threshold", "threshold": "199", "off": "20",
         "validity": "days", "days": "7", "per_customer": "1", "total_limit": "100",
         "code": "", "trigger": "", "bundle": ""}
-
-
-@pytest.fixture()
-def shop_console(make_app):
-    """The app with one console account per role (as tests/console's shop_console)."""
-    app = make_app(ADMIN_PASSWORD=ADMIN_PASSWORD)
-    with app.extensions["storage"].sessions.begin() as db:
-        for name, role in ROLE_ACCOUNTS.items():
-            accounts.create(db, name, role, PASSWORD)
-    return app
 
 
 def batch_of(app, name: str) -> CouponBatch | None:
@@ -39,8 +27,8 @@ def batch_of(app, name: str) -> CouponBatch | None:
         return db.scalar(select(CouponBatch).where(CouponBatch.name == name))
 
 
-def test_a_manager_creates_a_batch_and_bad_forms_say_why(shop_console):
-    manager = signed_in(shop_console, "manager")
+def test_a_manager_creates_a_batch_and_bad_forms_say_why(console_app):
+    manager = signed_in(console_app, "manager")
     assert "优惠券" in manager.get("/admin/promotions/coupons").text
     assert 'name="csrf_token"' in manager.get("/admin/promotions/coupons/new").text
     refusals = [({"threshold": "20"}, "满减券的门槛需高于减免金额（例如满199减20）"),
@@ -56,7 +44,7 @@ def test_a_manager_creates_a_batch_and_bad_forms_say_why(shop_console):
         page = manager.post("/admin/promotions/coupons/new", {**GOOD, **change})
         assert page.status_code == 400 and reason in page.text, reason
         assert 'value="双十二满减"' in page.text  # the form comes back filled in
-    assert batch_of(shop_console, "双十二满减") is None
+    assert batch_of(console_app, "双十二满减") is None
     assert "券码需为 4–20 位" in manager.post("/admin/promotions/coupons/new",
                                            {**GOOD, "code": "d12"}).text
     created = manager.post("/admin/promotions/coupons/new", {**GOOD, "code": "dd12"},
@@ -66,13 +54,13 @@ def test_a_manager_creates_a_batch_and_bad_forms_say_why(shop_console):
     assert "领取后7天内有效" in created.text
     assert "券码 DD12 已被「双十二满减」使用" in manager.post(
         "/admin/promotions/coupons/new", {**GOOD, "name": "另一批", "code": "Dd12"}).text
-    with shop_console.extensions["storage"].sessions() as db:
+    with console_app.extensions["storage"].sessions() as db:
         entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "coupon.create"))
         assert entry.actor == "manager" and entry.details["terms"] == "满199减20"
 
 
-def test_a_discount_batch_with_a_fixed_window(shop_console):
-    manager = signed_in(shop_console, "manager")
+def test_a_discount_batch_with_a_fixed_window(console_app):
+    manager = signed_in(console_app, "manager")
     today = datetime.now(SHANGHAI).date()
     first, last = today - timedelta(days=1), today + timedelta(days=30)
     form = {**GOOD, "name": "八八折", "kind": "discount", "threshold": "", "off": "",
@@ -85,10 +73,10 @@ def test_a_discount_batch_with_a_fixed_window(shop_console):
     assert "有效期最长 366 天" in too_long.text
 
 
-def test_issuing_to_a_pasted_list_and_what_it_cost(shop_console):
-    manager = signed_in(shop_console, "manager")
+def test_issuing_to_a_pasted_list_and_what_it_cost(console_app):
+    manager = signed_in(console_app, "manager")
     manager.post("/admin/promotions/coupons/new", GOOD)
-    batch_id = batch_of(shop_console, "双十二满减").id
+    batch_id = batch_of(console_app, "双十二满减").id
     pasted = "o-alice-0001\no-bob-00002, o-alice-0001，not-ok!\n"
     page = manager.post(f"/admin/promotions/coupons/{batch_id}/issue",
                         {"openids": pasted, "notify": "1"}, follow_redirects=True)
@@ -99,7 +87,7 @@ def test_issuing_to_a_pasted_list_and_what_it_cost(shop_console):
     assert "请粘贴要发放的顾客 OpenID" in manager.post(
         f"/admin/promotions/coupons/{batch_id}/issue", {"openids": " "},
         follow_redirects=True).text
-    storage = shop_console.extensions["storage"]
+    storage = console_app.extensions["storage"]
     with storage.sessions.begin() as db:
         notices = db.scalars(select(CustomerNotice.openid)).all()
         assert sorted(notices) == ["o-alice-0001", "o-bob-00002"]
@@ -123,8 +111,8 @@ def test_issuing_to_a_pasted_list_and_what_it_cost(shop_console):
     assert actions == ["coupon.create", "coupon.issue", "coupon.issue"]
 
 
-def test_issuing_to_a_tier(shop_console):
-    storage = shop_console.extensions["storage"]
+def test_issuing_to_a_tier(console_app):
+    storage = console_app.extensions["storage"]
     now = datetime.now(UTC)
     with storage.sessions.begin() as db:
         for openid, level in [("o-silver-01", 2), ("o-plain-01", 0)]:
@@ -132,9 +120,9 @@ def test_issuing_to_a_tier(shop_console):
             db.execute(update(Customer).where(Customer.openid == openid)
                        .values(tier_level=level))
     silver = tiers.configured().name(2)
-    manager = signed_in(shop_console, "manager")
+    manager = signed_in(console_app, "manager")
     manager.post("/admin/promotions/coupons/new", GOOD)
-    batch_id = batch_of(shop_console, "双十二满减").id
+    batch_id = batch_of(console_app, "双十二满减").id
     page = manager.post(f"/admin/promotions/coupons/{batch_id}/issue", {"tier": silver},
                         follow_redirects=True)
     assert "「双十二满减」发放 1 张" in page.text
@@ -145,10 +133,10 @@ def test_issuing_to_a_tier(shop_console):
         assert db.scalars(select(Coupon.openid)).all() == ["o-silver-01"]
 
 
-def test_pause_resume_and_end(shop_console):
-    manager = signed_in(shop_console, "manager")
+def test_pause_resume_and_end(console_app):
+    manager = signed_in(console_app, "manager")
     manager.post("/admin/promotions/coupons/new", {**GOOD, "code": "PAUSE1"})
-    batch_id = batch_of(shop_console, "双十二满减").id
+    batch_id = batch_of(console_app, "双十二满减").id
     base = f"/admin/promotions/coupons/{batch_id}"
     assert "「双十二满减」已暂停" in manager.post(f"{base}/pause", follow_redirects=True).text
     issued = manager.post(f"{base}/issue", {"openids": "o-alice-0001"}, follow_redirects=True)
@@ -156,20 +144,20 @@ def test_pause_resume_and_end(shop_console):
     assert "「双十二满减」发放中" in manager.post(f"{base}/resume", follow_redirects=True).text
     assert "「双十二满减」已结束" in manager.post(f"{base}/end", follow_redirects=True).text
     assert "这批券已结束，不能恢复" in manager.post(f"{base}/resume", follow_redirects=True).text
-    assert batch_of(shop_console, "双十二满减").state == "ended"
-    with shop_console.extensions["storage"].sessions() as db:
+    assert batch_of(console_app, "双十二满减").state == "ended"
+    with console_app.extensions["storage"].sessions() as db:
         actions = db.scalars(select(AuditEntry.action).where(
             AuditEntry.action.in_(["coupon.pause", "coupon.resume", "coupon.end"]))
             .order_by(AuditEntry.id)).all()
     assert actions == ["coupon.pause", "coupon.resume", "coupon.end"]
 
 
-def test_an_agent_is_refused_and_a_form_needs_its_token(shop_console):
-    agent = signed_in(shop_console, "agent")
+def test_an_agent_is_refused_and_a_form_needs_its_token(console_app):
+    agent = signed_in(console_app, "agent")
     assert agent.get("/admin/promotions/coupons").status_code == 403
     assert agent.post("/admin/promotions/coupons/new", GOOD).status_code == 403
     assert "优惠券" not in agent.get("/admin/account").text.split("</nav>")[0]
-    manager = signed_in(shop_console, "manager")
+    manager = signed_in(console_app, "manager")
     assert manager.post("/admin/promotions/coupons/new", GOOD,
                         with_token=False).status_code == 400
-    assert batch_of(shop_console, "双十二满减") is None
+    assert batch_of(console_app, "双十二满减") is None

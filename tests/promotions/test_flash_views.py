@@ -8,24 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from console import accounts
 from console.audit_log import AuditEntry
 from core.clock import as_utc
 from promotions import flash, flash_reminders
 from promotions.flash import FlashItem, FlashReminder, FlashSession
 from shop.notices import CustomerNotice
-from tests.console.conftest import ADMIN_PASSWORD, PASSWORD, ROLE_ACCOUNTS, signed_in
+from tests.console.conftest import signed_in
 from tests.promotions.flash_helpers import make_sku, paid_order, sku_stock
-
-
-@pytest.fixture()
-def console_app(make_app):
-    """The console with one account per role (as tests/console/conftest.py makes it)."""
-    app = make_app(ADMIN_PASSWORD=ADMIN_PASSWORD)
-    with app.extensions["storage"].sessions.begin() as db:
-        for name, role in ROLE_ACCOUNTS.items():
-            accounts.create(db, name, role, PASSWORD)
-    return app
 
 
 def tomorrow() -> str:

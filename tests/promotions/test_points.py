@@ -57,6 +57,27 @@ def entries(storage, openid: str = "o1") -> list[tuple[str, int, int]]:
         return [(e.kind, e.lot_year, e.points) for e in reversed(points.history(db, openid))]
 
 
+
+def spend_at_once(storage, order_ids: list[int], amount: int) -> list[str]:
+    """`amount` points spent for each order from its own thread and session, as separate
+    workers would: "ok" or the refusal, per order."""
+    outcomes: list[str] = []
+
+    def spend(order_id: int) -> None:
+        try:
+            with storage.sessions.begin() as db:
+                points.spend(db, "o1", amount, order_id, NOW)
+            outcomes.append("ok")
+        except PointsError as error:
+            outcomes.append(str(error))
+
+    threads = [threading.Thread(target=spend, args=(oid,)) for oid in order_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
 def test_one_point_per_whole_yuan_paid(storage):
     paid(storage, "o1", 25_950)
     assert balance(storage) == 259
@@ -177,22 +198,7 @@ def test_two_spends_beside_a_debt_never_take_the_sum_below_zero(storage):
     placed(storage, "o1", 100_000, use=500)
     move(storage, refunded, "refunded")
     move(storage, kept, "cancelled")  # +600 of 2025 beside -500 of 2026: 100 in all
-    order_ids = [placed(storage, "o1", 100_000) for _ in range(2)]
-    outcomes = []
-
-    def spend(order_id: int) -> None:
-        try:
-            with storage.sessions.begin() as db:
-                points.spend(db, "o1", 80, order_id, NOW)
-            outcomes.append("ok")
-        except PointsError as error:
-            outcomes.append(str(error))
-
-    threads = [threading.Thread(target=spend, args=(oid,)) for oid in order_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = spend_at_once(storage, [placed(storage, "o1", 100_000) for _ in range(2)], 80)
     assert sorted(outcomes) == ["ok", "积分不足，当前 20 分"]
     assert balance(storage) == 20
 
@@ -217,22 +223,7 @@ def test_a_cancelled_order_paid_late_takes_its_points_again(storage):
 
 def test_two_spends_against_one_balance_never_overspend(storage):
     paid(storage, "o1", 60_000)  # 600
-    order_ids = [placed(storage, "o1", 100_000) for _ in range(2)]
-    outcomes = []
-
-    def spend(order_id: int) -> None:
-        try:
-            with storage.sessions.begin() as db:
-                points.spend(db, "o1", 400, order_id, NOW)
-            outcomes.append("ok")
-        except PointsError as error:
-            outcomes.append(str(error))
-
-    threads = [threading.Thread(target=spend, args=(oid,)) for oid in order_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = spend_at_once(storage, [placed(storage, "o1", 100_000) for _ in range(2)], 400)
     assert sorted(outcomes) == ["ok", "积分不足，当前 200 分"]
     assert balance(storage) == 200
     with storage.sessions() as db:
