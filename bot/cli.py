@@ -101,10 +101,11 @@ def serve(demo: bool, host: str | None, port: int | None) -> None:
             click.echo(f"Demo catalog: {created} products loaded")
         if created := seed_faq(app.extensions["storage"].sessions):
             click.echo(f"Demo FAQ: {created} questions and answers")
-        batches, flash = seed_promotions(app.extensions["storage"].sessions)
+        batches, flash = seed_promotions(app.extensions["storage"].sessions, rules)
         if batches or flash:
             click.echo(f"Demo promotions: {batches} coupon batches (code VIP88), "
-                       "flash-sale items in the session on now and the next (回复「秒杀」)")
+                       "flash-sale items in the session on now and the next (回复「秒杀」), "
+                       "a bargain campaign (回复「砍价」)")
         click.echo(f"WeChat sandbox at {sandbox_url}  (demo account {settings['WECHAT_APP_ID']})")
         click.echo(demo_passwords_line(settings["ADMIN_PASSWORD"]))
         click.echo("Next: in a second terminal run  .venv/bin/python -m bot chat")

@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import redis
 import requests
@@ -27,9 +28,11 @@ TOKEN_ERRORS = {40001, 40014, 42001}
 PERMANENT_ERRORS = {
     40003,
     40013,
+    40029,  # oauth2: invalid or expired code
     40037,
     40125,
     40130,
+    40163,  # oauth2: code been used
     43004,
     43019,
     43101,
@@ -43,6 +46,12 @@ PERMANENT_ERRORS = {
 }
 BUSY_RETRIES = 3
 LOCK_MS = 10_000
+REAL_API_HOST = "api.weixin.qq.com"
+#: The authorize page lives on another host than the API on the real platform only; the
+#: sandbox serves both, so a non-WeChat base is used for the page as well.
+REAL_AUTHORIZE_BASE = "https://open.weixin.qq.com"
+QR_MAX_EXPIRE = 30 * 86400  # temporary QR codes live at most 30 days (WECHAT_API.md §5F)
+QR_SCENE_MAX = 64
 
 
 class WeChatAPIError(Exception):
@@ -221,6 +230,60 @@ class WeChatAPI:
 
     def get_menu(self) -> dict[str, Any]:
         return self.call("GET", "/cgi-bin/menu/get")
+
+    def create_qrcode(self, scene: str, expire_seconds: int = QR_MAX_EXPIRE) -> dict[str, Any]:
+        """A temporary QR code carrying `scene` (QR_STR_SCENE), for campaigns that must learn
+        which poster a new follower scanned: the follow event then says `qrscene_<scene>`.
+
+        Temporary codes are used because permanent ones are capped at 100 000 per account.
+        Returns {"ticket", "expire_seconds", "url"}; raises WeChatAPIError on an errcode and
+        ValueError, before any call, on a scene or lifetime WeChat would refuse.
+        """
+        if not 0 < len(scene) <= QR_SCENE_MAX:
+            raise ValueError(f"scene must be 1..{QR_SCENE_MAX} characters")
+        if not 0 < expire_seconds <= QR_MAX_EXPIRE:
+            raise ValueError(f"expire_seconds must be 1..{QR_MAX_EXPIRE}")
+        body = {"expire_seconds": expire_seconds, "action_name": "QR_STR_SCENE",
+                "action_info": {"scene": {"scene_str": scene}}}
+        data = self.call("POST", "/cgi-bin/qrcode/create", body)
+        return {"ticket": data["ticket"], "expire_seconds": data.get("expire_seconds"),
+                "url": data.get("url")}
+
+    def oauth_authorize_url(self, redirect_uri: str, state: str) -> str:
+        """Where a mobile page sends the browser to learn its visitor's openid silently
+        (snsapi_base: no consent page, works for visitors who do not follow).
+
+        WeChat serves this page on open.weixin.qq.com, not on the API host; against the
+        sandbox (any other WECHAT_API_BASE) the configured base serves it.
+        """
+        host = urlsplit(self.base_url).hostname
+        base = REAL_AUTHORIZE_BASE if host == REAL_API_HOST else self.base_url
+        query = urlencode({"appid": self.app_id, "redirect_uri": redirect_uri,
+                           "response_type": "code", "scope": "snsapi_base", "state": state})
+        return f"{base}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+    def oauth_openid(self, code: str) -> str:
+        """The openid behind a web-authorisation `code` (valid 5 minutes, usable once).
+
+        This endpoint authenticates with appid + secret, not with the shared access token, so
+        it bypasses `call`; a failure raises WeChatAPIError with WeChat's errcode (40029
+        invalid code, 40163 code been used) and never the secret or the code itself.
+        """
+        params = {"appid": self.app_id, "secret": self._secret, "code": code,
+                  "grant_type": "authorization_code"}
+        try:
+            response = self.http.get(self.base_url + "/sns/oauth2/access_token", params=params,
+                                     timeout=self.timeout)
+        except requests.RequestException as error:
+            # requests puts the URL, secret included, in its message: keep only the kind.
+            raise WeChatAPIError(-2, f"oauth2 exchange failed ({type(error).__name__})") from None
+        data = _json(response)
+        openid = data.get("openid")
+        if not data.get("errcode") and isinstance(openid, str) and openid:
+            return openid
+        errcode = int(data.get("errcode") or -2)
+        log.info("oauth2 code exchange refused: errcode %s", errcode)
+        raise WeChatAPIError(errcode, str(data.get("errmsg", "no openid in the answer")))
 
 
 def _json(response: requests.Response) -> dict[str, Any]:

@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "FLASH_PAYMENT_MINUTES": 10,  # an unpaid flash order gives its unit back after this
     "FLASH_REMINDER_MINUTES": 5,  # 提醒我 goes this long before the session starts
     "NOTICE_TEMPLATE_ID": None,  # subscription notice (订阅通知) template for reminders
+    "BARGAIN_RISK_HOLD": 50,  # a help scoring this much risk waits for a reviewer (0-100)
+    "BARGAIN_HELPER_PER_10MIN": 3,  # one helper's cuts in any 10 minutes, all launches
+    "BARGAIN_LAUNCH_PER_MINUTE": 20,  # cuts one launch may take in a minute
+    "BARGAIN_PAYMENT_MINUTES": 30,  # an unpaid bargain order is cancelled after this
     "SERVICE_MODE": "inbox",  # inbox: the console's agent inbox; wechat: WeChat's 多客服
     "SERVICE_HOURS": "09:00-21:00",  # Shanghai time when people answer
     "SERVICE_HOLIDAYS": "",  # Shanghai dates without service, e.g. 2026-10-01,2026-10-02
@@ -101,6 +105,10 @@ ENV_NAMES = (
     "FLASH_PAYMENT_MINUTES",
     "FLASH_REMINDER_MINUTES",
     "NOTICE_TEMPLATE_ID",
+    "BARGAIN_RISK_HOLD",
+    "BARGAIN_HELPER_PER_10MIN",
+    "BARGAIN_LAUNCH_PER_MINUTE",
+    "BARGAIN_PAYMENT_MINUTES",
     "SERVICE_MODE",
     "RETURN_ADDRESS",
     "SERVICE_HOURS",
@@ -180,6 +188,10 @@ def validate(
         ("POINTS_MAX_SHARE", 0, 100),
         ("FLASH_PAYMENT_MINUTES", 1, 120),
         ("FLASH_REMINDER_MINUTES", 1, 60),
+        ("BARGAIN_RISK_HOLD", 1, 101),
+        ("BARGAIN_HELPER_PER_10MIN", 1, 1000),
+        ("BARGAIN_LAUNCH_PER_MINUTE", 1, 100000),
+        ("BARGAIN_PAYMENT_MINUTES", 5, 1440),
     ):
         try:
             number = int(config[name])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,15 +64,43 @@ def seed_catalog(sessions, screener) -> int:
         return created
 
 
-def seed_promotions(sessions) -> tuple[int, bool]:
-    """The demo's coupons and flash-sale items: (batches made, flash items there)."""
+def seed_promotions(sessions, screener: Any = None) -> tuple[int, bool]:
+    """The demo's coupons, flash-sale items and bargain campaign: (batches made, flash
+    items there)."""
     from datetime import UTC
 
     now = datetime.now(UTC)
     with sessions.begin() as db:
         batches = seed_demo_coupons(db, now)
         session = seed_demo_flash(db, now)
+        if screener is not None:
+            seed_demo_bargain(db, now, screener)
     return len(batches), session is not None
+
+
+def seed_demo_bargain(db: Session, now: datetime, screener: Any) -> int | None:
+    """The playbook's farm-product campaign, once: 「3人帮砍，1元带走」 on the sweet potatoes,
+    open for 30 days; returns its id (None when it exists or the product is missing)."""
+    from sqlalchemy import func, select
+
+    from promotions.bargain_manager import create_campaign
+    from promotions.bargains import BargainCampaign
+    from shop.catalog import Product, Sku
+
+    if db.scalar(select(func.count()).select_from(BargainCampaign)):
+        return None
+    sku = db.scalar(select(Sku).join(Product).where(Product.name == "烟薯 25 号红薯",
+                                                    Product.on_shelf))
+    if sku is None:
+        return None
+    campaign = create_campaign(
+        db, title="3人帮砍，1元带走", sku_id=sku.id, floor_fen=100, helpers_needed=3,
+        hours_per_launch=24, starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=30), stock_quota=100, launches_per_customer=1,
+        helps_per_day=3, helps_per_campaign=10, starter_cuts=False, buy_before_floor=False,
+        new_customers_only=False, reserve_at_launch=False, front_loading=60,
+        unit_cost_fen=None, now=now, screener=screener, author="demo")
+    return campaign.id
 
 
 def seed_demo_coupons(db: Session, now: datetime) -> list[CouponBatch]:

@@ -14,14 +14,16 @@ BOT_DATA_DIR/chat_seen.json, as a phone keeps a chat's read mark.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import socket
 import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TextIO
@@ -55,6 +57,9 @@ HELP = """命令：
                        （下单填地址时，地名就是位置里的地址）
   /image               发送一张图片
   /unsubscribe         取消关注
+  /as 名字             换成另一位用户（同一名字在同一次对话里是同一个人），如 /as 小王；
+                       /as 我 换回自己
+                       脚本里写 {砍价码} 会换成最近一次回复里的砍价码
   /pay                 在微信支付沙箱里支付你最近一笔待付款订单
   /wait [秒]           等客服在后台回复（默认 30 秒，有消息就显示）
   /help                显示本帮助
@@ -69,6 +74,12 @@ PLACEHOLDERS = {
     "wxcard": "卡券",
     "miniprogrampage": "小程序卡片",
 }
+
+
+#: The name of the person the simulator starts as (/as 我 comes back to them).
+ME = "我"
+#: A bargain's code as the account shows it (handlers/bargain.py), caught for {砍价码}.
+CODE_SHOWN = re.compile(r"砍价码：([A-Z0-9]{6})")
 
 
 class UsageError(ValueError):
@@ -283,6 +294,31 @@ class ChatSession:
     seen_file: Path | None = None  # where the last message shown is kept between runs
     http: requests.Session = field(default_factory=requests.Session)
     _said: set[str] = field(default_factory=set)
+    #: The people a transcript plays (/as NAME), each with the last message they were shown.
+    _people: dict[str, tuple[WeChatUser, int]] = field(default_factory=dict)
+    #: Values a script can use, caught from what the account said: {砍价码}.
+    caught: dict[str, str] = field(default_factory=dict)
+
+    def become(self, name: str) -> None:
+        """/as NAME: go on as another customer (a starter and their friends in one script);
+        the same name is the same openid for the whole conversation."""
+        self._people.setdefault(ME, (self.user, self.since))
+        self._people[self.current_name()] = (self.user, self.since)
+        if name not in self._people:
+            digest = hashlib.sha1(f"{self.user.openid}:{name}".encode()).hexdigest()
+            other = replace(self.user, openid="o" + digest[:27])
+            self._people[name] = (other, self.since)
+        self.user, self.since = self._people[name]
+        self.write(f"（现在是「{name}」，openid {self.user.openid}）")
+
+    def current_name(self) -> str:
+        return next((name for name, (user, _) in self._people.items() if user is self.user), ME)
+
+    def fill(self, line: str) -> str:
+        """A script line with the values caught so far put in."""
+        for name, value in self.caught.items():
+            line = line.replace("{" + name + "}", value)
+        return line
 
     @cached_property
     def crypto(self) -> MessageCrypto | None:
@@ -296,6 +332,8 @@ class ChatSession:
 
     def say(self, text: str) -> None:
         """A message from the account, continuation lines indented under the prefix."""
+        if code := CODE_SHOWN.search(text):
+            self.caught["砍价码"] = code.group(1)
         first, *rest = text.split("\n")
         self.write("\n".join([BOT + first, *(INDENT + line if line else "" for line in rest)]))
 
@@ -496,10 +534,18 @@ def _banner(session: ChatSession, aes: bool) -> None:
 def converse(session: ChatSession, lines: Iterator[str], echo: bool) -> None:
     """Run inputs until /quit or the end; bad commands are explained, not fatal."""
     for line in lines:
+        line = session.fill(line)
         if echo:
             session.write(USER + line)
         if line.lower() in ("/quit", "/exit"):
             return
+        if line.split()[:1] == ["/as"]:
+            name = line[3:].strip()
+            if not name:
+                session.write("用法：/as 名字，如 /as 小王")
+                continue
+            session.become(name)
+            continue
         if line.lower() == "/help":
             session.write(HELP)
             continue

@@ -6,6 +6,7 @@ first, then help; the catalog search takes any other text; the fallback answers 
 
 from handlers import (
     after_sale,
+    bargain,
     browse,
     cart,
     coupons,
@@ -27,6 +28,7 @@ ROUTERS = [
     after_sale.router,  # 修改地址, 退货, 确认收货 (and their flows), 我的会员
     cart.router,  # 购物车, 删除 N, N 改 M, 结算
     flash_sale.router,  # 秒杀, 抢 N, 提醒我
+    bargain.router,  # 砍价, 发起砍价, 我的砍价, 帮砍 CODE, 砍价下单 (and its flow)
     coupons.router,  # 我的优惠券, 领券 <code>
     browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
     menu.router,  # help, and menu areas not built yet

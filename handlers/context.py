@@ -22,6 +22,7 @@ from bot.outbox import Outbox
 from bot.replies import Reply
 from bot.session import Conversation
 from bot.wechat_api import WeChatAPI
+from core.storage import Storage
 from shop.wxpay import WxPay
 
 
@@ -49,6 +50,13 @@ class ChatContext:
     def now(self) -> datetime:
         """The current time in UTC (tests may pass a fixed clock)."""
         return self.clock()
+
+    @property
+    def storage(self) -> Storage:
+        """The handles as the domains' functions take them (as jobs and the console pass)."""
+        return Storage(engine=self.sessions.kw.get("bind"), sessions=self.sessions,
+                       redis=self.redis, wxpay=self.wxpay, wechat=self.api,
+                       settings=dict(self.config))
 
     def send_later(self, reply: Reply | str) -> None:
         """Send a follow-up to this customer through the customer-service API."""

@@ -2,12 +2,13 @@
 quantity, and the purchase waits for 继续下单.
 
 The guard sees every message first (it heads handlers.ROUTERS). While the customer is in a flow
-(buying, 加入购物车, 结算, 修改地址, 退货), a command of handlers/commands.py — or a menu click —
-is answered by its own handler as if no flow were under way, and the flow is paused: its step
-and data are put by, and 继续 brings them back with the question last asked. A yes-or-no step
-that any other answer declines (取消订单's 确认取消, 退货's 确认退货) is declined instead. Either
-way the reply says what became of the flow. Otherwise the guard only keeps the question each
-flow step last asked, so 继续 can ask it again without knowing the flow's wording.
+(buying, 加入购物车, 结算, 砍价下单, 修改地址, 退货), a command of handlers/commands.py — or a
+menu click — is answered by its own handler as if no flow were under way, and the flow is
+paused: its step and data are put by, and 继续 brings them back with the question last asked.
+A yes-or-no step that any other answer declines (取消订单's 确认取消, 退货's 确认退货) is
+declined instead. Either way the reply says what became of the flow. Otherwise the guard only
+keeps the question each flow step last asked, so 继续 can ask it again without knowing the
+flow's wording.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ router = Router("flows")
 #: 继续, in its own router: it must come after service's (an open ticket takes 继续 too).
 resume_router = Router("resume")
 
-FLOWS = ("order:", "aftersale:")
+FLOWS = ("order:", "aftersale:", "bargain:")
 PAUSED = "paused_flow"  # conversation data: {"step", "name", "data"} of the flow put by
 QUESTION = "flow_question"  # conversation data: what the flow asked last
 #: Steps any answer but their own declines, and what the customer is told stayed as it was.
@@ -34,7 +35,7 @@ KEPT = ("product_id",)
 #: After-sale steps by the name the customer knows them by (handlers/after_sale.py's states).
 AFTER_SALE = {"aftersale:address": "修改地址", "aftersale:address_ok": "修改地址",
               "aftersale:opened": "退货申请"}
-NAMES = ("下单", "加入购物车", "结算", "修改地址", "退货申请", "售后")
+NAMES = ("砍价下单", "下单", "加入购物车", "结算", "修改地址", "退货申请", "售后")
 
 
 def in_flow(step: str | None) -> bool:
@@ -45,6 +46,8 @@ def flow_name(step: str, data: dict[str, Any]) -> str:
     """The flow at `step` as the customer would name it (one of NAMES)."""
     if step.startswith("aftersale:"):
         return AFTER_SALE.get(step, "售后")
+    if step.startswith("bargain:"):
+        return "砍价下单"
     if data.get("mode") == "cart":
         return "加入购物车"
     return "结算" if data.get("from_cart") else "下单"

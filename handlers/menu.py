@@ -41,12 +41,6 @@ def back_or_more(msg: Inbound, ctx: ChatContext) -> str:
     return "好的，回到主菜单。\n\n" + MENU_TEXT
 
 
-@router.click("MENU_BARGAIN")
-def not_yet(msg: Inbound, ctx: ChatContext) -> str:
-    """A menu area whose handlers are not built yet says so instead of staying silent."""
-    return COMING_SOON + MENU_TEXT
-
-
 @fallback_router.message()
 def fallback(msg: Inbound, ctx: ChatContext) -> str:
     """Anything we did not understand: say so and show the menu."""

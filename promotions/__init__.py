@@ -1,4 +1,4 @@
-"""Promotions: coupons, points that pay, and daily flash sales, on top of the shop.
+"""Promotions: coupons, points that pay, daily flash sales and bargains, on top of the shop.
 
 The shop knows nothing of them: each registers a listener on the shop's order changes
 (shop.orders.on_change), so a coupon comes back, points return and a flash unit goes back to
@@ -12,9 +12,10 @@ from core.registry import Registry
 
 def register(registry: Registry) -> None:
     """Each promotion's tables, listeners, jobs and console pages."""
-    from promotions import birthdays, coupons, flash, points
+    from promotions import bargains, birthdays, coupons, flash, points
 
     coupons.register(registry)
     points.register(registry)
     birthdays.register(registry)
     flash.register(registry)
+    bargains.register(registry)

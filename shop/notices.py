@@ -35,7 +35,10 @@ BATCH = 200
 #: Why a notice was not sent, in the console's words.
 STATES = {"pending": "待发送", "sending": "发送中", "sent": "已发送",
           "unreachable": "无法送达（超过48小时且未订阅）", "failed": "发送失败",
-          "held": "未发送（文案未通过合规审核）"}
+          "held": "未发送（文案未通过合规审核）", "merged": "已合并到后一条通知"}
+#: Kinds that may only go as a customer-service message inside the window, never spending a
+#: one-time subscription opt-in (a bargain's every cut: the opt-in is kept for its completion).
+_WINDOW_ONLY: set[str] = set()
 #: The content gate for one text: None when it may go, else why not (content_audit.gate).
 Screen = Callable[[Session, str], str | None]
 
@@ -81,6 +84,11 @@ def queue(db: Session, openid: str, kind: str, text: str, *, key: str, title: st
                             title=title[:THING_MAX], state="pending", channel="", error="",
                             due_at=due_at or datetime.now(UTC), event_at=event_at)
                     .on_conflict_do_nothing(index_elements=["key"]))
+
+
+def window_only(kind: str) -> None:
+    """Register a notice kind that goes only inside the 48-hour window, or not at all."""
+    _WINDOW_ONLY.add(kind)
 
 
 def accepted_in_popup(fields: dict[str, Any], template_id: str) -> int:
@@ -172,12 +180,14 @@ def _send_one(sessions: Any, api: Any, notice_id: int, template_id: str | None,
             return None  # another scheduler took it
         notice = db.get(CustomerNotice, notice_id)
         openid, text, title = notice.openid, notice.text, notice.title or notice.text
+        kind = notice.kind
         when = shanghai_text(notice.event_at or notice.due_at, "%Y-%m-%d %H:%M")
         refusal = screen(db, f"{title}\n{text}") if screen else None
         if refusal:
             notice.state, notice.error = "held", refusal[:200]
             return "held"
-        channel = channel_for(db, openid, now, template_id=template_id)
+        channel = channel_for(db, openid, now,
+                              template_id=None if kind in _WINDOW_ONLY else template_id)
         if channel == "subscribe" and api is not None:  # spent whether or not WeChat delivers
             db.execute(update(NoticeOptIn)
                        .where(NoticeOptIn.openid == openid,

@@ -191,12 +191,16 @@ def place(
     expected_total: int | None = None,
     checkout_key: str | None = None,
     flash_prices: dict[int, tuple[int, int]] | None = None,
+    set_prices: dict[int, tuple[int, bool]] | None = None,
 ) -> Order:
     """Reserve stock for `items` [(sku id, quantity)] and create the order, all or nothing.
 
     `flash_prices` {sku id: (flash item id, unit price)}: lines sold from a flash-sale
     session at its price; their units were taken from the session's stock by the caller
     (promotions/flash_buying.py), so the SKU's stock is not touched for them.
+    `set_prices` {sku id: (unit price, stock already taken)}: a price the promotion decided
+    (a bargain's); with True its unit was held since earlier and is not taken again (a
+    cancellation gives it back to the SKU like any other).
 
     Raises OutOfStock (the transaction must be rolled back: `sessions.begin()` does) or
     OrderError for bad input; the message names the product for the customer. With a
@@ -223,7 +227,8 @@ def place(
             raise OrderError("商品已下架")
         quantity = wanted[sku_id]
         flash_item_id, price = (flash_prices or {}).get(sku_id, (None, sku.price_fen))
-        if flash_item_id is None:
+        price, taken_before = (set_prices or {}).get(sku_id, (price, False))
+        if flash_item_id is None and not taken_before:
             taken = db.execute(
                 update(Sku)
                 .where(Sku.id == sku_id, Sku.stock >= quantity)

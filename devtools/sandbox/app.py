@@ -12,7 +12,18 @@ from typing import Any
 from flask import Flask
 
 from devtools.demo import DEMO_ACCOUNT
-from devtools.sandbox import control, jssdk, mass, menu, messages, tags, tokens, users, web
+from devtools.sandbox import (
+    control,
+    jssdk,
+    mass,
+    menu,
+    messages,
+    oauth,
+    tags,
+    tokens,
+    users,
+    web,
+)
 from devtools.sandbox.rules.followers import PAGE_SIZE
 from devtools.sandbox.state import SandboxState
 
@@ -23,12 +34,15 @@ DEFAULTS: dict[str, Any] = {
     "DAILY_LIMITS": None,  # {path: calls per day} over rules.quotas.DEFAULT_DAILY_LIMITS
     "PAGE_SIZE": PAGE_SIZE,  # openids per user/get page; lower it to test paging
     "TEMPLATE_IDS": None,  # iterable of known template ids; None = accept any (else 40037)
+    # 网页授权域名: hosts an oauth2 redirect_uri may use; None = accept any (else 10003).
+    "OAUTH_DOMAINS": None,
     # WeChat Pay v3: {"mch_id", "api_v3_key", "merchant_public_pem", "platform_private_pem",
     # "retry_seconds"}; None = no payment endpoints.
     "PAY": None,
 }
 
-BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp, jssdk.bp)
+BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp, jssdk.bp,
+              oauth.bp)
 
 
 def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,7 +50,7 @@ def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Args:
         config: overrides for DEFAULTS (APP_ID, APP_SECRET, CLOCK, DAILY_LIMITS, PAGE_SIZE,
-            TEMPLATE_IDS); other keys are copied into `app.config` untouched.
+            TEMPLATE_IDS, OAUTH_DOMAINS); other keys are copied into `app.config` untouched.
     """
     settings = {**DEFAULTS, **(config or {})}
     app = Flask("devtools.sandbox")
@@ -50,6 +64,7 @@ def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:
         daily_limits=settings["DAILY_LIMITS"],
         page_size=int(settings["PAGE_SIZE"]),
         template_ids=settings["TEMPLATE_IDS"],
+        oauth_domains=settings["OAUTH_DOMAINS"],
     )
     web.init_app(app)
     for blueprint in BLUEPRINTS:

@@ -17,6 +17,7 @@ from devtools.sandbox.rules.faults import Faults
 from devtools.sandbox.rules.followers import PAGE_SIZE, Followers
 from devtools.sandbox.rules.mass import MassLedger
 from devtools.sandbox.rules.notices import Notices
+from devtools.sandbox.rules.oauth import OAuthCodes
 from devtools.sandbox.rules.outbox import Outbox
 from devtools.sandbox.rules.qrcodes import QrCodes
 from devtools.sandbox.rules.quotas import Quotas
@@ -38,13 +39,16 @@ class SandboxState:
                  clock: Callable[[], float] | None = None,
                  daily_limits: Mapping[str, int] | None = None,
                  page_size: int = PAGE_SIZE,
-                 template_ids: Iterable[str] | None = None) -> None:
+                 template_ids: Iterable[str] | None = None,
+                 oauth_domains: Iterable[str] | None = None) -> None:
         self.lock = threading.Lock()
         self.app_id = app_id
         self.app_secret = app_secret
         self.clock = SandboxClock(clock)
         self.page_size = page_size
         self.template_ids = set(template_ids) if template_ids is not None else None
+        # 网页授权域名: hosts a redirect_uri may point at; None = any (else 10003).
+        self.oauth_domains = set(oauth_domains) if oauth_domains is not None else None
         self._daily_limits = dict(daily_limits or {})
         self.reset()
 
@@ -62,6 +66,7 @@ class SandboxState:
         self.stats = Stats()
         self.quotas = Quotas(self._daily_limits)
         self.qrcodes = QrCodes()
+        self.oauth = OAuthCodes()
         self.menu: dict[str, Any] | None = None
         self.jsapi_ticket: tuple[str, float] | None = None  # (ticket, issued at)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis as redis_lib
@@ -114,3 +115,78 @@ def test_wrong_secret_names_the_error_without_the_secret(sandbox, redis):
         api.send_text("o_x", "hi")
     assert caught.value.errcode == 40125
     assert "wrong-secret-value" not in str(caught.value)
+
+
+def test_create_qrcode_carries_the_scene_to_the_follow(api, sandbox):
+    code = api.create_qrcode("bargain_42", expire_seconds=7 * 86400)
+    assert set(code) == {"ticket", "expire_seconds", "url"}
+    assert code["expire_seconds"] == 7 * 86400
+    # The simulated follower scans the ticket; the sandbox resolves it to its scene.
+    answer = requests.post(f"{sandbox}/sandbox/inbound", timeout=5,
+                           json={"openid": "o_scanner", "kind": "subscribe",
+                                 "ticket": code["ticket"]})
+    assert answer.json() == {"ok": True}
+    info = requests.get(f"{sandbox}/sandbox/users/o_scanner", timeout=5).json()["info"]
+    assert info["qr_scene_str"] == "bargain_42"
+    assert api.create_qrcode("x")["expire_seconds"] == 2592000  # the 30-day default
+
+
+def test_create_qrcode_refuses_what_wechat_would(api, sandbox):
+    for scene, seconds in (("", 60), ("x" * 65, 60), ("ok", 2592001), ("ok", 0)):
+        with pytest.raises(ValueError):
+            api.create_qrcode(scene, seconds)
+    fault(sandbox, "/cgi-bin/qrcode/create", 45009)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.create_qrcode("quota")
+    assert caught.value.errcode == 45009
+
+
+def visit(url: str, openid: str) -> str:
+    """Follow the authorize URL as the browser of `openid` would; returns the code."""
+    response = requests.get(url, params={"sandbox_openid": openid}, allow_redirects=False,
+                            timeout=5)
+    assert response.status_code == 302, response.text
+    location = urlsplit(response.headers["Location"])
+    query = parse_qs(location.query)
+    assert location.netloc == "shop.example.com" and query["state"] == ["st8"]
+    return query["code"][0]
+
+
+def test_oauth_round_trip_identifies_the_visitor(api, sandbox):
+    url = api.oauth_authorize_url("https://shop.example.com/m/me?x=1", "st8")
+    assert url.startswith(f"{sandbox}/connect/oauth2/authorize?")
+    assert url.endswith("#wechat_redirect") and "scope=snsapi_base" in url
+    assert api.oauth_openid(visit(url, "o_visitor")) == "o_visitor"
+
+
+def test_oauth_code_errors(api, sandbox):
+    with pytest.raises(WeChatAPIError) as caught:
+        api.oauth_openid("never-issued")
+    assert caught.value.errcode == 40029 and caught.value.permanent
+    code = visit(api.oauth_authorize_url("https://shop.example.com/m/me", "st8"), "o_again")
+    api.oauth_openid(code)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.oauth_openid(code)
+    assert caught.value.errcode == 40163
+    assert APP_SECRET not in str(caught.value) and code not in str(caught.value)
+
+
+def test_oauth_authorize_url_uses_open_weixin_in_production(redis):
+    api = WeChatAPI("https://api.weixin.qq.com/", APP_ID, APP_SECRET, redis)
+    url = api.oauth_authorize_url("https://shop.example.com/m/me", "s")
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "open.weixin.qq.com",
+                                                        "/connect/oauth2/authorize")
+    assert parse_qs(parts.query) == {
+        "appid": [APP_ID], "redirect_uri": ["https://shop.example.com/m/me"],
+        "response_type": ["code"], "scope": ["snsapi_base"], "state": ["s"],
+    }
+    assert parts.fragment == "wechat_redirect" and APP_SECRET not in url
+
+
+def test_oauth_secret_stays_out_of_network_errors(redis):
+    api = WeChatAPI("http://127.0.0.1:9", APP_ID, "very-secret-value", redis, timeout=1)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.oauth_openid("abc")
+    assert caught.value.errcode == -2 and "very-secret-value" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__

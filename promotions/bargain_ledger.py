@@ -1,0 +1,707 @@
+"""Launches and cuts: the hot path of 砍价, exact under any number of helpers at once.
+
+A help goes: checks a customer can be told about (no such code, the starter, not a new
+customer, campaign paused, launch over) → the risk score (bargain_risk.py; a risky help is
+recorded as *held* and cuts nothing until a reviewer approves it) → the Redis gate
+(bargain_gate.py) pops the next cut → one SQL transaction records it. SQL decides: the help
+row is unique per (launch, helper) and per (launch, position), and the launch's counters move
+by an UPDATE that only succeeds while `cuts_done < cuts_total` and the launch is open and not
+expired. So exactly `cuts_total` cuts land, their sum is the schedule's (price − floor), and
+nothing lands after the last one, whatever Redis says.
+
+When Redis cannot be reached (restarting), the same transaction takes the first position SQL
+has not recorded, under the launch row's lock (the conditional UPDATE runs first): slower, but
+a customer's help still counts, exactly once.
+
+Each help carries an idempotency key (the WeChat message, or the page's form): a retried
+request finds its own help and answers as the first one did, instead of "already helped".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.clock import SHANGHAI, as_utc
+from core.config import DEFAULTS
+from core.storage import Storage
+from promotions import bargain_gate, bargain_notices, bargain_risk
+from promotions.bargains import (
+    BargainCampaign,
+    BargainHelp,
+    BargainLaunch,
+    BargainRefused,
+    draw_schedule,
+    new_code,
+    new_seed,
+    normal_code,
+)
+from shop.catalog import Product, Sku
+from shop.members import Customer
+
+log = logging.getLogger(__name__)
+
+#: Tries of one help when Redis and SQL disagree (each try re-syncs the launch first).
+TRIES = 4
+#: A launch's QR code lives as long as the launch, within WeChat's 30-day maximum.
+QR_MAX_SECONDS = 30 * 86400
+
+ANSWERS = {
+    "unknown": "没有找到这个砍价码，请核对后再发一次（6位字母数字）。",
+    "self": "这是你自己发起的砍价，不能给自己帮砍。",
+    "again": "你已经帮这位好友砍过一刀了，每人只能砍一次。",
+    "held": "你的帮砍正在审核中，审核通过后才会计入。",
+    "expired": "这个砍价已经过期了。",
+    "complete": "这个砍价已经砍到底价了，谢谢你的好意！",
+    "ordered": "这个砍价已经砍到底价了，谢谢你的好意！",
+    "closed": "这个砍价已经结束了。",
+    "paused": "这个砍价活动暂停了，请稍后再来。",
+    "ended": "这个砍价活动已经结束了。",
+    "not_new": "这个砍价活动只限从未在本店下过单的新朋友帮砍。",
+    "day_cap": "你今天在这个活动里帮砍的次数已经用完了，明天再来吧。",
+    "campaign_cap": "你在这个活动里帮砍的次数已经用完了。",
+    "slow_helper": "你帮砍得太频繁了，请过10分钟再来。",
+    "slow_launch": "这个砍价现在帮砍的人太多了，请过一分钟再试。",
+    "busy": "最后一刀正在结算，请过几秒再试一次。",
+}
+
+
+@dataclass(frozen=True)
+class HelpOutcome:
+    """What one help did, as the helper and the starter are told."""
+
+    state: str  # counted | held
+    launch_id: int
+    starter: str
+    product: str
+    amount_fen: int  # 0 while held
+    price_fen: int  # the launch's price now
+    floor_fen: int
+    left_fen: int  # exact amount still to cut
+    helpers_left: int
+    completed: bool  # this help brought the launch to the floor
+    repeated: bool = False  # the same request again (a retry): nothing new was recorded
+
+
+def refused(code: str) -> BargainRefused:
+    return BargainRefused(code, ANSWERS.get(code, "现在无法帮砍，请稍后再试。"))
+
+
+def setting(config: Any, name: str) -> int:
+    return int((config or {}).get(name) or DEFAULTS[name])
+
+
+def shanghai_day(now: datetime) -> str:
+    return as_utc(now).astimezone(SHANGHAI).strftime("%Y%m%d")
+
+
+def product_name(db: Session, campaign: BargainCampaign) -> str:
+    sku = db.get(Sku, campaign.sku_id)
+    product = db.get(Product, sku.product_id) if sku else None
+    if product is None:
+        return campaign.title
+    variant = f"（{sku.variant}）" if sku.variant and sku.variant != "默认" else ""
+    return f"{product.name}{variant}"
+
+
+# ---- finding a launch -----------------------------------------------------------------------
+
+
+def find(db: Session, ref: int | str) -> BargainLaunch | None:
+    """A launch by id (QR scenes and pages) or by its short code (typed in the chat)."""
+    if isinstance(ref, int):
+        return db.get(BargainLaunch, ref)
+    return db.scalar(select(BargainLaunch).where(BargainLaunch.code == normal_code(ref)))
+
+
+def open_campaigns(db: Session, now: datetime) -> list[BargainCampaign]:
+    return list(db.scalars(select(BargainCampaign)
+                           .where(BargainCampaign.state == "on",
+                                  BargainCampaign.starts_at <= now,
+                                  BargainCampaign.ends_at > now)
+                           .order_by(BargainCampaign.id)))
+
+
+def live_launches(db: Session, openid: str, now: datetime) -> list[BargainLaunch]:
+    """The customer's launches still going or waiting to be bought, newest first."""
+    return list(db.scalars(select(BargainLaunch)
+                           .where(BargainLaunch.openid == openid,
+                                  BargainLaunch.state.in_(("open", "completed", "ordered")),
+                                  BargainLaunch.expires_at > now)
+                           .order_by(BargainLaunch.id.desc())))
+
+
+def counted_cuts(db: Session, launch_id: int) -> list[tuple[int, datetime]]:
+    """The cuts that landed, in the order they landed: (fen, when)."""
+    return [(fen, as_utc(at)) for fen, at in db.execute(
+        select(BargainHelp.amount_fen, BargainHelp.created_at)
+        .where(BargainHelp.launch_id == launch_id, BargainHelp.state == "counted")
+        .order_by(BargainHelp.created_at, BargainHelp.id))]
+
+
+# ---- starting a launch ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    launch_id: int
+    code: str
+    new: bool  # False: the customer's live launch in this campaign, shown again
+
+
+def start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> Started:
+    """Start the customer's launch in a campaign (or return the one still going); then ask
+    WeChat for its QR code. Raises BargainRefused."""
+    with storage.sessions.begin() as db:
+        campaign = db.get(BargainCampaign, campaign_id)
+        if campaign is None or not campaign.is_open(now):
+            raise BargainRefused("closed",
+                                 "这个砍价活动现在没有进行。回复「砍价」看看正在进行的活动。")
+        mine = list(db.scalars(select(BargainLaunch)
+                               .where(BargainLaunch.campaign_id == campaign_id,
+                                      BargainLaunch.openid == openid)
+                               .order_by(BargainLaunch.ordinal)))
+        live = next((launch for launch in mine if launch.state in ("open", "completed", "ordered")
+                     and as_utc(launch.expires_at) > now), None)
+        if live is not None:
+            return Started(live.id, live.code, new=False)
+        if len(mine) >= campaign.launches_per_customer:
+            raise BargainRefused("launch_cap", f"每人最多发起{campaign.launches_per_customer}次，"
+                                               "你的次数已经用完了。")
+        sku = db.get(Sku, campaign.sku_id)
+        if sku is None or sku.price_fen - campaign.floor_fen < campaign.cuts_for():
+            raise BargainRefused("closed", "这个砍价活动暂时不能发起，请稍后再试。")
+        reserved = False
+        if campaign.reserve_at_launch:
+            _take_unit(db, campaign)
+            reserved = True
+        elif campaign.units_used >= campaign.stock_quota:
+            raise BargainRefused("soldout", "这个砍价活动的名额已经抢完了。")
+        seed = new_seed()
+        cuts = draw_schedule(sku.price_fen - campaign.floor_fen, campaign.cuts_for(),
+                             campaign.front_loading, seed)
+        launch = BargainLaunch(
+            campaign_id=campaign.id, openid=openid, ordinal=len(mine) + 1, code=new_code(),
+            start_fen=sku.price_fen, floor_fen=campaign.floor_fen, schedule=json.dumps(cuts),
+            seed=seed, cuts_total=len(cuts), cuts_done=0, cut_fen=0, state="open",
+            reserved=reserved, created_at=now,
+            expires_at=min(now + timedelta(hours=campaign.hours_per_launch),
+                           as_utc(campaign.ends_at)))
+        db.add(launch)
+        try:
+            db.flush()  # the ordinal's unique constraint: a second 砍价 at the same moment
+        except IntegrityError:
+            raise BargainRefused("busy", "正在为你发起砍价，请稍等几秒再发「砍价」。") from None
+        if campaign.starter_cuts:
+            _record(db, launch, openid, 0, cuts[0], source="starter",
+                    key=f"starter:{launch.id}", risk=None, now=now)
+        started = Started(launch.id, launch.code, new=True)
+    _attach_qr(storage, started.launch_id, now)
+    _sync(storage, started.launch_id, now)
+    return started
+
+
+def _take_unit(db: Session, campaign: BargainCampaign) -> None:
+    """One unit of the campaign's quota and of the SKU's stock, or BargainRefused."""
+    quota = db.execute(update(BargainCampaign)
+                       .where(BargainCampaign.id == campaign.id,
+                              BargainCampaign.units_used < BargainCampaign.stock_quota)
+                       .values(units_used=BargainCampaign.units_used + 1)
+                       .execution_options(synchronize_session=False)).rowcount
+    if quota != 1:
+        raise BargainRefused("soldout", "这个砍价活动的名额已经抢完了。")
+    stock = db.execute(update(Sku).where(Sku.id == campaign.sku_id, Sku.stock >= 1)
+                       .values(stock=Sku.stock - 1)
+                       .execution_options(synchronize_session=False)).rowcount
+    if stock != 1:
+        raise BargainRefused("soldout", "这件商品已经卖完了。")
+
+
+def give_unit_back(db: Session, launch: BargainLaunch) -> None:
+    """A launch's reserved unit goes back to the SKU and the campaign's quota (once)."""
+    moved = db.execute(update(BargainLaunch)
+                       .where(BargainLaunch.id == launch.id, BargainLaunch.reserved.is_(True))
+                       .values(reserved=False)
+                       .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        return
+    campaign = db.get(BargainCampaign, launch.campaign_id)
+    db.execute(update(Sku).where(Sku.id == campaign.sku_id).values(stock=Sku.stock + 1)
+               .execution_options(synchronize_session=False))
+    db.execute(update(BargainCampaign)
+               .where(BargainCampaign.id == campaign.id, BargainCampaign.units_used > 0)
+               .values(units_used=BargainCampaign.units_used - 1)
+               .execution_options(synchronize_session=False))
+
+
+def _attach_qr(storage: Storage, launch_id: int, now: datetime) -> None:
+    """The launch's QR code (scene bargain:<id>); without it the code and page still work."""
+    api = storage.wechat
+    if api is None:
+        return
+    with storage.sessions() as db:
+        launch = db.get(BargainLaunch, launch_id)
+        seconds = int((as_utc(launch.expires_at) - now).total_seconds()) + 3600
+    try:
+        answer = api.create_qrcode(f"bargain:{launch_id}",
+                                   expire_seconds=max(60, min(QR_MAX_SECONDS, seconds)))
+    except Exception as error:  # the invitation still has its code and its page
+        log.warning("bargain launch %s: no QR code (%s)", launch_id, type(error).__name__)
+        return
+    url = str(answer.get("url") or "")[:300]
+    if url:
+        with storage.sessions.begin() as db:
+            db.execute(update(BargainLaunch).where(BargainLaunch.id == launch_id)
+                       .values(qr_url=url).execution_options(synchronize_session=False))
+
+
+# ---- helping ------------------------------------------------------------------------------------
+
+
+def help_cut(storage: Storage, ref: int | str, helper: str, *, source: str, key: str,
+             now: datetime | None = None) -> HelpOutcome:
+    """`helper` cuts the launch `ref` (id or code) once. Raises BargainRefused with the
+    customer's answer; nothing changes then."""
+    now = now or datetime.now(UTC)
+    config = storage.settings
+    key = key[:80]
+    with storage.sessions() as db:
+        if (earlier := _by_key(db, key, helper)) is not None:
+            return earlier
+        launch = find(db, ref)
+        if launch is None:
+            raise refused("unknown")
+        campaign = db.get(BargainCampaign, launch.campaign_id)
+        _check_can_help(db, launch, campaign, helper, now)
+        risk = bargain_risk.score(db, launch, helper, now)
+        launch_id, campaign_id = launch.id, campaign.id
+        limits = bargain_gate.Limits(campaign.helps_per_day, campaign.helps_per_campaign,
+                                     setting(config, "BARGAIN_HELPER_PER_10MIN"),
+                                     setting(config, "BARGAIN_LAUNCH_PER_MINUTE"))
+    if risk.score >= setting(config, "BARGAIN_RISK_HOLD"):
+        return _hold(storage, launch_id, helper, source, key, risk, now)
+    return _cut(storage, launch_id, campaign_id, helper, source, key, risk, limits, now)
+
+
+def _by_key(db: Session, key: str, helper: str) -> HelpOutcome | None:
+    help_ = db.scalar(select(BargainHelp).where(BargainHelp.key == key))
+    if help_ is None or help_.openid != helper:
+        return None
+    return _outcome(db, help_, completed=False, repeated=True)
+
+
+def _check_can_help(db: Session, launch: BargainLaunch, campaign: BargainCampaign,
+                    helper: str, now: datetime) -> None:
+    if helper == launch.openid:
+        raise refused("self")
+    earlier = db.scalar(select(BargainHelp).where(BargainHelp.launch_id == launch.id,
+                                                  BargainHelp.openid == helper))
+    if earlier is not None:
+        raise refused("held" if earlier.state == "held" else "again")
+    if launch.state in ("completed", "ordered"):
+        raise refused("complete")
+    if launch.state != "open":
+        raise refused("expired" if launch.state == "expired" else "closed")
+    if now >= as_utc(launch.expires_at):
+        raise refused("expired")
+    if campaign.state == "paused":
+        raise refused("paused")
+    if campaign.state != "on":
+        raise refused("ended")
+    if campaign.new_customers_only:
+        paid = db.scalar(select(Customer.paid_orders).where(Customer.openid == helper))
+        if paid:
+            raise refused("not_new")
+    _check_caps_in_sql(db, campaign, helper, now)
+
+
+def _check_caps_in_sql(db: Session, campaign: BargainCampaign, helper: str,
+                       now: datetime) -> None:
+    """The caps again from SQL: Redis's counters are gone after a restart without data."""
+    mine = select(func.count()).select_from(BargainHelp).where(
+        BargainHelp.openid == helper, BargainHelp.campaign_id == campaign.id,
+        BargainHelp.state.in_(("counted", "held")))
+    if (db.scalar(mine) or 0) >= campaign.helps_per_campaign:
+        raise refused("campaign_cap")
+    start = datetime.combine(as_utc(now).astimezone(SHANGHAI).date(), datetime.min.time(),
+                             SHANGHAI).astimezone(UTC)
+    if (db.scalar(mine.where(BargainHelp.created_at >= start)) or 0) >= campaign.helps_per_day:
+        raise refused("day_cap")
+
+
+def _hold(storage: Storage, launch_id: int, helper: str, source: str, key: str,
+          risk: bargain_risk.Risk, now: datetime) -> HelpOutcome:
+    """A risky help: recorded (so the helper cannot try again) but not counted."""
+    try:
+        with storage.sessions.begin() as db:
+            launch = db.get(BargainLaunch, launch_id)
+            help_ = BargainHelp(launch_id=launch_id, campaign_id=launch.campaign_id,
+                                openid=helper, seq=None, amount_fen=0, state="held",
+                                source=source, key=key, risk=risk.score,
+                                reasons=risk.text()[:200], new_customer=risk.new_customer,
+                                created_at=now)
+            db.add(help_)
+            db.flush()
+            return _outcome(db, help_, completed=False)
+    except IntegrityError:
+        return _after_conflict(storage, launch_id, helper, key)
+
+
+def _cut(storage: Storage, launch_id: int, campaign_id: int, helper: str, source: str,
+         key: str, risk: bargain_risk.Risk | None, limits: bargain_gate.Limits,
+         now: datetime) -> HelpOutcome:
+    client, day = storage.redis, shanghai_day(now)
+    for _ in range(TRIES):
+        token = bargain_gate.new_token()
+        try:
+            answer, position, fen = bargain_gate.cut(client, launch_id, campaign_id, helper,
+                                                     token, now, day, limits)
+        except redis.RedisError:
+            log.warning("bargain launch %s: Redis unreachable, cutting through SQL", launch_id)
+            return _cut_in_sql(storage, launch_id, helper, source, key, risk, now)
+        if answer == "missing":
+            _sync(storage, launch_id, now)
+            continue
+        if answer in ("complete", "closed", "again", "expired"):
+            if (known := _as_sql_has_it(storage, launch_id, helper, key, now)) is not None:
+                return known
+            _sync(storage, launch_id, now)  # SQL says go on: Redis was stale
+            continue
+        if answer != "ok":
+            raise refused(answer)
+        try:
+            outcome = _commit_cut(storage, launch_id, helper, position, fen, source, key,
+                                  risk, now)
+        except _Conflict as conflict:
+            _release(client, launch_id, campaign_id, helper, token, day,
+                     keep_helper=conflict.helper_recorded)
+            if conflict.helper_recorded or conflict.code:
+                return _after_conflict(storage, launch_id, helper, key,
+                                       fallback=conflict.code or "again")
+            _sync(storage, launch_id, now)  # the position was taken: Redis was stale
+            continue
+        except BaseException:
+            _release(client, launch_id, campaign_id, helper, token, day, keep_helper=False)
+            raise
+        with contextlib.suppress(redis.RedisError):  # the next sync drops the entry
+            bargain_gate.confirm(client, launch_id, token)
+        return outcome
+    raise refused("busy")
+
+
+def _release(client: redis.Redis, launch_id: int, campaign_id: int, helper: str, token: str,
+             day: str, *, keep_helper: bool) -> None:
+    with contextlib.suppress(redis.RedisError):  # the next sync rebuilds it from SQL
+        bargain_gate.release(client, launch_id, campaign_id, helper, token, day,
+                             keep_helper=keep_helper)
+
+
+class _Conflict(Exception):
+    """SQL refused the cut Redis gave: the helper already has a help (helper_recorded), the
+    launch is over (code), or the position was taken (neither: Redis was stale)."""
+
+    def __init__(self, helper_recorded: bool = False, code: str = ""):
+        super().__init__(code)
+        self.helper_recorded = helper_recorded
+        self.code = code
+
+
+def _commit_cut(storage: Storage, launch_id: int, helper: str, position: int, fen: int,
+                source: str, key: str, risk: bargain_risk.Risk | None,
+                now: datetime) -> HelpOutcome:
+    try:
+        with storage.sessions.begin() as db:
+            launch = db.get(BargainLaunch, launch_id)
+            if launch.cuts()[position] != fen:
+                raise _Conflict()  # Redis held another schedule: rebuild it
+            return _apply(db, launch, helper, position, fen, source, key, risk, now)
+    except IntegrityError:
+        with storage.sessions() as db:
+            mine = db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch_id,
+                                                          BargainHelp.openid == helper))
+            by_key = db.scalar(select(BargainHelp.id).where(BargainHelp.key == key))
+        raise _Conflict(helper_recorded=mine is not None or by_key is not None) from None
+
+
+def _apply(db: Session, launch: BargainLaunch, helper: str, position: int, fen: int,
+           source: str, key: str, risk: bargain_risk.Risk | None,
+           now: datetime) -> HelpOutcome:
+    """Count one cut in the caller's transaction; _Conflict when the launch is over."""
+    campaign = db.get(BargainCampaign, launch.campaign_id)
+    if campaign.state != "on":
+        raise _Conflict(code="paused" if campaign.state == "paused" else "ended")
+    moved = db.execute(update(BargainLaunch)
+                       .where(BargainLaunch.id == launch.id, BargainLaunch.state == "open",
+                              BargainLaunch.cuts_done < BargainLaunch.cuts_total,
+                              BargainLaunch.expires_at > now)
+                       .values(cuts_done=BargainLaunch.cuts_done + 1,
+                               cut_fen=BargainLaunch.cut_fen + fen)
+                       .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        db.refresh(launch)
+        raise _Conflict(code="complete" if launch.state != "open"
+                        or launch.cuts_done >= launch.cuts_total else "expired")
+    help_ = _record(db, launch, helper, position, fen, source=source, key=key, risk=risk,
+                    now=now, counted_already=True)
+    db.refresh(launch)
+    completed = launch.cuts_done == launch.cuts_total
+    if completed:
+        launch.state, launch.completed_at = "completed", now
+    db.flush()
+    bargain_notices.after_cut(db, launch, help_, completed, now)
+    return _outcome(db, help_, completed=completed)
+
+
+def _record(db: Session, launch: BargainLaunch, helper: str, position: int, fen: int, *,
+            source: str, key: str, risk: bargain_risk.Risk | None, now: datetime,
+            counted_already: bool = False) -> BargainHelp:
+    """The help row of a counted cut (`counted_already`: the launch's counters moved)."""
+    if not counted_already:
+        db.execute(update(BargainLaunch).where(BargainLaunch.id == launch.id)
+                   .values(cuts_done=BargainLaunch.cuts_done + 1,
+                           cut_fen=BargainLaunch.cut_fen + fen)
+                   .execution_options(synchronize_session=False))
+    help_ = BargainHelp(launch_id=launch.id, campaign_id=launch.campaign_id, openid=helper,
+                        seq=position, amount_fen=fen, state="counted", source=source, key=key,
+                        risk=risk.score if risk else 0,
+                        reasons=risk.text()[:200] if risk else "",
+                        new_customer=bool(risk and risk.new_customer), created_at=now)
+    db.add(help_)
+    db.flush()
+    return help_
+
+
+def _free_position(db: Session, launch_id: int) -> tuple[BargainLaunch, int, int]:
+    """The first position SQL has not recorded, read under the launch row's lock (an UPDATE
+    that changes nothing takes it), so no other SQL-side cut can take it meanwhile. A cut
+    given by Redis for the same position loses on the unique (launch, position) instead."""
+    db.execute(update(BargainLaunch).where(BargainLaunch.id == launch_id)
+               .values(cuts_done=BargainLaunch.cuts_done)
+               .execution_options(synchronize_session=False))
+    launch = db.get(BargainLaunch, launch_id)
+    db.refresh(launch)
+    used = set(db.scalars(select(BargainHelp.seq).where(BargainHelp.launch_id == launch_id,
+                                                        BargainHelp.seq.is_not(None))))
+    free = [p for p in range(launch.cuts_total) if p not in used]
+    if not free:
+        raise _Conflict(code="complete")
+    return launch, free[0], launch.cuts()[free[0]]
+
+
+def _cut_in_sql(storage: Storage, launch_id: int, helper: str, source: str, key: str,
+                risk: bargain_risk.Risk | None, now: datetime) -> HelpOutcome:
+    """Redis is down: the cut is taken in SQL alone (slower, as exact)."""
+    for _ in range(TRIES):
+        try:
+            with storage.sessions.begin() as db:
+                launch, position, fen = _free_position(db, launch_id)
+                return _apply(db, launch, helper, position, fen, source, key, risk, now)
+        except _Conflict as conflict:
+            return _after_conflict(storage, launch_id, helper, key,
+                                   fallback=conflict.code or "busy")
+        except IntegrityError:
+            with storage.sessions() as db:
+                if db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch_id,
+                                                          BargainHelp.openid == helper)):
+                    return _after_conflict(storage, launch_id, helper, key)
+    raise refused("busy")
+
+
+def _as_sql_has_it(storage: Storage, launch_id: int, helper: str, key: str,
+                   now: datetime) -> HelpOutcome | None:
+    """Redis said no: SQL's reason (raised), the helper's own earlier help (returned), or
+    None when SQL would take the cut (Redis was stale)."""
+    with storage.sessions() as db:
+        help_ = db.scalar(select(BargainHelp).where(BargainHelp.launch_id == launch_id,
+                                                    BargainHelp.openid == helper))
+        if help_ is not None:
+            if help_.key == key:
+                return _outcome(db, help_, completed=False, repeated=True)
+            raise refused("held" if help_.state == "held" else "again")
+        launch = db.get(BargainLaunch, launch_id)
+        if launch.state in ("completed", "ordered") or launch.cuts_done >= launch.cuts_total:
+            raise refused("complete")
+        if launch.state != "open" or now >= as_utc(launch.expires_at):
+            raise refused("expired")
+    return None
+
+
+def _after_conflict(storage: Storage, launch_id: int, helper: str, key: str, *,
+                    fallback: str = "again") -> HelpOutcome:
+    """SQL already has this helper's help: the same request again answers as before;
+    otherwise say why nothing happened (`fallback`)."""
+    with storage.sessions() as db:
+        help_ = db.scalar(select(BargainHelp).where(BargainHelp.launch_id == launch_id,
+                                                    BargainHelp.openid == helper))
+        if help_ is not None and help_.key == key:
+            return _outcome(db, help_, completed=False, repeated=True)
+        if help_ is not None:
+            raise refused("held" if help_.state == "held" else "again")
+    raise refused(fallback)
+
+
+def _outcome(db: Session, help_: BargainHelp, *, completed: bool,
+             repeated: bool = False) -> HelpOutcome:
+    launch = db.get(BargainLaunch, help_.launch_id)
+    db.refresh(launch)
+    return HelpOutcome(state=help_.state, launch_id=launch.id, starter=launch.openid,
+                       product=product_name(db, launch.campaign),
+                       amount_fen=help_.amount_fen, price_fen=launch.price_fen,
+                       floor_fen=launch.floor_fen, left_fen=launch.left_fen,
+                       helpers_left=launch.helpers_left, completed=completed,
+                       repeated=repeated)
+
+
+# ---- reviews ------------------------------------------------------------------------------------
+
+
+def approve(storage: Storage, help_id: int, actor: str, now: datetime | None = None
+            ) -> HelpOutcome:
+    """A reviewer lets a held help count: it takes the first free cut now. Raises
+    BargainRefused when it can no longer count (the launch completed or expired meanwhile,
+    the campaign stopped): the help is then rejected with that reason.
+
+    Taken in SQL under the launch row's lock, not through the gate: approvals are rare, and a
+    Redis cut racing for the same position loses on the unique (launch, position) and
+    retries. Redis is synced afterwards."""
+    now = now or datetime.now(UTC)
+    with storage.sessions() as db:
+        help_ = db.get(BargainHelp, help_id)
+        if help_ is None or help_.state != "held":
+            raise BargainRefused("decided", "这条帮砍已经处理过了。")
+        launch_id = help_.launch_id
+    try:
+        for _ in range(TRIES):
+            try:
+                with storage.sessions.begin() as db:
+                    claimed = db.execute(
+                        update(BargainHelp)
+                        .where(BargainHelp.id == help_id, BargainHelp.state == "held")
+                        .values(state="counting", decided_at=now, decided_by=actor[:64])
+                        .execution_options(synchronize_session=False)).rowcount
+                    if claimed != 1:
+                        raise BargainRefused("decided", "这条帮砍已经处理过了。")
+                    launch = db.get(BargainLaunch, launch_id)
+                    if launch.state != "open" or now >= as_utc(launch.expires_at):
+                        raise _Conflict(code="complete" if launch.state in
+                                        ("completed", "ordered") else "expired")
+                    launch, position, fen = _free_position(db, launch_id)
+                    outcome = _apply_approved(db, launch, help_id, position, fen, now)
+                break
+            except IntegrityError:
+                continue  # a Redis cut took the position first: read again
+        else:
+            raise refused("busy")
+    except _Conflict as conflict:
+        reason = ANSWERS.get(conflict.code or "busy", "")
+        reject(storage, help_id, actor, now, reason=reason)
+        raise refused(conflict.code or "busy") from None
+    _sync(storage, launch_id, now)
+    return outcome
+
+
+def _apply_approved(db: Session, launch: BargainLaunch, help_id: int, position: int,
+                    fen: int, now: datetime) -> HelpOutcome:
+    campaign = db.get(BargainCampaign, launch.campaign_id)
+    if campaign.state != "on":
+        raise _Conflict(code="paused" if campaign.state == "paused" else "ended")
+    moved = db.execute(update(BargainLaunch)
+                       .where(BargainLaunch.id == launch.id, BargainLaunch.state == "open",
+                              BargainLaunch.cuts_done < BargainLaunch.cuts_total,
+                              BargainLaunch.expires_at > now)
+                       .values(cuts_done=BargainLaunch.cuts_done + 1,
+                               cut_fen=BargainLaunch.cut_fen + fen)
+                       .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise _Conflict(code="complete")
+    db.execute(update(BargainHelp).where(BargainHelp.id == help_id)
+               .values(state="counted", seq=position, amount_fen=fen)
+               .execution_options(synchronize_session=False))
+    help_ = db.get(BargainHelp, help_id)
+    db.refresh(help_)
+    db.refresh(launch)
+    completed = launch.cuts_done == launch.cuts_total
+    if completed:
+        launch.state, launch.completed_at = "completed", now
+    db.flush()
+    bargain_notices.after_cut(db, launch, help_, completed, now)
+    return _outcome(db, help_, completed=completed)
+
+
+def reject(storage: Storage, help_id: int, actor: str, now: datetime | None = None, *,
+           reason: str = "", from_state: str = "held") -> None:
+    """A reviewer refuses a held help: it never counts (the helper still cannot retry)."""
+    now = now or datetime.now(UTC)
+    with storage.sessions.begin() as db:
+        moved = db.execute(update(BargainHelp)
+                           .where(BargainHelp.id == help_id,
+                                  BargainHelp.state.in_((from_state, "counting")))
+                           .values(state="rejected", decided_at=now, decided_by=actor[:64],
+                                   reasons=func.substr(BargainHelp.reasons + " / " + reason,
+                                                       1, 200) if reason
+                                   else BargainHelp.reasons)
+                           .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise BargainRefused("decided", "这条帮砍已经处理过了。")
+
+
+# ---- Redis and SQL agree ---------------------------------------------------------------------
+
+
+def snapshot(db: Session, launch_id: int, *, without: str = "") -> bargain_gate.Snapshot | None:
+    launch = db.get(BargainLaunch, launch_id)
+    if launch is None:
+        return None
+    used, helpers = set(), set()
+    for openid, seq in db.execute(select(BargainHelp.openid, BargainHelp.seq)
+                                  .where(BargainHelp.launch_id == launch_id)):
+        if openid != without:
+            helpers.add(openid)
+        if seq is not None:
+            used.add(seq)
+    cuts = launch.cuts()
+    free = tuple((p, cuts[p]) for p in range(launch.cuts_total) if p not in used)
+    return bargain_gate.Snapshot(expires=as_utc(launch.expires_at),
+                                 open=launch.state == "open", free=free,
+                                 helpers=frozenset(helpers))
+
+
+def _sync(storage: Storage, launch_id: int, now: datetime, *, without: str = ""
+          ) -> tuple[int, int] | None:
+    with storage.sessions() as db:
+        snap = snapshot(db, launch_id, without=without)
+    if snap is None:
+        return None
+    try:
+        return bargain_gate.sync(storage.redis, launch_id, snap, now)
+    except redis.RedisError:
+        return None
+
+
+def reconcile_all(storage: Storage, now: datetime | None = None) -> dict[int, tuple[int, int]]:
+    """Job: every open launch's Redis keys rebuilt from SQL (cuts of dead processes back)."""
+    now = now or datetime.now(UTC)
+    with storage.sessions() as db:
+        ids = list(db.scalars(select(BargainLaunch.id)
+                              .where(BargainLaunch.state == "open",
+                                     BargainLaunch.expires_at > now)
+                              .order_by(BargainLaunch.id)))
+    done = {}
+    for launch_id in ids:
+        result = _sync(storage, launch_id, now)
+        if result is None:
+            continue
+        if result[1]:
+            log.warning("bargain launch %s: %d cuts of a dead process given back",
+                        launch_id, result[1])
+        done[launch_id] = result
+    return done
