@@ -27,9 +27,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import SHANGHAI, as_utc
 from core.config import DEFAULTS
@@ -202,8 +203,9 @@ def start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> Sta
         except IntegrityError:
             raise BargainRefused("busy", "正在为你发起砍价，请稍等几秒再发「砍价」。") from None
         if campaign.starter_cuts:
-            _record(db, launch, openid, 0, cuts[0], source="starter",
-                    key=f"starter:{launch.id}", risk=None, now=now)
+            _count(db, launch, cuts[0], now, check=False)
+            db.add(_new_help(launch, openid, 0, cuts[0], "starter", f"starter:{launch.id}",
+                             None, now))
         started = Started(launch.id, launch.code, new=True)
     _attach_qr(storage, started.launch_id, now)
     _sync(storage, started.launch_id, now)
@@ -283,13 +285,18 @@ def help_cut(storage: Storage, ref: int | str, helper: str, *, source: str, key:
         campaign = db.get(BargainCampaign, launch.campaign_id)
         _check_can_help(db, launch, campaign, helper, now)
         risk = bargain_risk.score(db, launch, helper, now)
-        launch_id, campaign_id = launch.id, campaign.id
+        if risk.score >= setting(config, "BARGAIN_RISK_HOLD"):
+            held = True
+        else:
+            held = False
+            # Read now, with the rest: the cut's write transaction stays short (_commit_cut).
+            notice_plan = bargain_notices.plan(db, launch, product_name(db, campaign), now)
         limits = bargain_gate.Limits(campaign.helps_per_day, campaign.helps_per_campaign,
                                      setting(config, "BARGAIN_HELPER_PER_10MIN"),
                                      setting(config, "BARGAIN_LAUNCH_PER_MINUTE"))
-    if risk.score >= setting(config, "BARGAIN_RISK_HOLD"):
-        return _hold(storage, launch_id, helper, source, key, risk, now)
-    return _cut(storage, launch_id, campaign_id, helper, source, key, risk, limits, now)
+    if held:
+        return _hold(storage, launch.id, helper, source, key, risk, now)
+    return _cut(storage, launch, helper, source, key, risk, limits, now, notice_plan)
 
 
 def _by_key(db: Session, key: str, helper: str) -> HelpOutcome | None:
@@ -327,14 +334,15 @@ def _check_can_help(db: Session, launch: BargainLaunch, campaign: BargainCampaig
 def _check_caps_in_sql(db: Session, campaign: BargainCampaign, helper: str,
                        now: datetime) -> None:
     """The caps again from SQL: Redis's counters are gone after a restart without data."""
-    mine = select(func.count()).select_from(BargainHelp).where(
-        BargainHelp.openid == helper, BargainHelp.campaign_id == campaign.id,
-        BargainHelp.state.in_(("counted", "held")))
-    if (db.scalar(mine) or 0) >= campaign.helps_per_campaign:
-        raise refused("campaign_cap")
-    start = datetime.combine(as_utc(now).astimezone(SHANGHAI).date(), datetime.min.time(),
+    today = datetime.combine(as_utc(now).astimezone(SHANGHAI).date(), datetime.min.time(),
                              SHANGHAI).astimezone(UTC)
-    if (db.scalar(mine.where(BargainHelp.created_at >= start)) or 0) >= campaign.helps_per_day:
+    in_campaign, on_day = db.execute(
+        select(func.count(), func.count().filter(BargainHelp.created_at >= today))
+        .where(BargainHelp.openid == helper, BargainHelp.campaign_id == campaign.id,
+               BargainHelp.state.in_(("counted", "held")))).one()
+    if in_campaign >= campaign.helps_per_campaign:
+        raise refused("campaign_cap")
+    if on_day >= campaign.helps_per_day:
         raise refused("day_cap")
 
 
@@ -354,12 +362,16 @@ def _hold(storage: Storage, launch_id: int, helper: str, source: str, key: str,
             return _outcome(db, help_, completed=False)
     except IntegrityError:
         return _after_conflict(storage, launch_id, helper, key)
+    except OperationalError:
+        raise refused("busy") from None
 
 
-def _cut(storage: Storage, launch_id: int, campaign_id: int, helper: str, source: str,
-         key: str, risk: bargain_risk.Risk | None, limits: bargain_gate.Limits,
-         now: datetime) -> HelpOutcome:
+def _cut(storage: Storage, launch: BargainLaunch, helper: str, source: str, key: str,
+         risk: bargain_risk.Risk | None, limits: bargain_gate.Limits, now: datetime,
+         notice_plan: bargain_notices.CutNoticePlan) -> HelpOutcome:
+    """The gate gives a cut, SQL records it; `launch` as read before (detached)."""
     client, day = storage.redis, shanghai_day(now)
+    launch_id, campaign_id = launch.id, launch.campaign_id
     for _ in range(TRIES):
         token = bargain_gate.new_token()
         try:
@@ -379,8 +391,8 @@ def _cut(storage: Storage, launch_id: int, campaign_id: int, helper: str, source
         if answer != "ok":
             raise refused(answer)
         try:
-            outcome = _commit_cut(storage, launch_id, helper, position, fen, source, key,
-                                  risk, now)
+            outcome = _commit_cut(storage, launch, helper, position, fen, source, key, risk,
+                                  now, notice_plan)
         except _Conflict as conflict:
             _release(client, launch_id, campaign_id, helper, token, day,
                      keep_helper=conflict.helper_recorded)
@@ -389,6 +401,11 @@ def _cut(storage: Storage, launch_id: int, campaign_id: int, helper: str, source
                                        fallback=conflict.code or "again")
             _sync(storage, launch_id, now)  # the position was taken: Redis was stale
             continue
+        except OperationalError as error:  # the database too busy (SQLite's lock wait ran out)
+            _release(client, launch_id, campaign_id, helper, token, day, keep_helper=False)
+            log.warning("bargain launch %s: cut not recorded (%s); the helper is asked to "
+                        "try again", launch_id, type(error.orig).__name__)
+            raise refused("busy") from None
         except BaseException:
             _release(client, launch_id, campaign_id, helper, token, day, keep_helper=False)
             raise
@@ -415,69 +432,78 @@ class _Conflict(Exception):
         self.code = code
 
 
-def _commit_cut(storage: Storage, launch_id: int, helper: str, position: int, fen: int,
-                source: str, key: str, risk: bargain_risk.Risk | None,
-                now: datetime) -> HelpOutcome:
+def _commit_cut(storage: Storage, launch: BargainLaunch, helper: str, position: int,
+                fen: int, source: str, key: str, risk: bargain_risk.Risk | None, now: datetime,
+                notice_plan: bargain_notices.CutNoticePlan) -> HelpOutcome:
+    """Record the cut Redis gave. Everything the reply and the notice need was read before:
+    on SQLite this transaction holds the database's one write lock, so it is only the
+    counters' UPDATE, the help's INSERT and the notice."""
+    if launch.cuts()[position] != fen:
+        raise _Conflict()  # Redis held another schedule: rebuild it
     try:
         with storage.sessions.begin() as db:
-            launch = db.get(BargainLaunch, launch_id)
-            if launch.cuts()[position] != fen:
-                raise _Conflict()  # Redis held another schedule: rebuild it
-            return _apply(db, launch, helper, position, fen, source, key, risk, now)
+            return _apply(db, launch, helper, position, fen, source, key, risk, now,
+                          notice_plan)
     except IntegrityError:
         with storage.sessions() as db:
-            mine = db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch_id,
+            mine = db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch.id,
                                                           BargainHelp.openid == helper))
             by_key = db.scalar(select(BargainHelp.id).where(BargainHelp.key == key))
         raise _Conflict(helper_recorded=mine is not None or by_key is not None) from None
 
 
-def _apply(db: Session, launch: BargainLaunch, helper: str, position: int, fen: int,
-           source: str, key: str, risk: bargain_risk.Risk | None,
-           now: datetime) -> HelpOutcome:
-    """Count one cut in the caller's transaction; _Conflict when the launch is over."""
-    campaign = db.get(BargainCampaign, launch.campaign_id)
-    if campaign.state != "on":
-        raise _Conflict(code="paused" if campaign.state == "paused" else "ended")
-    moved = db.execute(update(BargainLaunch)
-                       .where(BargainLaunch.id == launch.id, BargainLaunch.state == "open",
-                              BargainLaunch.cuts_done < BargainLaunch.cuts_total,
-                              BargainLaunch.expires_at > now)
-                       .values(cuts_done=BargainLaunch.cuts_done + 1,
-                               cut_fen=BargainLaunch.cut_fen + fen)
-                       .execution_options(synchronize_session=False)).rowcount
-    if moved != 1:
-        db.refresh(launch)
-        raise _Conflict(code="complete" if launch.state != "open"
-                        or launch.cuts_done >= launch.cuts_total else "expired")
-    help_ = _record(db, launch, helper, position, fen, source=source, key=key, risk=risk,
-                    now=now, counted_already=True)
-    db.refresh(launch)
-    completed = launch.cuts_done == launch.cuts_total
+def _count(db: Session, launch: BargainLaunch, fen: int, now: datetime, *,
+           check: bool = True) -> bool:
+    """Move the launch's counters by one cut, in one UPDATE that also completes it on the
+    last cut; the launch object (attached or not) follows. Raises _Conflict when the launch is over
+    (`check`: open, a cut left, not expired). Returns whether this cut completed it."""
+    last = BargainLaunch.cuts_done + 1 == BargainLaunch.cuts_total
+    statement = (update(BargainLaunch).where(BargainLaunch.id == launch.id)
+                 .values(cuts_done=BargainLaunch.cuts_done + 1,
+                         cut_fen=BargainLaunch.cut_fen + fen,
+                         state=case((last, "completed"), else_=BargainLaunch.state),
+                         completed_at=case((last, now), else_=BargainLaunch.completed_at))
+                 .returning(BargainLaunch.cuts_done, BargainLaunch.cut_fen)
+                 .execution_options(synchronize_session=False))
+    if check:
+        statement = statement.where(BargainLaunch.state == "open",
+                                    BargainLaunch.cuts_done < BargainLaunch.cuts_total,
+                                    BargainLaunch.expires_at > now)
+    row = db.execute(statement).first()
+    if row is None:
+        state, done = db.execute(select(BargainLaunch.state, BargainLaunch.cuts_done)
+                                 .where(BargainLaunch.id == launch.id)).one()
+        raise _Conflict(code="complete" if state != "open" or done >= launch.cuts_total
+                        else "expired")
+    done, cut_fen = row
+    completed = done == launch.cuts_total
+    set_committed_value(launch, "cuts_done", done)
+    set_committed_value(launch, "cut_fen", cut_fen)
     if completed:
-        launch.state, launch.completed_at = "completed", now
-    db.flush()
-    bargain_notices.after_cut(db, launch, help_, completed, now)
-    return _outcome(db, help_, completed=completed)
+        set_committed_value(launch, "state", "completed")
+        set_committed_value(launch, "completed_at", now)
+    return completed
 
 
-def _record(db: Session, launch: BargainLaunch, helper: str, position: int, fen: int, *,
-            source: str, key: str, risk: bargain_risk.Risk | None, now: datetime,
-            counted_already: bool = False) -> BargainHelp:
-    """The help row of a counted cut (`counted_already`: the launch's counters moved)."""
-    if not counted_already:
-        db.execute(update(BargainLaunch).where(BargainLaunch.id == launch.id)
-                   .values(cuts_done=BargainLaunch.cuts_done + 1,
-                           cut_fen=BargainLaunch.cut_fen + fen)
-                   .execution_options(synchronize_session=False))
-    help_ = BargainHelp(launch_id=launch.id, campaign_id=launch.campaign_id, openid=helper,
-                        seq=position, amount_fen=fen, state="counted", source=source, key=key,
-                        risk=risk.score if risk else 0,
-                        reasons=risk.text()[:200] if risk else "",
-                        new_customer=bool(risk and risk.new_customer), created_at=now)
+def _apply(db: Session, launch: BargainLaunch, helper: str, position: int, fen: int,
+           source: str, key: str, risk: bargain_risk.Risk | None, now: datetime,
+           notice_plan: bargain_notices.CutNoticePlan) -> HelpOutcome:
+    """Count one cut in the caller's transaction; _Conflict when the launch is over."""
+    completed = _count(db, launch, fen, now)
+    help_ = _new_help(launch, helper, position, fen, source, key, risk, now)
     db.add(help_)
     db.flush()
-    return help_
+    bargain_notices.after_cut(db, launch, help_.id, source, completed, notice_plan, now)
+    return _outcome_of(launch, "counted", fen, notice_plan.product, completed)
+
+
+def _new_help(launch: BargainLaunch, helper: str, position: int, fen: int, source: str,
+              key: str, risk: bargain_risk.Risk | None, now: datetime) -> BargainHelp:
+    return BargainHelp(launch_id=launch.id, campaign_id=launch.campaign_id, openid=helper,
+                       seq=position, amount_fen=fen, state="counted", source=source, key=key,
+                       risk=risk.score if risk else 0,
+                       reasons=risk.text()[:200] if risk else "",
+                       new_customer=bool(risk and risk.new_customer), created_at=now)
 
 
 def _free_position(db: Session, launch_id: int) -> tuple[BargainLaunch, int, int]:
@@ -502,9 +528,17 @@ def _cut_in_sql(storage: Storage, launch_id: int, helper: str, source: str, key:
     """Redis is down: the cut is taken in SQL alone (slower, as exact)."""
     for _ in range(TRIES):
         try:
+            with storage.sessions() as db:
+                launch = db.get(BargainLaunch, launch_id)
+                notice_plan = bargain_notices.plan(db, launch,
+                                                   product_name(db, launch.campaign), now)
             with storage.sessions.begin() as db:
+                campaign_state = db.get(BargainLaunch, launch_id).campaign.state
+                if campaign_state != "on":
+                    raise _Conflict(code="paused" if campaign_state == "paused" else "ended")
                 launch, position, fen = _free_position(db, launch_id)
-                return _apply(db, launch, helper, position, fen, source, key, risk, now)
+                return _apply(db, launch, helper, position, fen, source, key, risk, now,
+                              notice_plan)
         except _Conflict as conflict:
             return _after_conflict(storage, launch_id, helper, key,
                                    fallback=conflict.code or "busy")
@@ -513,6 +547,8 @@ def _cut_in_sql(storage: Storage, launch_id: int, helper: str, source: str, key:
                 if db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch_id,
                                                           BargainHelp.openid == helper)):
                     return _after_conflict(storage, launch_id, helper, key)
+        except OperationalError:
+            raise refused("busy") from None
     raise refused("busy")
 
 
@@ -553,9 +589,14 @@ def _outcome(db: Session, help_: BargainHelp, *, completed: bool,
              repeated: bool = False) -> HelpOutcome:
     launch = db.get(BargainLaunch, help_.launch_id)
     db.refresh(launch)
-    return HelpOutcome(state=help_.state, launch_id=launch.id, starter=launch.openid,
-                       product=product_name(db, launch.campaign),
-                       amount_fen=help_.amount_fen, price_fen=launch.price_fen,
+    return _outcome_of(launch, help_.state, help_.amount_fen,
+                       product_name(db, launch.campaign), completed, repeated=repeated)
+
+
+def _outcome_of(launch: BargainLaunch, state: str, amount_fen: int, product: str,
+                completed: bool, *, repeated: bool = False) -> HelpOutcome:
+    return HelpOutcome(state=state, launch_id=launch.id, starter=launch.openid, product=product,
+                       amount_fen=amount_fen, price_fen=launch.price_fen,
                        floor_fen=launch.floor_fen, left_fen=launch.left_fen,
                        helpers_left=launch.helpers_left, completed=completed,
                        repeated=repeated)
@@ -614,27 +655,14 @@ def _apply_approved(db: Session, launch: BargainLaunch, help_id: int, position: 
     campaign = db.get(BargainCampaign, launch.campaign_id)
     if campaign.state != "on":
         raise _Conflict(code="paused" if campaign.state == "paused" else "ended")
-    moved = db.execute(update(BargainLaunch)
-                       .where(BargainLaunch.id == launch.id, BargainLaunch.state == "open",
-                              BargainLaunch.cuts_done < BargainLaunch.cuts_total,
-                              BargainLaunch.expires_at > now)
-                       .values(cuts_done=BargainLaunch.cuts_done + 1,
-                               cut_fen=BargainLaunch.cut_fen + fen)
-                       .execution_options(synchronize_session=False)).rowcount
-    if moved != 1:
-        raise _Conflict(code="complete")
+    completed = _count(db, launch, fen, now)
     db.execute(update(BargainHelp).where(BargainHelp.id == help_id)
                .values(state="counted", seq=position, amount_fen=fen)
                .execution_options(synchronize_session=False))
-    help_ = db.get(BargainHelp, help_id)
-    db.refresh(help_)
-    db.refresh(launch)
-    completed = launch.cuts_done == launch.cuts_total
-    if completed:
-        launch.state, launch.completed_at = "completed", now
-    db.flush()
-    bargain_notices.after_cut(db, launch, help_, completed, now)
-    return _outcome(db, help_, completed=completed)
+    product = product_name(db, campaign)
+    notice_plan = bargain_notices.plan(db, launch, product, now)
+    bargain_notices.after_cut(db, launch, help_id, "review", completed, notice_plan, now)
+    return _outcome_of(launch, "counted", fen, product, completed)
 
 
 def reject(storage: Storage, help_id: int, actor: str, now: datetime | None = None, *,

@@ -15,6 +15,7 @@ the cut that causes it and sent by its job past the content gate. The rules (WEC
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import as_utc, shanghai_text
 from core.money import yuan
-from promotions.bargains import BargainHelp, BargainLaunch
+from promotions.bargains import BargainLaunch
 from shop import notices
 from shop.followers import Follower
 from shop.notices import CustomerNotice
@@ -58,12 +59,29 @@ def progress_text(launch: BargainLaunch, product: str) -> str:
             f"{shanghai_text(launch.expires_at, '%m-%d %H:%M')} 前有效。回复「我的砍价」查看。")
 
 
-def after_cut(db: Session, launch: BargainLaunch, help_: BargainHelp, completed: bool,
-              now: datetime) -> None:
-    """Queue what the starter is owed for this cut (in the cut's transaction)."""
-    from promotions.bargain_ledger import product_name
+@dataclass(frozen=True)
+class CutNoticePlan:
+    """What the outbox holds for a starter, read before the cut's write transaction so that
+    transaction (which holds SQLite's one write lock) stays a few statements long."""
 
-    product = product_name(db, launch.campaign)
+    product: str
+    waiting_id: int | None  # a cut notice of this launch still waiting: rewrite it
+    quota_left: int
+
+
+def plan(db: Session, launch: BargainLaunch, product: str, now: datetime) -> CutNoticePlan:
+    waiting = db.scalar(select(CustomerNotice.id).where(
+        CustomerNotice.openid == launch.openid, CustomerNotice.kind == CUT_KIND,
+        CustomerNotice.key.like(f"bargain:{launch.id}:cut:%"),
+        CustomerNotice.state == "pending"))
+    return CutNoticePlan(product, waiting, quota_left(db, launch.openid, now))
+
+
+def after_cut(db: Session, launch: BargainLaunch, help_id: int, source: str, completed: bool,
+              notice_plan: CutNoticePlan, now: datetime) -> None:
+    """Queue what the starter is owed for this cut (in the cut's transaction; `launch` holds
+    the counters after it)."""
+    product = notice_plan.product
     if completed:
         _drop_waiting_cuts(db, launch)
         notices.queue(
@@ -74,23 +92,22 @@ def after_cut(db: Session, launch: BargainLaunch, help_: BargainHelp, completed:
             key=f"bargain:{launch.id}:done", title="砍价已到底价，请及时下单", due_at=now,
             event_at=as_utc(launch.expires_at))
         return
-    if help_.source == "starter":
+    if source == "starter":
         return
     text = progress_text(launch, product)
-    waiting = db.scalar(select(CustomerNotice).where(
-        CustomerNotice.openid == launch.openid, CustomerNotice.kind == CUT_KIND,
-        CustomerNotice.key.like(f"bargain:{launch.id}:cut:%"),
-        CustomerNotice.state == "pending"))
-    if waiting is not None:  # merge: the one waiting now tells the latest state
-        db.execute(update(CustomerNotice)
-                   .where(CustomerNotice.id == waiting.id, CustomerNotice.state == "pending")
-                   .values(text=text).execution_options(synchronize_session=False))
-        return
-    left = quota_left(db, launch.openid, now)
+    if notice_plan.waiting_id is not None:  # merge: the one waiting now tells the latest state
+        rewritten = db.execute(update(CustomerNotice)
+                               .where(CustomerNotice.id == notice_plan.waiting_id,
+                                      CustomerNotice.state == "pending")
+                               .values(text=text)
+                               .execution_options(synchronize_session=False)).rowcount
+        if rewritten:
+            return
+    left = notice_plan.quota_left
     if left <= KEEP_FOR_LATER:
         return
     due = now if left > KEEP_FOR_LATER + 1 else now + MERGE_DELAY
-    notices.queue(db, launch.openid, CUT_KIND, text, key=f"bargain:{launch.id}:cut:{help_.id}",
+    notices.queue(db, launch.openid, CUT_KIND, text, key=f"bargain:{launch.id}:cut:{help_id}",
                   title="好友帮你砍了一刀", due_at=due)
 
 

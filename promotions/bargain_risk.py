@@ -56,6 +56,11 @@ def score(db: Session, launch: BargainLaunch, helper: str, now: datetime) -> Ris
         points += JUST_FOLLOWED
         reasons.append("关注不到1天")
     since = now - LOOKBACK
+    helped_before = db.scalar(select(BargainHelp.id).where(
+        BargainHelp.openid == helper, BargainHelp.launch_id != launch.id,
+        BargainHelp.created_at >= since).limit(1))
+    if helped_before is None:  # most helpers: nothing else to look at
+        return Risk(min(100, points), tuple(reasons), new_customer)
     same_starter = db.scalar(
         select(func.count()).select_from(BargainHelp)
         .join(BargainLaunch, BargainLaunch.id == BargainHelp.launch_id)
