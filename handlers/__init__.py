@@ -24,11 +24,13 @@ ROUTERS = [
     subscribe.router,
     service.router,  # an open ticket takes every message first; 人工, 结束, the rating
     flows.resume_router,  # 继续: a paused flow where it was left
+    # 砍价, 发起砍价, 我的砍价, 帮砍 CODE, 砍价下单: before order, so its own purchase flow
+    # (address, read-back) answers its steps, 取消订单 included
+    bargain.router,
     order.router,  # a buying flow under way answers first; 买 …, 加入购物车, 我的订单
     after_sale.router,  # 修改地址, 退货, 确认收货 (and their flows), 我的会员
     cart.router,  # 购物车, 删除 N, N 改 M, 结算
     flash_sale.router,  # 秒杀, 抢 N, 提醒我
-    bargain.router,  # 砍价, 发起砍价, 我的砍价, 帮砍 CODE, 砍价下单 (and its flow)
     coupons.router,  # 我的优惠券, 领券 <code>
     browse.router,  # 逛逛, 分类 …, 商品 …, numbers and paging
     menu.router,  # help, and menu areas not built yet

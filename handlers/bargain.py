@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import uuid
 
+from sqlalchemy.exc import OperationalError
+
 from bot.inbound import Inbound
 from bot.router import Router
 from core.clock import shanghai_text
 from core.money import yuan
+from core.text import normalize
 from handlers import commands
 from handlers.address_steps import TEXTUAL, gather_address
 from handlers.bargain_help import help_reply
@@ -28,10 +31,12 @@ from shop import addresses, checkout
 router = Router("bargain")
 
 SHOW = ("砍价", "砍价活动", "我要砍价", "看看砍价", "有什么砍价")
-MINE = ("我的砍价", "砍价进度", "查看砍价")
-START = re.compile(r"^(?:发起砍价|发起|我要砍)\s*第?(\d{1,2})?\s*(?:个)?$")
-HELP = re.compile(r"^(?:帮砍|砍一刀|帮忙砍|砍价码|帮TA砍|帮他砍|帮她砍)\s*[:：]?\s*"
-                  r"([A-Za-z0-9 ]{1,12})$", re.IGNORECASE)
+MINE = commands.MY_BARGAINS
+# Matched on core.text.normalize(text) (half-width, lower case, no trailing punctuation), as
+# the router matches: 「发起砍价！」 and a voice message's 「帮砍 K7M3Q2。」 both come through.
+START = re.compile(r"^发起砍价\s*第?(\d{1,2})?\s*(?:个)?$")
+HELP = re.compile(r"^(?:帮砍|砍一刀|帮忙砍|砍价码|帮ta砍|帮他砍|帮她砍)\s*[:：]?\s*"
+                  r"([a-z0-9 ]{0,12})$")
 BUY = ("砍价下单", "按底价下单", "砍价购买", "砍价买")
 FLOW = "bargain:*"
 SHOWN = "bargain_campaigns"  # conversation data: the campaign ids last listed, for 发起砍价 N
@@ -87,9 +92,11 @@ def show_campaigns(msg: Inbound, ctx: ChatContext) -> str:
 def _campaign_line(db, number: int, campaign) -> str:
     product = bargain_ledger.product_name(db, campaign)
     price = campaign.sku.price_fen if campaign.sku else 0
-    return (f"{number}. {campaign.title}：{product}，原价 {yuan(price)}，砍到 "
+    full = "（名额已满）" if campaign.units_used >= campaign.stock_quota else ""
+    return (f"{number}. {campaign.title}{full}：{product}，原价 {yuan(price)}，砍到 "
             f"{yuan(campaign.floor_fen)}，需 {campaign.helpers_needed} 位好友帮砍，"
-            f"发起后 {campaign.hours_per_launch} 小时内有效。")
+            f"发起后 {campaign.hours_per_launch} 小时内有效（活动 "
+            f"{shanghai_text(campaign.ends_at, '%m-%d %H:%M')} 结束）。")
 
 
 def _status_line(db, launch: BargainLaunch) -> str:
@@ -106,7 +113,7 @@ def _status_line(db, launch: BargainLaunch) -> str:
 @router.regex(START.pattern)
 def start_launch(msg: Inbound, ctx: ChatContext) -> str:
     """发起砍价 [N]: start (or show again) the customer's launch, with its invitation."""
-    number = START.match(msg.text.strip()).group(1)
+    number = START.match(normalize(msg.text)).group(1)
     now = ctx.now()
     shown = ctx.conversation.get_data().get(SHOWN)
     with ctx.db() as db:
@@ -128,10 +135,12 @@ def start_launch(msg: Inbound, ctx: ChatContext) -> str:
 def invitation(ctx: ChatContext, launch_id: int, *, again: bool = False) -> str:
     """The starter's invitation: the code, the page (with the QR code), the exact state.
     Screened by the content gate: the campaign's title is the manager's words."""
+    if again:  # a QR code WeChat did not give at the start is asked for again
+        bargain_ledger.attach_qr(ctx.storage, launch_id, ctx.now())
     with ctx.db() as db:
         launch = db.get(BargainLaunch, launch_id)
         product = bargain_ledger.product_name(db, launch.campaign)
-        title = launch.campaign.title
+        title, launch_code = launch.campaign.title, launch.code
         lines = [
             ("你已经发起过这个砍价，进度如下：" if again else "砍价已发起！") + f"「{title}」",
             f"{product}：原价 {yuan(launch.start_fen)}，底价 {yuan(launch.floor_fen)}。",
@@ -140,16 +149,19 @@ def invitation(ctx: ChatContext, launch_id: int, *, again: bool = False) -> str:
             " 前有效。",
             f"砍价码：{launch.code}",
             f"砍价页面（含二维码）：{page_link(ctx, launch.code)}",
-            f"好友在公众号发送「帮砍 {launch.code}」、扫页面上的二维码或打开页面，"
-            "都可以帮你砍一刀，不需要关注公众号。每位好友只能砍一次。",
+            "好友打开页面就能帮你砍一刀，不需要关注公众号；已关注的好友也可以在公众号发送"
+            f"「帮砍 {launch.code}」或扫页面上的二维码。每位好友只能砍一次。",
             "回复「我的砍价」随时查看进度。",
         ]
     text = "\n".join(lines)
-    refusal = bargain_copy.screen(ctx.storage, text)
-    if refusal is None:
+    if bargain_copy.screen(ctx.storage, text) is None:
         return text
     ctx.log.warning("bargain invitation %s held by the content gate", launch_id)
-    return "\n".join(line for line in lines if title not in line)
+    plain = "\n".join(line for line in lines if title not in line)
+    if bargain_copy.screen(ctx.storage, plain) is None:
+        return plain
+    return (f"砍价已发起，砍价码：{launch_code}\n砍价页面：{page_link(ctx, launch_code)}\n"
+            "回复「我的砍价」查看进度。")
 
 
 def page_link(ctx: ChatContext, code: str) -> str:
@@ -175,10 +187,12 @@ def my_bargains(msg: Inbound, ctx: ChatContext) -> str:
     return "\n\n".join(blocks)
 
 
-@router.regex(HELP.pattern, re.IGNORECASE)
+@router.regex(HELP.pattern)
 def help_by_code(msg: Inbound, ctx: ChatContext) -> str:
     """帮砍 CODE: a friend's cut, typed."""
-    code = normal_code(HELP.match(msg.text.strip()).group(1))
+    code = normal_code(HELP.match(normalize(msg.text)).group(1))
+    if not code:
+        return "请发送「帮砍 砍价码」，例如「帮砍 K7M3Q2」。砍价码在好友发给你的砍价页面上。"
     if not looks_like_code(code):
         return "砍价码是6位字母和数字，例如「帮砍 K7M3Q2」，请核对后再发一次。"
     return help_reply(msg, ctx, code, source="code")
@@ -191,11 +205,12 @@ BARE_CODE = r"^\s*(?=[^0-9]*[2-9])(?=[^A-Za-z]*[A-Za-z])[A-HJKMNP-Za-hjkmnp-z2-9
 def bare_code(msg: Inbound, ctx: ChatContext) -> str:
     """A code sent alone (what a friend copies): six of the code's characters, a digit and a
     letter among them, so a word like THANKS is not taken for one."""
+    code = normal_code(normalize(msg.text))
     with ctx.db() as db:
-        known = bargain_ledger.find(db, msg.text) is not None
+        known = bargain_ledger.find(db, code) is not None
     if not known:
         return "没有找到这个砍价码，请核对后再发一次（6位字母数字）。"
-    return help_reply(msg, ctx, msg.text, source="code")
+    return help_reply(msg, ctx, code, source="code")
 
 
 @router.text(*BUY)
@@ -260,7 +275,10 @@ def _place(ctx: ChatContext, openid: str) -> str:
     except BargainRefused as refusal:
         ctx.conversation.clear()
         return refusal.message
+    except OperationalError:
+        return "现在下单的人太多了，请过几秒再回复「确认」。"
     ctx.conversation.clear()
+    bargain_ledger.sync_launch(ctx.storage, int(data.get("launch") or 0), now)  # no more cuts
     if total != data.get("price"):
         ctx.log.info("bargain order %s placed at %s, read back at %s", number, total,
                      data.get("price"))

@@ -41,6 +41,8 @@ def help_reply(msg: Inbound, ctx: ChatContext, ref: int | str, *, source: str) -
     except BargainRefused as refusal:
         if refusal.code == "self":
             return "这是你自己发起的砍价。回复「我的砍价」查看进度。"
+        if refusal.code == "unknown" and source == "scan":
+            return "这个砍价二维码已经失效了。回复「砍价」看看正在进行的活动。"
         return refusal.message
     return outcome_text(outcome)
 

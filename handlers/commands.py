@@ -17,6 +17,7 @@ PARCEL = r"^(?:查快递|查物流|物流|快递|我的快递|我的物流|(?:�
 CART = ("购物车", "我的购物车", "查看购物车", "看看购物车")
 MEMBER = ("我的会员", "会员", "积分", "我的积分", "会员等级", "我的等级")
 MY_COUPONS = ("我的优惠券", "我的券", "我的卡券", "查看优惠券", "查优惠券")
+MY_BARGAINS = ("我的砍价", "砍价进度", "查看砍价")
 REFUNDS = ("退货进度", "退款进度", "退款到哪了", "我的退货", "退货状态", "我的退款", "退款状态")
 HELP = ("帮助", "菜单", "help", "menu")
 PERSON = ("客服", "人工", "转人工", "人工客服", "找客服", "联系客服", "真人", "在线客服",
@@ -29,7 +30,7 @@ CANCEL_ORDER = ("取消订单", "我要取消订单", "不要了取消订单")
 _PARCEL = re.compile(PARCEL)
 #: Look-ups answer and change nothing, so they may be answered even inside a ticket.
 _LOOKUPS = frozenset(normalize(w) for w in (*MY_ORDERS, *CART, *MEMBER, *MY_COUPONS,
-                                              *REFUNDS))
+                                              *REFUNDS, *MY_BARGAINS))
 _COMMANDS = _LOOKUPS | {normalize(w) for w in (*HELP, *PERSON, *BROWSE, *BACK, *MORE,
                                                   *CANCEL_ORDER)}
 _CANCEL_ORDER = frozenset(normalize(w) for w in CANCEL_ORDER)

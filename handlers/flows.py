@@ -54,10 +54,11 @@ def flow_name(step: str, data: dict[str, Any]) -> str:
 
 
 def _steps_aside(msg: Inbound, step: str) -> bool:
-    """A command, except 取消订单 while buying: there it leaves the purchase (order.py)."""
+    """A command, except 取消订单 while buying: there it leaves the purchase (order.py,
+    bargain.py)."""
     if not commands.is_command(msg):
         return False
-    return not (step.startswith("order:") and commands.is_cancel_order(msg))
+    return not (step.startswith(("order:", "bargain:")) and commands.is_cancel_order(msg))
 
 
 @router.around()

@@ -20,6 +20,7 @@ request finds its own help and answers as the first one did, instead of "already
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ ANSWERS = {
     "held": "你的帮砍正在审核中，审核通过后才会计入。",
     "expired": "这个砍价已经过期了。",
     "complete": "这个砍价已经砍到底价了，谢谢你的好意！",
-    "ordered": "这个砍价已经砍到底价了，谢谢你的好意！",
+    "ordered": "发起人已经按当前价格下单了，不用再砍了，谢谢你！",
     "closed": "这个砍价已经结束了。",
     "paused": "这个砍价活动暂停了，请稍后再来。",
     "ended": "这个砍价活动已经结束了。",
@@ -73,6 +74,8 @@ ANSWERS = {
     "slow_helper": "你帮砍得太频繁了，请过10分钟再来。",
     "slow_launch": "这个砍价现在帮砍的人太多了，请过一分钟再试。",
     "busy": "最后一刀正在结算，请过几秒再试一次。",
+    "inflight": "你的这一刀正在处理，请过几秒回复「我的砍价」或再发一次查看结果。",
+    "soldout": "这个砍价活动的名额已经发完了，这一刀没有砍。",
 }
 
 
@@ -142,11 +145,11 @@ def live_launches(db: Session, openid: str, now: datetime) -> list[BargainLaunch
 
 
 def counted_cuts(db: Session, launch_id: int) -> list[tuple[int, datetime]]:
-    """The cuts that landed, in the order they landed: (fen, when)."""
+    """The cuts that landed, in the schedule's order: (fen, when)."""
     return [(fen, as_utc(at)) for fen, at in db.execute(
         select(BargainHelp.amount_fen, BargainHelp.created_at)
         .where(BargainHelp.launch_id == launch_id, BargainHelp.state == "counted")
-        .order_by(BargainHelp.created_at, BargainHelp.id))]
+        .order_by(BargainHelp.seq))]
 
 
 # ---- starting a launch ------------------------------------------------------------------------
@@ -162,6 +165,17 @@ class Started:
 def start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> Started:
     """Start the customer's launch in a campaign (or return the one still going); then ask
     WeChat for its QR code. Raises BargainRefused."""
+    try:
+        started = _start(storage, campaign_id, openid, now)
+    except OperationalError:
+        raise BargainRefused("busy", "现在发起的人太多了，请过几秒再发「发起砍价」。") from None
+    if started.new:
+        attach_qr(storage, started.launch_id, now)
+        _sync(storage, started.launch_id, now)
+    return started
+
+
+def _start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> Started:
     with storage.sessions.begin() as db:
         campaign = db.get(BargainCampaign, campaign_id)
         if campaign is None or not campaign.is_open(now):
@@ -181,6 +195,8 @@ def start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> Sta
         sku = db.get(Sku, campaign.sku_id)
         if sku is None or sku.price_fen - campaign.floor_fen < campaign.cuts_for():
             raise BargainRefused("closed", "这个砍价活动暂时不能发起，请稍后再试。")
+        if sku.stock < 1:
+            raise BargainRefused("soldout", "这件商品已经卖完了，暂时不能发起砍价。")
         reserved = False
         if campaign.reserve_at_launch:
             _take_unit(db, campaign)
@@ -206,10 +222,7 @@ def start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> Sta
             _count(db, launch, cuts[0], now, check=False)
             db.add(_new_help(launch, openid, 0, cuts[0], "starter", f"starter:{launch.id}",
                              None, now))
-        started = Started(launch.id, launch.code, new=True)
-    _attach_qr(storage, started.launch_id, now)
-    _sync(storage, started.launch_id, now)
-    return started
+        return Started(launch.id, launch.code, new=True)
 
 
 def _take_unit(db: Session, campaign: BargainCampaign) -> None:
@@ -245,13 +258,17 @@ def give_unit_back(db: Session, launch: BargainLaunch) -> None:
                .execution_options(synchronize_session=False))
 
 
-def _attach_qr(storage: Storage, launch_id: int, now: datetime) -> None:
-    """The launch's QR code (scene bargain:<id>); without it the code and page still work."""
+def attach_qr(storage: Storage, launch_id: int, now: datetime) -> None:
+    """The launch's QR code (scene bargain:<id>), asked of WeChat once it is started, and
+    again when the invitation is shown without one (a failed call is not for ever); without
+    it the code and the page still work."""
     api = storage.wechat
     if api is None:
         return
     with storage.sessions() as db:
         launch = db.get(BargainLaunch, launch_id)
+        if launch is None or launch.qr_url or launch.state != "open":
+            return
         seconds = int((as_utc(launch.expires_at) - now).total_seconds()) + 3600
     try:
         answer = api.create_qrcode(f"bargain:{launch_id}",
@@ -261,9 +278,12 @@ def _attach_qr(storage: Storage, launch_id: int, now: datetime) -> None:
         return
     url = str(answer.get("url") or "")[:300]
     if url:
-        with storage.sessions.begin() as db:
-            db.execute(update(BargainLaunch).where(BargainLaunch.id == launch_id)
-                       .values(qr_url=url).execution_options(synchronize_session=False))
+        try:
+            with storage.sessions.begin() as db:
+                db.execute(update(BargainLaunch).where(BargainLaunch.id == launch_id)
+                           .values(qr_url=url).execution_options(synchronize_session=False))
+        except OperationalError:  # asked again when the invitation is next shown
+            log.info("bargain launch %s: QR code not stored (database busy)", launch_id)
 
 
 # ---- helping ------------------------------------------------------------------------------------
@@ -275,13 +295,14 @@ def help_cut(storage: Storage, ref: int | str, helper: str, *, source: str, key:
     customer's answer; nothing changes then."""
     now = now or datetime.now(UTC)
     config = storage.settings
-    key = key[:80]
     with storage.sessions() as db:
-        if (earlier := _by_key(db, key, helper)) is not None:
-            return earlier
         launch = find(db, ref)
         if launch is None:
             raise refused("unknown")
+        # One help per request, whoever sent the same request key on another launch.
+        key = "h:" + hashlib.sha1(f"{launch.id}:{helper}:{key}".encode()).hexdigest()
+        if (earlier := _by_key(db, key, helper)) is not None:
+            return earlier
         campaign = db.get(BargainCampaign, launch.campaign_id)
         _check_can_help(db, launch, campaign, helper, now)
         risk = bargain_risk.score(db, launch, helper, now)
@@ -290,18 +311,18 @@ def help_cut(storage: Storage, ref: int | str, helper: str, *, source: str, key:
         else:
             held = False
             # Read now, with the rest: the cut's write transaction stays short (_commit_cut).
-            notice_plan = bargain_notices.plan(db, launch, product_name(db, campaign), now)
+            product = product_name(db, campaign)
         limits = bargain_gate.Limits(campaign.helps_per_day, campaign.helps_per_campaign,
                                      setting(config, "BARGAIN_HELPER_PER_10MIN"),
                                      setting(config, "BARGAIN_LAUNCH_PER_MINUTE"))
     if held:
         return _hold(storage, launch.id, helper, source, key, risk, now)
-    return _cut(storage, launch, helper, source, key, risk, limits, now, notice_plan)
+    return _cut(storage, launch, helper, source, key, risk, limits, now, product)
 
 
 def _by_key(db: Session, key: str, helper: str) -> HelpOutcome | None:
     help_ = db.scalar(select(BargainHelp).where(BargainHelp.key == key))
-    if help_ is None or help_.openid != helper:
+    if help_ is None or help_.openid != helper or help_.state not in ("counted", "held"):
         return None
     return _outcome(db, help_, completed=False, repeated=True)
 
@@ -314,16 +335,16 @@ def _check_can_help(db: Session, launch: BargainLaunch, campaign: BargainCampaig
                                                   BargainHelp.openid == helper))
     if earlier is not None:
         raise refused("held" if earlier.state == "held" else "again")
-    if launch.state in ("completed", "ordered"):
-        raise refused("complete")
     if launch.state != "open":
-        raise refused("expired" if launch.state == "expired" else "closed")
+        raise refused(_why_over(launch.state, launch.cuts_done, launch.cuts_total))
     if now >= as_utc(launch.expires_at):
         raise refused("expired")
     if campaign.state == "paused":
         raise refused("paused")
     if campaign.state != "on":
         raise refused("ended")
+    if not launch.reserved and campaign.units_used >= campaign.stock_quota:
+        raise refused("soldout")  # the starter could not buy at the floor
     if campaign.new_customers_only:
         paid = db.scalar(select(Customer.paid_orders).where(Customer.openid == helper))
         if paid:
@@ -339,6 +360,7 @@ def _check_caps_in_sql(db: Session, campaign: BargainCampaign, helper: str,
     in_campaign, on_day = db.execute(
         select(func.count(), func.count().filter(BargainHelp.created_at >= today))
         .where(BargainHelp.openid == helper, BargainHelp.campaign_id == campaign.id,
+               BargainHelp.source != "starter",
                BargainHelp.state.in_(("counted", "held")))).one()
     if in_campaign >= campaign.helps_per_campaign:
         raise refused("campaign_cap")
@@ -368,7 +390,7 @@ def _hold(storage: Storage, launch_id: int, helper: str, source: str, key: str,
 
 def _cut(storage: Storage, launch: BargainLaunch, helper: str, source: str, key: str,
          risk: bargain_risk.Risk | None, limits: bargain_gate.Limits, now: datetime,
-         notice_plan: bargain_notices.CutNoticePlan) -> HelpOutcome:
+         product: str) -> HelpOutcome:
     """The gate gives a cut, SQL records it; `launch` as read before (detached)."""
     client, day = storage.redis, shanghai_day(now)
     launch_id, campaign_id = launch.id, launch.campaign_id
@@ -380,7 +402,7 @@ def _cut(storage: Storage, launch: BargainLaunch, helper: str, source: str, key:
         except redis.RedisError:
             log.warning("bargain launch %s: Redis unreachable, cutting through SQL", launch_id)
             return _cut_in_sql(storage, launch_id, helper, source, key, risk, now)
-        if answer == "missing":
+        if answer in ("missing", "stale"):  # unknown to Redis, or a dead process's cut
             _sync(storage, launch_id, now)
             continue
         if answer in ("complete", "closed", "again", "expired"):
@@ -392,10 +414,10 @@ def _cut(storage: Storage, launch: BargainLaunch, helper: str, source: str, key:
             raise refused(answer)
         try:
             outcome = _commit_cut(storage, launch, helper, position, fen, source, key, risk,
-                                  now, notice_plan)
+                                  now, product)
         except _Conflict as conflict:
             _release(client, launch_id, campaign_id, helper, token, day,
-                     keep_helper=conflict.helper_recorded)
+                     keep_helper=conflict.helper_recorded, drop_cut=conflict.position_taken)
             if conflict.helper_recorded or conflict.code:
                 return _after_conflict(storage, launch_id, helper, key,
                                        fallback=conflict.code or "again")
@@ -416,40 +438,46 @@ def _cut(storage: Storage, launch: BargainLaunch, helper: str, source: str, key:
 
 
 def _release(client: redis.Redis, launch_id: int, campaign_id: int, helper: str, token: str,
-             day: str, *, keep_helper: bool) -> None:
+             day: str, *, keep_helper: bool, drop_cut: bool = False) -> None:
     with contextlib.suppress(redis.RedisError):  # the next sync rebuilds it from SQL
         bargain_gate.release(client, launch_id, campaign_id, helper, token, day,
-                             keep_helper=keep_helper)
+                             keep_helper=keep_helper, drop_cut=drop_cut)
 
 
 class _Conflict(Exception):
     """SQL refused the cut Redis gave: the helper already has a help (helper_recorded), the
     launch is over (code), or the position was taken (neither: Redis was stale)."""
 
-    def __init__(self, helper_recorded: bool = False, code: str = ""):
+    def __init__(self, helper_recorded: bool = False, code: str = "",
+                 position_taken: bool = False):
         super().__init__(code)
         self.helper_recorded = helper_recorded
         self.code = code
+        self.position_taken = position_taken
 
 
 def _commit_cut(storage: Storage, launch: BargainLaunch, helper: str, position: int,
                 fen: int, source: str, key: str, risk: bargain_risk.Risk | None, now: datetime,
-                notice_plan: bargain_notices.CutNoticePlan) -> HelpOutcome:
-    """Record the cut Redis gave. Everything the reply and the notice need was read before:
-    on SQLite this transaction holds the database's one write lock, so it is only the
-    counters' UPDATE, the help's INSERT and the notice."""
-    if launch.cuts()[position] != fen:
+                product: str) -> HelpOutcome:
+    """Record the cut Redis gave. What the reply needs was read before: on SQLite this
+    transaction holds the database's one write lock, so it is the counters' UPDATE, the
+    help's INSERT and the notice (decided after the UPDATE, which orders the launch's cuts:
+    two cuts at once cannot both see the starter's message quota unused)."""
+    cuts = launch.cuts()
+    if not 0 <= position < len(cuts) or cuts[position] != fen:
         raise _Conflict()  # Redis held another schedule: rebuild it
     try:
         with storage.sessions.begin() as db:
-            return _apply(db, launch, helper, position, fen, source, key, risk, now,
-                          notice_plan)
+            return _apply(db, launch, helper, position, fen, source, key, risk, now, product)
     except IntegrityError:
         with storage.sessions() as db:
             mine = db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch.id,
                                                           BargainHelp.openid == helper))
             by_key = db.scalar(select(BargainHelp.id).where(BargainHelp.key == key))
-        raise _Conflict(helper_recorded=mine is not None or by_key is not None) from None
+            taken = db.scalar(select(BargainHelp.id).where(BargainHelp.launch_id == launch.id,
+                                                           BargainHelp.seq == position))
+        raise _Conflict(helper_recorded=mine is not None or by_key is not None,
+                        position_taken=taken is not None) from None
 
 
 def _count(db: Session, launch: BargainLaunch, fen: int, now: datetime, *,
@@ -473,8 +501,7 @@ def _count(db: Session, launch: BargainLaunch, fen: int, now: datetime, *,
     if row is None:
         state, done = db.execute(select(BargainLaunch.state, BargainLaunch.cuts_done)
                                  .where(BargainLaunch.id == launch.id)).one()
-        raise _Conflict(code="complete" if state != "open" or done >= launch.cuts_total
-                        else "expired")
+        raise _Conflict(code=_why_over(state, done, launch.cuts_total))
     done, cut_fen = row
     completed = done == launch.cuts_total
     set_committed_value(launch, "cuts_done", done)
@@ -485,16 +512,26 @@ def _count(db: Session, launch: BargainLaunch, fen: int, now: datetime, *,
     return completed
 
 
+def _why_over(state: str, done: int, total: int) -> str:
+    """The refusal code for a launch that takes no more cuts."""
+    if state == "ordered" and done < total:
+        return "ordered"
+    if state in ("completed", "ordered") or done >= total:
+        return "complete"
+    return "expired"
+
+
 def _apply(db: Session, launch: BargainLaunch, helper: str, position: int, fen: int,
            source: str, key: str, risk: bargain_risk.Risk | None, now: datetime,
-           notice_plan: bargain_notices.CutNoticePlan) -> HelpOutcome:
+           product: str) -> HelpOutcome:
     """Count one cut in the caller's transaction; _Conflict when the launch is over."""
     completed = _count(db, launch, fen, now)
     help_ = _new_help(launch, helper, position, fen, source, key, risk, now)
     db.add(help_)
     db.flush()
+    notice_plan = bargain_notices.plan(db, launch, product, now)
     bargain_notices.after_cut(db, launch, help_.id, source, completed, notice_plan, now)
-    return _outcome_of(launch, "counted", fen, notice_plan.product, completed)
+    return _outcome_of(launch, "counted", fen, product, completed)
 
 
 def _new_help(launch: BargainLaunch, helper: str, position: int, fen: int, source: str,
@@ -529,16 +566,14 @@ def _cut_in_sql(storage: Storage, launch_id: int, helper: str, source: str, key:
     for _ in range(TRIES):
         try:
             with storage.sessions() as db:
-                launch = db.get(BargainLaunch, launch_id)
-                notice_plan = bargain_notices.plan(db, launch,
-                                                   product_name(db, launch.campaign), now)
+                product = product_name(db, db.get(BargainLaunch, launch_id).campaign)
             with storage.sessions.begin() as db:
                 campaign_state = db.get(BargainLaunch, launch_id).campaign.state
                 if campaign_state != "on":
                     raise _Conflict(code="paused" if campaign_state == "paused" else "ended")
                 launch, position, fen = _free_position(db, launch_id)
                 return _apply(db, launch, helper, position, fen, source, key, risk, now,
-                              notice_plan)
+                              product)
         except _Conflict as conflict:
             return _after_conflict(storage, launch_id, helper, key,
                                    fallback=conflict.code or "busy")
@@ -643,6 +678,8 @@ def approve(storage: Storage, help_id: int, actor: str, now: datetime | None = N
         else:
             raise refused("busy")
     except _Conflict as conflict:
+        if conflict.code == "paused":  # a pause passes: the help waits, still held
+            raise BargainRefused("paused", "活动暂停中，恢复后再审核这条帮砍。") from None
         reason = ANSWERS.get(conflict.code or "busy", "")
         reject(storage, help_id, actor, now, reason=reason)
         raise refused(conflict.code or "busy") from None
@@ -705,26 +742,43 @@ def snapshot(db: Session, launch_id: int, *, without: str = "") -> bargain_gate.
 
 def _sync(storage: Storage, launch_id: int, now: datetime, *, without: str = ""
           ) -> tuple[int, int] | None:
-    with storage.sessions() as db:
-        snap = snapshot(db, launch_id, without=without)
-    if snap is None:
-        return None
     try:
-        return bargain_gate.sync(storage.redis, launch_id, snap, now)
-    except redis.RedisError:
-        return None
+        since = bargain_gate.server_ms(storage.redis)  # before the snapshot: see SYNC
+        with storage.sessions() as db:
+            snap = snapshot(db, launch_id, without=without)
+        if snap is None:
+            return None
+        return bargain_gate.sync(storage.redis, launch_id, snap, since, now)
+    except (redis.RedisError, OperationalError):
+        return None  # Redis down, or SQL too busy: the next try or the job does it
+
+
+def sync_launch(storage: Storage, launch_id: int, now: datetime | None = None) -> None:
+    """Redis learns a launch's state from SQL (after an order placed or cancelled)."""
+    _sync(storage, launch_id, now or datetime.now(UTC))
 
 
 def reconcile_all(storage: Storage, now: datetime | None = None) -> dict[int, tuple[int, int]]:
-    """Job: every open launch's Redis keys rebuilt from SQL (cuts of dead processes back)."""
+    """Job: launches whose Redis keys need SQL's word rebuilt — unknown to Redis while open,
+    holding the cut of a dead process, or open in Redis but not in SQL (bought before the
+    floor, expired, cancelled back). A cheap probe first: a sync of a busy launch is safe,
+    but not free."""
     now = now or datetime.now(UTC)
     with storage.sessions() as db:
-        ids = list(db.scalars(select(BargainLaunch.id)
-                              .where(BargainLaunch.state == "open",
-                                     BargainLaunch.expires_at > now)
-                              .order_by(BargainLaunch.id)))
+        rows = list(db.execute(select(BargainLaunch.id, BargainLaunch.state)
+                               .where(BargainLaunch.state.in_(("open", "completed", "ordered")),
+                                      BargainLaunch.expires_at > now)
+                               .order_by(BargainLaunch.id)))
     done = {}
-    for launch_id in ids:
+    for launch_id, state in rows:
+        try:
+            found, redis_open = bargain_gate.probe(storage.redis, launch_id)
+        except redis.RedisError:
+            return done  # down: nothing to reconcile with
+        if found == -1 and state != "open":
+            continue  # Redis does not know it, and needs not: it takes no cuts
+        if found == 0 and redis_open == (state == "open"):
+            continue
         result = _sync(storage, launch_id, now)
         if result is None:
             continue

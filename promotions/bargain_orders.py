@@ -19,7 +19,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: The expiry warning goes this long before the end (or at half the launch's time if shorter).
 WARN_BEFORE = timedelta(hours=3)
+#: Launches handled per run of the job (it runs every minute).
+BATCH = 500
 
 
 def buyable(db: Session, launch: BargainLaunch, openid: str, now: datetime) -> None:
@@ -49,7 +51,7 @@ def buyable(db: Session, launch: BargainLaunch, openid: str, now: datetime) -> N
     if launch.state == "open" and not campaign.buy_before_floor:
         raise BargainRefused("not_yet", f"还没砍到底价：还差 {yuan(launch.left_fen)}，还需 "
                                         f"{launch.helpers_left} 位好友帮砍。")
-    if campaign.state == "ended":
+    if launch.state == "open" and campaign.state == "ended":
         raise BargainRefused("ended", "这个砍价活动已经结束了。")
 
 
@@ -108,47 +110,59 @@ def on_order_change(db: Session, order: Order, from_state: str, to_state: str,
     again = "completed" if launch.cuts_done == launch.cuts_total else "open"
     if now >= as_utc(launch.expires_at):
         again = "expired"
-    db.execute(update(BargainLaunch)
-               .where(BargainLaunch.id == launch.id, BargainLaunch.state == "ordered")
-               .values(state=again, order_id=None,
-                       ended_at=now if again == "expired" else None)
-               .execution_options(synchronize_session=False))
+    moved = db.execute(update(BargainLaunch)
+                       .where(BargainLaunch.id == launch.id, BargainLaunch.state == "ordered")
+                       .values(state=again, order_id=None,
+                               ended_at=now if again == "expired" else None)
+                       .execution_options(synchronize_session=False)).rowcount
+    if moved and again == "expired":  # past its time: nothing left to buy, and they are told
+        bargain_notices.expired(db, launch, product_name(db, launch.campaign), now)
 
 
 def expire_launches(storage: Storage, now: datetime | None = None) -> dict[str, int]:
-    """Job: warn launches near their end, expire those past it (or of an ended campaign)."""
+    """Job: warn launches near their end (once: `warned_at`), expire those past it — and the
+    open ones of an ended campaign; a launch already at the floor stays buyable until its own
+    time. Work is read as a list of ids first, then done in short transactions (a crash loses
+    no expiry and repeats none; SQLite's write lock is never held across the whole list)."""
     now = now or datetime.now(UTC)
     counts = {"warned": 0, "expired": 0}
-    with storage.sessions.begin() as db:
-        ending = select(BargainLaunch).join(BargainCampaign).where(
-            BargainLaunch.state.in_(("open", "completed")))
-        for launch in db.scalars(ending.where(BargainLaunch.expires_at > now,
-                                              BargainLaunch.expires_at <= now + WARN_BEFORE,
-                                              BargainCampaign.state != "ended")):
-            length = as_utc(launch.expires_at) - as_utc(launch.created_at)
-            near = as_utc(launch.expires_at) - now <= min(WARN_BEFORE, length / 2)
-            if near and bargain_notices.expiring(db, launch, product_name(db, launch.campaign),
-                                                      now):
-                counts["warned"] += 1
-    while True:  # one launch per transaction: a crash loses no expiry, repeats none
+    live = BargainLaunch.state.in_(("open", "completed"))
+    with storage.sessions() as db:
+        near = list(db.execute(
+            select(BargainLaunch.id, BargainLaunch.created_at, BargainLaunch.expires_at)
+            .where(live, BargainLaunch.warned_at.is_(None), BargainLaunch.expires_at > now,
+                   BargainLaunch.expires_at <= now + WARN_BEFORE).limit(BATCH)))
+        due = list(db.scalars(select(BargainLaunch.id)
+                              .where(live, BargainLaunch.expires_at <= now).limit(BATCH)))
+        due += list(db.scalars(
+            select(BargainLaunch.id).join(BargainCampaign)
+            .where(BargainLaunch.state == "open", BargainCampaign.state == "ended")
+            .limit(BATCH)))
+    for launch_id, created_at, expires_at in near:
+        length = as_utc(expires_at) - as_utc(created_at)
+        if as_utc(expires_at) - now > min(WARN_BEFORE, length / 2):
+            continue
         with storage.sessions.begin() as db:
-            launch = db.scalar(
-                select(BargainLaunch).join(BargainCampaign)
-                .where(BargainLaunch.state.in_(("open", "completed")),
-                       or_(BargainLaunch.expires_at <= now, BargainCampaign.state == "ended"))
-                .order_by(BargainLaunch.id).limit(1))
-            if launch is None:
-                break
+            marked = db.execute(update(BargainLaunch)
+                                .where(BargainLaunch.id == launch_id, live,
+                                       BargainLaunch.warned_at.is_(None))
+                                .values(warned_at=now)
+                                .execution_options(synchronize_session=False)).rowcount
+            if marked:
+                launch = db.get(BargainLaunch, launch_id)
+                bargain_notices.expiring(db, launch, product_name(db, launch.campaign), now)
+                counts["warned"] += 1
+    for launch_id in dict.fromkeys(due):
+        with storage.sessions.begin() as db:
             moved = db.execute(update(BargainLaunch)
-                               .where(BargainLaunch.id == launch.id,
-                                      BargainLaunch.state.in_(("open", "completed")))
+                               .where(BargainLaunch.id == launch_id, live)
                                .values(state="expired", ended_at=now)
                                .execution_options(synchronize_session=False)).rowcount
             if moved != 1:
                 continue
+            launch = db.get(BargainLaunch, launch_id)
             give_unit_back(db, launch)
             bargain_notices.expired(db, launch, product_name(db, launch.campaign), now)
-            launch_id = launch.id
         counts["expired"] += 1
         try:
             bargain_gate.forget(storage.redis, [launch_id])

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select, update
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import as_utc, shanghai_text
@@ -45,6 +45,8 @@ Screen = Callable[[Session, str], str | None]
 
 class CustomerNotice(Base):
     __tablename__ = "customer_notices"
+    #: A customer's notices waiting or sent: the quota of their 48-hour window is counted on it.
+    __table_args__ = (Index("ix_customer_notices_openid_state", "openid", "state"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: What makes this notice one (e.g. "flash:12:<openid>"): queued twice, it exists once.

@@ -142,3 +142,25 @@ def test_a_command_leaves_the_order_step(app, client, campaign):
     assert "刚才的砍价下单已暂停，回复「继续砍价下单」接着来" in paused
     assert "请发送收货信息" in text(starter.say("继续砍价下单"))
     assert "砍价价 ¥1" in text(starter.say(ADDRESS))
+
+
+def test_punctuation_voice_and_full_width_text_still_work(app, client, campaign):
+    starter = person(client, "o-starter")
+    assert "砍价已发起" in text(starter.say("发起砍价！"))
+    code = launch_of(app, "o-starter").code
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in code)  # 全角 letters and digits
+    assert text(person(client, "o-a").say(f"帮砍 {code}。")).startswith("帮砍成功")
+    assert text(person(client, "o-b").say(f"帮砍 {wide}")).startswith("帮砍成功")
+    assert "砍" in text(person(client, "o-c").say(f"{code.lower()}!"))
+    assert "例如「帮砍 K7M3Q2」" in text(person(client, "o-d").say("帮砍"))
+
+
+def test_cancel_order_leaves_the_bargain_purchase(app, client, campaign):
+    starter = person(client, "o-starter")
+    starter.say("发起砍价")
+    code = launch_of(app, "o-starter").code
+    for n in range(3):
+        person(client, f"o-f{n}").say(code)
+    starter.say("砍价下单")
+    assert "没有下单" in text(starter.say("取消订单"))
+    assert "请发送收货信息" in text(starter.say("砍价下单"))

@@ -189,18 +189,42 @@ def test_redis_down_cuts_through_sql_and_a_real_restart_picks_up(storage, campai
     assert launch(storage.sessions, launch_id).cut_fen == 3890
 
 
-def test_a_dead_process_cut_goes_back_after_the_grace(storage, campaign):
+def test_a_dead_process_cut_goes_back_after_the_grace(storage, campaign, monkeypatch):
     launch_id = start(storage, campaign[1])
     limits = bargain_gate.Limits(9, 9, 9, 9)
     # A process popped the first cut, then died before its SQL commit.
     answer, position, _ = bargain_gate.cut(storage.redis, launch_id, campaign[1], "o-dead",
                                            "tok", NOW, "20260302", limits)
     assert (answer, position) == ("ok", 0)
-    later = NOW + timedelta(seconds=bargain_gate.GRACE_SECONDS + 1)
-    assert bargain_ledger.reconcile_all(storage, later)[launch_id] == (3, 1)
+    assert bargain_ledger.reconcile_all(storage, NOW) == {}  # still within the grace
+    monkeypatch.setattr(bargain_gate, "GRACE_SECONDS", 0)  # Redis's clock: the grace is over
+    assert bargain_ledger.reconcile_all(storage, NOW)[launch_id] == (3, 1)
     for n in (1, 2, 3):
-        cut(storage, launch_id, f"o-friend-{n}", now=later)
+        cut(storage, launch_id, f"o-friend-{n}")
     assert launch(storage.sessions, launch_id).state == "completed"
+
+
+def test_the_last_cut_held_by_a_dead_process_is_taken_back_by_the_next_helper(
+        storage, campaign, monkeypatch):
+    launch_id = start(storage, campaign[1])
+    cut(storage, launch_id, "o-friend-1")
+    cut(storage, launch_id, "o-friend-2")
+    limits = bargain_gate.Limits(9, 9, 9, 9)
+    answer, _, _ = bargain_gate.cut(storage.redis, launch_id, campaign[1], "o-dead", "tok",
+                                    NOW, "20260302", limits)
+    assert answer == "ok"  # the last cut, popped by a process that then died
+    assert refusal(storage, launch_id, "o-friend-3") == "busy"  # it may still commit
+    monkeypatch.setattr(bargain_gate, "GRACE_SECONDS", 0)
+    assert cut(storage, launch_id, "o-friend-3").completed  # no wait for the job
+
+
+def test_a_retry_while_the_first_request_is_recorded_is_told_to_wait(storage, campaign):
+    launch_id = start(storage, campaign[1])
+    limits = bargain_gate.Limits(9, 9, 9, 9)
+    answer, _, _ = bargain_gate.cut(storage.redis, launch_id, campaign[1], "o-slow", "tok",
+                                    NOW, "20260302", limits)
+    assert answer == "ok"
+    assert refusal(storage, launch_id, "o-slow", key="the-retry") == "inflight"
 
 
 def test_caps_per_day_and_velocity(storage):

@@ -186,3 +186,28 @@ def test_a_cut_is_never_sent_through_the_subscription_opt_in(storage):
     assert sent.subscribe == [] and sent.custom == []
     with storage.sessions() as db:
         assert notices.has_opt_in(db, "o-starter", "TPL")  # kept for the completion
+
+
+def test_a_sold_out_campaign_takes_no_more_cuts(storage):
+    sku_id = make_sku(storage.sessions)
+    campaign_id = make_campaign(storage.sessions, sku_id, stock_quota=1)
+    launch_id = start(storage, campaign_id)
+    with storage.sessions.begin() as db:
+        db.get(BargainCampaign, campaign_id).units_used = 1  # another starter bought the last
+    with pytest.raises(BargainRefused) as caught:
+        cut(storage, launch_id, "o-friend")
+    assert caught.value.code == "soldout" and "没有砍" in caught.value.message
+    assert launch(storage.sessions, launch_id).cuts_done == 0
+
+
+def test_ending_a_campaign_expires_open_launches_but_keeps_those_at_the_floor(storage):
+    from promotions import bargain_manager
+
+    _sku_id, campaign_id, done_id = completed_launch(storage, launches_per_customer=3)
+    going = start(storage, campaign_id, "o-other")
+    with storage.sessions.begin() as db:
+        bargain_manager.end(db, campaign_id, NOW)
+    assert bargain_orders.expire_launches(storage, NOW)["expired"] == 1
+    assert launch(storage.sessions, going).state == "expired"
+    assert launch(storage.sessions, done_id).state == "completed"
+    assert place(storage, done_id).total_fen == 100  # promised at the floor: still buyable

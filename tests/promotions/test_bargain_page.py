@@ -4,6 +4,7 @@ helping from it (CSRF, one cut per friend, a retried POST answering as the first
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -156,8 +157,10 @@ def test_help_counts_and_the_amounts_are_exact(app, sandbox, launch_code):
     assert f"还差 {yuan(left)}" in html and "还需 2 位好友" in html
     assert f"现价 {yuan(12900 - first)}" in html
     (row,) = helps(app)
+    key = "page:" + form["nonce"]  # stored bound to the launch and the helper
+    stored = "h:" + hashlib.sha1(f"{launch.id}:o_friend1:{key}".encode()).hexdigest()
     assert (row.openid, row.amount_fen, row.source, row.key) == (
-        "o_friend1", first, "page", "page:" + form["nonce"])
+        "o_friend1", first, "page", stored)
     assert "o_friend1" not in html and STARTER not in html
     assert "好友 1" in html
     assert_neutral(html)

@@ -1,9 +1,10 @@
 """Bargains (砍价): campaigns, launches with their stored cut schedules, and the helps,
-unique per (launch, helper) and per (launch, cut position).
+unique per (launch, helper) and per (launch, cut position); customer notices get an index on
+(openid, state), on which a customer's 48-hour window quota is counted.
 
 Revision ID: 0006_bargains
 Revises: 0005_promotions
-Create Date: 2026-12-04 19:52:31.468240
+Create Date: 2026-12-04 20:15:25.381299
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('warned_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('cut_fen >= 0 AND cut_fen <= start_fen - floor_fen', name='ck_bargain_cut_fen'),
     sa.CheckConstraint('cuts_done >= 0 AND cuts_done <= cuts_total', name='ck_bargain_cuts'),
@@ -114,9 +116,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_bargain_helps_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_bargain_helps_launch_id'), ['launch_id'], unique=False)
 
+    with op.batch_alter_table('customer_notices', schema=None) as batch_op:
+        batch_op.create_index('ix_customer_notices_openid_state', ['openid', 'state'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('customer_notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_notices_openid_state')
+
     with op.batch_alter_table('bargain_helps', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bargain_helps_launch_id'))
         batch_op.drop_index(batch_op.f('ix_bargain_helps_campaign_id'))
