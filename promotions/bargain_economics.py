@@ -138,7 +138,7 @@ def check(data: PreviewInput) -> list[str]:
     if not isinstance(data.starter_cuts, bool):
         problems.append("发起人是否自砍一刀应为是或否")
     if not _is_number(data.new_customer_share) or not 0 <= data.new_customer_share <= 1:
-        problems.append("新顾客占比应在 0–1 之间")
+        problems.append("新顾客占比应在 0%–100% 之间")
     if data.unit_cost_fen is not None and (not _is_int(data.unit_cost_fen)
                                            or not 0 <= data.unit_cost_fen <= MAX_FEN):
         problems.append(f"成本应在 ¥0 到 {yuan(MAX_FEN)} 之间，或不填")
@@ -252,7 +252,9 @@ def preview(data: PreviewInput) -> Preview:
     new_customers = helpers * data.new_customer_share
 
     discount = max(0, data.price_fen - data.floor_fen)
-    total_discount = completions * discount
+    # Only the quota can be bought at the floor: completions beyond it cost nothing (and are
+    # warned about below).
+    total_discount = min(completions, data.stock_quota) * discount
     cost_per_new = _round_fen(total_discount / new_customers) if new_customers > 0 else None
 
     units = min(data.stock_quota, _whole_units(completions))

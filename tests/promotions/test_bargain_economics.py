@@ -266,3 +266,11 @@ def test_the_assumption_is_stated_in_one_sentence():
     assert text == ("假设每个发起平均每小时有 0.25 位好友帮砍，时限 24 小时，"
                     "即时限内平均约 6 位，需要 5 位才能砍到底。")
     assert "1.5 位好友" in assumption_text(replace(BASE, arrival_per_hour=1.5))
+
+
+def test_discount_beyond_the_stock_quota_is_not_counted_as_given():
+    many = replace(BASE, expected_launches=1000, arrival_per_hour=5.0, stock_quota=10)
+    shown = preview(many)
+    assert shown.expected_completions > 10
+    assert shown.total_discount_fen == 10 * (9900 - 100)
+    assert "预计完成数超过库存配额，超出部分的顾客将无法下单" in shown.warnings
