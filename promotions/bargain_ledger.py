@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 
 #: Tries of one help when Redis and SQL disagree (each try re-syncs the launch first).
 TRIES = 4
+#: A launch that reaches the floor can be bought for at least this long, however close to its
+#: end the last cut came (a cut a minute before the end must not leave one minute to buy).
+BUY_WINDOW = timedelta(hours=24)
 #: A launch's QR code lives as long as the launch, within WeChat's 30-day maximum.
 QR_MAX_SECONDS = 30 * 86400
 
@@ -486,12 +489,16 @@ def _count(db: Session, launch: BargainLaunch, fen: int, now: datetime, *,
     last cut; the launch object (attached or not) follows. Raises _Conflict when the launch is over
     (`check`: open, a cut left, not expired). Returns whether this cut completed it."""
     last = BargainLaunch.cuts_done + 1 == BargainLaunch.cuts_total
+    buy_by = now + BUY_WINDOW
     statement = (update(BargainLaunch).where(BargainLaunch.id == launch.id)
                  .values(cuts_done=BargainLaunch.cuts_done + 1,
                          cut_fen=BargainLaunch.cut_fen + fen,
                          state=case((last, "completed"), else_=BargainLaunch.state),
-                         completed_at=case((last, now), else_=BargainLaunch.completed_at))
-                 .returning(BargainLaunch.cuts_done, BargainLaunch.cut_fen)
+                         completed_at=case((last, now), else_=BargainLaunch.completed_at),
+                         expires_at=case((last & (BargainLaunch.expires_at < buy_by), buy_by),
+                                         else_=BargainLaunch.expires_at))
+                 .returning(BargainLaunch.cuts_done, BargainLaunch.cut_fen,
+                            BargainLaunch.expires_at)
                  .execution_options(synchronize_session=False))
     if check:
         statement = statement.where(BargainLaunch.state == "open",
@@ -502,13 +509,14 @@ def _count(db: Session, launch: BargainLaunch, fen: int, now: datetime, *,
         state, done = db.execute(select(BargainLaunch.state, BargainLaunch.cuts_done)
                                  .where(BargainLaunch.id == launch.id)).one()
         raise _Conflict(code=_why_over(state, done, launch.cuts_total))
-    done, cut_fen = row
+    done, cut_fen, expires_at = row
     completed = done == launch.cuts_total
     set_committed_value(launch, "cuts_done", done)
     set_committed_value(launch, "cut_fen", cut_fen)
     if completed:
         set_committed_value(launch, "state", "completed")
         set_committed_value(launch, "completed_at", now)
+        set_committed_value(launch, "expires_at", as_utc(expires_at))
     return completed
 
 

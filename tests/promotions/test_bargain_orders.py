@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.clock import as_utc
 from promotions import bargain_orders
 from promotions.bargains import BargainCampaign, BargainRefused
 from shop import notices, orders
@@ -211,3 +212,16 @@ def test_ending_a_campaign_expires_open_launches_but_keeps_those_at_the_floor(st
     assert launch(storage.sessions, going).state == "expired"
     assert launch(storage.sessions, done_id).state == "completed"
     assert place(storage, done_id).total_fen == 100  # promised at the floor: still buyable
+
+
+def test_a_launch_completed_just_before_its_end_can_still_be_bought_for_a_day(storage):
+    sku_id = make_sku(storage.sessions)
+    launch_id = start(storage, make_campaign(storage.sessions, sku_id))
+    late = NOW + timedelta(hours=23, minutes=59)
+    for n in (1, 2, 3):
+        cut(storage, launch_id, f"o-friend-{n}", now=late)
+    done = launch(storage.sessions, launch_id)
+    assert done.state == "completed"
+    assert as_utc(done.expires_at) >= late + timedelta(hours=24)
+    assert bargain_orders.expire_launches(storage, NOW + timedelta(hours=25))["expired"] == 0
+    assert place(storage, launch_id, now=NOW + timedelta(hours=30)).total_fen == 100
