@@ -228,14 +228,25 @@ def _start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> St
         return Started(launch.id, launch.code, new=True)
 
 
+def take_quota(db: Session, campaign_id: int) -> bool:
+    """One unit of the campaign's stock quota, by a conditional UPDATE (never past it)."""
+    return db.execute(update(BargainCampaign)
+                      .where(BargainCampaign.id == campaign_id,
+                             BargainCampaign.units_used < BargainCampaign.stock_quota)
+                      .values(units_used=BargainCampaign.units_used + 1)
+                      .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def return_quota(db: Session, campaign_id: int) -> None:
+    db.execute(update(BargainCampaign)
+               .where(BargainCampaign.id == campaign_id, BargainCampaign.units_used > 0)
+               .values(units_used=BargainCampaign.units_used - 1)
+               .execution_options(synchronize_session=False))
+
+
 def _take_unit(db: Session, campaign: BargainCampaign) -> None:
     """One unit of the campaign's quota and of the SKU's stock, or BargainRefused."""
-    quota = db.execute(update(BargainCampaign)
-                       .where(BargainCampaign.id == campaign.id,
-                              BargainCampaign.units_used < BargainCampaign.stock_quota)
-                       .values(units_used=BargainCampaign.units_used + 1)
-                       .execution_options(synchronize_session=False)).rowcount
-    if quota != 1:
+    if not take_quota(db, campaign.id):
         raise BargainRefused("soldout", "这个砍价活动的名额已经抢完了。")
     stock = db.execute(update(Sku).where(Sku.id == campaign.sku_id, Sku.stock >= 1)
                        .values(stock=Sku.stock - 1)
@@ -255,10 +266,7 @@ def give_unit_back(db: Session, launch: BargainLaunch) -> None:
     campaign = db.get(BargainCampaign, launch.campaign_id)
     db.execute(update(Sku).where(Sku.id == campaign.sku_id).values(stock=Sku.stock + 1)
                .execution_options(synchronize_session=False))
-    db.execute(update(BargainCampaign)
-               .where(BargainCampaign.id == campaign.id, BargainCampaign.units_used > 0)
-               .values(units_used=BargainCampaign.units_used - 1)
-               .execution_options(synchronize_session=False))
+    return_quota(db, campaign.id)
 
 
 def attach_qr(storage: Storage, launch_id: int, now: datetime) -> None:

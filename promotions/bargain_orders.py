@@ -26,7 +26,7 @@ from core.clock import as_utc
 from core.money import yuan
 from core.storage import Storage
 from promotions import bargain_gate, bargain_notices
-from promotions.bargain_ledger import give_unit_back, product_name
+from promotions.bargain_ledger import give_unit_back, product_name, return_quota, take_quota
 from promotions.bargains import BargainCampaign, BargainLaunch, BargainRefused
 from shop import orders
 from shop.orders import Order, OrderError
@@ -73,14 +73,8 @@ def place(db: Session, launch_id: int, openid: str, *, address: dict[str, Any], 
         raise BargainRefused("ordered", "这个砍价已经下过单了。回复「我的订单」查看。")
     db.refresh(launch)
     held = launch.reserved
-    if not held:
-        quota = db.execute(update(BargainCampaign)
-                           .where(BargainCampaign.id == campaign.id,
-                                  BargainCampaign.units_used < BargainCampaign.stock_quota)
-                           .values(units_used=BargainCampaign.units_used + 1)
-                           .execution_options(synchronize_session=False)).rowcount
-        if quota != 1:
-            raise BargainRefused("soldout", "这个砍价活动的库存已经发完了，暂时不能下单。")
+    if not held and not take_quota(db, campaign.id):
+        raise BargainRefused("soldout", "这个砍价活动的库存已经发完了，暂时不能下单。")
     try:
         order = orders.place(db, openid, [(campaign.sku_id, 1)], address=address, now=now,
                              payment_minutes=payment_minutes, checkout_key=checkout_key,
@@ -101,10 +95,7 @@ def on_order_change(db: Session, order: Order, from_state: str, to_state: str,
     launch = db.scalar(select(BargainLaunch).where(BargainLaunch.order_id == order.id))
     if launch is None:
         return
-    db.execute(update(BargainCampaign)
-               .where(BargainCampaign.id == launch.campaign_id, BargainCampaign.units_used > 0)
-               .values(units_used=BargainCampaign.units_used - 1)
-               .execution_options(synchronize_session=False))
+    return_quota(db, launch.campaign_id)
     if from_state != "pending_payment":
         return
     again = "completed" if launch.cuts_done == launch.cuts_total else "open"
