@@ -1,6 +1,7 @@
 """The manager's 砍价 pages: campaigns with their counts, a new campaign (with a 预览 of what
 it may cost before 创建), one campaign's figures, its per-launch ledger and the helps
-waiting for review, and pausing, resuming and ending it. Plus the same data for scripts under
+waiting for review, and pausing, resuming and ending it. Plus the same data and actions for
+scripts (creating, the preview, the ledger, deciding held helps) under
 /api/v1/promotions/bargains.
 
 The rules are in bargain_manager.py (the campaign) and bargain_ledger.py (deciding a held
@@ -38,7 +39,13 @@ from core.clock import SHANGHAI, as_utc, shanghai_text
 from core.money import MoneyError, parse_yuan, yuan
 from promotions import bargain_manager
 from promotions.bargain_manager import TitleHeld
-from promotions.bargains import BargainCampaign, BargainError, BargainHelp, BargainRefused
+from promotions.bargains import (
+    BargainCampaign,
+    BargainError,
+    BargainHelp,
+    BargainLaunch,
+    BargainRefused,
+)
 from shop.catalog import Product, Sku
 
 bp = console_blueprint("bargain_admin", __name__, "/admin/promotions/bargains",
@@ -382,3 +389,241 @@ def api_move(campaign_id: int, move: str) -> Response:
                      title=campaign.title, address=client_address(), via="api")
     db.commit()
     return jsonify(_campaign_json(campaign, _now()))
+
+
+#: The campaign's whole-number terms as JSON carries them, with the console form's labels.
+API_WHOLE = (("sku_id", "商品规格"), ("floor_fen", "底价（分）"),
+             ("helpers_needed", "需要助力人数"), ("hours_per_launch", "每次砍价有效时长"),
+             ("stock_quota", "砍价库存"), ("launches_per_customer", "每人可发起次数"),
+             ("helps_per_day", "每人每天可助力次数"),
+             ("helps_per_campaign", "每人本活动可助力次数"), ("front_loading", "前几刀力度"))
+#: PreviewInput's fields that have no default: a preview without them says so.
+PREVIEW_REQUIRED = ("price_fen", "floor_fen", "helpers_needed", "hours_per_launch",
+                    "expected_launches", "arrival_per_hour", "stock_quota")
+PREVIEW_FIELDS = (*PREVIEW_REQUIRED, "starter_cuts", "new_customer_share", "unit_cost_fen",
+                  "front_loading")
+MAX_LEDGER = 1000
+
+
+def _json_body() -> dict[str, Any] | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _api_time(body: dict[str, Any], name: str, label: str) -> datetime:
+    """An ISO 8601 time with its offset (2026-12-05T09:00:00+08:00), as aware UTC."""
+    text = body.get(name)
+    example = f"{label}需为带时区的 ISO 8601 时间，如 2026-12-05T09:00:00+08:00"
+    if not isinstance(text, str):
+        raise BargainError(example)
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise BargainError(example) from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise BargainError(example)
+    return at.astimezone(UTC)
+
+
+def api_terms(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON's terms as create_campaign takes them (money in fen, times with offset);
+    BargainError names the field that is missing or of the wrong kind."""
+    title = body.get("title", "")
+    if not isinstance(title, str):
+        raise BargainError("活动标题需为文字")
+    terms: dict[str, Any] = {"title": title}
+    for name, label in API_WHOLE:
+        if not _is_whole(body.get(name)):
+            raise BargainError(f"{label}需为整数（{name}）")
+        terms[name] = body[name]
+    unit_cost = body.get("unit_cost_fen")
+    if unit_cost is not None and not _is_whole(unit_cost):
+        raise BargainError("单件成本（分）需为整数，或不填（unit_cost_fen）")
+    terms["unit_cost_fen"] = unit_cost
+    terms["starts_at"] = _api_time(body, "starts_at", "开始时间")
+    terms["ends_at"] = _api_time(body, "ends_at", "结束时间")
+    for box in CHECKBOXES:
+        value = body.get(box, False)
+        if not isinstance(value, bool):
+            raise BargainError(f"{box} 需为 true 或 false")
+        terms[box] = value
+    return terms
+
+
+def _masked(openid: str) -> str:
+    """A customer's openid cut to its first 6 characters, as the console's customer lists
+    show it (campaigns.segments.mask)."""
+    return openid[:6] + "…"
+
+
+def _when(at: datetime | None) -> str | None:
+    return as_utc(at).isoformat() if at is not None else None
+
+
+def _help_json(help_: BargainHelp) -> dict[str, Any]:
+    return {
+        "id": help_.id, "launch_id": help_.launch_id, "campaign_id": help_.campaign_id,
+        "seq": help_.seq, "amount_fen": help_.amount_fen, "state": help_.state,
+        "state_text": bargain_manager.HELP_STATES.get(help_.state, help_.state),
+        "source": help_.source,
+        "source_text": bargain_manager.HELP_SOURCES.get(help_.source, help_.source),
+        "helper": _masked(help_.openid), "risk": help_.risk, "reasons": help_.reasons,
+        "new_customer": help_.new_customer, "created_at": _when(help_.created_at),
+        "decided_at": _when(help_.decided_at), "decided_by": help_.decided_by,
+    }
+
+
+def _launch_json(entry: bargain_manager.LaunchEntry) -> dict[str, Any]:
+    launch = entry.launch
+    return {
+        "id": launch.id, "starter": _masked(launch.openid), "state": launch.state,
+        "state_text": bargain_manager.LAUNCH_STATES.get(launch.state, launch.state),
+        "start_fen": launch.start_fen, "floor_fen": launch.floor_fen,
+        "cut_fen": launch.cut_fen, "price_fen": launch.price_fen, "left_fen": launch.left_fen,
+        "helpers_left": launch.helpers_left, "order_id": launch.order_id,
+        "created_at": _when(launch.created_at), "expires_at": _when(launch.expires_at),
+        "completed_at": _when(launch.completed_at),
+        "helps": [_help_json(help_) for help_ in entry.helps],
+    }
+
+
+def _no_campaign() -> Response:
+    return api.api_error(404, "not_found", "没有这个砍价活动")
+
+
+@api_bp.post("")
+@api.requires("promotions")
+def api_create() -> Response | tuple[Response, int]:
+    """A new campaign from JSON: 201 with it; 400 with the first problem of the terms; 202
+    with the reason when its title waits for the compliance reviewer (nothing created)."""
+    body = _json_body()
+    if body is None:
+        return api.api_error(400, "bad_request", "请发送 JSON 对象（活动的各项设置）")
+    db, now, actor = get_db(), _now(), g.api_account
+    try:
+        campaign = bargain_manager.create_campaign(
+            db, **api_terms(body), now=now, screener=live_screener(), author=actor.username)
+    except TitleHeld as held:
+        db.commit()  # keeps the review item the gate queued for the compliance reviewer
+        return jsonify({"held": True, "message": str(held)}), 202
+    except BargainError as error:
+        db.rollback()
+        return api.api_error(400, "invalid", str(error))
+    audit_log.record(db, "bargain.create", actor=actor, target=f"bargain:{campaign.id}",
+                     title=campaign.title, sku_id=campaign.sku_id, floor_fen=campaign.floor_fen,
+                     helpers_needed=campaign.helpers_needed,
+                     hours_per_launch=campaign.hours_per_launch,
+                     starts_at=as_utc(campaign.starts_at).isoformat(),
+                     ends_at=as_utc(campaign.ends_at).isoformat(),
+                     stock_quota=campaign.stock_quota,
+                     reserve_at_launch=campaign.reserve_at_launch,
+                     new_customers_only=campaign.new_customers_only,
+                     address=client_address(), via="api")
+    db.commit()
+    response = jsonify(_campaign_json(campaign, now))
+    response.status_code = 201
+    response.headers["Location"] = url_for("bargain_api.api_campaign", campaign_id=campaign.id)
+    return response
+
+
+@api_bp.post("/preview")
+@api.requires("promotions")
+def api_preview() -> Response:
+    """What the settings may cost (PreviewInput's fields; money in fen, new_customer_share
+    0–1): every Preview figure and the assumption; 400 with the problems. Writes nothing."""
+    try:
+        from promotions import bargain_economics
+    except ImportError:
+        return api.api_error(503, "unavailable", "预览暂不可用（测算模块尚未上线）")
+    body = _json_body()
+    if body is None:
+        return api.api_error(400, "bad_request", "请发送 JSON 对象（预览的各项设置）")
+    missing = [name for name in PREVIEW_REQUIRED if body.get(name) is None]
+    problems = [f"缺少 {name}" for name in missing]
+    if not problems:
+        data = bargain_economics.PreviewInput(
+            **{name: body[name] for name in PREVIEW_FIELDS if body.get(name) is not None})
+        problems = bargain_economics.check(data)
+    if problems:
+        response = jsonify({"error": "invalid", "message": "；".join(problems),
+                            "problems": problems})
+        response.status_code = 400
+        return response
+    return jsonify({**asdict(bargain_economics.preview(data)),
+                    "assumption": bargain_economics.assumption_text(data)})
+
+
+@api_bp.get("/<int:campaign_id>/launches")
+@api.requires("promotions")
+def api_launches(campaign_id: int) -> Response:
+    """The ledger: the newest launches (`limit`, 200 unless said, at most 1000) with every
+    help; customers' openids cut to their first characters, times ISO in UTC."""
+    db = get_db()
+    if db.get(BargainCampaign, campaign_id) is None:
+        return _no_campaign()
+    text = request.args.get("limit", "200").strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LEDGER:
+        return api.api_error(400, "invalid", f"limit 需为 1–{MAX_LEDGER} 的整数")
+    entries = bargain_manager.ledger(db, campaign_id, limit=int(text))
+    return jsonify({"campaign_id": campaign_id,
+                    "launches": [_launch_json(entry) for entry in entries]})
+
+
+@api_bp.get("/helps/held")
+@api.requires("promotions")
+def api_held() -> Response:
+    """Helps waiting for review, oldest first (every campaign's, or `campaign_id`'s)."""
+    text = request.args.get("campaign_id", "").strip()
+    if text and not text.isdigit():
+        return api.api_error(400, "invalid", "campaign_id 需为整数")
+    held = bargain_manager.held_helps(get_db(), int(text) if text else None)
+    return jsonify({"helps": [_help_json(help_) for help_ in held]})
+
+
+@api_bp.post("/helps/<int:help_id>/<any(approve, reject):decision>")
+@api.requires("promotions")
+def api_decide_help(help_id: int, decision: str) -> Response:
+    """Approve (its cut lands now, if the launch still takes one) or reject a held help, as
+    the console's 通过 / 拒绝: 200 with the outcome, 409 with why the ledger refused."""
+    db = get_db()
+    held = db.get(BargainHelp, help_id)
+    if held is None:
+        return api.api_error(404, "not_found", "没有这条助力")
+    campaign_id, launch_id, openid = held.campaign_id, held.launch_id, held.openid
+    try:
+        from promotions import bargain_ledger
+    except ImportError:
+        return api.api_error(503, "unavailable", "审核功能暂不可用（砍价账本模块尚未上线）")
+    actor = g.api_account
+    storage = current_app.extensions["storage"]
+    try:
+        outcome = getattr(bargain_ledger, decision)(storage, help_id, actor.username, _now())
+    except BargainRefused as refused:
+        db.rollback()
+        if refused.code not in ("decided", "busy"):  # the ledger rejected it: on record
+            audit_log.record(db, f"bargain.help_{decision}", actor=actor,
+                             target=f"bargain_help:{help_id}", campaign_id=campaign_id,
+                             launch_id=launch_id, helper=openid, refused=refused.code,
+                             address=client_address(), via="api")
+            db.commit()
+        return api.api_error(409, refused.code, refused.message)
+    db.expire_all()  # the ledger wrote through its own sessions
+    audit_log.record(db, f"bargain.help_{decision}", actor=actor, target=f"bargain_help:{help_id}",
+                     campaign_id=campaign_id, launch_id=launch_id, helper=openid,
+                     address=client_address(), via="api")
+    db.commit()
+    answer: dict[str, Any] = {
+        "decision": decision,
+        "message": "已通过，这一刀已计入" if decision == "approve" else "已拒绝这次助力",
+        "help": _help_json(db.get(BargainHelp, help_id)),
+    }
+    if outcome is not None:
+        launch = db.get(BargainLaunch, launch_id)
+        answer.update(amount_fen=outcome.amount_fen, completed=outcome.completed,
+                      price_fen=launch.price_fen, left_fen=launch.left_fen,
+                      helpers_left=launch.helpers_left)
+    return jsonify(answer)

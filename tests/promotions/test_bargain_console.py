@@ -442,3 +442,243 @@ def test_the_api_lists_shows_and_moves_campaigns(app):
     with sessions() as db:
         entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "bargain.pause"))
         assert entry.actor == "manager" and entry.details["via"] == "api"
+
+
+API = "/api/v1/promotions/bargains"
+
+
+def api_clients(app) -> tuple:
+    """A test client and the headers of a manager's, a reviewer's and an agent's token."""
+    with app.extensions["storage"].sessions.begin() as db:
+        secrets = {name: api_tokens.issue(db, accounts.find(db, name), "script")[1]
+                   for name in ("manager", "reviewer", "agent")}
+    headers = {name: {"Authorization": f"Bearer {secret}"} for name, secret in secrets.items()}
+    return app.test_client(), headers
+
+
+def api_body(sku: int, **changes) -> dict:
+    now = datetime.now(UTC)
+    return {"title": "口红砍到9.9", "sku_id": sku, "floor_fen": 990, "helpers_needed": 3,
+            "hours_per_launch": 24,
+            "starts_at": (now - timedelta(hours=1)).astimezone(SHANGHAI).isoformat(),
+            "ends_at": (now + timedelta(days=7)).astimezone(SHANGHAI).isoformat(),
+            "stock_quota": 20, "launches_per_customer": 1, "helps_per_day": 3,
+            "helps_per_campaign": 10, "front_loading": 60, **changes}
+
+
+def test_every_new_api_endpoint_needs_a_token_of_the_promotions_role(app):
+    sessions = app.extensions["storage"].sessions
+    campaign_id = make_campaign(sessions, make_sku(sessions))
+    launch_id = make_launch(sessions, campaign_id, "o-starter", cuts=1)
+    held = add_help(sessions, launch_id, "o-held", state="held")
+    client, headers = api_clients(app)
+    calls = [("post", API, {"json": api_body(1)}), ("post", f"{API}/preview", {"json": {}}),
+             ("get", f"{API}/{campaign_id}/launches", {}), ("get", f"{API}/helps/held", {}),
+             ("post", f"{API}/helps/{held}/approve", {}),
+             ("post", f"{API}/helps/{held}/reject", {})]
+    for method, url, extra in calls:
+        assert getattr(client, method)(url, **extra).status_code == 401, url
+        for name in ("reviewer", "agent"):
+            answer = getattr(client, method)(url, headers=headers[name], **extra)
+            assert answer.status_code == 403, (url, name)
+    assert campaign_ids(app) == [campaign_id]
+    with sessions() as db:
+        assert db.get(BargainHelp, held).state == "held"
+    assert audit_actions(app) == []
+
+
+def test_the_api_creates_a_campaign_and_says_why_it_will_not(app):
+    sessions = app.extensions["storage"].sessions
+    sku_id = make_sku(sessions, price=12900, stock=30)
+    client, headers = api_clients(app)
+    auth = headers["manager"]
+    refusals = [
+        ({"sku_id": 99999}, "没有这个规格"),
+        ({"floor_fen": 12900}, "底价需低于该规格现价¥129"),
+        ({"floor_fen": "9.9"}, "底价（分）需为整数"),
+        ({"floor_fen": 9.9}, "底价（分）需为整数"),
+        ({"helpers_needed": True}, "需要助力人数需为整数"),
+        ({"helpers_needed": 51}, "需要助力的人数需在 1–50 人之间"),
+        ({"stock_quota": None}, "砍价库存需为整数"),
+        ({"starts_at": "2026-12-05T09:00:00"}, "开始时间需为带时区的 ISO 8601 时间"),
+        ({"ends_at": "下周"}, "结束时间需为带时区的 ISO 8601 时间"),
+        ({"ends_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()},
+         "活动结束时间需晚于开始时间"),
+        ({"unit_cost_fen": "20"}, "单件成本（分）需为整数"),
+        ({"reserve_at_launch": "yes"}, "reserve_at_launch 需为 true 或 false"),
+        ({"reserve_at_launch": True, "stock_quota": 31},
+         "砍价库存31件超过该规格现有库存30件"),
+        ({"title": ""}, "请填写活动标题"),
+        ({"title": 7}, "活动标题需为文字"),
+        ({"title": "全网最好用的口红"}, "含有广告法或平台规则禁止的用语"),
+    ]
+    for change, reason in refusals:
+        answer = client.post(API, json=api_body(sku_id, **change), headers=auth)
+        assert answer.status_code == 400, (change, answer.get_json())
+        assert reason in answer.get_json()["message"], (change, answer.get_json())
+    for body in ("not json", [1, 2]):
+        sent = client.post(API, data=body if isinstance(body, str) else json.dumps(body),
+                           headers={**auth, "Content-Type": "application/json"})
+        assert sent.status_code == 400 and "JSON" in sent.get_json()["message"]
+    assert campaign_ids(app) == []
+    day = (datetime.now(UTC) + timedelta(days=30)).astimezone(SHANGHAI).date()
+    created = client.post(API, json=api_body(sku_id, starts_at=f"{day}T09:00:00+08:00",
+                                             ends_at=f"{day}T21:00:00+08:00",
+                                             unit_cost_fen=2000, new_customers_only=True),
+                          headers=auth)
+    assert created.status_code == 201, created.get_json()
+    got = created.get_json()
+    (campaign_id,) = campaign_ids(app)
+    assert got["id"] == campaign_id and created.headers["Location"].endswith(
+        f"{API}/{campaign_id}")
+    assert got["starts_at"] == f"{day}T01:00:00+00:00"  # 09:00 in Shanghai, as UTC
+    assert got["ends_at"] == f"{day}T13:00:00+00:00"
+    assert (got["floor_fen"], got["state"], got["state_text"]) == (990, "on", "未开始")
+    with sessions() as db:
+        campaign = db.get(BargainCampaign, campaign_id)
+        assert (campaign.unit_cost_fen, campaign.new_customers_only) == (2000, True)
+        assert campaign.reserve_at_launch is False
+        entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "bargain.create"))
+        assert entry.actor == "manager" and entry.target == f"bargain:{campaign_id}"
+        assert entry.details["via"] == "api" and entry.details["floor_fen"] == 990
+
+
+def test_an_api_title_waiting_for_review_answers_202_and_creates_nothing(app):
+    from content_audit.review import ReviewItem
+
+    sessions = app.extensions["storage"].sessions
+    sku_id = make_sku(sessions, price=12900, stock=30)
+    client, headers = api_clients(app)
+    answer = client.post(API, json=api_body(sku_id, title="转发朋友圈即可领取小样"),
+                         headers=headers["manager"])
+    assert answer.status_code == 202, answer.get_json()
+    assert "活动标题已提交合规审核" in answer.get_json()["message"]
+    assert campaign_ids(app) == []
+    with sessions() as db:  # the review item is kept for the compliance reviewer
+        item = db.scalar(select(ReviewItem))
+        assert item is not None and item.author == "manager"
+    assert audit_actions(app) == []
+
+
+def test_the_api_previews_the_economics_and_lists_the_problems(app):
+    pytest.importorskip("promotions.bargain_economics")
+    client, headers = api_clients(app)
+    auth = headers["manager"]
+    body = {"price_fen": 12900, "floor_fen": 990, "helpers_needed": 3, "hours_per_launch": 24,
+            "expected_launches": 100, "arrival_per_hour": 0.2, "stock_quota": 20,
+            "new_customer_share": 0.3, "unit_cost_fen": 2000}
+    answer = client.post(f"{API}/preview", json=body, headers=auth)
+    assert answer.status_code == 200, answer.get_json()
+    got = answer.get_json()
+    for name in ("completion_probability", "expected_helpers_per_launch", "expected_helpers",
+                 "expected_completions", "expected_new_customers",
+                 "discount_per_completion_fen", "total_discount_fen",
+                 "cost_per_new_customer_fen", "stock_exposure_units", "stock_exposure_fen",
+                 "margin_at_floor_fen", "median_hours_to_complete", "first_cut_fen",
+                 "schedule_example", "warnings"):
+        assert name in got, name
+    assert got["discount_per_completion_fen"] == 12900 - 990
+    assert got["margin_at_floor_fen"] == 990 - 2000
+    assert sum(got["schedule_example"]) == 12900 - 990
+    assert "底价低于成本，每单亏 ¥10.10" in got["warnings"]
+    assert "假设每个发起平均每小时有 0.2 位好友帮砍" in got["assumption"]
+    bad = client.post(f"{API}/preview", json={**body, "arrival_per_hour": "快",
+                                              "new_customer_share": 30}, headers=auth)
+    assert bad.status_code == 400
+    problems = bad.get_json()["problems"]
+    assert any("每小时助力人数" in p for p in problems)
+    assert any("新顾客占比" in p for p in problems)
+    missing = client.post(f"{API}/preview", json={"price_fen": 12900}, headers=auth)
+    assert missing.status_code == 400 and "缺少 floor_fen" in missing.get_json()["problems"]
+    assert client.post(f"{API}/preview", data="x", headers=auth).status_code == 400
+    assert campaign_ids(app) == [] and audit_actions(app) == []
+
+
+def test_the_api_ledger_lists_launches_and_masked_helpers(app):
+    sessions = app.extensions["storage"].sessions
+    campaign_id = make_campaign(sessions, make_sku(sessions))
+    older = make_launch(sessions, campaign_id, "o-older-a1", cuts=3, state="completed")
+    newer = make_launch(sessions, campaign_id, "o-newer-b2", cuts=1)
+    add_help(sessions, newer, "o-risky-helper", state="held", risk=80, reasons="新号")
+    client, headers = api_clients(app)
+    auth = headers["manager"]
+    answer = client.get(f"{API}/{campaign_id}/launches", headers=auth)
+    assert answer.status_code == 200
+    launches = answer.get_json()["launches"]
+    assert [launch["id"] for launch in launches] == [newer, older]  # newest first
+    first = launches[0]
+    with sessions() as db:
+        launch = db.get(BargainLaunch, newer)
+        assert (first["start_fen"], first["floor_fen"], first["cut_fen"], first["left_fen"],
+                first["helpers_left"]) == (12900, 990, launch.cut_fen, launch.left_fen, 2)
+        assert first["expires_at"] == launch.expires_at.replace(tzinfo=UTC).isoformat()
+    assert (first["state"], first["state_text"]) == ("open", "砍价中")
+    assert first["starter"] == "o-newe…"
+    assert [(h["seq"], h["state"], h["source"]) for h in first["helps"]] == [
+        (0, "counted", "code"), (None, "held", "page")]
+    risky = first["helps"][1]
+    assert (risky["helper"], risky["risk"], risky["reasons"]) == ("o-risk…", 80, "新号")
+    assert risky["created_at"].endswith("+00:00")
+    assert "o-risky-helper" not in answer.text and "o-newer-b2" not in answer.text
+    limited = client.get(f"{API}/{campaign_id}/launches?limit=1", headers=auth).get_json()
+    assert [launch["id"] for launch in limited["launches"]] == [newer]
+    for limit in ("0", "x", "1001", "-1"):
+        bad = client.get(f"{API}/{campaign_id}/launches?limit={limit}", headers=auth)
+        assert bad.status_code == 400 and "limit 需为" in bad.get_json()["message"], limit
+    missing = client.get(f"{API}/999/launches", headers=auth)
+    assert missing.status_code == 404 and missing.get_json()["message"] == "没有这个砍价活动"
+
+
+def test_the_api_lists_and_decides_held_helps_through_the_ledger(app):
+    pytest.importorskip("promotions.bargain_ledger")
+    sessions = app.extensions["storage"].sessions
+    campaign_id = make_campaign(sessions, make_sku(sessions))
+    other_id = make_campaign(sessions, make_sku(sessions))
+    launch_id = make_launch(sessions, campaign_id, "o-starter", cuts=1)
+    first = add_help(sessions, launch_id, "o-risky", state="held", risk=80,
+                     reasons="新号；同设备多次助力")
+    second = add_help(sessions, launch_id, "o-second", state="held")
+    client, headers = api_clients(app)
+    auth = headers["manager"]
+    queue = client.get(f"{API}/helps/held", headers=auth).get_json()["helps"]
+    assert [h["id"] for h in queue] == [first, second]
+    assert queue[0]["helper"] == "o-risk…" and queue[0]["reasons"] == "新号；同设备多次助力"
+    assert client.get(f"{API}/helps/held?campaign_id={other_id}",
+                      headers=auth).get_json()["helps"] == []
+    assert client.get(f"{API}/helps/held?campaign_id=x", headers=auth).status_code == 400
+    approved = client.post(f"{API}/helps/{first}/approve", headers=auth)
+    assert approved.status_code == 200, approved.get_json()
+    got = approved.get_json()
+    assert got["decision"] == "approve" and got["help"]["state"] == "counted"
+    assert got["amount_fen"] > 0 and got["helpers_left"] == 1 and got["completed"] is False
+    assert got["help"]["decided_by"] == "manager"
+    rejected = client.post(f"{API}/helps/{second}/reject", headers=auth)
+    assert rejected.status_code == 200 and rejected.get_json()["help"]["state"] == "rejected"
+    again = client.post(f"{API}/helps/{second}/approve", headers=auth)
+    assert again.status_code == 409
+    assert again.get_json() == {"error": "decided", "message": "这条帮砍已经处理过了。"}
+    assert client.post(f"{API}/helps/99999/approve", headers=auth).status_code == 404
+    assert client.get(f"{API}/helps/held", headers=auth).get_json()["helps"] == []
+    with sessions() as db:
+        assert db.get(BargainLaunch, launch_id).cuts_done == 2
+        entries = list(db.scalars(select(AuditEntry)
+                                  .where(AuditEntry.action.startswith("bargain.help"))
+                                  .order_by(AuditEntry.id)))
+    assert [(e.action, e.actor, e.details["via"]) for e in entries] == [
+        ("bargain.help_approve", "manager", "api"), ("bargain.help_reject", "manager", "api")]
+    assert entries[0].target == f"bargain_help:{first}"
+
+
+def test_an_api_approval_after_the_launch_completed_is_409_and_on_record(app):
+    pytest.importorskip("promotions.bargain_ledger")
+    sessions = app.extensions["storage"].sessions
+    campaign_id = make_campaign(sessions, make_sku(sessions))
+    launch_id = make_launch(sessions, campaign_id, "o-starter", cuts=3, state="completed")
+    late = add_help(sessions, launch_id, "o-late", state="held")
+    client, headers = api_clients(app)
+    answer = client.post(f"{API}/helps/{late}/approve", headers=headers["manager"])
+    assert answer.status_code == 409 and "这个砍价已经砍到底价了" in answer.get_json()["message"]
+    with sessions() as db:
+        assert db.get(BargainHelp, late).state == "rejected"
+        entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "bargain.help_approve"))
+        assert entry.details["via"] == "api" and entry.details["refused"] == "complete"
