@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import time
 import uuid
 from typing import Any
@@ -52,6 +53,7 @@ REAL_API_HOST = "api.weixin.qq.com"
 REAL_AUTHORIZE_BASE = "https://open.weixin.qq.com"
 QR_MAX_EXPIRE = 30 * 86400  # temporary QR codes live at most 30 days (WECHAT_API.md §5F)
 QR_SCENE_MAX = 64
+IMAGE_MAX_BYTES = 10 * 1024 * 1024  # temporary image media: bmp/png/jpeg/jpg/gif, ≤10 MB
 
 
 class WeChatAPIError(Exception):
@@ -171,9 +173,18 @@ class WeChatAPI:
         return _json(response)
 
     def call(
-        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        *,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
-        """Call one endpoint; returns the JSON on errcode 0, raises WeChatAPIError otherwise."""
+        """Call one endpoint; returns the JSON on errcode 0, raises WeChatAPIError otherwise.
+
+        `files` ({field: (filename, bytes, content type)}) POSTs a multipart form instead of
+        JSON, as WeChat's media uploads want."""
         token_retried, busy = False, 0
         while True:
             token = self.tokens.get()
@@ -182,6 +193,9 @@ class WeChatAPI:
                 data = _json(
                     self.http.get(self.base_url + path, params=query, timeout=self.timeout)
                 )
+            elif files is not None:
+                data = _json(self.http.post(self.base_url + path, params=query, files=files,
+                                            timeout=self.timeout))
             else:
                 data = self._post_json(path, body or {}, query)
             code = int(data.get("errcode", 0) or 0)
@@ -224,6 +238,30 @@ class WeChatAPI:
         if page:
             body["page"] = page
         return self.call("POST", "/cgi-bin/message/subscribe/bizsend", body)
+
+    def upload_image(self, data: bytes, filename: str = "qr.png") -> str:
+        """Upload `data` as temporary image media (WeChat keeps it 3 days); returns its
+        media_id, e.g. for an image customer-service message.
+
+        Raises ValueError, before any call, on an empty or over-10 MB image; WeChatAPIError on
+        an errcode (40005 not an image format WeChat takes, 40006 size, 41005 no data) or on
+        a network failure, whose message then names only its kind: requests would quote the
+        URL, access token included.
+        """
+        if not data:
+            raise ValueError("the image is empty")
+        if len(data) > IMAGE_MAX_BYTES:
+            raise ValueError(f"the image is over {IMAGE_MAX_BYTES} bytes")
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        try:
+            answer = self.call("POST", "/cgi-bin/media/upload", params={"type": "image"},
+                               files={"media": (filename, data, content_type)})
+        except requests.RequestException as error:
+            raise WeChatAPIError(-2, f"media upload failed ({type(error).__name__})") from None
+        media_id = answer.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WeChatAPIError(-2, "no media_id in the upload answer")
+        return media_id
 
     def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         return self.call("POST", "/cgi-bin/menu/create", menu)

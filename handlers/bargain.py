@@ -15,6 +15,7 @@ import uuid
 from sqlalchemy.exc import OperationalError
 
 from bot.inbound import Inbound
+from bot.replies import ImageReply
 from bot.router import Router
 from core.clock import shanghai_text
 from core.money import yuan
@@ -24,7 +25,7 @@ from handlers.address_steps import TEXTUAL, gather_address
 from handlers.bargain_help import help_reply
 from handlers.context import ChatContext
 from handlers.payment_links import open_payment, order_link
-from promotions import bargain_copy, bargain_ledger, bargain_orders
+from promotions import bargain_copy, bargain_ledger, bargain_orders, bargain_qr
 from promotions.bargains import BargainLaunch, BargainRefused, looks_like_code, normal_code
 from shop import addresses, checkout
 
@@ -129,7 +130,20 @@ def start_launch(msg: Inbound, ctx: ChatContext) -> str:
         started = bargain_ledger.start(ctx.storage, ids[index - 1], msg.openid, now)
     except BargainRefused as refusal:
         return refusal.message
-    return invitation(ctx, started.launch_id, again=not started.new)
+    text = invitation(ctx, started.launch_id, again=not started.new)
+    _send_qr_image(ctx, started.launch_id)
+    return text
+
+
+def _send_qr_image(ctx: ChatContext, launch_id: int) -> None:
+    """The launch's QR code as an image message after the invitation, when WeChat gave one
+    and the upload works; otherwise the invitation's link alone stands."""
+    with ctx.db() as db:
+        launch = db.get(BargainLaunch, launch_id)
+        qr_url = launch.qr_url if launch is not None else ""
+    media_id = bargain_qr.qr_media_id(ctx.api, qr_url, ctx.redis)
+    if media_id:
+        ctx.send_later(ImageReply(media_id))
 
 
 def invitation(ctx: ChatContext, launch_id: int, *, again: bool = False) -> str:

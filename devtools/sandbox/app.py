@@ -16,6 +16,7 @@ from devtools.sandbox import (
     control,
     jssdk,
     mass,
+    media,
     menu,
     messages,
     oauth,
@@ -42,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp, jssdk.bp,
-              oauth.bp)
+              oauth.bp, media.bp)
 
 
 def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -17,6 +17,10 @@ ERRMSG: dict[int, str] = {
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40003: "invalid openid",
+    40004: "invalid media type",
+    40005: "invalid file type",
+    40006: "invalid meida size",  # (sic) as WeChat spells it (unverified); docs: 不合法的文件大小
+    40007: "invalid media_id",
     40008: "invalid message type",
     40013: "invalid appid",
     40016: "invalid button size",
@@ -31,6 +35,7 @@ ERRMSG: dict[int, str] = {
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
+    41005: "media data missing",
     42001: "access_token expired",
     43001: "require GET method",
     43002: "require POST method",

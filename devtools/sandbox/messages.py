@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint
 
 from devtools.sandbox.errors import WxError, ok_body
+from devtools.sandbox.media import check_media
 from devtools.sandbox.rules.followers import check_openid
 from devtools.sandbox.web import get_state, json_body
 
@@ -23,7 +24,8 @@ THING_MAX_CHARS = 20  # bizsend `thing*` fields (WECHAT_API.md §5C)
 
 @bp.post("/custom/send")
 def custom_send() -> Any:
-    """Deliver if the user's 48-hour (or 1-minute) window is open and has sends left."""
+    """Deliver if the user's 48-hour (or 1-minute) window is open and has sends left; an
+    image must name a temporary upload still valid (40007 otherwise)."""
     data = json_body()
     openid = check_openid(data.get("touser"))
     msgtype = data.get("msgtype")
@@ -34,6 +36,8 @@ def custom_send() -> Any:
     state = get_state()
     with state.lock:
         now = state.now()
+        if msgtype == "image":
+            check_media(state, data["image"].get("media_id"), "image", now)
         if not state.followers.is_following(openid):
             raise WxError(45015)
         state.windows.consume(openid, now)

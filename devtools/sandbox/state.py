@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devtools.sandbox.rules.clock import SandboxClock
 from devtools.sandbox.rules.faults import Faults
@@ -26,6 +26,9 @@ from devtools.sandbox.rules.tags import TagBook
 from devtools.sandbox.rules.tokens import TokenBook
 from devtools.sandbox.rules.windows import ServiceWindows
 
+if TYPE_CHECKING:
+    from devtools.sandbox.media import StoredMedia
+
 KINDS = ("message", "click", "subscribe", "scan", "unsubscribe", "payment", "event",
          "subscribe_msg")
 #: Only a follower can send a message, click the menu or get a SCAN event, so these imply one.
@@ -33,7 +36,7 @@ IMPLIES_FOLLOW = ("message", "click", "scan")
 
 
 class SandboxState:
-    """Tokens, followers, windows, jobs, outbox, faults and counters of one fake account."""
+    """Tokens, followers, windows, jobs, outbox, media, faults and counters of one fake account."""
 
     def __init__(self, app_id: str, app_secret: str,
                  clock: Callable[[], float] | None = None,
@@ -67,6 +70,7 @@ class SandboxState:
         self.quotas = Quotas(self._daily_limits)
         self.qrcodes = QrCodes()
         self.oauth = OAuthCodes()
+        self.media: dict[str, StoredMedia] = {}  # temporary media by media_id (media.py)
         self.menu: dict[str, Any] | None = None
         self.jsapi_ticket: tuple[str, float] | None = None  # (ticket, issued at)
 

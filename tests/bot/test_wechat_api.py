@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 import requests
 
-from bot.wechat_api import WeChatAPI, WeChatAPIError
+from bot.wechat_api import TOKEN_PREFIX, WeChatAPI, WeChatAPIError
 from tests.conftest import APP_ID, APP_SECRET
 
 
@@ -190,3 +190,35 @@ def test_oauth_secret_stays_out_of_network_errors(redis):
         api.oauth_openid("abc")
     assert caught.value.errcode == -2 and "very-secret-value" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def test_upload_image_gives_a_media_id_an_image_message_can_use(api, sandbox):
+    interact(sandbox, "o_dora")
+    media_id = api.upload_image(PNG_BYTES)
+    api.send_custom("o_dora", {"msgtype": "image", "image": {"media_id": media_id}})
+    sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": "o_dora"}, timeout=5)
+    assert [m["body"]["image"]["media_id"] for m in sent.json()["messages"]] == [media_id]
+
+
+def test_upload_image_refusals_and_token_retry(api, sandbox):
+    for data in (b"", PNG_BYTES + b"\0" * (10 * 1024 * 1024)):
+        with pytest.raises(ValueError):
+            api.upload_image(data)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.upload_image(b"GIF? no: plain text", "qr.png")
+    assert caught.value.errcode == 40005
+    fault(sandbox, "/cgi-bin/media/upload", 40001)
+    assert api.upload_image(PNG_BYTES)  # the stale token is refreshed and the upload resent
+    assert stats(sandbox)["calls"]["/cgi-bin/media/upload"] == 3
+
+
+def test_upload_image_keeps_the_token_out_of_network_errors(redis):
+    redis.set(TOKEN_PREFIX + APP_ID, "very-secret-token")
+    api = WeChatAPI("http://127.0.0.1:9", APP_ID, APP_SECRET, redis, timeout=1)
+    with pytest.raises(WeChatAPIError) as caught:
+        api.upload_image(PNG_BYTES)
+    assert caught.value.errcode == -2 and "very-secret-token" not in str(caught.value)
+    assert caught.value.__suppress_context__

@@ -3,7 +3,11 @@ a cut by code, by a follow through the QR code and by a scan, then ordering at t
 
 from __future__ import annotations
 
+import logging
+import time
+
 import pytest
+import requests
 from sqlalchemy import select
 
 from bot.inbound import parse_xml_fields
@@ -164,3 +168,52 @@ def test_cancel_order_leaves_the_bargain_purchase(app, client, campaign):
     starter.say("砍价下单")
     assert "没有下单" in text(starter.say("取消订单"))
     assert "请发送收货信息" in text(starter.say("砍价下单"))
+
+
+def sent_images(sandbox: str, openid: str, seconds: float = 5.0) -> list[dict]:
+    """The image customer-service messages the sandbox delivered to `openid` (the outbox
+    sends on its own threads, after the reply: poll until one arrives)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        sent = requests.get(f"{sandbox}/sandbox/sent", params={"touser": openid},
+                            timeout=5).json()["messages"]
+        images = [m for m in sent if m["api"] == "custom/send" and m["msgtype"] == "image"]
+        if images or time.monotonic() > deadline:
+            return images
+        time.sleep(0.05)
+
+
+def test_the_invitation_is_followed_by_the_qr_code_as_an_image(app, client, campaign, sandbox):
+    requests.post(f"{sandbox}/sandbox/inbound", json={"openid": "o-starter", "kind": "message"},
+                  timeout=5)  # the customer spoke: the customer-service window is open
+    invitation = text(person(client, "o-starter").say("发起砍价"))
+    launch = launch_of(app, "o-starter")
+    assert launch.qr_url
+    assert f"砍价码：{launch.code}" in invitation and f"/b/{launch.code}" in invitation
+    [image] = sent_images(sandbox, "o-starter")
+    # The sandbox delivers an image only when its media_id names a live upload (else 40007).
+    assert image["body"]["image"]["media_id"]
+    calls = requests.get(f"{sandbox}/sandbox/stats", timeout=5).json()["calls"]
+    assert calls["/cgi-bin/media/upload"] == 1
+    # Shown again (发起砍价 while it runs): the same picture, no second upload in the reply.
+    assert "你已经发起过这个砍价" in text(person(client, "o-starter").say("发起砍价"))
+    deadline = time.monotonic() + 5
+    while len(sent_images(sandbox, "o-starter")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    images = sent_images(sandbox, "o-starter")
+    assert len(images) == 2 and images[1]["body"]["image"]["media_id"] == image["body"][
+        "image"]["media_id"]
+    calls = requests.get(f"{sandbox}/sandbox/stats", timeout=5).json()["calls"]
+    assert calls["/cgi-bin/media/upload"] == 1
+
+
+def test_without_a_qr_code_the_invitation_goes_alone(app, client, campaign, sandbox, caplog):
+    requests.post(f"{sandbox}/sandbox/inbound", json={"openid": "o-starter", "kind": "message"},
+                  timeout=5)
+    requests.post(f"{sandbox}/sandbox/faults", timeout=5,
+                  json={"path": "/cgi-bin/media/upload", "errcode": 45009})
+    with caplog.at_level(logging.INFO, logger="promotions.bargain_qr"):
+        invitation = text(person(client, "o-starter").say("发起砍价"))
+    assert f"砍价码：{launch_of(app, 'o-starter').code}" in invitation
+    assert "not uploaded: WeChatAPIError 45009" in caplog.text
+    assert sent_images(sandbox, "o-starter", seconds=0.3) == []
