@@ -1,5 +1,5 @@
-"""`python -m bot serve|sandbox|chat|migrate|menu push|scheduler|users|catalog|faq|address` — the
-project's commands."""
+"""`python -m bot serve|sandbox|chat|migrate|menu push|scheduler|worker|users|catalog|faq|address`
+— the project's commands."""
 
 from __future__ import annotations
 
@@ -265,6 +265,42 @@ def scheduler(demo: bool) -> None:
         time.monotonic() + GRACE_SECONDS,
     )
     click.echo("scheduler stopped")
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty (tests, cron).")
+def worker(burst: bool) -> None:
+    """Send pushes: an RQ worker on the "pushes" queue (with PUSH_WORKERS=rq).
+
+    It runs jobs in this process (rq.SimpleWorker, no fork), all with the one storage opened
+    here. SIGTERM or Ctrl-C lets the job in hand finish, then stops; a second one stops at
+    once, and the rows that job had claimed are recovered by the next sender.
+    """
+    from rq import SimpleWorker
+
+    from bot.domains import open_storage
+    from campaigns import queue
+    from core.migrate import SchemaNotReady
+    from core.storage import stop_embedded_redis
+
+    settings = load_settings(False)
+    try:
+        storage = open_storage(settings)
+    except SchemaNotReady as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    if settings["PUSH_WORKERS"] != "rq":
+        click.echo("note: PUSH_WORKERS is not rq, so the scheduler sends pushes itself and "
+                   "queues nothing here", err=True)
+    queue.use_storage(storage)
+    rq_worker = SimpleWorker([queue.push_queue(storage)], connection=storage.redis)
+    click.echo(f"push worker on queue {queue.QUEUE_NAME!r}; SIGTERM or Ctrl-C stops it")
+    try:
+        rq_worker.work(burst=burst, with_scheduler=False)
+    finally:
+        queue.use_storage(None)
+        stop_embedded_redis(storage.redis)
+    click.echo("push worker stopped")
 
 
 def _add_console_commands() -> None:

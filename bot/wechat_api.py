@@ -54,6 +54,8 @@ REAL_AUTHORIZE_BASE = "https://open.weixin.qq.com"
 QR_MAX_EXPIRE = 30 * 86400  # temporary QR codes live at most 30 days (WECHAT_API.md §5F)
 QR_SCENE_MAX = 64
 IMAGE_MAX_BYTES = 10 * 1024 * 1024  # temporary image media: bmp/png/jpeg/jpg/gif, ≤10 MB
+MASS_MIN_OPENIDS, MASS_MAX_OPENIDS = 2, 10_000  # mass/send by openid list (40130 below 2)
+CLIENTMSGID_MAX_BYTES = 64  # 45067 above
 
 
 class WeChatAPIError(Exception):
@@ -238,6 +240,24 @@ class WeChatAPI:
         if page:
             body["page"] = page
         return self.call("POST", "/cgi-bin/message/subscribe/bizsend", body)
+
+    def mass_send_text(self, openids: list[str], text: str, clientmsgid: str) -> dict[str, Any]:
+        """A text mass send (群发) to an openid list: 服务号 only, 2..10 000 openids, each
+        follower receiving at most 4 a month. `clientmsgid` (≤ 64 bytes) makes a resend
+        within 24 h harmless: WeChat refuses it with 45065 and the first job's msg_id, so a
+        sender that lost the first answer can simply send again.
+
+        Returns {"msg_id", ...} (the job is accepted, not yet delivered); raises
+        WeChatAPIError on an errcode and ValueError, before any call, on a list or id WeChat
+        would refuse (40130, 45067).
+        """
+        if not MASS_MIN_OPENIDS <= len(openids) <= MASS_MAX_OPENIDS:
+            raise ValueError(f"a mass send takes {MASS_MIN_OPENIDS}..{MASS_MAX_OPENIDS} openids")
+        if not clientmsgid or len(clientmsgid.encode()) > CLIENTMSGID_MAX_BYTES:
+            raise ValueError(f"clientmsgid must be 1..{CLIENTMSGID_MAX_BYTES} bytes")
+        body = {"touser": list(openids), "msgtype": "text", "text": {"content": text},
+                "clientmsgid": clientmsgid}
+        return self.call("POST", "/cgi-bin/message/mass/send", body)
 
     def upload_image(self, data: bytes, filename: str = "qr.png") -> str:
         """Upload `data` as temporary image media (WeChat keeps it 3 days); returns its

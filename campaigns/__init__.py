@@ -1,4 +1,4 @@
-"""Campaigns: customer segments (segments.py) and, later, scheduled re-engagement pushes.
+"""Campaigns: customer segments (segments.py) and scheduled re-engagement pushes (pushes.py).
 
 The recurring housekeeping jobs that used to live here moved to the domains they serve
 (shop/jobs.py, content_audit/jobs.py, bot/message_stats.py); the scheduler is bot/scheduler.py.
@@ -12,18 +12,25 @@ from core.registry import Registry
 
 
 def register(registry: Registry) -> None:
-    """The segment snapshot table, its nightly job and the 客群 console pages."""
-    from campaigns import segments
+    """The segment and push tables, the nightly snapshot, the push planner and the 客群 pages."""
+    from campaigns import planner, queue, segments
 
-    registry.add_models("campaigns.segments")
+    registry.add_models("campaigns.segments", "campaigns.pushes")
     # Hourly, but it writes only once per Shanghai day (the first run after midnight).
     registry.add_job("campaigns", "segment_snapshot", 3600, segments.snapshot_job)
+    # Every minute: create the pushes' runs and plan those that are due (campaigns/planner.py).
+    registry.add_job("campaigns", "plan_pushes", 60, planner.plan_due)
+    # Every 15 s: send due deliveries itself (PUSH_WORKERS=inline) or queue one RQ job (rq).
+    registry.add_job("campaigns", "enqueue_push_sends", 15, queue.enqueue_due)
     registry.add_web(_init_web)
 
 
 def _init_web(app: Any) -> None:
-    from campaigns import segment_views
+    from campaigns import push_views, segment_views
     from console.shell import add_nav
 
     app.register_blueprint(segment_views.bp)
+    app.register_blueprint(push_views.bp)
     add_nav(app, "客群", "campaign_segments.overview", "campaigns")
+    # The shell's menu is flat (no sub-entries): the calendar is linked from the push list.
+    add_nav(app, "推送", "campaign_pushes.list_pushes", "campaigns")

@@ -64,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "SERVICE_SLA_MINUTES": 10,  # first response due this long after opening (or opening time)
     "SERVICE_TEMPLATE_ID": None,  # template message that tells a customer an agent replied
     "RETURN_ADDRESS": "",  # where approved returns are posted (recipient, phone, address)
+    # Who sends pushes: inline = the scheduler's thread; rq = `python -m bot worker` processes.
+    "PUSH_WORKERS": "inline",
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -115,8 +117,11 @@ ENV_NAMES = (
     "SERVICE_HOLIDAYS",
     "SERVICE_SLA_MINUTES",
     "SERVICE_TEMPLATE_ID",
+    "PUSH_WORKERS",
 )
 
+#: inline: the scheduler sends pushes itself; rq: it queues them for `python -m bot worker`.
+PUSH_WORKER_MODES = ("inline", "rq")
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
 _APP_ID_RE = re.compile(r"^wx[0-9a-f]{16}$")
@@ -217,6 +222,10 @@ def validate(
     if cookie_mode not in ("auto", "true", "false"):
         problems.append("CONSOLE_COOKIE_SECURE: must be auto, true or false")
     config["CONSOLE_COOKIE_SECURE"] = cookie_mode
+    push_workers = str(config.get("PUSH_WORKERS") or "inline").lower()
+    if push_workers not in PUSH_WORKER_MODES:
+        problems.append("PUSH_WORKERS: must be inline or rq")
+    config["PUSH_WORKERS"] = push_workers
     redis_url = config.get("REDIS_URL")
     if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
         problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")

@@ -78,8 +78,30 @@ if [ -z "$redis_url" ] && command -v redis-cli >/dev/null \
    && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis_url="redis://127.0.0.1:6379/14"
 fi
+# worker NAME REDIS_URL: the push sender (`python -m bot worker`) on the migrated database of
+# run NAME, started and stopped with SIGTERM: exit 0, no traceback.
+worker() {
+  local name=$1 redis_url=$2 data="$work/$1" pid status=0
+  echo "production check ($name): python -m bot worker, SIGTERM"
+  (
+    export BOT_DATA_DIR="$data" REDIS_URL="$redis_url" PUSH_WORKERS=rq
+    exec "$py" -m bot worker
+  ) >"$data/worker.log" 2>&1 &
+  pid=$!
+  sleep 4
+  kill -TERM "$pid"
+  wait "$pid" || status=$?
+  if [ "$status" -ne 0 ] || grep -q Traceback "$data/worker.log"; then
+    echo "production check ($name): the worker exited $status after SIGTERM" >&2
+    cat "$data/worker.log" >&2
+    exit 1
+  fi
+  echo "production check ($name): worker ok"
+}
+
 if [ -n "$redis_url" ]; then
   run shared-redis 3 "$redis_url"
+  worker shared-redis "$redis_url"
 else
   echo "production check: no Redis server for the several-workers run; skipped"
 fi

@@ -103,15 +103,22 @@ def sent() -> Any:
 
 @bp.route("/faults", methods=["GET", "POST", "DELETE"])
 def faults() -> Any:
-    """POST schedules a fault, DELETE clears (all, or ?path=), GET lists what is pending."""
+    """POST schedules a fault, DELETE clears (all, or ?path=), GET lists what is pending.
+
+    POST {"path", "errcode" (default -1), "times" (1), "delay" (0 s), "errmsg",
+    "after_accept" (false)}; with after_accept the call is carried out (the message is
+    delivered) and only its answer is replaced: "accepted, then failed"."""
     state = get_state()
     if request.method == "POST":
         data = _body()
         path = data.get("path")
         if not isinstance(path, str) or not path.startswith("/cgi-bin/"):
             raise BadRequest("path must be a WeChat path such as /cgi-bin/message/custom/send")
+        after_accept = data.get("after_accept", False)
+        if not isinstance(after_accept, bool):
+            raise BadRequest("after_accept must be true or false")
         fault = Fault(path, int(data.get("errcode", -1)), int(data.get("times", 1)),
-                      float(data.get("delay", 0.0)), data.get("errmsg"))
+                      float(data.get("delay", 0.0)), data.get("errmsg"), after_accept)
         with state.lock:
             state.faults.add(fault)
     elif request.method == "DELETE":

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from devtools.sandbox.errors import WxError, error_body
@@ -44,6 +44,7 @@ def json_body() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     app.before_request(_guard_wechat_call)
+    app.after_request(_spoil_answer)
     app.register_error_handler(WxError, _wx_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
@@ -57,6 +58,9 @@ def _guard_wechat_call() -> Any:
     with state.lock:
         state.stats.calls[path] += 1
         fault = state.faults.take(path)
+    if fault is not None and fault.after_accept:
+        g.sandbox_fault = fault  # played by _spoil_answer once the view has run
+        fault = None
     if fault is not None:
         if fault.delay:
             time.sleep(fault.delay)  # outside the lock: other requests go on meanwhile
@@ -71,6 +75,27 @@ def _guard_wechat_call() -> Any:
             state.tokens.check(request.args.get("access_token"), now)
         state.quotas.spend(path, now)
     return None
+
+
+def _spoil_answer(response: Response) -> Response:
+    """An `after_accept` fault: the view has delivered; answer errcode E (after the delay)
+    instead of its success body. A WeChat error the view raised itself is left as it is."""
+    fault = g.pop("sandbox_fault", None)
+    if fault is None:
+        return response
+    answer = response.get_json(silent=True) if response.is_json else None
+    if not isinstance(answer, dict) or answer.get("errcode", 0) != 0:
+        return response
+    if fault.delay:
+        time.sleep(fault.delay)  # longer than the client's timeout: the answer is lost
+    if not fault.errcode:
+        return response
+    log.info("sandbox fault on %s after accepting: errcode %s", request.path, fault.errcode)
+    state = get_state()
+    with state.lock:
+        state.stats.errors[fault.errcode] += 1
+    spoiled = current_app.json.response(error_body(fault.errcode, fault.errmsg))
+    return spoiled
 
 
 def _wx_error(error: WxError) -> Any:

@@ -222,3 +222,24 @@ def test_upload_image_keeps_the_token_out_of_network_errors(redis):
         api.upload_image(PNG_BYTES)
     assert caught.value.errcode == -2 and "very-secret-token" not in str(caught.value)
     assert caught.value.__suppress_context__
+
+
+def test_mass_send_by_openid_list_is_deduped_by_clientmsgid(api, sandbox):
+    """WeChat's own idempotency for mass sends: the same clientmsgid again is refused with
+    45065 and the first job's msg_id, and nobody receives a second copy."""
+    requests.post(f"{sandbox}/sandbox/users", json={"openids": ["o_a", "o_b"]}, timeout=5)
+    first = api.mass_send_text(["o_a", "o_b"], "新品上架", "push1-A-0123456789abcdef")
+    with pytest.raises(WeChatAPIError) as refused:
+        api.mass_send_text(["o_a", "o_b"], "新品上架", "push1-A-0123456789abcdef")
+    assert refused.value.errcode == 45065
+    sent = requests.get(f"{sandbox}/sandbox/sent", params={"api": "mass/send"}, timeout=5)
+    assert sorted(m["touser"] for m in sent.json()["messages"]) == ["o_a", "o_b"]
+    assert first["msg_id"]
+
+
+@pytest.mark.parametrize("openids, clientmsgid", [(["o_a"], "k"), (["o_a", "o_b"], ""),
+                                                  (["o_a", "o_b"], "x" * 65)])
+def test_mass_send_refuses_what_wechat_would_before_calling(api, sandbox, openids, clientmsgid):
+    with pytest.raises(ValueError):
+        api.mass_send_text(openids, "新品上架", clientmsgid)
+    assert stats(sandbox)["calls"].get("/cgi-bin/message/mass/send", 0) == 0

@@ -2,6 +2,11 @@
 
 Retry, back-off and passive token refresh are only testable if WeChat misbehaves on demand.
 Plans for one path queue up, so a test can script -1, -1, then 45047.
+
+An `after_accept` fault lets the call go through first — the message is delivered and lands
+in the outbox — and only then spoils the answer: errcode E instead of the success body, after
+D seconds (a delay longer than the client's timeout is a lost answer). That is the case a
+sender cannot tell from a refusal, and the one exactly-once sending must survive.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ class Fault:
     times: int = 1
     delay: float = 0.0  # seconds to wait before answering; errcode 0 = slow success
     errmsg: str | None = None
+    #: Deliver first, then answer `errcode` (after `delay`) instead of the success body.
+    after_accept: bool = False
 
 
 class Faults:
@@ -38,7 +45,7 @@ class Faults:
         plan.times -= 1
         if plan.times <= 0:
             plans.pop(0)
-        return Fault(path, plan.errcode, 1, plan.delay, plan.errmsg)
+        return Fault(path, plan.errcode, 1, plan.delay, plan.errmsg, plan.after_accept)
 
     def clear(self, path: str | None = None) -> None:
         if path is None:

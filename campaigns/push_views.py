@@ -1,0 +1,508 @@
+"""The manager's 推送 pages: every push with its state, review and next send; a new push
+(with 预演 — who would get what, by which channel, who is skipped and why — before 创建);
+one push with its runs, each run's delivery report and the conversion against the holdout;
+pausing, resuming and cancelling; and a 14-day calendar of what goes out when.
+
+The rules live in campaigns/push_rules.py (checking, creating, moving a push, its fire
+times), the dry run in campaigns/planner.py, the arithmetic of conversion in
+campaigns/conversion.py. These views turn form text into a draft, decide nothing themselves
+and audit-log every change. push_rules and planner are imported inside the views that use
+them, so the list and the reports keep working while either is being deployed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from campaigns import conversion, segments
+from campaigns.pushes import (
+    CHANNELS,
+    DELIVERY_STATES,
+    PUSH_STATES,
+    TRIGGERS,
+    Push,
+    PushDelivery,
+    PushRun,
+)
+from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
+from console import audit_log
+from console.auth import client_address, current_account, get_db, get_or_404, requires
+from console.shell import console_blueprint
+from content_audit import live_screener
+from core.clock import SHANGHAI, as_utc, shanghai_text
+
+bp = console_blueprint("campaign_pushes", __name__, "/admin/campaigns/pushes",
+                       template_folder="templates")
+
+#: The content gate's word on a push's copy, in the console's words.
+REVIEW_STATES = {"send": "已通过", "queued": "待审核", "rejected": "未通过", "blocked": "已拦截"}
+#: Channels in a report's narrow cell (CHANNELS' labels carry their rules in brackets).
+CHANNEL_SHORT = {"custom": "客服消息", "subscribe": "订阅通知", "mass": "群发"}
+RUN_KINDS = {"main": "正式推送", "announce": "预告"}
+RUN_STATES = {"planning": "规划中", "planned": "已规划", "sending": "发送中", "done": "已完成",
+              "held": "未发送（文案未及时通过审核）", "cancelled": "已取消"}
+#: A segment nobody may be pushed to is not offered (流失: unfollowed).
+PUSHABLE = tuple(s for s in SEGMENTS if s is not Segment.LOST)
+TEXT_FIELDS = ("name", "segment", "variant_a", "variant_b", "trigger", "trigger_at", "cron",
+               "trigger_days", "announce_days", "announce_text", "frequency_cap",
+               "quiet_start", "quiet_end", "holdout_percent", "throttle_per_minute")
+#: Copy may be long (a customer-service message takes 2048 bytes); other fields are short.
+LONG_FIELDS = {"variant_a": 600, "variant_b": 600, "announce_text": 600}
+_LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
+_WHOLE = re.compile(r"^\d{1,6}$")
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+CALENDAR_DAYS = 14
+#: Runs shown on a push's page, newest first (a cron push accumulates many).
+RUNS_SHOWN = 30
+WEEKDAYS = "一二三四五六日"
+
+
+class FormError(ValueError):
+    """A field that is not a number or a time; the message names it."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _page(template: str, **context: Any) -> str:
+    return render_template(f"campaigns_pushes/{template}", shanghai_text=shanghai_text,
+                           push_states=PUSH_STATES, review_states=REVIEW_STATES,
+                           triggers=TRIGGERS, channels=CHANNELS, channel_short=CHANNEL_SHORT,
+                           labels=LABELS,
+                           run_kinds=RUN_KINDS, run_states=RUN_STATES,
+                           delivery_states=DELIVERY_STATES, **context)
+
+
+def _segment_label(key: str) -> str:
+    try:
+        return LABELS[Segment(key)]
+    except ValueError:
+        return key
+
+
+# ---- the form's text as a draft ------------------------------------------------------------
+
+
+def _defaults(now: datetime, segment: str = "") -> MultiDict:
+    """A new form: tomorrow 10:00 Shanghai, all three channels, cap 2 a week, quiet
+    22:00–08:00, 10% holdout; the segment's playbook copy when one is chosen."""
+    tomorrow = as_utc(now).astimezone(SHANGHAI).replace(hour=10, minute=0, second=0,
+                                                        microsecond=0) + timedelta(days=1)
+    form = MultiDict({"trigger": "once", "trigger_at": tomorrow.strftime(LOCAL_FORMAT),
+                      "cron": "0 10 * * 1", "trigger_days": "7", "announce_days": "0",
+                      "frequency_cap": "2", "quiet_start": "22:00", "quiet_end": "08:00",
+                      "holdout_percent": "10", "throttle_per_minute": "0"})
+    form.setlist("channels", list(CHANNELS))
+    try:
+        chosen = Segment(segment)
+    except ValueError:
+        return form
+    form["segment"] = chosen.value
+    strategy = STRATEGIES.get(chosen)
+    if strategy is not None:
+        form["variant_a"] = strategy.copy
+        form["name"] = f"{LABELS[chosen]}·{strategy.goal}"
+    return form
+
+
+def _form() -> MultiDict:
+    form = MultiDict({name: request.form.get(name, "").strip()[:LONG_FIELDS.get(name, 100)]
+                      for name in TEXT_FIELDS})
+    form.setlist("channels", [c for c in request.form.getlist("channels") if c in CHANNELS])
+    return form
+
+
+def _whole(form: MultiDict, name: str, label: str) -> int:
+    text = form.get(name, "")
+    if not _WHOLE.match(text):
+        raise FormError(f"{label}需为整数")
+    return int(text)
+
+
+def _time(form: MultiDict, name: str, label: str) -> datetime | None:
+    """A Shanghai wall-clock time from the form, as aware UTC; None when left empty."""
+    text = form.get(name, "")
+    if not text:
+        return None
+    if not _LOCAL_TIME.match(text):
+        raise FormError(f"{label}格式不对（北京时间，如 2026-03-02 10:00）")
+    try:
+        local = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        raise FormError(f"{label}不是有效的时间：{text}") from None
+    return local.replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def draft_from(form: MultiDict) -> Any:
+    """The form as a push_rules.PushDraft; FormError names a field that is not a number or
+    a time (everything else — empty copy, a bad cron, quiet hours — is check()'s to say)."""
+    from campaigns import push_rules
+
+    trigger = form.get("trigger", "once")
+    variants = [form.get("variant_a", "")]
+    if form.get("variant_b", ""):
+        variants.append(form["variant_b"])
+    return push_rules.PushDraft(
+        name=form.get("name", ""), segment=form.get("segment", ""), variants=variants,
+        channels=form.getlist("channels"), trigger=trigger,
+        trigger_at=_time(form, "trigger_at", "发送时间") if trigger == "once" else None,
+        cron=form.get("cron", "") if trigger == "cron" else "",
+        trigger_days=(_whole(form, "trigger_days", "天数")
+                      if trigger in ("after_first_order", "inactive") else 0),
+        announce_days=_whole(form, "announce_days", "提前预告天数"),
+        announce_text=form.get("announce_text", ""),
+        frequency_cap=_whole(form, "frequency_cap", "频次上限"),
+        quiet_start=form.get("quiet_start", ""), quiet_end=form.get("quiet_end", ""),
+        holdout_percent=_whole(form, "holdout_percent", "对照组比例"),
+        throttle_per_minute=_whole(form, "throttle_per_minute", "每分钟发送上限"))
+
+
+def _thresholds() -> segments.Thresholds:
+    return segments.thresholds_from(current_app.config)
+
+
+def _segment_counts(db: Session, now: datetime) -> dict[Segment, int]:
+    return segments.counts(db, now, _thresholds())
+
+
+def _form_page(form: MultiDict, *, errors: list[str] | None = None,
+               warnings: list[str] | None = None, dry: Any = None,
+               status: int | None = None) -> tuple[str, int]:
+    """The form filled in as sent; 400 when it carries errors, unless said otherwise."""
+    db, now = get_db(), _now()
+    page = _page("form.html", form=form, errors=errors or [], warnings=warnings or [],
+                 dry=dry, segments=PUSHABLE, counts=_segment_counts(db, now),
+                 strategies=STRATEGIES)
+    return page, status if status is not None else (400 if errors else 200)
+
+
+# ---- the list and the next fire times ------------------------------------------------------
+
+
+def next_fire(push: Push, now: datetime) -> datetime | None:
+    """The push's next main fire time, looking a day, a month, then a year ahead (a cron
+    firing hourly would otherwise list thousands of times to find the first). Only a
+    scheduled push has one: a paused push sends nothing until it is resumed."""
+    if push.state != "scheduled":
+        return None
+    from campaigns import push_rules
+
+    for days in (1, 31, 366):
+        found = push_rules.next_fires(push, now, now + timedelta(days=days))
+        if found:
+            return found[0]
+    return None
+
+
+def trigger_text(push: Any) -> str:
+    """The trigger in words: when, which cron, or how many days after what."""
+    if push.trigger == "once":
+        return f"定时一次：{shanghai_text(push.trigger_at)}" if push.trigger_at else "定时一次"
+    if push.trigger == "cron":
+        return f"周期：{push.cron}（北京时间）"
+    if push.trigger == "after_first_order":
+        return f"首单后{push.trigger_days}天仍未复购（每天10:00检查）"
+    if push.trigger == "inactive":
+        return f"{push.trigger_days}天没有互动（每天10:00检查）"
+    return TRIGGERS.get(push.trigger, push.trigger)
+
+
+@bp.get("")
+@requires("campaigns")
+def list_pushes():
+    """Every push, newest first, with its state, the content gate's word and next send."""
+    db, now = get_db(), _now()
+    pushes = list(db.scalars(select(Push).order_by(Push.id.desc())))
+    try:
+        nexts = {p.id: next_fire(p, now) for p in pushes}
+    except ImportError:
+        nexts = {}
+    return _page("list.html", pushes=pushes, nexts=nexts, trigger_text=trigger_text,
+                 segment_label=_segment_label,
+                 notice=request.args.get("notice", ""), error=request.args.get("error", ""))
+
+
+# ---- creating, with a dry run --------------------------------------------------------------
+
+
+@bp.get("/new")
+@requires("campaigns")
+def new_push():
+    """An empty push form; ?segment=dormant starts from that segment's playbook copy."""
+    return _form_page(_defaults(_now(), request.args.get("segment", "")))
+
+
+@bp.post("/new")
+@requires("campaigns")
+def create_push():
+    """「预演」 shows who would get what and who is skipped (nothing is written); 「创建」
+    stores the push, or brings the form back filled in with check()'s errors and warnings."""
+    db, now = get_db(), _now()
+    form = _form()
+    try:
+        from campaigns import push_rules
+    except ImportError:
+        return _form_page(form, errors=["推送规则模块尚未上线，暂时不能创建推送"], status=503)
+    try:
+        draft = draft_from(form)
+    except FormError as error:
+        return _form_page(form, errors=[str(error)])
+    screener = live_screener()
+    checked = push_rules.check(db, draft, now, screener=screener)
+    if request.form.get("action") == "preview":
+        return _dry_run(form, draft, checked, now)
+    if checked.errors:
+        return _form_page(form, errors=checked.errors, warnings=checked.warnings)
+    try:
+        push = push_rules.create(db, draft, now, screener=screener,
+                                 author=current_account().username)
+    except push_rules.PushError as error:
+        db.rollback()
+        return _form_page(form, errors=error.errors, warnings=checked.warnings)
+    audit_log.record(db, "campaigns.push_create", actor=current_account(),
+                     target=f"push:{push.id}", name=push.name, segment=push.segment,
+                     variants=len(draft.variants), channels=push.channels,
+                     trigger=push.trigger,
+                     trigger_at=as_utc(push.trigger_at).isoformat() if push.trigger_at else "",
+                     cron=push.cron, trigger_days=push.trigger_days,
+                     announce_days=push.announce_days, frequency_cap=push.frequency_cap,
+                     quiet=f"{push.quiet_start}-{push.quiet_end}",
+                     holdout_percent=push.holdout_percent,
+                     throttle_per_minute=push.throttle_per_minute, review=push.review,
+                     address=client_address())
+    db.commit()
+    notice = f"已创建推送「{push.name}」"
+    if checked.warnings:
+        notice += "。请注意：" + "；".join(checked.warnings)
+    return redirect(url_for("campaign_pushes.show_push", push_id=push.id, notice=notice))
+
+
+def _dry_run(form: MultiDict, draft: Any, checked: Any, now: datetime) -> tuple[str, int]:
+    """The planner's dry run of the draft beside check()'s verdict: a refused draft still
+    shows who it would reach, so the manager sees the whole picture at once."""
+    db = get_db()
+    try:
+        from campaigns import planner
+    except ImportError:
+        return _form_page(form, errors=["预演暂不可用（规划模块尚未上线）", *checked.errors],
+                          warnings=checked.warnings, status=200)
+    try:
+        dry = planner.dry_run(db, draft, now, sample=50, thresholds=_thresholds())
+    except ValueError as error:  # push_rules.PushError included: a draft it cannot plan
+        db.rollback()
+        return _form_page(form, errors=[*checked.errors, f"无法预演：{error}"],
+                          warnings=checked.warnings, status=200)
+    db.rollback()  # a dry run writes nothing
+    return _form_page(form, errors=checked.errors, warnings=checked.warnings, dry=dry,
+                      status=200)
+
+
+@bp.get("/<int:push_id>/dry-run")
+@requires("campaigns")
+def dry_run_push(push_id: int):
+    """The same dry run for a stored push, at its next fire time (now when it has none)."""
+    db = get_db()
+    push = get_or_404(Push, push_id)
+    try:
+        from campaigns import planner
+    except ImportError:
+        return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
+                                error="预演暂不可用（规划模块尚未上线）"))
+    try:
+        dry = planner.dry_run(db, push, _now(), sample=50, thresholds=_thresholds())
+    except ValueError as error:
+        db.rollback()
+        return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
+                                error=f"无法预演：{error}"))
+    db.rollback()
+    return _page("dry_run.html", push=push, dry=dry, segment_label=_segment_label)
+
+
+# ---- one push: runs, delivery reports, conversion -------------------------------------------
+
+
+@dataclass
+class Report:
+    """One run's deliveries by outcome: what the manager needs to trust a send."""
+
+    planned: int = 0
+    sending: int = 0
+    sent: int = 0
+    holdout: int = 0
+    unknown: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason → count
+    failed: dict[int | None, int] = field(default_factory=dict)  # error code → count
+    failed_text: dict[int | None, str] = field(default_factory=dict)  # code → an error text
+    by_channel: dict[str, int] = field(default_factory=dict)  # sent per channel
+
+    @property
+    def total(self) -> int:
+        return (self.planned + self.sending + self.sent + self.holdout + self.unknown
+                + sum(self.skipped.values()) + sum(self.failed.values()))
+
+
+def reports(db: Session, run_ids: list[int]) -> dict[int, Report]:
+    """Every run's report in one grouped query (a run of 100,000 is a few dozen rows)."""
+    found: dict[int, Report] = defaultdict(Report)
+    if not run_ids:
+        return found
+    rows = db.execute(
+        select(PushDelivery.run_id, PushDelivery.state, PushDelivery.holdout,
+               PushDelivery.channel, PushDelivery.reason, PushDelivery.error_code,
+               func.max(PushDelivery.error), func.count())
+        .where(PushDelivery.run_id.in_(run_ids))
+        .group_by(PushDelivery.run_id, PushDelivery.state, PushDelivery.holdout,
+                  PushDelivery.channel, PushDelivery.reason, PushDelivery.error_code))
+    for run_id, state, holdout, channel, reason, code, error, n in rows:
+        report = found[run_id]
+        if holdout or state == "holdout":
+            report.holdout += n
+        elif state == "skipped":
+            key = reason or "未注明原因"
+            report.skipped[key] = report.skipped.get(key, 0) + n
+        elif state == "failed":
+            report.failed[code] = report.failed.get(code, 0) + n
+            report.failed_text.setdefault(code, error or "")
+        elif state == "sent":
+            report.sent += n
+            report.by_channel[channel] = report.by_channel.get(channel, 0) + n
+        elif state == "unknown":
+            report.unknown += n
+        elif state == "sending":
+            report.sending += n
+        else:
+            report.planned += n
+    return found
+
+
+@bp.get("/<int:push_id>")
+@requires("campaigns")
+def show_push(push_id: int):
+    """One push: its settings, its runs (newest first) with each run's delivery report and
+    conversion, the conversion of all its runs together, and the moves its state allows."""
+    db, now = get_db(), _now()
+    push = get_or_404(Push, push_id)
+    runs = list(db.scalars(select(PushRun).where(PushRun.push_id == push_id)
+                           .order_by(PushRun.fire_at.desc(), PushRun.kind)
+                           .limit(RUNS_SHOWN)))
+    by_run = reports(db, [run.id for run in runs])
+    converted = {run.id: conversion.for_run(db, run.id, now)
+                 for run in runs if run.kind == "main" and by_run.get(run.id)}
+    overall = conversion.for_push(db, push_id, now)
+    try:
+        upcoming = next_fire(push, now)
+    except ImportError:
+        upcoming = None
+    return _page("push.html", push=push, runs=runs, reports=by_run, converted=converted,
+                 overall=overall, main_runs=sum(run.kind == "main" for run in runs),
+                 upcoming=upcoming, trigger_text=trigger_text,
+                 segment_label=_segment_label, window_days=conversion.WINDOW.days,
+                 min_sample=conversion.MIN_SAMPLE,
+                 notice=request.args.get("notice", ""), error=request.args.get("error", ""))
+
+
+MOVE_DONE = {"pause": "已暂停：不再安排新的发送，恢复后继续",
+             "resume": "已恢复：按计划继续发送",
+             "cancel": "已取消：尚未发送的批次已一并取消"}
+
+
+@bp.post("/<int:push_id>/<any(pause, resume, cancel):move>")
+@requires("campaigns")
+def move_push(push_id: int, move: str):
+    """暂停 / 恢复 / 取消 (cancelled is final), each audit-logged."""
+    db = get_db()
+    get_or_404(Push, push_id)
+    try:
+        from campaigns import push_rules
+    except ImportError:
+        return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
+                                error="推送规则模块尚未上线，暂时不能操作"))
+    try:
+        push = getattr(push_rules, move)(db, push_id, _now())
+    except push_rules.PushError as error:
+        db.rollback()
+        return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
+                                error="；".join(error.errors)))
+    audit_log.record(db, f"campaigns.push_{move}", actor=current_account(),
+                     target=f"push:{push_id}", name=push.name, state=push.state,
+                     address=client_address())
+    db.commit()
+    return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
+                            notice=f"「{push.name}」{MOVE_DONE[move]}"))
+
+
+# ---- the calendar --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One send on the calendar: `at` is when it goes (after quiet hours), `fire` when it
+    was due; they differ when a cron fire falls in the quiet hours and waits for their end."""
+
+    at: datetime
+    fire: datetime
+    push: Push
+    kind: str  # main | announce
+
+    @property
+    def deferred(self) -> bool:
+        return self.at != self.fire
+
+
+@dataclass
+class Day:
+    day: str  # YYYY-MM-DD, Shanghai
+    weekday: str
+    entries: list[Entry] = field(default_factory=list)
+
+
+def calendar_days(db: Session, now: datetime, days: int = CALENDAR_DAYS) -> list[Day]:
+    """Today and the next days (Shanghai), each with the sends of scheduled pushes in time
+    order: main fires, and announcements `announce_days` before a main fire (a fire up to
+    that many days past the calendar's end still announces inside it)."""
+    from campaigns import push_rules
+
+    now = as_utc(now)
+    today = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = (today + timedelta(days=days)).astimezone(UTC)
+    calendar = [Day((today + timedelta(days=i)).strftime("%Y-%m-%d"),
+                    WEEKDAYS[(today + timedelta(days=i)).weekday()]) for i in range(days)]
+    index = {d.day: d for d in calendar}
+    for push in db.scalars(select(Push).where(Push.state == "scheduled").order_by(Push.id)):
+        ahead = timedelta(days=push.announce_days) if push.trigger in ("once", "cron") \
+            else timedelta(0)
+        for fire in push_rules.next_fires(push, now, end + ahead):
+            due = [(fire, "main")] + ([(fire - ahead, "announce")] if ahead else [])
+            candidates = [Entry(push_rules.next_allowed(push, at), at, push, kind)
+                          for at, kind in due]
+            for entry in candidates:
+                if now < entry.at <= end:
+                    day = index.get(shanghai_text(entry.at, "%Y-%m-%d"))
+                    if day is not None:
+                        day.entries.append(entry)
+    for day in calendar:
+        day.entries.sort(key=lambda e: (e.at, e.push.id, e.kind))
+    return calendar
+
+
+@bp.get("/calendar")
+@requires("campaigns")
+def calendar():
+    """The next 14 days, Shanghai time: which scheduled push goes out when."""
+    try:
+        days = calendar_days(get_db(), _now())
+    except ImportError:
+        return _page("calendar.html", days=[], segment_label=_segment_label,
+                     error="推送规则模块尚未上线，暂时无法计算发送时间"), 503
+    return _page("calendar.html", days=days, segment_label=_segment_label,
+                 total=sum(len(d.entries) for d in days), calendar_days=CALENDAR_DAYS)
