@@ -1,10 +1,13 @@
-"""`python -m bot serve|sandbox|chat|migrate|menu push|scheduler|worker|users|catalog|faq|address`
-— the project's commands."""
+"""`python -m bot serve|sandbox|chat|migrate|menu push|scheduler|worker|pushes|users|catalog|faq|
+address` — the project's commands."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import click
 
@@ -301,6 +304,246 @@ def worker(burst: bool) -> None:
         queue.use_storage(None)
         stop_embedded_redis(storage.redis)
     click.echo("push worker stopped")
+
+
+# ---- pushes: the re-engagement pushes from the shell ------------------------------------------
+
+T = TypeVar("T")
+#: Seconds between two looks at the database while a long run shows its progress.
+PROGRESS_POLL_SECONDS = 0.5
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def _with_progress(work: Callable[[], T], poll: Callable[[], tuple[int, int, str]],
+                   label: str) -> T:
+    """`work()`'s result. When stderr is a terminal, `work` runs in a thread while a counter
+    on stderr shows poll()'s (done, total, note), read from the database every half second
+    (the planner and the sender commit as they go, so another connection sees their
+    progress); otherwise it just runs (no output to clutter a log or a pipe)."""
+    if not _stderr_is_tty():
+        return work()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # re-raised below, in the command's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name=f"cli-{label}", daemon=True)
+    thread.start()
+    width = 0
+    while True:
+        thread.join(PROGRESS_POLL_SECONDS)
+        done, total, note = poll()
+        total = max(total, done)
+        percent = f" {done * 100 // total:3d}%" if total else ""
+        line = f"{label}: {done}/{total}{percent}{f' ({note})' if note else ''}"
+        width = max(width, len(line))
+        click.echo(f"\r{line.ljust(width)}", err=True, nl=False)
+        if not thread.is_alive():
+            break
+    click.echo(err=True)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """An ISO 8601 time with its offset as aware UTC; exit 2 on anything else."""
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        at = None
+    if at is None or at.utcoffset() is None:
+        click.echo(f"error: --now needs an ISO 8601 time with its offset, "
+                   f"e.g. 2026-12-05T10:00:00+08:00 (got {text!r})", err=True)
+        sys.exit(2)
+    return at.astimezone(UTC)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {number}" for key, number in sorted(counts.items())) or "nothing"
+
+
+@cli.group()
+def pushes() -> None:
+    """Re-engagement pushes: list, dry-run, plan and send now (the scheduler does the same
+    every minute / 15 seconds; these are for a shell, a benchmark or a cron job)."""
+
+
+@pushes.command("list")
+def pushes_list() -> None:
+    """Every push, newest first: id, state, review, next send (Shanghai), segment, name."""
+    from sqlalchemy import select
+
+    from campaigns.push_views import REVIEW_STATES, next_fire
+    from campaigns.pushes import PUSH_STATES, Push
+    from core.clock import shanghai_text
+    from core.storage import storage_from_env
+
+    now = datetime.now(UTC)
+    with storage_from_env().sessions() as db:
+        found = list(db.scalars(select(Push).order_by(Push.id.desc())))
+        if not found:
+            click.echo("no pushes")
+            return
+        for push in found:
+            upcoming = next_fire(push, now)
+            click.echo("\t".join([
+                f"#{push.id}", PUSH_STATES.get(push.state, push.state),
+                REVIEW_STATES.get(push.review, push.review),
+                shanghai_text(upcoming) if upcoming else "-", push.segment, push.name]))
+
+
+@pushes.command("dry-run")
+@click.argument("push_id", type=int)
+@click.option("--sample", type=click.IntRange(0, 1000), default=0,
+              help="Also print this many recipients (openids cut to 6 characters).")
+def pushes_dry_run(push_id: int, sample: int) -> None:
+    """Who push PUSH_ID would reach at its next fire, by which channel, who is skipped and
+    why. Writes nothing."""
+    from campaigns import planner, segments
+    from campaigns.pushes import Push
+    from core.clock import shanghai_text
+    from core.storage import storage_from_env
+
+    storage = storage_from_env()
+    with storage.sessions() as db:
+        push = db.get(Push, push_id)
+        if push is None:
+            click.echo(f"error: no push #{push_id}", err=True)
+            sys.exit(1)
+        name = push.name
+        try:
+            dry = planner.dry_run(db, push, datetime.now(UTC), sample=sample,
+                                  thresholds=segments.thresholds_from(storage.settings))
+        except ValueError as error:
+            click.echo(f"error: cannot dry-run push #{push_id}: {error}", err=True)
+            sys.exit(1)
+        finally:
+            db.rollback()  # a dry run writes nothing
+    click.echo(f"push #{push_id} {name}: dry run at {shanghai_text(dry.fire_at)} "
+               "(Shanghai)")
+    click.echo(f"recipients {dry.total}: planned {dry.counts.get('planned', 0)}, "
+               f"holdout {dry.holdout}, skipped {dry.skipped_total}")
+    for channel, number in sorted(dry.by_channel.items()):
+        click.echo(f"  channel {channel}: {number}")
+    for variant, number in sorted(dry.by_variant.items()):
+        click.echo(f"  variant {variant}: {number}")
+    for reason, number in sorted(dry.skipped.items(), key=lambda item: -item[1]):
+        click.echo(f"  skipped ({reason}): {number}")
+    for row in dry.sample:
+        click.echo("\t".join([row.openid, row.state, row.variant or "-", row.channel or "-",
+                              row.reason or "-", row.text or "-"]))
+
+
+@pushes.command("plan")
+@click.option("--now", "now_text", default=None, metavar="TIME",
+              help="Plan as of this ISO 8601 time with offset (default: the current time).")
+def pushes_plan(now_text: str | None) -> None:
+    """Plan what is due once (campaigns/planner.py plan_due): create the runs of every
+    scheduled push and write the deliveries of those due. A counter of deliveries planned
+    and runs done shows on stderr when it is a terminal; one summary line always."""
+    from sqlalchemy import func, select
+
+    from campaigns import planner
+    from campaigns.pushes import Push, PushDelivery, PushRun
+    from core.storage import storage_from_env
+
+    at = _parse_time(now_text)
+    storage = storage_from_env()
+    started = at or datetime.now(UTC)
+    with storage.sessions() as db:
+        before = db.scalar(select(func.count()).select_from(PushDelivery)) or 0
+        runs_before = db.scalar(select(func.count()).select_from(PushRun)
+                                .where(PushRun.state != "planning")) or 0
+
+    def poll() -> tuple[int, int, str]:
+        """Runs done / done + still waiting, and the deliveries written so far."""
+        with storage.sessions() as db:
+            written = (db.scalar(select(func.count()).select_from(PushDelivery)) or 0) - before
+            done = (db.scalar(select(func.count()).select_from(PushRun)
+                              .where(PushRun.state != "planning")) or 0) - runs_before
+            waiting = db.scalar(select(func.count()).select_from(PushRun)
+                                .join(Push, Push.id == PushRun.push_id)
+                                .where(PushRun.state == "planning", Push.state == "scheduled",
+                                       PushRun.fire_at <= started)) or 0
+        return max(done, 0), max(done, 0) + waiting, f"{written} deliveries written"
+
+    result = _with_progress(lambda: planner.plan_due(storage, at), poll, "runs planned")
+    click.echo(f"planned {result.get('planned', 0)} run(s), "
+               f"{result.get('deliveries', 0)} deliveries to send; "
+               f"runs created {result.get('runs_created', 0)}, held {result.get('held', 0)}, "
+               f"missed {result.get('missed', 0)}, failed {result.get('failed', 0)}")
+    if result.get("failed"):
+        sys.exit(1)
+
+
+@pushes.command("send")
+@click.option("--until-done", is_flag=True,
+              help="Send in rounds until nothing is due (one round otherwise).")
+def pushes_send(until_done: bool) -> None:
+    """Send the due deliveries now (campaigns/sender.py send_due), as the scheduler's job or
+    a worker would; safe beside them. A progress bar of deliveries handled out of those due
+    shows on stderr when it is a terminal; one summary line always."""
+    from sqlalchemy import func, or_, select
+
+    from bot.domains import open_storage
+    from campaigns import sender
+    from campaigns.pushes import Push, PushDelivery, PushRun
+    from core.migrate import SchemaNotReady
+    from core.storage import stop_embedded_redis
+
+    settings = load_settings(False)
+    try:
+        storage = open_storage(settings)
+    except SchemaNotReady as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+    def due(at: datetime) -> int:
+        """Deliveries a sender would still take at `at`, or holds now (as sender.claim)."""
+        live = (select(PushRun.id).join(Push, Push.id == PushRun.push_id)
+                .where(PushRun.state.in_(sender.LIVE_RUN_STATES),
+                       Push.state.in_(sender.SENDING_PUSH_STATES)))
+        with storage.sessions() as db:
+            return db.scalar(select(func.count()).select_from(PushDelivery).where(
+                PushDelivery.run_id.in_(live),
+                or_(PushDelivery.state == "sending",
+                    (PushDelivery.state == "planned")
+                    & or_(PushDelivery.not_before.is_(None), PushDelivery.not_before <= at))
+            )) or 0
+
+    totals: dict[str, int] = {}
+    rounds = 0
+    try:
+        while True:
+            at = datetime.now(UTC)
+            total = due(at)
+            if rounds and not total:
+                break
+
+            def poll(at: datetime = at, total: int = total) -> tuple[int, int, str]:
+                return max(total - due(at), 0), total, ""
+
+            rounds += 1
+            result = _with_progress(lambda: sender.send_due(storage), poll,
+                                    f"deliveries sent (round {rounds})" if until_done
+                                    else "deliveries sent")
+            for key, number in result.items():
+                totals[key] = totals.get(key, 0) + number
+            if not until_done or not any(result.values()):
+                break
+        left = due(datetime.now(UTC))
+    finally:
+        stop_embedded_redis(storage.redis)
+    click.echo(f"sent in {rounds} round(s): {_counts_text(totals)}; {left} still due")
 
 
 def _add_console_commands() -> None:

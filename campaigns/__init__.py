@@ -26,11 +26,12 @@ def register(registry: Registry) -> None:
 
 
 def _init_web(app: Any) -> None:
-    from campaigns import push_views, segment_views
+    from campaigns import push_api, push_views, segment_views
     from console.shell import add_nav
 
     app.register_blueprint(segment_views.bp)
     app.register_blueprint(push_views.bp)
+    app.register_blueprint(push_api.api_bp)  # /api/v1/campaigns, bearer tokens
     add_nav(app, "客群", "campaign_segments.overview", "campaigns")
     # The shell's menu is flat (no sub-entries): the calendar is linked from the push list.
     add_nav(app, "推送", "campaign_pushes.list_pushes", "campaigns")
