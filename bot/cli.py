@@ -422,8 +422,9 @@ def pushes_dry_run(push_id: int, sample: int) -> None:
         name = push.name
         try:
             dry = planner.dry_run(db, push, datetime.now(UTC), sample=sample,
-                                  thresholds=segments.thresholds_from(storage.settings))
-        except ValueError as error:
+                                  thresholds=segments.thresholds_from(storage.settings),
+                                  template_id=planner.push_template_id(storage.settings))
+        except (ValueError, OverflowError) as error:
             click.echo(f"error: cannot dry-run push #{push_id}: {error}", err=True)
             sys.exit(1)
         finally:

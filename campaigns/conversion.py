@@ -1,22 +1,31 @@
 """Did a push make customers buy? Orders paid within 7 days, against the holdout.
 
-A recipient *converts* when they have an order paid within `WINDOW` (7 days) of their own
-delivery (`sent_at`): the clock starts when the message could first have had an effect. The
-holdout (planned, never sent) has no send time, so their window starts at the run's fire
-time — the moment they would have received it. Each delivery counts once, so a customer
-reached by two runs of a cron push is two trials, as they were two chances to convert.
+The comparison is by **intention to treat**: every recipient the planner meant to reach (a
+delivery planned on a channel, not held out) is in their variant's group whatever became of
+the delivery — sent, skipped or failed at send time, outcome unknown — and the holdout is
+everyone held back at planning. Counting only the `sent` would compare a selected group (the
+reachable, those whose send worked) with an unselected one and flatter the push. Both groups'
+7-day windows (`WINDOW`) start at the run's fire time, the moment the push was meant to go.
+Each delivery counts once, so a customer reached by two runs of a cron push is two trials, as
+they were two chances to convert. Recipients the planner skipped (unreachable, capped) were
+never planned and are in neither group.
 
 Only orders still paid, shipped or completed count (`shop.orders.COUNTED_SOLD`): an order
 refunded since is not a sale the push brought. Announcement runs are left out: they prepare
 the main run, whose recipients are measured.
+
+The counting is one grouped query per page section — per (run, variant, holdout) a count and
+a count of those with an order in their window (an EXISTS on the orders) — so a daily push to
+100,000 people is measured in the database, not by loading its deliveries into Python.
 
 The comparison of two rates is the difference of two independent proportions with a 95%
 confidence interval by **Newcombe's hybrid score method** (Newcombe 1998, method 10), built
 from each group's Wilson score interval. It is chosen over the plain Wald interval because
 push conversions are small rates (a few percent) where Wald's interval is too narrow and can
 cross 0 or 1; Newcombe's stays honest there and needs no iteration. A difference is called
-real when the interval does not contain 0; with fewer than `MIN_SAMPLE` people in either
-group nothing is concluded at all.
+significant when the interval does not contain 0; with fewer than `MIN_SAMPLE` people in either
+group nothing is concluded at all; while some windows are still open the sentence says the
+result may change.
 """
 
 from __future__ import annotations
@@ -26,8 +35,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.pushes import PushDelivery, PushRun
@@ -109,17 +119,25 @@ def _points(value: float) -> str:
     return f"{shown:+.1f}"
 
 
+SIGNIFICANT = "差异显著（95%置信区间不含0）"
+NOT_YET = "置信区间跨过0，目前还不能说有差异"
+STILL_OPEN = "（仍有顾客在7天观察期内，结果可能变化）"
+
+
 def verdict_text(diff: Difference) -> str:
     """The comparison as one plain sentence a manager can act on, e.g.
-    「A组转化率4.2%，对照组2.1%，差异+2.1个百分点（95%置信区间 +0.8 ~ +3.4），差异是真实的」."""
+    「A组转化率4.2%，对照组2.1%，差异+2.1个百分点（95%置信区间 +0.6 ~ +3.7），
+    差异显著（95%置信区间不含0）」, followed by STILL_OPEN while either group has people
+    whose 7 days are not over."""
     a, b = diff.first, diff.second
     rates = f"{a.label}转化率{_percent(a.rate)}，{b.label}{_percent(b.rate)}"
+    still = STILL_OPEN if a.open or b.open else ""
     if not diff.enough:
         return (f"{rates}（{a.label}{a.recipients}人，{b.label}{b.recipients}人），"
-                f"样本太少，还不能下结论（每组至少需要{MIN_SAMPLE}人）")
+                f"样本太少，还不能下结论（每组至少需要{MIN_SAMPLE}人）{still}")
     interval = f"95%置信区间 {_points(diff.low)} ~ {_points(diff.high)}"
-    ending = "差异是真实的" if diff.real else "置信区间跨过0，目前还不能说有差异"
-    return f"{rates}，差异{_points(diff.difference)}个百分点（{interval}），{ending}"
+    ending = SIGNIFICANT if diff.real else NOT_YET
+    return f"{rates}，差异{_points(diff.difference)}个百分点（{interval}），{ending}{still}"
 
 
 @dataclass(frozen=True)
@@ -147,50 +165,69 @@ def _label(variant: str) -> str:
     return f"{variant}组"
 
 
-def conversion(db: Session, run_ids: Sequence[int], now: datetime) -> Conversion:
-    """Conversion over these runs' deliveries: sent ones per variant, and the holdout.
+def _window_end(db: Session, start: Any) -> Any:
+    """`start` + WINDOW in SQL. SQLite stores times as text ("YYYY-MM-DD HH:MM:SS.ffffff",
+    UTC here) and has no interval type: its date functions give the same shape."""
+    if db.get_bind().dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f000", start, f"+{WINDOW.days} days")
+    return start + WINDOW
 
-    Two queries whatever the size: the deliveries with their window start, then the paid
-    orders of those customers inside the widest window, matched up in memory."""
-    trials: list[tuple[str, bool, str, datetime]] = []  # (variant, holdout, openid, start)
-    if run_ids:
-        rows = db.execute(
-            select(PushDelivery.variant, PushDelivery.holdout, PushDelivery.openid,
-                   PushDelivery.state, PushDelivery.sent_at, PushRun.fire_at)
-            .join(PushRun, PushRun.id == PushDelivery.run_id)
-            .where(PushDelivery.run_id.in_(list(run_ids)), PushRun.kind == "main")
-            .where((PushDelivery.holdout.is_(True)) | (PushDelivery.state == "sent")))
-        for variant, holdout, openid, state, sent_at, fire_at in rows:
-            if holdout:
-                trials.append((variant, True, openid, as_utc(fire_at)))
-            elif state == "sent" and sent_at is not None:
-                trials.append((variant, False, openid, as_utc(sent_at)))
-    paid: dict[str, list[datetime]] = defaultdict(list)
-    if trials:
-        earliest = min(t[3] for t in trials)
-        latest = max(t[3] for t in trials) + WINDOW
-        openids = select(PushDelivery.openid).where(PushDelivery.run_id.in_(list(run_ids)))
-        for openid, paid_at in db.execute(
-                select(Order.openid, Order.paid_at).distinct()
-                .where(Order.openid.in_(openids), Order.state.in_(COUNTED_SOLD),
-                       Order.paid_at >= earliest, Order.paid_at < latest)):
-            paid[openid].append(as_utc(paid_at))
+
+def _cells(db: Session, where: Any) -> list[tuple[int, datetime, str, bool, int, int]]:
+    """(run id, fire time, variant, holdout, trials, converters) per (run, variant, holdout)
+    of the main runs `where` selects: one grouped query, an EXISTS on the orders per row."""
+    converted = exists().where(
+        Order.openid == PushDelivery.openid, Order.state.in_(COUNTED_SOLD),
+        Order.paid_at >= PushRun.fire_at, Order.paid_at < _window_end(db, PushRun.fire_at))
+    holdout = func.coalesce(PushDelivery.holdout, False)
+    query = (select(PushRun.id, PushRun.fire_at, PushDelivery.variant, holdout, func.count(),
+                    func.sum(case((converted, 1), else_=0)))
+             .join(PushRun, PushRun.id == PushDelivery.run_id)
+             .where(where, PushRun.kind == "main")
+             # intention to treat: held out, or planned on a channel (whatever became of it)
+             .where((PushDelivery.holdout.is_(True))
+                    | and_(PushDelivery.channel != "", PushDelivery.state != "holdout"))
+             .group_by(PushRun.id, PushRun.fire_at, PushDelivery.variant, holdout))
+    return [(run_id, as_utc(fire_at), variant or "", bool(held), int(n), int(bought or 0))
+            for run_id, fire_at, variant, held, n, bought in db.execute(query)]
+
+
+def _conversion(cells: Sequence[tuple[int, datetime, str, bool, int, int]],
+                now: datetime) -> Conversion:
     now = as_utc(now)
     counts: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for variant, holdout, openid, start in trials:
+    for _run_id, fire_at, variant, holdout, trials, converters in cells:
         cell = counts[("" if holdout else variant, holdout)]
-        cell[0] += 1
-        cell[1] += any(start <= at < start + WINDOW for at in paid.get(openid, ()))
-        cell[2] += now < start + WINDOW
+        cell[0] += trials
+        cell[1] += converters
+        cell[2] += trials if now < fire_at + WINDOW else 0
     variants = tuple(Group(_label(v), *counts[(v, False)])
                      for v in sorted(v for v, h in counts if not h))
-    holdout = Group(HOLDOUT, *counts[("", True)])
+    holdout_group = Group(HOLDOUT, *counts[("", True)])
     by_key = {g.label: g for g in variants}
     a, b = by_key.get(_label("A")), by_key.get(_label("B"))
     return Conversion(
-        variants=variants, holdout=holdout,
-        against_holdout=tuple(compare(g, holdout) for g in variants),
+        variants=variants, holdout=holdout_group,
+        against_holdout=tuple(compare(g, holdout_group) for g in variants),
         a_vs_b=compare(a, b) if a is not None and b is not None else None)
+
+
+def conversion(db: Session, run_ids: Sequence[int], now: datetime) -> Conversion:
+    """Conversion over these runs' deliveries together: per variant, and the holdout."""
+    if not run_ids:
+        return _conversion([], now)
+    return _conversion(_cells(db, PushRun.id.in_(list(run_ids))), now)
+
+
+def for_runs(db: Session, run_ids: Sequence[int], now: datetime) -> dict[int, Conversion]:
+    """Each run's conversion on its own, from one query (the push page's table of runs);
+    runs without a delivery are absent."""
+    if not run_ids:
+        return {}
+    by_run: dict[int, list[tuple[int, datetime, str, bool, int, int]]] = defaultdict(list)
+    for cell in _cells(db, PushRun.id.in_(list(run_ids))):
+        by_run[cell[0]].append(cell)
+    return {run_id: _conversion(cells, now) for run_id, cells in by_run.items()}
 
 
 def for_run(db: Session, run_id: int, now: datetime) -> Conversion:
@@ -199,7 +236,5 @@ def for_run(db: Session, run_id: int, now: datetime) -> Conversion:
 
 
 def for_push(db: Session, push_id: int, now: datetime) -> Conversion:
-    """All the push's main runs together."""
-    run_ids = list(db.scalars(select(PushRun.id).where(PushRun.push_id == push_id,
-                                                       PushRun.kind == "main")))
-    return conversion(db, run_ids, now)
+    """All the push's main runs together, in one query."""
+    return _conversion(_cells(db, PushRun.push_id == push_id), now)

@@ -26,12 +26,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaigns import push_rules, segments
@@ -41,25 +41,61 @@ from content_audit.rulestore import LiveRules
 from core.clock import SHANGHAI, as_utc
 from core.db import inserted, upsert
 from shop.followers import Follower
-from shop.notices import WINDOW, CustomerNotice, NoticeOptIn
+from shop.notices import THING_MAX, WINDOW, CustomerNotice, NoticeOptIn
 from shop.orders import COUNTED_SOLD, Order
 
 log = logging.getLogger(__name__)
 
 #: WeChat's customer-service quota per 48-hour window (WECHAT_API.md §5A, since 2023-06).
-CUSTOM_PER_WINDOW = 5
+CUSTOM_PER_WINDOW = segments.CUSTOM_PER_WINDOW
 #: Mass messages one user receives per calendar month at most (§5D).
 MASS_PER_MONTH = segments.MASS_PER_MONTH
-#: Deliveries that may have reached WeChat: they count against quotas and caps.
-MAYBE_SENT = ("sent", "sending", "unknown")
-#: Deliveries that reach, or are about to reach, a customer: the frequency cap counts them.
+#: Deliveries that may have reached WeChat: they count against quotas and caps. `calling` is
+#: the sender's state while the WeChat call is in flight (campaigns/sender.py).
+MAYBE_SENT = ("sent", "sending", "calling", "unknown")
+#: Deliveries that reach, or are about to reach, a customer: the frequency cap and WeChat's
+#: quotas (`reach_counts`) count them.
 REACHING = ("planned", *MAYBE_SENT)
 CAP_DAYS = 7
 BATCH = 1000
 HELD_NOTE = "文案未在发送时间前通过审核，未发送"
 MISSED_NOTE = "已错过发送时间超过1天（推送暂停或调度中断），未发送"
-#: How long after its time a run may still be planned (a scheduler down for an hour).
+CRON_MISSED_NOTE = "错过发送时间，已跳过"
+#: How long after its time a run may still be planned (a scheduler down for an hour): a day
+#: for a once-push and the daily event triggers, an hour for a cron push — its next fire is
+#: near, and yesterday's copy going out 23 hours late (a push resumed after a pause) is not
+#: what the manager scheduled.
 LATE_LIMIT = timedelta(days=1)
+CRON_LATE_LIMIT = timedelta(hours=1)
+#: The setting naming the subscription-notice template pushes spend (core/config.py). The
+#: shop's own service notices keep NOTICE_TEMPLATE_ID: an opt-in a customer gave for order
+#: reminders is not spent on marketing.
+TEMPLATE_SETTING = "PUSH_TEMPLATE_ID"
+#: A subscription notice shows this many characters of copy (its `thing` field).
+SUBSCRIBE_TEXT_MAX = THING_MAX
+
+
+def push_template_id(settings: Mapping[str, Any] | None) -> str | None:
+    """The subscription-notice template pushes use (PUSH_TEMPLATE_ID), or None: then no push
+    goes as a subscription notice. The planner offers the channel only for opt-ins of this
+    template, and the sender spends this one."""
+    value = (settings or {}).get(TEMPLATE_SETTING)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def late_limit(push: Push) -> timedelta:
+    """How late a run of `push` may still be planned (see LATE_LIMIT)."""
+    return CRON_LATE_LIMIT if push.trigger == "cron" else LATE_LIMIT
+
+
+def missed_note(push: Push) -> str:
+    return CRON_MISSED_NOTE if push.trigger == "cron" else MISSED_NOTE
+
+
+def subscribe_text(text: str) -> str:
+    """What a subscription notice shows of `text`: its first SUBSCRIBE_TEXT_MAX characters."""
+    return text[:SUBSCRIBE_TEXT_MAX]
 
 
 # --- reach: what WeChat allows per recipient ------------------------------------------------
@@ -74,9 +110,21 @@ class Reach:
     unfollowed: bool = False
     suppressed: int | None = None  # WeChat's code
     opened: datetime | None = None  # the 48-hour window's start: last message or payment
-    custom_sent: int = 0  # customer-service messages since `opened`
-    opt_in: tuple[str, int] | None = None  # (template id, remaining)
+    custom_sent: int = 0  # customer-service messages in the open window (`reach_counts`)
+    opt_in: tuple[str, int] | None = None  # (PUSH_TEMPLATE_ID, remaining)
     mass_this_month: int = 0
+
+
+@dataclass(frozen=True)
+class Counts:
+    """WeChat's quotas as they stand for one openid (`reach_counts`)."""
+
+    opened: datetime | None = None  # the 48-hour window's start: last message or payment
+    custom_in_window: int = 0  # customer-service messages sent or due in that window
+    mass_this_month: int = 0  # mass messages sent or due this Shanghai month
+
+    def window_open(self, now: datetime) -> bool:
+        return window_open(self.opened, now)
 
 
 def _chunks(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
@@ -90,63 +138,112 @@ def month_start(now: datetime) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def _load_reach(db: Session, openids: Sequence[str], now: datetime) -> dict[str, Reach]:
+def _next_month(now: datetime) -> datetime:
+    local = as_utc(month_start(now)).astimezone(SHANGHAI)
+    later = (local + timedelta(days=32)).replace(day=1)
+    return later.astimezone(UTC)
+
+
+def window_open(opened: datetime | None, now: datetime) -> bool:
+    """The customer-service window's rule, shop.notices.in_window's: open for WINDOW after the
+    customer's last message or payment."""
+    return opened is not None and as_utc(now) < as_utc(opened) + WINDOW
+
+
+def _in_window(opened: datetime | None, at: datetime | None) -> bool:
+    """Whether a message at `at` falls in the window `opened` opened."""
+    return (opened is not None and at is not None
+            and as_utc(opened) <= as_utc(at) < as_utc(opened) + WINDOW)
+
+
+def reach_counts(db: Session, openids: Sequence[str], now: datetime, *,
+                 exclude_run: int | None = None) -> dict[str, Counts]:
+    """WeChat's quotas per openid now — the one definition the planner and the segments'
+    explanation share:
+    - the window: opened by the last message (Follower.last_message_at) or payment, open for
+      shop.notices.WINDOW;
+    - customer-service messages in it: push deliveries on the custom channel sent, in flight
+      or still planned (planned rows count at their not_before, so a run planned earlier and
+      due inside the window is counted), and the shop's own notices sent as custom messages;
+    - mass messages this Shanghai calendar month: push deliveries on the mass channel sent,
+      in flight or planned for this month.
+    `exclude_run`: a run being planned leaves its own rows out, so planning it again decides
+    the same. Bulk: a few queries per 1,000 openids."""
     now = as_utc(now)
-    found = {openid: Reach(openid) for openid in openids}
-    window_floor = now - timedelta(hours=48)
-    month = month_start(now)
+    opened: dict[str, datetime | None] = dict.fromkeys(openids)
+    custom: Counter[str] = Counter()
+    mass: Counter[str] = Counter()
+    floor = now - WINDOW  # no open window started before this
+    month, next_month = month_start(now), _next_month(now)
+    at = func.coalesce(PushDelivery.sent_at, PushDelivery.not_before, PushDelivery.created_at)
     for chunk in _chunks(list(openids)):
         ids = list(chunk)
-        for openid, subscribed, unsubscribed_at, message_at in db.execute(
-                select(Follower.openid, Follower.subscribed, Follower.unsubscribed_at,
-                       Follower.last_message_at).where(Follower.openid.in_(ids))):
-            reach = found[openid]
-            reach.subscribed = bool(subscribed)
-            reach.unfollowed = not subscribed and unsubscribed_at is not None
-            reach.opened = as_utc(message_at) if message_at else None
+        for openid, message_at in db.execute(
+                select(Follower.openid, Follower.last_message_at)
+                .where(Follower.openid.in_(ids))):
+            opened[openid] = as_utc(message_at) if message_at else None
         for openid, paid in db.execute(
                 select(Order.openid, func.max(Order.paid_at))
                 .where(Order.openid.in_(ids), Order.paid_at.is_not(None))
                 .group_by(Order.openid)):
             if paid is not None:
-                reach = found[openid]
                 paid = as_utc(paid)
-                reach.opened = max(reach.opened, paid) if reach.opened else paid
+                before = opened.get(openid)
+                opened[openid] = max(before, paid) if before else paid
+        deliveries = (
+            select(PushDelivery.openid, PushDelivery.channel, at)
+            .where(PushDelivery.openid.in_(ids), PushDelivery.state.in_(REACHING),
+                   or_(and_(PushDelivery.channel == "custom", at >= floor),
+                       and_(PushDelivery.channel == "mass", at >= month, at < next_month))))
+        if exclude_run is not None:
+            deliveries = deliveries.where(PushDelivery.run_id != exclude_run)
+        notices = (select(CustomerNotice.openid, CustomerNotice.channel, CustomerNotice.sent_at)
+                   .where(CustomerNotice.openid.in_(ids), CustomerNotice.channel == "custom",
+                          CustomerNotice.state == "sent", CustomerNotice.sent_at >= floor))
+        for openid, channel, moment in [*db.execute(deliveries), *db.execute(notices)]:
+            if channel == "mass":
+                mass[openid] += 1
+            elif _in_window(opened.get(openid), moment):
+                custom[openid] += 1
+    return {openid: Counts(opened.get(openid), custom[openid], mass[openid])
+            for openid in openids}
+
+
+def _load_reach(db: Session, openids: Sequence[str], now: datetime, *,
+                template_id: str | None = None,
+                exclude_run: int | None = None) -> dict[str, Reach]:
+    now = as_utc(now)
+    found = {openid: Reach(openid) for openid in openids}
+    for openid, counted in reach_counts(db, openids, now, exclude_run=exclude_run).items():
+        reach = found[openid]
+        reach.opened, reach.custom_sent = counted.opened, counted.custom_in_window
+        reach.mass_this_month = counted.mass_this_month
+    for chunk in _chunks(list(openids)):
+        ids = list(chunk)
+        for openid, subscribed, unsubscribed_at in db.execute(
+                select(Follower.openid, Follower.subscribed, Follower.unsubscribed_at)
+                .where(Follower.openid.in_(ids))):
+            reach = found[openid]
+            reach.subscribed = bool(subscribed)
+            reach.unfollowed = not subscribed and unsubscribed_at is not None
         for openid, code in db.execute(
                 select(Suppression.openid, Suppression.code).where(Suppression.openid.in_(ids))):
             found[openid].suppressed = code
-        sent_at = func.coalesce(PushDelivery.sent_at, PushDelivery.created_at)
-        custom = list(db.execute(
-            select(PushDelivery.openid, sent_at)
-            .where(PushDelivery.openid.in_(ids), PushDelivery.channel == "custom",
-                   PushDelivery.state.in_(MAYBE_SENT), sent_at >= window_floor)))
-        custom += list(db.execute(
-            select(CustomerNotice.openid, CustomerNotice.sent_at)
-            .where(CustomerNotice.openid.in_(ids), CustomerNotice.channel == "custom",
-                   CustomerNotice.state == "sent", CustomerNotice.sent_at >= window_floor)))
-        for openid, at in custom:
-            reach = found[openid]
-            if reach.opened is not None and at is not None and as_utc(at) >= reach.opened:
-                reach.custom_sent += 1
-        for openid, template_id, remaining in db.execute(
-                select(NoticeOptIn.openid, NoticeOptIn.template_id, NoticeOptIn.remaining)
-                .where(NoticeOptIn.openid.in_(ids), NoticeOptIn.remaining > 0)
-                .order_by(NoticeOptIn.openid, NoticeOptIn.remaining.desc(),
-                          NoticeOptIn.template_id)):
-            if found[openid].opt_in is None:  # the template with most acceptances left
-                found[openid].opt_in = (template_id, remaining)
-        for openid, number in db.execute(
-                select(PushDelivery.openid, func.count())
-                .where(PushDelivery.openid.in_(ids), PushDelivery.channel == "mass",
-                       PushDelivery.state.in_(MAYBE_SENT), sent_at >= month)
-                .group_by(PushDelivery.openid)):
-            found[openid].mass_this_month = number
+        if template_id is None:
+            continue
+        for openid, remaining in db.execute(
+                select(NoticeOptIn.openid, NoticeOptIn.remaining)
+                .where(NoticeOptIn.openid.in_(ids), NoticeOptIn.template_id == template_id,
+                       NoticeOptIn.remaining > 0)):
+            found[openid].opt_in = (template_id, remaining)
     return found
 
 
-def _choose(reach: Reach, policy: Sequence[str], now: datetime) -> tuple[str | None, str]:
+def _choose(reach: Reach, policy: Sequence[str], now: datetime,
+            template_id: str | None = None) -> tuple[str | None, str]:
     """The first channel of `policy` the rules allow, with a note on the choice; or None with
-    why each channel was refused (the skip reason)."""
+    why each channel was refused (the skip reason). Subscription notices need PUSH_TEMPLATE_ID
+    (`template_id`) set and an opt-in of that template."""
     if reach.unfollowed:
         return None, "已取消关注"
     if reach.suppressed is not None:
@@ -156,7 +253,7 @@ def _choose(reach: Reach, policy: Sequence[str], now: datetime) -> tuple[str | N
         if channel == "custom":
             if not reach.subscribed:
                 refused.append("客服消息：未关注公众号")
-            elif reach.opened is None or reach.opened + WINDOW <= now:
+            elif not window_open(reach.opened, now):
                 refused.append("客服消息：48小时内没有留言或付款")
             elif reach.custom_sent >= CUSTOM_PER_WINDOW:
                 refused.append(f"客服消息：48小时内已发{reach.custom_sent}条（上限"
@@ -164,7 +261,9 @@ def _choose(reach: Reach, policy: Sequence[str], now: datetime) -> tuple[str | N
             else:
                 return "custom", f"客服消息：48小时窗口内第{reach.custom_sent + 1}条"
         elif channel == "subscribe":
-            if reach.opt_in is None:
+            if template_id is None:
+                refused.append(f"订阅通知：未设置推送用的订阅通知模板（{TEMPLATE_SETTING}）")
+            elif reach.opt_in is None:
                 refused.append("订阅通知：没有订阅授权")
             else:
                 template_id, remaining = reach.opt_in
@@ -182,13 +281,15 @@ def _choose(reach: Reach, policy: Sequence[str], now: datetime) -> tuple[str | N
     return None, ("；".join(refused) or "没有可用的发送渠道")[:120]
 
 
-def choose_channel(db: Session, openid: str, policy: list[str],
-                   now: datetime) -> tuple[str | None, str]:
+def choose_channel(db: Session, openid: str, policy: list[str], now: datetime, *,
+                   template_id: str | None = None) -> tuple[str | None, str]:
     """The first channel in `policy` WeChat allows for `openid` now, and a note: for a
     channel, why it applies (for subscribe, which template's opt-in it would spend); for
-    None, why each channel was refused — the skip reason the report shows."""
+    None, why each channel was refused — the skip reason the report shows. `template_id`:
+    push_template_id(settings); None offers no subscription notice."""
     now = as_utc(now)
-    return _choose(_load_reach(db, [openid], now)[openid], policy, now)
+    reach = _load_reach(db, [openid], now, template_id=template_id)[openid]
+    return _choose(reach, policy, now, template_id)
 
 
 # --- holdout and variants -------------------------------------------------------------------
@@ -273,12 +374,14 @@ def _recent_counts(db: Session, openids: Sequence[str], now: datetime,
 
 def decide(db: Session, push: Push, fire_at: datetime, now: datetime, *,
            run_id: int | None = None,
-           thresholds: segments.Thresholds | None = None) -> list[Decision]:
-    """Every recipient's decision for a run of `push` at `fire_at` (see the module's order)."""
+           thresholds: segments.Thresholds | None = None,
+           template_id: str | None = None) -> list[Decision]:
+    """Every recipient's decision for a run of `push` at `fire_at` (see the module's order).
+    `template_id`: push_template_id(settings), the subscription template pushes spend."""
     now = as_utc(now)
     openids = recipients(db, push, fire_at, now, thresholds)
     recent = _recent_counts(db, openids, now, run_id)
-    reach = _load_reach(db, openids, now)
+    reach = _load_reach(db, openids, now, template_id=template_id, exclude_run=run_id)
     keys = [item["key"] for item in push.variant_list()]
     policy = push.channel_list()
     found = []
@@ -288,7 +391,7 @@ def decide(db: Session, push: Push, fire_at: datetime, now: datetime, *,
             found.append(Decision(openid, "skipped", "", "",
                                   f"{CAP_DAYS}天内已收到{already}条推送"))
             continue
-        channel, note = _choose(reach[openid], policy, now)
+        channel, note = _choose(reach[openid], policy, now, template_id)
         if channel is None:
             found.append(Decision(openid, "skipped", "", "", note))
             continue
@@ -348,7 +451,8 @@ def _spread(push: Push, start: datetime, count: int) -> list[datetime]:
 
 
 def plan_run(db: Session, run: PushRun, now: datetime, *,
-             thresholds: segments.Thresholds | None = None) -> dict[str, int]:
+             thresholds: segments.Thresholds | None = None,
+             template_id: str | None = None) -> dict[str, int]:
     """Write the run's deliveries (each (run, openid) once) and mark it planned; returns the
     decisions' counts (`tally`). Planning it again inserts nothing and moves nobody; a held or
     cancelled run is left alone ({})."""
@@ -359,7 +463,7 @@ def plan_run(db: Session, run: PushRun, now: datetime, *,
     if push is None:
         raise push_rules.PushError("推送不存在")
     decisions = decide(db, push, as_utc(run.fire_at), now, run_id=run.id,
-                       thresholds=thresholds)
+                       thresholds=thresholds, template_id=template_id)
     planned = [d for d in decisions if d.state == "planned"]
     times = dict(zip((d.openid for d in planned), _spread(push, _due(push, run), len(planned)),
                      strict=True))
@@ -427,20 +531,27 @@ class DryRun:
 
 
 def dry_run(db: Session, push_or_draft: Push | PushDraft, now: datetime, *, sample: int = 50,
-            thresholds: segments.Thresholds | None = None) -> DryRun:
+            thresholds: segments.Thresholds | None = None,
+            template_id: str | None = None) -> DryRun:
     """The decisions of the push's next run (or now, when it has none), written nowhere.
     A draft has no id yet, so its holdout and A/B split are drawn with id 0: the stored
-    push's split is the same size but not the same people."""
+    push's split is the same size but not the same people. A sample row going as a
+    subscription notice shows the copy cut as the notice shows it (SUBSCRIBE_TEXT_MAX)."""
     now = as_utc(now)
     push = (push_rules.push_from_draft(push_or_draft, now)
             if isinstance(push_or_draft, PushDraft) else push_or_draft)
     fire_at = push_rules.first_fire(push, now) or now
-    decisions = decide(db, push, fire_at, now, thresholds=thresholds)
+    decisions = decide(db, push, fire_at, now, thresholds=thresholds, template_id=template_id)
     texts = push_rules.texts_of(push)
     rows = [SampleRow(segments.mask(d.openid), d.state, d.variant, d.channel, d.reason,
-                      texts.get(d.variant, "") if d.state == "planned" else "")
+                      _shown(texts.get(d.variant, ""), d.channel)
+                      if d.state == "planned" else "")
             for d in decisions[:sample]]
     return DryRun(fire_at, tally(decisions), rows)
+
+
+def _shown(text: str, channel: str) -> str:
+    return subscribe_text(text) if channel == "subscribe" else text
 
 
 # --- the scheduler's job --------------------------------------------------------------------
@@ -463,7 +574,7 @@ def _create_runs(db: Session, push: Push, now: datetime) -> int:
     made = 0
     # never a fire time before the push existed (a cron push made at 12:00 owes nothing to
     # its 10:00 of the same day)
-    since = max(now - LATE_LIMIT, as_utc(push.created_at) - timedelta(microseconds=1))
+    since = max(now - late_limit(push), as_utc(push.created_at) - timedelta(microseconds=1))
     for fire_at in push_rules.next_fires(push, since, now + lead):
         for kind in kinds:
             made += inserted(db, upsert(db, PushRun.__table__)
@@ -490,22 +601,31 @@ def _copy_refusal(db: Session, push: Push, run: PushRun, screener: Any) -> str |
 def plan_due(storage: Any, now: datetime | None = None) -> dict[str, int]:
     """The minute job: create the runs of every scheduled push (fire times in the last day up
     to its announcement lead ahead; unique, so every scheduler may do it) and plan those that
-    are due. A run whose copy is not approved at its time is held; one more than a day late is
-    not sent (missed); a once-push whose main run is decided is done. Each run is planned in a
-    transaction of its own, so one failure does not stop the others."""
+    are due. A run whose copy is not approved at its time is held; one later than `late_limit`
+    (a day; an hour for a cron push) is not sent (missed); a once-push whose main run is
+    decided is done. Each run is planned in a transaction of its own, so one failure does not
+    stop the others."""
     now = as_utc(now or datetime.now(UTC))
-    thresholds = segments.thresholds_from(getattr(storage, "settings", None))
+    settings = getattr(storage, "settings", None)
+    thresholds = segments.thresholds_from(settings)
+    template_id = push_template_id(settings)
     result: Counter[str] = Counter()
     with storage.sessions.begin() as db:
         for push in db.scalars(select(Push).where(Push.state == "scheduled")):
-            result["runs_created"] += _create_runs(db, push, now)
+            try:
+                result["runs_created"] += _create_runs(db, push, now)
+            except (OverflowError, ValueError):  # a push stored before check() bounded it
+                log.exception("creating the runs of push %s failed", push.id)
+                result["failed"] += 1
     with storage.sessions() as db:
         waiting = [run_id for run_id, fire_at, kind, days in db.execute(
             select(PushRun.id, PushRun.fire_at, PushRun.kind, Push.announce_days)
             .join(Push, Push.id == PushRun.push_id)
             .where(PushRun.state == "planning", Push.state == "scheduled")
             .order_by(PushRun.fire_at, PushRun.id))
-            if as_utc(fire_at) - timedelta(days=days if kind == "announce" else 0) <= now]
+            # bounded: an announce_days stored before check() bounded it must not overflow
+            if as_utc(fire_at) - timedelta(days=min(days, 3660) if kind == "announce" else 0)
+            <= now]
     screener = None
     for run_id in waiting:
         try:
@@ -518,8 +638,8 @@ def plan_due(storage: Any, now: datetime | None = None) -> dict[str, int]:
                 if due > now:
                     continue
                 # an announcement due before the push existed goes now (check warned so)
-                if max(due, as_utc(push.created_at)) < now - LATE_LIMIT:
-                    run.state, run.note, run.done_at = "cancelled", MISSED_NOTE, now
+                if max(due, as_utc(push.created_at)) < now - late_limit(push):
+                    run.state, run.note, run.done_at = "cancelled", missed_note(push), now
                     result["missed"] += 1
                 else:
                     screener = screener or _screener(storage)
@@ -528,7 +648,8 @@ def plan_due(storage: Any, now: datetime | None = None) -> dict[str, int]:
                         run.state, run.note, run.done_at = "held", refusal, now
                         result["held"] += 1
                     else:
-                        counts = plan_run(db, run, now, thresholds=thresholds)
+                        counts = plan_run(db, run, now, thresholds=thresholds,
+                                          template_id=template_id)
                         result["planned"] += 1
                         result["deliveries"] += counts.get("planned", 0)
                 if push.trigger == "once" and run.kind == "main":

@@ -325,10 +325,12 @@ def api_dry_run() -> Response:
     db, now = get_db(), _now()
     checked = push_rules.check(db, draft, now, screener=live_screener())
     try:
-        dry = planner.dry_run(db, draft, now, sample=DRY_RUN_SAMPLE, thresholds=_thresholds())
-    except ValueError as error:  # push_rules.PushError included: a draft it cannot plan
+        dry = planner.dry_run(db, draft, now, sample=DRY_RUN_SAMPLE, thresholds=_thresholds(),
+                              template_id=planner.push_template_id(current_app.config))
+    except (ValueError, OverflowError) as error:  # PushError included: a draft it cannot plan
         db.rollback()
-        return _invalid([*checked.errors, f"无法预演：{error}"], warnings=checked.warnings)
+        why = f"无法预演：{error}" if isinstance(error, ValueError) else "无法预演：天数过大"
+        return _invalid([*checked.errors, why], warnings=checked.warnings)
     db.rollback()  # a dry run writes nothing
     return jsonify({
         "ok": checked.ok, "errors": checked.errors, "warnings": checked.warnings,

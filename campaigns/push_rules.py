@@ -22,7 +22,9 @@ Fire times (`next_fires`):
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
@@ -36,6 +38,7 @@ from campaigns.pushes import CHANNELS, PUSH_STATES, TRIGGERS, Push, PushRun
 from content_audit import exemptions, gate, review
 from content_audit.screener import Screener, Verdict
 from core.clock import SHANGHAI, as_utc, shanghai_text
+from shop.notices import THING_MAX
 
 #: Variant keys in order: one text is A, two are A and B.
 VARIANT_KEYS = ("A", "B")
@@ -46,6 +49,13 @@ HORIZON = timedelta(days=366)
 #: Fire times listed at most per call, so a pathological expression cannot loop for long.
 MAX_FIRES = 20_000
 QUEUED_WARNING = "文案需审核通过后才会发送；发送时间前未通过则不发送"
+#: Bounds of the day counts a manager types (larger ones overflow date arithmetic).
+ANNOUNCE_MAX_DAYS = 30
+TRIGGER_MAX_DAYS = 365
+#: A subscription notice shows this many characters of copy (its `thing` field,
+#: shop.notices.THING_MAX); the planner and the sender cut it there.
+SUBSCRIBE_TEXT_MAX = THING_MAX
+EVENT_TRIGGERS = ("after_first_order", "inactive")
 #: Run states that have not reached anyone yet: cancelling a push cancels them.
 UNSENT_RUN_STATES = ("planning", "planned")
 
@@ -88,6 +98,8 @@ class Checked:
     warnings: list[str] = field(default_factory=list)
     review: str = "send"
     review_note: str = ""
+    #: The draft it was made for: `create` reuses a Checked only for the same draft.
+    draft: PushDraft | None = None
 
     @property
     def ok(self) -> bool:
@@ -328,13 +340,17 @@ def _check_trigger(draft: PushDraft, now: datetime, checked: Checked) -> None:
         elif in_quiet_hours(draft, draft.trigger_at):
             errors.append(f"发送时间{shanghai_text(draft.trigger_at)}在免打扰时段"
                           f"（{quiet_text(draft)}）内，请改到免打扰时段以外")
-        if draft.announce_days > 0 and \
+        if 0 < draft.announce_days <= ANNOUNCE_MAX_DAYS and \
                 as_utc(draft.trigger_at) - timedelta(days=draft.announce_days) <= now:
             checked.warnings.append(f"距发送不足{draft.announce_days}天，预告将立即发出")
     elif draft.trigger == "cron":
         _check_cron(draft, now, checked)
     elif draft.trigger_days < 1:
         errors.append("请填写天数（至少1天）")
+    elif draft.trigger_days > TRIGGER_MAX_DAYS:
+        errors.append(f"天数最多{TRIGGER_MAX_DAYS}天")
+    if draft.trigger in EVENT_TRIGGERS and draft.announce_days > 0:
+        errors.append("事件触发的推送不能提前预告")
 
 
 def _check_cron(draft: PushDraft, now: datetime, checked: Checked) -> None:
@@ -376,6 +392,8 @@ def _check_copy(db: Session, draft: PushDraft, screener: Screener, checked: Chec
         checked.errors.append("推送文案不能为空")
     if draft.announce_days < 0:
         checked.errors.append("预告天数不能为负数")
+    elif draft.announce_days > ANNOUNCE_MAX_DAYS:
+        checked.errors.append(f"最多提前{ANNOUNCE_MAX_DAYS}天预告")
     if draft.announce_days > 0 and not draft.announce_text.strip():
         checked.errors.append(f"设置了提前{draft.announce_days}天预告，请填写预告文案")
     if checked.errors and not draft.variants:
@@ -392,13 +410,21 @@ def _check_copy(db: Session, draft: PushDraft, screener: Screener, checked: Chec
     if queued:
         checked.review, checked.review_note = "queued", QUEUED_WARNING
         checked.warnings.append(QUEUED_WARNING)
+    if "subscribe" in draft.channels:
+        long = [label for label, text in _texts(draft) if len(text) > SUBSCRIBE_TEXT_MAX]
+        if long:
+            checked.warnings.append(f"{'、'.join(long)}超过{SUBSCRIBE_TEXT_MAX}个字："
+                                    f"订阅通知只显示前{SUBSCRIBE_TEXT_MAX}个字")
 
 
-def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener) -> Checked:
+def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener,
+          segment_counts: Mapping[segments.Segment, int] | None = None) -> Checked:
     """Every problem with `draft` before it is stored: errors refuse it, warnings are shown.
-    Reads only (the review queue is consulted, not written; `create` files the review)."""
+    Reads only (the review queue is consulted, not written; `create` files the review).
+    `segment_counts`: segments.counts already computed for this request (classifying every
+    customer is the costly part), else computed here when the trigger needs it."""
     now = as_utc(now)
-    checked = Checked()
+    checked = Checked(draft=copy.deepcopy(draft))
     errors, warnings = checked.errors, checked.warnings
     if not draft.name.strip():
         errors.append("请填写推送名称")
@@ -412,7 +438,8 @@ def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener) -
     if segment is segments.Segment.LOST:
         errors.append("流失客户已取消关注，无法推送")
     elif segment is not None and draft.trigger in ("once", "cron"):
-        found = segments.counts(db, now).get(segment, 0)
+        found = (segment_counts if segment_counts is not None
+                 else segments.counts(db, now)).get(segment, 0)
         if found == 0:
             warnings.append("该客群目前没有顾客")
     if not draft.channels:
@@ -466,15 +493,18 @@ def push_from_draft(draft: PushDraft, now: datetime) -> Push:
 
 
 def create(db: Session, draft: PushDraft, now: datetime, *, screener: Screener,
-           author: str) -> Push:
+           author: str, checked: Checked | None = None) -> Push:
     """Store a checked draft as a scheduled push; raises PushError with the check's errors.
+    `checked`: check()'s verdict on this very draft made earlier in the same request, so the
+    customers are not classified again (a Checked made for another draft is not trusted).
 
     Each copy then passes the content gate for real (`gate.check`), filing the review item a
     reviewer must approve before the send time: one source_ref per copy (push:<id>:<key>),
     because the review queue supersedes older words of the same ref and A and B are both live.
     """
     now = as_utc(now)
-    checked = check(db, draft, now, screener=screener)
+    if checked is None or checked.draft != draft:
+        checked = check(db, draft, now, screener=screener)
     if checked.errors:
         raise PushError(checked.errors)
     push = push_from_draft(draft, now)

@@ -175,14 +175,24 @@ def _segment_counts(db: Session, now: datetime) -> dict[Segment, int]:
     return segments.counts(db, now, _thresholds())
 
 
+def _template_id() -> str | None:
+    """PUSH_TEMPLATE_ID: the subscription template a push's dry run may plan to spend."""
+    from campaigns import planner
+
+    return planner.push_template_id(current_app.config)
+
+
 def _form_page(form: MultiDict, *, errors: list[str] | None = None,
                warnings: list[str] | None = None, dry: Any = None,
-               status: int | None = None) -> tuple[str, int]:
-    """The form filled in as sent; 400 when it carries errors, unless said otherwise."""
+               status: int | None = None,
+               counts: dict[Segment, int] | None = None) -> tuple[str, int]:
+    """The form filled in as sent; 400 when it carries errors, unless said otherwise.
+    `counts`: the segment counts this request already computed."""
     db, now = get_db(), _now()
+    if counts is None:
+        counts = _segment_counts(db, now)
     page = _page("form.html", form=form, errors=errors or [], warnings=warnings or [],
-                 dry=dry, segments=PUSHABLE, counts=_segment_counts(db, now),
-                 strategies=STRATEGIES)
+                 dry=dry, segments=PUSHABLE, counts=counts, strategies=STRATEGIES)
     return page, status if status is not None else (400 if errors else 200)
 
 
@@ -246,7 +256,9 @@ def new_push():
 @requires("campaigns")
 def create_push():
     """「预演」 shows who would get what and who is skipped (nothing is written); 「创建」
-    stores the push, or brings the form back filled in with check()'s errors and warnings."""
+    stores the push, or brings the form back filled in with check()'s errors and warnings.
+    Every customer is classified once per request: the segment counts feed check(), create()
+    (which reuses check()'s verdict) and the form."""
     db, now = get_db(), _now()
     form = _form()
     try:
@@ -258,17 +270,20 @@ def create_push():
     except FormError as error:
         return _form_page(form, errors=[str(error)])
     screener = live_screener()
-    checked = push_rules.check(db, draft, now, screener=screener)
+    counts = _segment_counts(db, now)
+    checked = push_rules.check(db, draft, now, screener=screener, segment_counts=counts)
     if request.form.get("action") == "preview":
-        return _dry_run(form, draft, checked, now)
+        return _dry_run(form, draft, checked, now, counts)
     if checked.errors:
-        return _form_page(form, errors=checked.errors, warnings=checked.warnings)
+        return _form_page(form, errors=checked.errors, warnings=checked.warnings,
+                          counts=counts)
     try:
         push = push_rules.create(db, draft, now, screener=screener,
-                                 author=current_account().username)
+                                 author=current_account().username, checked=checked)
     except push_rules.PushError as error:
         db.rollback()
-        return _form_page(form, errors=error.errors, warnings=checked.warnings)
+        return _form_page(form, errors=error.errors, warnings=checked.warnings,
+                          counts=counts)
     audit_log.record(db, "campaigns.push_create", actor=current_account(),
                      target=f"push:{push.id}", name=push.name, segment=push.segment,
                      variants=len(draft.variants), channels=push.channels,
@@ -287,24 +302,28 @@ def create_push():
     return redirect(url_for("campaign_pushes.show_push", push_id=push.id, notice=notice))
 
 
-def _dry_run(form: MultiDict, draft: Any, checked: Any, now: datetime) -> tuple[str, int]:
+def _dry_run(form: MultiDict, draft: Any, checked: Any, now: datetime,
+             counts: dict[Segment, int] | None = None) -> tuple[str, int]:
     """The planner's dry run of the draft beside check()'s verdict: a refused draft still
-    shows who it would reach, so the manager sees the whole picture at once."""
+    shows who it would reach, so the manager sees the whole picture at once. A draft the
+    planner cannot plan (days beyond any calendar, a refused rule) shows why, never a 500."""
     db = get_db()
     try:
         from campaigns import planner
     except ImportError:
         return _form_page(form, errors=["预演暂不可用（规划模块尚未上线）", *checked.errors],
-                          warnings=checked.warnings, status=200)
+                          warnings=checked.warnings, status=200, counts=counts)
     try:
-        dry = planner.dry_run(db, draft, now, sample=50, thresholds=_thresholds())
-    except ValueError as error:  # push_rules.PushError included: a draft it cannot plan
+        dry = planner.dry_run(db, draft, now, sample=50, thresholds=_thresholds(),
+                              template_id=_template_id())
+    except (ValueError, OverflowError) as error:  # push_rules.PushError is a ValueError
         db.rollback()
-        return _form_page(form, errors=[*checked.errors, f"无法预演：{error}"],
-                          warnings=checked.warnings, status=200)
+        why = f"无法预演：{error}" if isinstance(error, ValueError) else "无法预演：天数过大"
+        return _form_page(form, errors=[*checked.errors, why],
+                          warnings=checked.warnings, status=200, counts=counts)
     db.rollback()  # a dry run writes nothing
     return _form_page(form, errors=checked.errors, warnings=checked.warnings, dry=dry,
-                      status=200)
+                      status=200, counts=counts)
 
 
 @bp.get("/<int:push_id>/dry-run")
@@ -319,11 +338,13 @@ def dry_run_push(push_id: int):
         return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
                                 error="预演暂不可用（规划模块尚未上线）"))
     try:
-        dry = planner.dry_run(db, push, _now(), sample=50, thresholds=_thresholds())
-    except ValueError as error:
+        dry = planner.dry_run(db, push, _now(), sample=50, thresholds=_thresholds(),
+                              template_id=_template_id())
+    except (ValueError, OverflowError) as error:
         db.rollback()
+        why = str(error) if isinstance(error, ValueError) else "天数过大，无法计算发送时间"
         return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
-                                error=f"无法预演：{error}"))
+                                error=f"无法预演：{why}"))
     db.rollback()
     return _page("dry_run.html", push=push, dry=dry, segment_label=_segment_label)
 
@@ -378,7 +399,7 @@ def reports(db: Session, run_ids: list[int]) -> dict[int, Report]:
             report.by_channel[channel] = report.by_channel.get(channel, 0) + n
         elif state == "unknown":
             report.unknown += n
-        elif state == "sending":
+        elif state in ("sending", "calling"):  # calling: the sender's WeChat call in flight
             report.sending += n
         else:
             report.planned += n
@@ -396,8 +417,8 @@ def show_push(push_id: int):
                            .order_by(PushRun.fire_at.desc(), PushRun.kind)
                            .limit(RUNS_SHOWN)))
     by_run = reports(db, [run.id for run in runs])
-    converted = {run.id: conversion.for_run(db, run.id, now)
-                 for run in runs if run.kind == "main" and by_run.get(run.id)}
+    converted = conversion.for_runs(
+        db, [run.id for run in runs if run.kind == "main" and by_run.get(run.id)], now)
     overall = conversion.for_push(db, push_id, now)
     try:
         upcoming = next_fire(push, now)

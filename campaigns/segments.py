@@ -48,6 +48,8 @@ from shop.orders import COUNTED_SOLD, Order
 
 #: WeChat's cap on mass sends a user receives per calendar month (WECHAT_API.md §5D).
 MASS_PER_MONTH = 4
+#: WeChat's customer-service quota per 48-hour window (WECHAT_API.md §5A).
+CUSTOM_PER_WINDOW = 5
 
 
 class Segment(StrEnum):
@@ -306,22 +308,41 @@ def classify(facts: Facts, now: datetime,
             "玩法分层表没有这一层，单列为复购客户")
 
 
-def channels_of(facts: Facts, now: datetime) -> tuple[Channel, ...]:
+def channels_of(facts: Facts, now: datetime, counts: Any = None) -> tuple[Channel, ...]:
     """Every channel WeChat allows for a message to this customer now, best first
     (WECHAT_API.md §5): customer-service messages inside the 48-hour window opened by their
-    message or payment (the same window shop.notices.in_window uses), a subscription notice
-    per recorded opt-in, then mass send (4 a month; counted once the sender records sends)."""
+    message or payment (shop.notices.WINDOW, in_window's rule), a subscription notice per
+    recorded opt-in, then mass send (4 a month).
+
+    `counts`: the planner's quotas for this openid (campaigns.planner.reach_counts — the one
+    definition the planner decides by): with them the window's sends and this month's mass
+    messages are shown, and a channel whose quota is spent is not offered. Without them (the
+    bulk classification) the quotas are not counted."""
     if facts.unfollowed:
         return (Channel(None, "无法触达（已取消关注）"),)
     found = []
-    opened = [m for m in (facts.last_message_at, facts.last_paid_at) if m]
-    if facts.subscribed and opened and max(opened) + WINDOW > now:
-        found.append(Channel("custom", "客服消息（48小时内互动过）"))
+    if counts is not None:
+        window = counts.window_open(now)
+    else:
+        opened = [m for m in (facts.last_message_at, facts.last_paid_at) if m]
+        window = bool(opened) and max(opened) + WINDOW > now
+    if facts.subscribed and window:
+        if counts is None:
+            found.append(Channel("custom", "客服消息（48小时内互动过）"))
+        elif counts.custom_in_window < CUSTOM_PER_WINDOW:
+            found.append(Channel("custom", f"客服消息（48小时内互动过，本窗口已发"
+                                           f"{counts.custom_in_window}条，上限{CUSTOM_PER_WINDOW}条）"))
     if facts.opt_ins > 0:
         found.append(Channel("subscribe", f"订阅通知（已授权{facts.opt_ins}次）"))
     if facts.subscribed:
-        found.append(Channel("mass", f"群发（每月{MASS_PER_MONTH}次上限，"
-                                     "发送记录待推送功能上线后统计）"))
+        if counts is None:
+            found.append(Channel("mass", f"群发（每月{MASS_PER_MONTH}次上限）"))
+        elif counts.mass_this_month < MASS_PER_MONTH:
+            found.append(Channel("mass", f"群发（本月已收到{counts.mass_this_month}次，"
+                                         f"每月{MASS_PER_MONTH}次上限）"))
+    if not found and facts.subscribed and counts is not None:
+        return (Channel(None, f"暂时无法触达（48小时窗口内客服消息已发满{CUSTOM_PER_WINDOW}条"
+                              f"或不在窗口内，本月群发已满{MASS_PER_MONTH}次）"),)
     return tuple(found) or (Channel(None, "无法触达（未关注公众号，也没有订阅授权）"),)
 
 
@@ -431,10 +452,15 @@ def explain(db: Session, openid: str, now: datetime,
         return None
     tiers = tiers or shop_tiers.configured()
     segment, reason = classify(facts, now, thresholds)
+    # the planner's own count of WeChat's quotas (imported here: the planner imports this
+    # module), so the explanation and the planner's decision cannot disagree
+    from campaigns import planner
+
+    counts = planner.reach_counts(db, [openid], now)[openid]
     return Explanation(
         openid, segment, reason, tuple(_fact_lines(facts, now, thresholds)),
         rfm_of(facts.last_paid_at, facts.paid_orders, facts.spend_fen, now),
-        tiers.name(facts.tier_level), flags_of(facts), channels_of(facts, now),
+        tiers.name(facts.tier_level), flags_of(facts), channels_of(facts, now, counts),
         STRATEGIES.get(segment))
 
 

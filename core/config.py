@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "FLASH_PAYMENT_MINUTES": 10,  # an unpaid flash order gives its unit back after this
     "FLASH_REMINDER_MINUTES": 5,  # 提醒我 goes this long before the session starts
     "NOTICE_TEMPLATE_ID": None,  # subscription notice (订阅通知) template for reminders
+    # subscription notice template pushes may spend (None: pushes never go as 订阅通知); kept
+    # apart from NOTICE_TEMPLATE_ID so marketing never uses a customer's reminder opt-ins
+    "PUSH_TEMPLATE_ID": None,
     "BARGAIN_RISK_HOLD": 50,  # a help scoring this much risk waits for a reviewer (0-100)
     "BARGAIN_HELPER_PER_10MIN": 3,  # one helper's cuts in any 10 minutes, all launches
     "BARGAIN_LAUNCH_PER_MINUTE": 20,  # cuts one launch may take in a minute
@@ -107,6 +110,7 @@ ENV_NAMES = (
     "FLASH_PAYMENT_MINUTES",
     "FLASH_REMINDER_MINUTES",
     "NOTICE_TEMPLATE_ID",
+    "PUSH_TEMPLATE_ID",
     "BARGAIN_RISK_HOLD",
     "BARGAIN_HELPER_PER_10MIN",
     "BARGAIN_LAUNCH_PER_MINUTE",

@@ -63,7 +63,7 @@ def test_newcombe_interval_from_the_two_wilson_intervals():
 def test_a_real_difference_is_said_plainly():
     d = compare(Group("A组", 1000, 42), Group("对照组", 1000, 21))
     assert verdict_text(d) == ("A组转化率4.2%，对照组2.1%，差异+2.1个百分点"
-                               "（95%置信区间 +0.6 ~ +3.7），差异是真实的")
+                               "（95%置信区间 +0.6 ~ +3.7），差异显著（95%置信区间不含0）")
 
 
 def test_an_interval_across_zero_is_no_difference_yet():
@@ -78,7 +78,16 @@ def test_an_interval_across_zero_is_no_difference_yet():
 def test_a_vs_b_and_a_negative_difference():
     d = compare(Group("A组", 1000, 21), Group("B组", 1000, 42))
     assert verdict_text(d) == ("A组转化率2.1%，B组4.2%，差异-2.1个百分点"
-                               "（95%置信区间 -3.7 ~ -0.6），差异是真实的")
+                               "（95%置信区间 -3.7 ~ -0.6），差异显著（95%置信区间不含0）")
+
+
+def test_open_windows_are_said_to_may_change():
+    d = compare(Group("A组", 1000, 42, open=10), Group("对照组", 1000, 21))
+    assert verdict_text(d).endswith("差异显著（95%置信区间不含0）"
+                                    "（仍有顾客在7天观察期内，结果可能变化）")
+    small = compare(Group("A组", 10, 1), Group("对照组", 10, 0, open=10))
+    assert verdict_text(small).endswith("（仍有顾客在7天观察期内，结果可能变化）")
+    assert "结果可能变化" not in verdict_text(compare(Group("A组", 40, 1), Group("对照组", 40, 0)))
 
 
 def test_fewer_than_thirty_in_a_group_gives_no_verdict():
@@ -118,7 +127,15 @@ def _delivery(db, run: PushRun, openid: str, *, variant: str = "A", holdout: boo
                         created_at=FIRE, sent_at=sent_at))
 
 
-def test_counts_orders_paid_within_seven_days_of_each_send(storage):
+def _delivery_planned(db, run: PushRun, openid: str, *, variant: str = "A", state: str,
+                      channel: str = "mass", reason: str = "") -> None:
+    db.add(PushDelivery(run_id=run.id, openid=openid, variant=variant, holdout=False,
+                        state=state, channel=channel, reason=reason, created_at=FIRE))
+
+
+def test_intention_to_treat_from_the_fire_time(storage):
+    """Every planned recipient counts whatever became of the delivery, and both groups'
+    windows start at the run's fire time: [fire, fire + 7 days)."""
     with storage.sessions.begin() as db:
         push = _push(db)
         run = PushRun(push_id=push.id, fire_at=FIRE, kind="main", state="done")
@@ -127,17 +144,21 @@ def test_counts_orders_paid_within_seven_days_of_each_send(storage):
         db.add_all([run, announce])
         db.flush()
         sent = FIRE + timedelta(hours=2)
-        # A: 40 sent; a1 buys 1 h after, a2 6 days 23 h after, a3 exactly 7 days after (out),
-        # a4 bought before the send (out), a5's order was refunded (out).
+        # A: 40 sent two hours after the fire. a1 buys 1 h after the send; a2 6 days 23 h
+        # after the send — past fire + 7 days (out) — but also 2 days after (in); a3 exactly
+        # 7 days after the fire (out); a4 between the fire and the send (in: the window is the
+        # fire's); a5's order was refunded (out); a6 bought before the fire (out).
         for i in range(40):
             _delivery(db, run, f"a{i}", sent_at=sent)
         _order(db, "a1", sent + timedelta(hours=1))
         _order(db, "a2", sent + timedelta(days=6, hours=23))
-        _order(db, "a3", sent + timedelta(days=7))
-        _order(db, "a4", sent - timedelta(minutes=1))
+        _order(db, "a2", sent + timedelta(days=2))
+        _order(db, "a3", FIRE + timedelta(days=7))
+        _order(db, "a4", FIRE + timedelta(minutes=1))
         _order(db, "a5", sent + timedelta(days=1), state="refunded")
-        _order(db, "a2", sent + timedelta(days=2))  # a second order: still one converter
-        # B: 35 sent, 3 buy; 4 more failed or skipped, who are not recipients.
+        _order(db, "a6", FIRE - timedelta(seconds=1))
+        # B: 35 sent, 3 buy; 3 more planned that failed, were skipped at send time or ended
+        # unknown — still in B (intention to treat); bf buys.
         for i in range(35):
             _delivery(db, run, f"b{i}", variant="B", sent_at=sent)
         for i in range(3):
@@ -146,11 +167,16 @@ def test_counts_orders_paid_within_seven_days_of_each_send(storage):
         _delivery(db, run, "bs", variant="B", state="skipped")
         _delivery(db, run, "bu", variant="B", state="unknown")
         _order(db, "bf", sent + timedelta(days=1))
+        # skipped by the planner (no channel): never planned, in neither group
+        _delivery_planned(db, run, "np", variant="", state="skipped", channel="",
+                          reason="已取消关注")
+        _order(db, "np", sent)
         # Holdout: 31, window from the fire time: h0 buys 1 h after the fire (in).
         for i in range(31):
             _delivery(db, run, f"h{i}", holdout=True)
         _order(db, "h0", FIRE + timedelta(hours=1))
         _order(db, "h1", FIRE - timedelta(hours=1))
+        _order(db, "h2", FIRE + timedelta(days=7))
         # The announcement's recipients are not measured.
         _delivery(db, announce, "x1", sent_at=FIRE - timedelta(days=7))
         _order(db, "x1", FIRE - timedelta(days=6))
@@ -158,20 +184,61 @@ def test_counts_orders_paid_within_seven_days_of_each_send(storage):
     with storage.sessions() as db:
         found = conversion.for_push(db, push_id, NOW)
         assert found == conversion.for_run(db, run_id, NOW)
+        assert conversion.for_runs(db, [run_id, announce.id], NOW) == {run_id: found}
     a, b = found.variants
-    assert (a.label, a.recipients, a.converters) == ("A组", 40, 2)
-    assert (b.label, b.recipients, b.converters) == ("B组", 35, 3)
+    assert (a.label, a.recipients, a.converters) == ("A组", 40, 3)
+    assert (b.label, b.recipients, b.converters) == ("B组", 38, 4)
     assert (found.holdout.recipients, found.holdout.converters) == (31, 1)
     assert found.open == 0
     first, second, ab = found.sentences
-    assert first.startswith("A组转化率5.0%，对照组3.2%，差异+1.8个百分点")
+    assert first.startswith("A组转化率7.5%，对照组3.2%，差异+4.3个百分点")
     assert first.endswith("目前还不能说有差异")
-    assert second.startswith("B组转化率8.6%，对照组3.2%")
-    assert ab.startswith("A组转化率5.0%，B组8.6%，差异-3.6个百分点")
-    # A day after the send every window is still open.
+    assert second.startswith("B组转化率10.5%，对照组3.2%")
+    assert ab.startswith("A组转化率7.5%，B组10.5%，差异-3.0个百分点")
+    # A day after the fire every window is still open, and the sentences say so.
     with storage.sessions() as db:
-        early = conversion.for_push(db, push_id, sent + timedelta(days=1))
-    assert early.open == 40 + 35 + 31
+        early = conversion.for_push(db, push_id, FIRE + timedelta(days=1))
+    assert early.open == 40 + 38 + 31
+    assert all(s.endswith("（仍有顾客在7天观察期内，结果可能变化）") for s in early.sentences)
+    # the last moment of the window is still open, the end is not
+    with storage.sessions() as db:
+        assert conversion.for_push(db, push_id, FIRE + timedelta(days=7) -
+                                   timedelta(seconds=1)).open == 109
+        assert conversion.for_push(db, push_id, FIRE + timedelta(days=7)).open == 0
+
+
+def test_each_run_is_measured_from_its_own_fire_time_in_a_few_queries(storage):
+    from sqlalchemy import event
+
+    with storage.sessions.begin() as db:
+        push = _push(db)
+        runs = [PushRun(push_id=push.id, fire_at=FIRE + timedelta(days=d), kind="main",
+                        state="done") for d in range(3)]
+        db.add_all(runs)
+        db.flush()
+        for run in runs:
+            for i in range(5):
+                _delivery(db, run, f"o{i}", sent_at=run.fire_at)
+            _delivery(db, run, "h", holdout=True)
+        # o0 buys on day 1: in the windows of the runs of day 0 and day 1, not day 2's
+        _order(db, "o0", FIRE + timedelta(days=1, minutes=1))
+        push_id, run_ids = push.id, [run.id for run in runs]
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_rest):
+        statements.append(statement)
+
+    with storage.sessions() as db:
+        event.listen(storage.engine, "before_cursor_execute", seen)
+        try:
+            per_run = conversion.for_runs(db, run_ids, NOW)
+            overall = conversion.for_push(db, push_id, NOW)
+        finally:
+            event.remove(storage.engine, "before_cursor_execute", seen)
+    assert [per_run[r].variants[0].converters for r in run_ids] == [1, 1, 0]
+    assert overall.variants[0].recipients == 15 and overall.variants[0].converters == 2
+    assert overall.holdout.recipients == 3
+    assert len(statements) == 2
 
 
 def test_a_push_without_runs_has_nothing_to_compare(storage):

@@ -63,9 +63,10 @@ def deliver(db, openid: str, channel: str, at: datetime, *, state: str = "sent")
                         not_before=at))
 
 
-def choose(storage, openid: str, policy: list[str] | None = None, now: datetime = NOW):
+def choose(storage, openid: str, policy: list[str] | None = None, now: datetime = NOW,
+           template_id: str | None = "TPL-1"):
     with storage.sessions() as db:
-        return planner.choose_channel(db, openid, policy or ALL, now)
+        return planner.choose_channel(db, openid, policy or ALL, now, template_id=template_id)
 
 
 # --- channels at their boundaries -----------------------------------------------------------
@@ -137,6 +138,27 @@ def test_subscription_notices_need_a_recorded_opt_in(storage):
     assert choose(storage, "o-used")[0] is None
     assert choose(storage, "o-browser") == (None, "客服消息：未关注公众号；订阅通知：没有订阅授权；"
                                                   "群发：未关注公众号")
+
+
+def test_subscription_notices_spend_only_the_push_template(storage):
+    """An opt-in the customer gave for the shop's own notices (NOTICE_TEMPLATE_ID) is not
+    spent on a push: only PUSH_TEMPLATE_ID's, and none at all when it is not set."""
+    with storage.sessions.begin() as db:
+        add_paid(db, "o-reminders", [400])
+        notices.record_opt_in(db, "o-reminders", "TPL-SHOP", NOW, times=3)
+        add_paid(db, "o-both", [400])
+        notices.record_opt_in(db, "o-both", "TPL-SHOP", NOW, times=3)
+        notices.record_opt_in(db, "o-both", "TPL-PUSH", NOW)
+    assert choose(storage, "o-reminders", ["subscribe"], template_id="TPL-PUSH") == \
+        (None, "订阅通知：没有订阅授权")
+    assert choose(storage, "o-both", ["subscribe"], template_id="TPL-PUSH") == \
+        ("subscribe", "订阅通知：模板TPL-PUSH剩余1次")
+    assert choose(storage, "o-both", ["subscribe"], template_id=None) == \
+        (None, "订阅通知：未设置推送用的订阅通知模板（PUSH_TEMPLATE_ID）")
+    assert planner.push_template_id({"PUSH_TEMPLATE_ID": " TPL-PUSH "}) == "TPL-PUSH"
+    assert planner.push_template_id({"NOTICE_TEMPLATE_ID": "TPL-SHOP"}) is None
+    assert planner.push_template_id({"PUSH_TEMPLATE_ID": ""}) is None
+    assert planner.push_template_id(None) is None
 
 
 def test_unfollowed_and_suppressed_are_never_planned(storage):
@@ -303,10 +325,10 @@ def test_dry_run_says_what_planning_writes(storage):
             deliver(db, openids[4], "mass", NOW - timedelta(hours=i + 1))
         push = make_push(db, variants=[PLAIN, "回来看看吧"], holdout_percent=30,
                          channels=["subscribe", "mass"], frequency_cap=9)
-        dry = planner.dry_run(db, push, NOW, sample=6)
+        dry = planner.dry_run(db, push, NOW, sample=6, template_id="TPL-9")
         assert db.scalar(select(func.count()).select_from(PushDelivery)) == 4  # the setup's
         run = make_run(db, push, push.trigger_at)
-        counts = planner.plan_run(db, run, NOW)
+        counts = planner.plan_run(db, run, NOW, template_id="TPL-9")
         assert planner.stored_tally(db, run.id) == counts
     assert dry.counts == counts and dry.total == 40
     assert dry.fire_at == push.trigger_at.replace(tzinfo=UTC)
@@ -432,3 +454,117 @@ def test_an_announcement_due_before_the_push_existed_goes_at_once(storage, scree
     with storage.sessions() as db:
         runs = {r.kind: r.state for r in push_rules.runs_of(db, push_id)}
     assert runs == {"announce": "planned", "main": "planning"}
+
+
+# --- quotas count what is planned, not only what is sent ------------------------------------
+
+
+def test_mass_and_custom_quotas_count_planned_and_calling_rows_of_other_runs(storage):
+    month = shanghai(2026, 6, 1, 0, 0)
+    opened = NOW - timedelta(hours=10)
+    with storage.sessions.begin() as db:
+        add_follower(db, "o-mass", touched_days=10)
+        add_follower(db, "o-custom", message_hours=10)
+        for i in range(2):
+            deliver(db, "o-mass", "mass", month + timedelta(hours=i))
+        deliver(db, "o-mass", "mass", NOW + timedelta(hours=3), state="planned")
+        deliver(db, "o-mass", "mass", month + timedelta(hours=5), state="calling")
+        deliver(db, "o-mass", "mass", shanghai(2026, 7, 1, 9, 0), state="planned")  # July's
+        for i in range(3):
+            deliver(db, "o-custom", "custom", opened + timedelta(minutes=i + 1))
+        deliver(db, "o-custom", "custom", opened + timedelta(hours=20), state="planned")
+        deliver(db, "o-custom", "custom", opened + timedelta(minutes=30), state="calling")
+        # due after the window closes: it cannot go as a custom message in this window
+        deliver(db, "o-custom", "custom", opened + timedelta(hours=49), state="planned")
+        counts = planner.reach_counts(db, ["o-mass", "o-custom", "o-nobody"], NOW)
+    assert counts["o-mass"].mass_this_month == 4
+    assert counts["o-custom"].custom_in_window == 5
+    assert counts["o-custom"].opened == opened and counts["o-custom"].window_open(NOW)
+    assert counts["o-nobody"] == planner.Counts()
+    assert choose(storage, "o-mass") == (None, "客服消息：48小时内没有留言或付款；"
+                                               "订阅通知：没有订阅授权；"
+                                               "群发：本月已收到4次群发（上限4次）")
+    assert choose(storage, "o-custom", ["custom"]) == \
+        (None, "客服消息：48小时内已发5条（上限5条）")
+
+
+def test_a_run_planned_again_does_not_count_its_own_rows(storage):
+    with storage.sessions.begin() as db:
+        add_follower(db, "o-1", touched_days=200)
+        for i in range(3):
+            deliver(db, "o-1", "mass", NOW - timedelta(hours=i + 1))
+        push = make_push(db, frequency_cap=9)
+        run = make_run(db, push)
+        first = planner.plan_run(db, run, NOW)
+        run.state = "planning"
+        again = planner.plan_run(db, run, NOW + timedelta(minutes=1))
+        other = make_run(db, push, NOW + timedelta(hours=1))
+        third = planner.plan_run(db, other, NOW + timedelta(minutes=2))
+    assert first == again == {"planned": 1, "channel:mass": 1, "variant:A": 1}
+    assert third["skipped"] == 1  # the first run's planned mass message is the 4th
+
+
+# --- late runs ------------------------------------------------------------------------------
+
+
+def test_a_cron_run_missed_by_more_than_an_hour_is_skipped(storage, screener):
+    with storage.sessions.begin() as db:
+        dormant_segment(db, 2)
+        push_id = push_rules.create(db, draft(trigger="cron", cron="0 16 * * *",
+                                              trigger_at=None),
+                                    NOW, screener=screener, author="lin").id
+    four = shanghai(2026, 6, 1, 16, 0)
+    assert planner.plan_due(storage, four - timedelta(minutes=1)) == {}
+    # the run exists once its fire time is due; the scheduler was down past 16:00
+    with storage.sessions.begin() as db:
+        db.add(PushRun(push_id=push_id, fire_at=four, kind="main", state="planning"))
+    assert planner.plan_due(storage, four + timedelta(hours=1, minutes=1)) == {"missed": 1}
+    with storage.sessions() as db:
+        (run,) = push_rules.runs_of(db, push_id)
+        assert run.state == "cancelled" and run.note == "错过发送时间，已跳过"
+    # paused for a day: tomorrow's 16:00 fire, found 23 hours late on resuming, never goes
+    with storage.sessions.begin() as db:
+        db.add(PushRun(push_id=push_id, fire_at=four + timedelta(days=1), kind="main",
+                       state="planning"))
+    assert planner.plan_due(storage, four + timedelta(days=1, hours=23)) == {"missed": 1}
+    # within the hour it still goes
+    with storage.sessions.begin() as db:
+        db.add(PushRun(push_id=push_id, fire_at=four + timedelta(days=2), kind="main",
+                       state="planning"))
+    result = planner.plan_due(storage, four + timedelta(days=2, minutes=59))
+    assert result["planned"] == 1 and "missed" not in result
+
+
+def test_a_once_run_may_still_go_within_a_day(storage, screener):
+    with storage.sessions.begin() as db:
+        dormant_segment(db, 2)
+        push_rules.create(db, draft(), NOW, screener=screener, author="lin")
+    late = NOW + timedelta(hours=1) + timedelta(hours=23)
+    assert planner.plan_due(storage, late) == {"runs_created": 1, "planned": 1,
+                                               "deliveries": 2}
+
+
+def test_a_stored_push_with_oversized_days_does_not_stop_the_others(storage, screener):
+    with storage.sessions.begin() as db:
+        dormant_segment(db, 2)
+        make_push(db, announce_days=999999, announce_text="预告")
+        good_id = push_rules.create(db, draft(name="好的"), NOW, screener=screener,
+                                    author="lin").id
+    result = planner.plan_due(storage, NOW + timedelta(hours=1, seconds=5))
+    assert result["failed"] == 1  # the oversized announcement, logged; nothing else stops
+    with storage.sessions() as db:
+        assert [run.state for run in push_rules.runs_of(db, good_id)] == ["planned"]
+
+
+def test_the_dry_run_cuts_subscription_copy_to_twenty_characters(storage):
+    with storage.sessions.begin() as db:
+        openids = dormant_segment(db, 3)
+        for openid in openids:
+            notices.record_opt_in(db, openid, "TPL-PUSH", NOW)
+        dry = planner.dry_run(db, draft(channels=["subscribe", "mass"]), NOW,
+                              template_id="TPL-PUSH")
+        plain = planner.dry_run(db, draft(channels=["subscribe", "mass"]), NOW)
+    assert {row.channel for row in dry.sample} == {"subscribe"}
+    assert all(row.text == PLAIN[:20] for row in dry.sample)
+    assert {row.channel for row in plain.sample} == {"mass"}
+    assert all(row.text == PLAIN for row in plain.sample)

@@ -28,6 +28,7 @@ def shanghai(*args: int) -> datetime:
 
 def draft(**changes) -> PushDraft:
     base = PushDraft(name="唤醒沉睡客户", segment="dormant", variants=[PLAIN],
+                     channels=["custom", "mass"],  # long copy: no subscription notice
                      trigger="once", trigger_at=shanghai(2026, 6, 2, 10, 0))
     return replace(base, **changes)
 
@@ -191,8 +192,64 @@ def test_create_refuses_a_bad_draft_and_stores_a_good_one(storage, screener, dor
         push = db.get(Push, push_id)
         assert push.state == "scheduled" and push.review == "send"
         assert [v["key"] for v in push.variant_list()] == ["A", "B"]
-        assert push.channel_list() == ["custom", "subscribe", "mass"]
+        assert push.channel_list() == ["custom", "mass"]
         assert push.created_by == "lin"
+
+
+def test_create_reuses_the_checked_verdict_and_classifies_once(storage, screener, dormant,
+                                                                monkeypatch):
+    from campaigns import segments
+
+    calls = []
+    real = segments.counts
+    monkeypatch.setattr(segments, "counts", lambda *a, **k: calls.append(1) or real(*a, **k))
+    good = draft()
+    with storage.sessions.begin() as db:
+        counts = segments.counts(db, NOW)
+        verdict = push_rules.check(db, good, NOW, screener=screener, segment_counts=counts)
+        push_rules.create(db, good, NOW, screener=screener, author="lin", checked=verdict)
+    assert len(calls) == 1
+    # a verdict made for another draft is not trusted: create checks again and refuses
+    with storage.sessions.begin() as db, pytest.raises(PushError):
+        push_rules.create(db, draft(holdout_percent=100), NOW, screener=screener,
+                          author="lin", checked=verdict)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"announce_days": 31, "announce_text": "预告"}, "最多提前30天预告"),
+    ({"announce_days": 999999, "announce_text": "预告"}, "最多提前30天预告"),
+    ({"trigger": "inactive", "trigger_days": 366, "trigger_at": None}, "天数最多365天"),
+    ({"trigger": "after_first_order", "trigger_days": 999999, "trigger_at": None},
+     "天数最多365天"),
+    ({"trigger": "inactive", "trigger_days": 30, "trigger_at": None, "announce_days": 2,
+      "announce_text": "预告"}, "事件触发的推送不能提前预告"),
+    ({"trigger": "after_first_order", "trigger_days": 7, "trigger_at": None,
+      "announce_days": 1, "announce_text": "预告"}, "事件触发的推送不能提前预告"),
+])
+def test_day_counts_are_bounded_and_events_have_no_announcement(storage, screener, dormant,
+                                                                 changes, message):
+    assert only_error(storage, screener, **changes) == message
+
+
+def test_day_counts_at_their_bounds_pass(storage, screener, dormant):
+    assert checked(storage, screener, announce_days=30, announce_text="预告",
+                   trigger_at=shanghai(2026, 8, 1, 10, 0), frequency_cap=3).errors == []
+    assert checked(storage, screener, trigger="inactive", trigger_days=365,
+                   trigger_at=None).errors == []
+    assert checked(storage, screener, trigger="cron", cron="0 10 * * 1", trigger_at=None,
+                   announce_days=30, announce_text="预告", frequency_cap=3).errors == []
+
+
+def test_long_copy_is_warned_when_subscription_notices_may_carry_it(storage, screener, dormant):
+    short = "回归礼已备好，欢迎回来看看"  # 13 characters
+    warning = "文案B超过20个字：订阅通知只显示前20个字"
+    both = checked(storage, screener, variants=[short, PLAIN],
+                   channels=["custom", "subscribe", "mass"])
+    assert both.errors == [] and both.warnings == [warning]
+    assert checked(storage, screener, variants=[short, PLAIN],
+                   channels=["custom", "mass"]).warnings == []
+    assert checked(storage, screener, variants=[short],
+                   channels=["subscribe"]).warnings == []
 
 
 def test_pause_resume_cancel_and_invalid_moves(storage, screener, dormant):

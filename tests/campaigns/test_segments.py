@@ -180,7 +180,7 @@ def test_explain_names_the_facts_rfm_tier_and_strategy(storage):
                              "M4：累计消费¥1200（扣除退款）"]
     assert e.tier == "青铜"
     assert e.strategy is STRATEGIES[Segment.DORMANT]
-    assert e.channel.text == "群发（每月4次上限，发送记录待推送功能上线后统计）"
+    assert e.channel.text == "群发（本月已收到0次，每月4次上限）"
 
 
 def test_rfm_bands_at_their_edges():
@@ -209,10 +209,10 @@ def test_channels_follow_wechats_rules(storage):
         def texts(openid: str) -> list[str]:
             return [c.text for c in segments.explain(db, openid, NOW).channels]
 
-        assert texts("o-chatted") == ["客服消息（48小时内互动过）",
-                                      "群发（每月4次上限，发送记录待推送功能上线后统计）"]
-        assert texts("o-chatted-long-ago") == ["群发（每月4次上限，发送记录待推送功能上线后统计）"]
-        assert texts("o-just-paid")[0] == "客服消息（48小时内互动过）"
+        assert texts("o-chatted") == ["客服消息（48小时内互动过，本窗口已发0条，上限5条）",
+                                      "群发（本月已收到0次，每月4次上限）"]
+        assert texts("o-chatted-long-ago") == ["群发（本月已收到0次，每月4次上限）"]
+        assert texts("o-just-paid")[0] == "客服消息（48小时内互动过，本窗口已发0条，上限5条）"
         assert texts("o-opted")[0] == "订阅通知（已授权3次）"
         assert texts("o-gone") == ["无法触达（已取消关注）"]
         assert texts("o-browsed") == ["无法触达（未关注公众号，也没有订阅授权）"]
@@ -427,3 +427,38 @@ def test_five_thousand_followers_classify_quickly(storage):
     print(f"\n5000 followers, {len(orders)} orders classified in {took:.3f}s: "
           + ", ".join(f"{s.label} {n}" for s, n in found.items()))
     assert sum(found.values()) == 5000
+
+
+def test_explain_shows_the_planners_counts_of_wechats_quotas(storage):
+    """The explanation counts what the planner counts (planner.reach_counts): sends in the
+    48-hour window and this month's mass messages, planned ones of other runs included."""
+    from campaigns import planner
+    from campaigns.pushes import Push, PushDelivery, PushRun
+
+    with storage.sessions.begin() as db:
+        add_follower(db, "o-busy", touched_days=1, message_hours=5)
+        add_follower(db, "o-full", touched_days=1, message_hours=5)
+        push = Push(name="p", segment="dormant", variants="[]", created_at=NOW,
+                    updated_at=NOW)
+        db.add(push)
+        db.flush()
+        for i, (openid, channel, state) in enumerate(
+                [("o-busy", "custom", "sent"), ("o-busy", "custom", "planned"),
+                 ("o-busy", "mass", "sent"), ("o-busy", "mass", "planned")]
+                + [("o-full", "custom", "sent")] * 5 + [("o-full", "mass", "calling")] * 4):
+            run = PushRun(push_id=push.id, fire_at=NOW - timedelta(hours=1, minutes=i),
+                          kind="main", state="planned")
+            db.add(run)
+            db.flush()
+            at = NOW - timedelta(hours=1) + timedelta(minutes=i)
+            db.add(PushDelivery(run_id=run.id, openid=openid, channel=channel, state=state,
+                                created_at=at, not_before=at,
+                                sent_at=at if state == "sent" else None))
+    with storage.sessions() as db:
+        busy = [c.text for c in segments.explain(db, "o-busy", NOW).channels]
+        full = segments.explain(db, "o-full", NOW).channels
+        counts = planner.reach_counts(db, ["o-busy", "o-full"], NOW)
+    assert busy == ["客服消息（48小时内互动过，本窗口已发2条，上限5条）",
+                    "群发（本月已收到2次，每月4次上限）"]
+    assert (counts["o-full"].custom_in_window, counts["o-full"].mass_this_month) == (5, 4)
+    assert [c.kind for c in full] == [None] and "已发满5条" in full[0].text
