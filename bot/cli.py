@@ -516,7 +516,7 @@ def pushes_send(until_done: bool) -> None:
         with storage.sessions() as db:
             return db.scalar(select(func.count()).select_from(PushDelivery).where(
                 PushDelivery.run_id.in_(live),
-                or_(PushDelivery.state == "sending",
+                or_(PushDelivery.state.in_(("sending", "calling")),
                     (PushDelivery.state == "planned")
                     & or_(PushDelivery.not_before.is_(None), PushDelivery.not_before <= at))
             )) or 0

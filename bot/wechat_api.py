@@ -182,11 +182,14 @@ class WeChatAPI:
         params: dict[str, str] | None = None,
         *,
         files: dict[str, tuple[str, bytes, str]] | None = None,
+        retry_busy: bool = True,
     ) -> dict[str, Any]:
         """Call one endpoint; returns the JSON on errcode 0, raises WeChatAPIError otherwise.
 
         `files` ({field: (filename, bytes, content type)}) POSTs a multipart form instead of
-        JSON, as WeChat's media uploads want."""
+        JSON, as WeChat's media uploads want. `retry_busy=False` raises on the first -1
+        instead of retrying it BUSY_RETRIES times here: for a caller that owns its own
+        back-off (the push sender), since a -1 that followed delivery makes each retry a copy."""
         token_retried, busy = False, 0
         while True:
             token = self.tokens.get()
@@ -207,18 +210,21 @@ class WeChatAPI:
                 token_retried = True
                 self.tokens.refresh(stale=token)
                 continue
-            if code == -1 and busy < BUSY_RETRIES:
+            if code == -1 and retry_busy and busy < BUSY_RETRIES:
                 busy += 1
                 time.sleep(self.backoff * 2 ** (busy - 1))
                 continue
             raise WeChatAPIError(code, str(data.get("errmsg", "")))
 
-    def send_custom(self, openid: str, message: dict[str, Any]) -> dict[str, Any]:
+    def send_custom(self, openid: str, message: dict[str, Any], *,
+                    retry_busy: bool = True) -> dict[str, Any]:
         """A customer-service message (only within 48 h of the customer's last interaction)."""
-        return self.call("POST", "/cgi-bin/message/custom/send", {"touser": openid, **message})
+        return self.call("POST", "/cgi-bin/message/custom/send", {"touser": openid, **message},
+                         retry_busy=retry_busy)
 
-    def send_text(self, openid: str, content: str) -> dict[str, Any]:
-        return self.send_custom(openid, {"msgtype": "text", "text": {"content": content}})
+    def send_text(self, openid: str, content: str, *, retry_busy: bool = True) -> dict[str, Any]:
+        return self.send_custom(openid, {"msgtype": "text", "text": {"content": content}},
+                                retry_busy=retry_busy)
 
     def send_template(self, openid: str, template_id: str, data: dict[str, str], *,
                       client_msg_id: str = "") -> dict[str, Any]:
@@ -232,16 +238,18 @@ class WeChatAPI:
         return self.call("POST", "/cgi-bin/message/template/send", body)
 
     def send_subscribe_notice(self, openid: str, template_id: str, data: dict[str, str], *,
-                              page: str = "") -> dict[str, Any]:
+                              page: str = "", retry_busy: bool = True) -> dict[str, Any]:
         """A subscription notice (订阅通知): spends one opt-in the customer gave for
         `template_id` (43101 when none is left). `data` is {field: value}."""
         body: dict[str, Any] = {"touser": openid, "template_id": template_id,
                                 "data": {key: {"value": value} for key, value in data.items()}}
         if page:
             body["page"] = page
-        return self.call("POST", "/cgi-bin/message/subscribe/bizsend", body)
+        return self.call("POST", "/cgi-bin/message/subscribe/bizsend", body,
+                         retry_busy=retry_busy)
 
-    def mass_send_text(self, openids: list[str], text: str, clientmsgid: str) -> dict[str, Any]:
+    def mass_send_text(self, openids: list[str], text: str, clientmsgid: str, *,
+                       retry_busy: bool = True) -> dict[str, Any]:
         """A text mass send (群发) to an openid list: 服务号 only, 2..10 000 openids, each
         follower receiving at most 4 a month. `clientmsgid` (≤ 64 bytes) makes a resend
         within 24 h harmless: WeChat refuses it with 45065 and the first job's msg_id, so a
@@ -257,7 +265,7 @@ class WeChatAPI:
             raise ValueError(f"clientmsgid must be 1..{CLIENTMSGID_MAX_BYTES} bytes")
         body = {"touser": list(openids), "msgtype": "text", "text": {"content": text},
                 "clientmsgid": clientmsgid}
-        return self.call("POST", "/cgi-bin/message/mass/send", body)
+        return self.call("POST", "/cgi-bin/message/mass/send", body, retry_busy=retry_busy)
 
     def upload_image(self, data: bytes, filename: str = "qr.png") -> str:
         """Upload `data` as temporary image media (WeChat keeps it 3 days); returns its

@@ -44,7 +44,8 @@ TRIGGERS = {"once": "定时一次", "cron": "周期（cron）",
 PUSH_STATES = {"draft": "草稿", "scheduled": "已排期", "paused": "已暂停",
                "cancelled": "已取消", "done": "已完成"}
 DELIVERY_STATES = {"planned": "待发送", "holdout": "对照组（不发送）", "skipped": "跳过",
-                   "sending": "发送中", "sent": "已发送", "failed": "发送失败",
+                   "sending": "发送中", "calling": "发送中（已调用微信）",
+                   "sent": "已发送", "failed": "发送失败",
                    "unknown": "结果未知（发送中断）"}
 
 

@@ -5,28 +5,50 @@ The planner (campaigns/planner.py) leaves PushDelivery rows `planned` with a cha
 (an RQ worker, or the scheduler's thread with PUSH_WORKERS=inline; campaigns/queue.py):
 
 1. claims a batch by one conditional UPDATE (planned → sending, a lease, attempts + 1), so two
-   workers on any number of hosts never hold the same row (SQLite and PostgreSQL alike);
+   workers on any number of hosts never hold the same row (SQLite and PostgreSQL alike); the
+   mass rows of a run and variant are claimed whole (up to MASS_MAX), so they go in one call;
 2. checks each claimed delivery again at send time, in one transaction: the push is still
-   scheduled, the customer is not suppressed, the copy still passes the content gate
-   (push_rules.copy_may_go), the channel is still open (48-hour window, an opt-in left, still
-   following); for mass sends it writes the `clientmsgid` onto the rows before calling;
-3. calls WeChat outside any transaction, then records each outcome in its own transaction.
+   scheduled, it is not the push's quiet hours, the customer is not suppressed, the copy still
+   passes the content gate (push_rules.copy_may_go), the channel is still open (48-hour
+   window, an opt-in left, still following, fewer than 4 mass sends this month);
+3. right before each WeChat call, commits that the call is starting: its rows go
+   sending → calling (only while still ours: `sending` under the lease this sender holds), a
+   subscription notice spends its opt-in, a mass send records its `clientmsgid` and, in
+   `sent_at`, the time that id was first used; the leases of the batch's rows not called yet
+   are renewed as it goes, so a batch never outlives them;
+4. calls WeChat outside any transaction, then records each outcome in its own transaction.
 
-What a crash between 2 and 3 leaves behind, and why it is handled so:
+So `sending` means "claimed, never called" and `calling` means "a call may have gone out".
+What a dead sender leaves behind, and why it is handled so:
 
+- **`sending` past its lease** (a crash, or an exception, before the call): nothing went out,
+  so the row is `planned` again, its attempt not counted. An exception inside `send_batch`
+  gives its uncalled rows back at once before it is raised again.
 - **Mass sends** carry a `clientmsgid` derived from the run, variant and sorted openids, and
   written to the rows before the call. A resend with the same id within 24 h is refused by
-  WeChat with 45065 (its own dedupe), so a mass delivery whose lease expired is claimed again
-  and sent again with the *recorded* id and the *recorded* openid list: whichever of the two
-  submissions reaches WeChat first is the only one delivered; 45065 counts as sent.
+  WeChat with 45065 (its own dedupe), so a mass delivery left `calling` past its lease is
+  claimed again and sent again with the *recorded* id and the recorded openid list (less the
+  rows skipped since): whichever of the two submissions reaches WeChat first is the only one
+  delivered; 45065 counts as sent. WeChat forgets an id after 24 h, so a row whose id was
+  first used more than 23 h ago (`sent_at`, see 3.) is never resent: it becomes `unknown`.
 - **Customer-service messages and subscription notices** have no idempotency key at WeChat.
-  A `sending` row whose lease expired may or may not have gone out, so it is never sent again:
+  A `calling` row whose lease expired may or may not have gone out, so it is never sent again:
   it becomes `unknown` (UNKNOWN_REASON). The same holds for a call that got no answer (a
   timeout, a dropped connection). A customer missing one push is the price of never getting
-  two; the report counts these rows, and at most one claimed batch can end up so.
-- WeChat's `-1` (system busy) means "not sent", so it is retried with back-off, as WeChat
-  documents; the sandbox's "accepted, then failed" fault shows the one case where that is
-  wrong for a customer-service message (a second copy), which WeChat gives us no way to tell.
+  two; the report counts these rows, and a dead sender leaves at most the one row it was
+  calling for so.
+- WeChat's `-1` (system busy) means "not sent", so it is retried, here only (the client is
+  called with retry_busy=False, so it does not retry it too): planned again after
+  60 s × 2^attempts, at most MAX_ATTEMPTS calls in all. The sandbox's "accepted, then failed"
+  fault shows the one case where "not sent" is wrong; for a customer-service message or a
+  subscription notice each such -1 is then exactly one extra copy (one accepted-then-failed
+  -1 followed by a good answer: 2 copies; every attempt so: up to MAX_ATTEMPTS copies), which
+  WeChat gives us no way to tell. A mass send is deduped by its clientmsgid instead.
+
+Every later attempt respects the push's quiet hours (push_rules.next_allowed): a row due in
+them is given back until they end, and back-off and the 45009 next-day deferral land outside
+them. Copy the gate refuses at send time (its rules changed, it waits for a reviewer) holds its
+rows for another look every 10 minutes, and skips them only once the run is a day late.
 
 """
 
@@ -34,6 +56,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,7 +67,9 @@ import requests
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from campaigns import push_rules
 from campaigns.pushes import Push, PushDelivery, PushRun, Suppression
+from campaigns.segments import MASS_PER_MONTH
 from core.clock import SHANGHAI, as_utc, shanghai_text
 from core.db import upsert
 from core.storage import Storage
@@ -53,6 +78,8 @@ from shop.notices import THING_MAX, NoticeOptIn, in_window
 
 log = logging.getLogger(__name__)
 
+#: A claim's lease, renewed before each call for the rows of the batch not called yet, and the
+#: lease of one call (its rows `calling`): a sender silent this long is taken for dead.
 LEASE_SECONDS = 120
 MAX_ATTEMPTS = 5
 #: Back-off after a retryable answer: 60 s × 2^attempts (WeChat asks ≥ 60 s after 45011).
@@ -60,6 +87,13 @@ BACKOFF_SECONDS = 60
 #: Rounds of claim + send one `send_due` call makes at most (it is called again 15 s later).
 MAX_ROUNDS = 50
 MASS_MIN, MASS_MAX = 2, 10_000
+#: WeChat dedupes a clientmsgid for 24 h; a mass row whose id was first used longer ago than
+#: this is never sent again (a resend could be a second copy).
+MASS_RESEND_LIMIT = timedelta(hours=23)
+#: Copy the gate refuses at send time is looked at again this often, and given up on (its rows
+#: skipped) once the run is this late.
+COPY_RECHECK = timedelta(minutes=10)
+COPY_GIVE_UP = timedelta(hours=24)
 #: Busy (-1), the minute quota (45011); for mass sends also "same clientmsgid retried too fast".
 RETRY_CODES = {-1, 45011}
 MASS_RETRY_CODES = RETRY_CODES | {45066}
@@ -74,9 +108,16 @@ SKIP_CODES = {45015: "客服消息窗口已关闭（45015）", 45047: "客服消
 #: Push states whose planned deliveries go out; paused ones wait, cancelled ones are skipped.
 SENDING_PUSH_STATES = ("scheduled", "done")
 LIVE_RUN_STATES = ("planned", "sending")
+#: Delivery states a sender still has to finish: claimed (`sending`), mid-call (`calling`).
+CLAIMED, CALLING = "sending", "calling"
+#: Mass deliveries that count against WeChat's 4 a month (other runs; this Shanghai month).
+MASS_COUNTED = ("sent", CALLING, "unknown")
 UNKNOWN_REASON = "发送中断，结果未知，为避免重复不再补发"
 NO_ANSWER_REASON = "微信未应答，结果未知，为避免重复不再补发"
+MASS_EXPIRED_REASON = "群发结果未知，已超过微信去重期限，为避免重复不再补发"
 CANCELLED_REASON = "推送已取消"
+COPY_REASON = "文案未通过审核，未发送"
+MASS_CAP_REASON = f"本月群发已达{MASS_PER_MONTH}次"
 
 #: The content gate at send time: (db, push, text) → None when it may go, else why not.
 Screen = Callable[[Session, Push, str], "str | None"]
@@ -89,49 +130,60 @@ def clientmsgid(run_id: int, variant: str, openids: Iterable[str]) -> str:
 
 
 def _due(now: datetime) -> Any:
-    """Rows a sender may take: planned and due, or a mass send whose sender's lease ran out."""
+    """Rows a sender may take: planned and due, or a mass send whose caller's lease ran out."""
     return or_(
         and_(PushDelivery.state == "planned",
              or_(PushDelivery.not_before.is_(None), PushDelivery.not_before <= now)),
-        and_(PushDelivery.state == "sending", PushDelivery.channel == "mass",
+        and_(PushDelivery.state == CALLING, PushDelivery.channel == "mass",
              PushDelivery.lease_until < now),
     )
 
 
-def claim(db: Session, now: datetime, *, limit: int,
-          lease_seconds: int = LEASE_SECONDS) -> list[int]:
-    """Take up to `limit` due deliveries for this sender; returns their ids.
+def claim(db: Session, now: datetime, *, limit: int, lease_seconds: int = LEASE_SECONDS,
+          mass_limit: int = MASS_MAX) -> list[int]:
+    """Take up to `limit` due deliveries for this sender, and the whole due mass group (run and
+    variant, up to `mass_limit` rows) of every mass row among them; returns their ids.
 
-    First every customer-service or subscription delivery left `sending` past its lease
-    becomes `unknown` (it may have gone out; see the module docstring). Then one UPDATE …
-    WHERE <still due> RETURNING claims rows: a row another sender took in between no longer
-    matches, so it is never claimed twice. PostgreSQL skips rows locked by another claim
-    instead of waiting for them. Rows come ordered by run, channel and variant so one batch
-    holds whole mass groups.
+    First the leases that ran out are settled: a customer-service or subscription delivery
+    left `calling` becomes `unknown` (it may have gone out; see the module docstring), a row
+    left `sending` (claimed, never called) is `planned` again, its attempt not counted. Then
+    one UPDATE … WHERE <still due> RETURNING claims rows: a row another sender took in between
+    no longer matches, so it is never claimed twice. PostgreSQL skips rows locked by another
+    claim instead of waiting for them. Rows come ordered by run, channel and variant.
     """
     now = as_utc(now)
     db.execute(update(PushDelivery)
-               .where(PushDelivery.state == "sending", PushDelivery.channel != "mass",
+               .where(PushDelivery.state == CALLING, PushDelivery.channel != "mass",
                       PushDelivery.lease_until < now)
                .values(state="unknown", reason=UNKNOWN_REASON, lease_until=None)
+               .execution_options(synchronize_session=False))
+    db.execute(update(PushDelivery)
+               .where(PushDelivery.state == CLAIMED, PushDelivery.lease_until < now)
+               .values(state="planned", lease_until=None, attempts=PushDelivery.attempts - 1)
                .execution_options(synchronize_session=False))
     live_runs = (select(PushRun.id).join(Push, Push.id == PushRun.push_id)
                  .where(PushRun.state.in_(LIVE_RUN_STATES),
                         Push.state.in_(SENDING_PUSH_STATES)))
+    lease = now + timedelta(seconds=lease_seconds)
     pick = (select(PushDelivery.id)
             .where(_due(now), PushDelivery.run_id.in_(live_runs))
             .order_by(PushDelivery.run_id, PushDelivery.channel, PushDelivery.variant,
                       PushDelivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True))
-    ids = list(db.scalars(
-        update(PushDelivery)
-        .where(PushDelivery.id.in_(pick), _due(now))
-        .values(state="sending", lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=PushDelivery.attempts + 1)
-        .returning(PushDelivery.id)
-        .execution_options(synchronize_session=False)))
+            .limit(limit))
+    ids = _take(db, pick, now, lease)
     if ids:
+        groups = db.execute(
+            select(PushDelivery.run_id, PushDelivery.variant, func.count())
+            .where(PushDelivery.id.in_(ids), PushDelivery.channel == "mass")
+            .group_by(PushDelivery.run_id, PushDelivery.variant)).all()
+        for run_id, variant, taken in groups:
+            if taken < mass_limit:
+                ids += _take(db, select(PushDelivery.id)
+                             .where(_due(now), PushDelivery.run_id == run_id,
+                                    PushDelivery.variant == variant,
+                                    PushDelivery.channel == "mass")
+                             .order_by(PushDelivery.id)
+                             .limit(mass_limit - taken), now, lease)
         db.execute(update(PushRun)
                    .where(PushRun.state == "planned",
                           PushRun.id.in_(select(PushDelivery.run_id)
@@ -139,6 +191,21 @@ def claim(db: Session, now: datetime, *, limit: int,
                    .values(state="sending")
                    .execution_options(synchronize_session=False))
     return sorted(ids)
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE matched (a CursorResult's rowcount)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _take(db: Session, pick: Any, now: datetime, lease: datetime) -> list[int]:
+    """Claim the rows `pick` selects that are still due (see `claim`)."""
+    return list(db.scalars(
+        update(PushDelivery)
+        .where(PushDelivery.id.in_(pick.with_for_update(skip_locked=True)), _due(now))
+        .values(state=CLAIMED, lease_until=lease, attempts=PushDelivery.attempts + 1)
+        .returning(PushDelivery.id)
+        .execution_options(synchronize_session=False)))
 
 
 @dataclass
@@ -150,7 +217,13 @@ class _Call:
     ids: list[int]
     openids: list[str]
     run_id: int
+    #: The push's quiet hours (a detached stand-in): later attempts land outside them.
+    quiet: Push
     cid: str = ""
+    #: A mass send under a clientmsgid made in this batch (never submitted before).
+    fresh: bool = False
+    #: A subscription notice that spends an opt-in when it starts.
+    spend_opt_in: bool = False
     #: Per delivery id: the channel to record (a lone mass recipient goes as custom).
     record_channel: dict[int, str] = field(default_factory=dict)
 
@@ -165,13 +238,63 @@ class _Row:
     attempts: int
     error_code: int | None
     cid: str
+    #: For a row with a clientmsgid: when that id was first used (see `_start`).
+    first_call: datetime | None
+
+
+class _Held:
+    """The claimed rows of a batch not called yet: id → the lease they are held under (the
+    lease is the sender's mark of ownership: another sender's claim would have set another)."""
+
+    def __init__(self, leases: dict[int, datetime]):
+        self.leases = leases
+
+    def owned(self, ids: Iterable[int]) -> Any:
+        """SQL: these rows, still `sending` under our lease."""
+        by_lease: dict[datetime, list[int]] = defaultdict(list)
+        for delivery_id in ids:
+            if delivery_id in self.leases:
+                by_lease[self.leases[delivery_id]].append(delivery_id)
+        if not by_lease:
+            return PushDelivery.id.is_(None)
+        return and_(PushDelivery.state == CLAIMED,
+                    or_(*(and_(PushDelivery.id.in_(group), PushDelivery.lease_until == lease)
+                          for lease, group in by_lease.items())))
+
+    def drop(self, ids: Iterable[int]) -> None:
+        for delivery_id in ids:
+            self.leases.pop(delivery_id, None)
+
+    def renew(self, db: Session, at: datetime) -> None:
+        """Extend the lease of the rows not called yet once half of it is gone."""
+        lease = at + timedelta(seconds=LEASE_SECONDS)
+        due = [i for i, held in self.leases.items()
+               if held - at < timedelta(seconds=LEASE_SECONDS / 2)]
+        if not due:
+            return
+        db.execute(update(PushDelivery).where(self.owned(due)).values(lease_until=lease)
+                   .execution_options(synchronize_session=False))
+        for delivery_id in due:
+            self.leases[delivery_id] = lease
+
+    def release(self, db: Session) -> int:
+        """Give every row not called yet back (planned, its attempt not counted)."""
+        if not self.leases:
+            return 0
+        released = _rowcount(db.execute(
+            update(PushDelivery).where(self.owned(list(self.leases)))
+            .values(state="planned", lease_until=None, attempts=PushDelivery.attempts - 1)
+            .execution_options(synchronize_session=False)))
+        self.leases.clear()
+        return released
 
 
 def send_batch(storage: Storage, ids: list[int], now: datetime, *,
                screen: Screen | None = None) -> dict[str, int]:
     """Send the claimed deliveries `ids`; returns counts by outcome.
 
-    `screen` defaults to push_rules.copy_may_go on this process's live content rules.
+    `screen` defaults to push_rules.copy_may_go on this process's live content rules. Should
+    anything raise, the rows not called yet are given back (planned) before it propagates.
     """
     counts: Counter[str] = Counter()
     if not ids:
@@ -180,17 +303,47 @@ def send_batch(storage: Storage, ids: list[int], now: datetime, *,
     api = storage.wechat
     if api is None:
         raise RuntimeError("WeChat API not configured: pushes cannot be sent")
-    screen = screen or _live_screen(storage)
     template_id = storage.settings.get("NOTICE_TEMPLATE_ID") or None
-    with storage.sessions.begin() as db:
-        calls, runs = _prepare(db, ids, now, screen, template_id, counts)
-    for call in calls:
-        outcome = _call(api, call, template_id, now)
+    started = time.monotonic()
+
+    def clock() -> datetime:  # `now`, moved on by the time this batch has taken
+        return now + timedelta(seconds=time.monotonic() - started)
+
+    with storage.sessions() as db:
+        held = _Held({delivery_id: as_utc(lease) for delivery_id, lease in db.execute(
+            select(PushDelivery.id, PushDelivery.lease_until)
+            .where(PushDelivery.id.in_(ids), PushDelivery.state == CLAIMED,
+                   PushDelivery.lease_until.is_not(None)))})
+    try:
+        screen = screen or _live_screen(storage)
         with storage.sessions.begin() as db:
-            _record(db, call, outcome, now, counts)
+            calls, runs = _prepare(db, ids, now, screen, template_id, counts)
+        calling = {delivery_id for call in calls for delivery_id in call.ids}
+        held.leases = {i: lease for i, lease in held.leases.items() if i in calling}
+        for call in calls:
+            at = clock()
+            with storage.sessions.begin() as db:
+                go = _start(db, call, held, at, template_id, counts)
+            if not go:
+                continue
+            outcome = _call(api, call, template_id, at)
+            with storage.sessions.begin() as db:
+                _record(db, call, outcome, clock(), counts)
+    except BaseException:
+        with storage.sessions.begin() as db:
+            released = held.release(db)
+        log.exception("push batch failed; %d deliveries not yet called were given back",
+                      released)
+        raise
     with storage.sessions.begin() as db:
-        _finish_runs(db, runs, now)
+        _finish_runs(db, runs, clock())
     return dict(counts)
+
+
+def _quiet_of(push: Push) -> Push:
+    """A detached stand-in carrying only the push's quiet hours (for push_rules.next_allowed
+    after the session that loaded `push` is gone)."""
+    return Push(quiet_start=push.quiet_start, quiet_end=push.quiet_end)
 
 
 def _prepare(db: Session, ids: list[int], now: datetime, screen: Screen,
@@ -200,96 +353,144 @@ def _prepare(db: Session, ids: list[int], now: datetime, screen: Screen,
         select(PushDelivery, PushRun, Push)
         .join(PushRun, PushRun.id == PushDelivery.run_id)
         .join(Push, Push.id == PushRun.push_id)
-        .where(PushDelivery.id.in_(ids), PushDelivery.state == "sending")
+        .where(PushDelivery.id.in_(ids), PushDelivery.state == CLAIMED)
         .order_by(PushDelivery.id)).all()
     suppressed = set(db.scalars(select(Suppression.openid).where(
         Suppression.openid.in_([d.openid for d, _, _ in found]))))
+    mass_openids = [d.openid for d, _, _ in found if d.channel == "mass"]
+    following: dict[str, bool] = {openid: bool(subscribed) for openid, subscribed in db.execute(
+        select(Follower.openid, Follower.subscribed).where(
+            Follower.openid.in_(mass_openids)))} if mass_openids else {}
     verdicts: dict[tuple[int, str], str | None] = {}
     calls: list[_Call] = []
     mass: dict[tuple[int, str, str], list[_Row]] = defaultdict(list)
-    texts: dict[tuple[int, str], str] = {}
+    texts: dict[tuple[int, str], tuple[str, Push]] = {}
     runs: set[int] = set()
     for delivery, run, push in found:
         runs.add(run.id)
         if push.state not in (*SENDING_PUSH_STATES, "cancelled"):  # paused (or back to draft)
-            _release(db, delivery.id)
-            counts["released"] += 1
+            _release(db, delivery.id, counts)
             continue
         if push.state == "cancelled" or run.state == "cancelled":
             _skip(db, delivery.id, CANCELLED_REASON, counts)
             continue
+        if push_rules.in_quiet_hours(push, now):
+            _release(db, delivery.id, counts, not_before=push_rules.next_allowed(push, now))
+            continue
         if delivery.openid in suppressed:
             _skip(db, delivery.id, "已在屏蔽名单（微信曾拒绝发送给此用户）", counts)
             continue
+        row = _Row(delivery.id, run.id, delivery.openid, delivery.variant, delivery.channel,
+                   delivery.attempts, delivery.error_code, delivery.clientmsgid,
+                   as_utc(delivery.sent_at) if delivery.clientmsgid and delivery.sent_at
+                   else None)
+        if row.first_call is not None and now - row.first_call > MASS_RESEND_LIMIT:
+            _settle(db, row.id, {"state": "unknown", "reason": MASS_EXPIRED_REASON,
+                                 "lease_until": None}, (CLAIMED,))
+            counts["unknown"] += 1
+            continue
         text = _copy(push, run, delivery.variant)
+        if not text.strip():
+            _skip(db, row.id, "文案为空", counts)
+            continue
         if (push.id, text) not in verdicts:
-            verdicts[(push.id, text)] = screen(db, push, text) if text.strip() else "文案为空"
+            verdicts[(push.id, text)] = screen(db, push, text)
         refusal = verdicts[(push.id, text)]
         if refusal:
-            _skip(db, delivery.id, refusal, counts)
+            if now > as_utc(run.fire_at) + COPY_GIVE_UP:
+                _skip(db, row.id, COPY_REASON, counts, error=refusal)
+            else:  # held until a reviewer passes it (or the copy is changed)
+                _release(db, row.id, counts,
+                         not_before=push_rules.next_allowed(push, now + COPY_RECHECK))
             continue
-        row = _Row(delivery.id, run.id, delivery.openid, delivery.variant, delivery.channel,
-                   delivery.attempts, delivery.error_code, delivery.clientmsgid)
+        quiet = _quiet_of(push)
         if row.channel == "custom":
             if not in_window(db, row.openid, now):
                 _skip(db, row.id, "客服消息窗口已关闭（48小时内未互动）", counts)
                 continue
-            calls.append(_Call("custom", text, [row.id], [row.openid], run.id))
+            calls.append(_Call("custom", text, [row.id], [row.openid], run.id, quiet))
         elif row.channel == "subscribe":
-            if not _spend_opt_in(db, row, template_id):
+            spend = _opt_in_needed(row)
+            if not template_id or (spend and not _has_opt_in(db, row.openid, template_id)):
                 _skip(db, row.id, "没有可用的订阅通知授权", counts)
                 continue
-            calls.append(_Call("subscribe", text, [row.id], [row.openid], run.id))
+            calls.append(_Call("subscribe", text, [row.id], [row.openid], run.id, quiet,
+                               spend_opt_in=spend))
         elif row.channel == "mass":
-            follower = db.get(Follower, row.openid)
-            if follower is not None and not follower.subscribed and not row.cid:
+            if following.get(row.openid) is False and not row.cid:
                 _skip(db, row.id, "已取消关注", counts)
                 continue
             mass[(run.id, row.variant, row.cid)].append(row)
-            texts[(run.id, row.variant)] = text
+            texts[(run.id, row.variant)] = (text, quiet)
         else:
             _fail(db, row.id, None, f"unknown channel {row.channel!r}", counts)
+    capped = _mass_capped(db, [r.openid for rows in mass.values() for r in rows], now)
     for (run_id, variant, cid), rows in mass.items():
-        calls += _mass_calls(db, run_id, variant, cid, rows, texts[(run_id, variant)], now,
-                             counts)
+        going = []
+        for row in rows:
+            if row.openid in capped:
+                _skip(db, row.id, MASS_CAP_REASON, counts)
+            else:
+                going.append(row)
+        if going:
+            text, quiet = texts[(run_id, variant)]
+            calls += _mass_calls(db, run_id, variant, cid, going, text, quiet, now, counts)
     return calls, runs
 
 
+def _mass_capped(db: Session, openids: list[str], now: datetime) -> set[str]:
+    """Those of `openids` that got MASS_PER_MONTH mass sends this Shanghai month already (sent,
+    being sent or perhaps sent, in other runs: a claimed row is `sending`, so not counted)."""
+    if not openids:
+        return set()
+    local = now.astimezone(SHANGHAI)
+    month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    at = func.coalesce(PushDelivery.sent_at, PushDelivery.created_at)
+    return {openid for openid, number in db.execute(
+        select(PushDelivery.openid, func.count())
+        .where(PushDelivery.openid.in_(openids), PushDelivery.channel == "mass",
+               PushDelivery.state.in_(MASS_COUNTED), at >= month)
+        .group_by(PushDelivery.openid)) if number >= MASS_PER_MONTH}
+
+
 def _mass_calls(db: Session, run_id: int, variant: str, cid: str, rows: list[_Row], text: str,
-                now: datetime, counts: Counter[str]) -> list[_Call]:
-    """Mass sends for one run and variant, with their clientmsgid recorded before the call.
+                quiet: Push, now: datetime, counts: Counter[str]) -> list[_Call]:
+    """Mass sends for one run and variant (one call per MASS_MAX rows).
 
     Rows that already carry a clientmsgid (a retry, or a sender that died) are sent again with
-    that id and the complete openid list it was made for, never a part of it: WeChat delivers
-    the first submission of an id only, so a partial first one would lose the rest.
+    that id and the openid list it was made for, less the rows skipped or failed since, never
+    only the part in this batch: WeChat delivers the first submission of an id only, so a
+    partial first one would lose the rest.
     """
     ids = [r.id for r in rows]
     if cid:
-        group = list(db.scalars(select(PushDelivery.openid).where(
-            PushDelivery.run_id == run_id, PushDelivery.clientmsgid == cid)))
-        openids = sorted(set(group) | {r.openid for r in rows})
-        return [_Call("mass", text, ids, openids, run_id, cid)]
+        group = set(db.scalars(select(PushDelivery.openid).where(
+            PushDelivery.run_id == run_id, PushDelivery.clientmsgid == cid,
+            PushDelivery.state.not_in(("skipped", "failed", "holdout")))))
+        openids = sorted(group | {r.openid for r in rows})
+        if len(openids) < MASS_MIN:  # WeChat takes no list this short (40130)
+            for row in rows:
+                _settle(db, row.id, {"state": "unknown", "reason": UNKNOWN_REASON,
+                                     "lease_until": None}, (CLAIMED,))
+            counts["unknown"] += len(rows)
+            return []
+        return [_Call("mass", text, ids, openids, run_id, quiet, cid)]
     calls = []
     for start in range(0, len(rows), MASS_MAX):
         chunk = rows[start:start + MASS_MAX]
         if len(chunk) < MASS_MIN:
             lone = chunk[0]
             if _has_mass_peer(db, lone, now):
-                _release(db, lone.id)  # goes out with the rest of its run in a later batch
-                counts["released"] += 1
+                _release(db, lone.id, counts)  # goes out with the rest of its run later
             elif in_window(db, lone.openid, now):
-                calls.append(_Call("custom", text, [lone.id], [lone.openid], run_id,
+                calls.append(_Call("custom", text, [lone.id], [lone.openid], run_id, quiet,
                                    record_channel={lone.id: "custom"}))
             else:
                 _skip(db, lone.id, "群发至少需两位收件人，且客服消息窗口已关闭", counts)
             continue
         openids = sorted(r.openid for r in chunk)
-        new_cid = clientmsgid(run_id, variant, openids)
-        db.execute(update(PushDelivery)
-                   .where(PushDelivery.id.in_([r.id for r in chunk]))
-                   .values(clientmsgid=new_cid)
-                   .execution_options(synchronize_session=False))
-        calls.append(_Call("mass", text, [r.id for r in chunk], openids, run_id, new_cid))
+        calls.append(_Call("mass", text, [r.id for r in chunk], openids, run_id, quiet,
+                           clientmsgid(run_id, variant, openids), fresh=True))
     return calls
 
 
@@ -302,20 +503,65 @@ def _has_mass_peer(db: Session, row: _Row, now: datetime) -> bool:
         or_(PushDelivery.not_before.is_(None), PushDelivery.not_before <= now))) != 0
 
 
-def _spend_opt_in(db: Session, row: _Row, template_id: str | None) -> bool:
-    """Spend one opt-in, as shop/notices.py does, before the call. A retry after -1 (WeChat:
-    not sent, so not spent there either) goes on the opt-in spent by the first attempt."""
-    if not template_id:
+def _opt_in_needed(row: _Row) -> bool:
+    """Whether this subscription notice spends an opt-in. A retry after WeChat said "not sent"
+    (-1, 45011, 45009: so not spent there either) goes on the opt-in its earlier call spent."""
+    return row.error_code not in RETRY_CODES | {DAILY_QUOTA}
+
+
+def _has_opt_in(db: Session, openid: str, template_id: str) -> bool:
+    return db.scalar(select(func.count()).select_from(NoticeOptIn).where(
+        NoticeOptIn.openid == openid, NoticeOptIn.template_id == template_id,
+        NoticeOptIn.remaining > 0)) != 0
+
+
+def _spend_opt_in(db: Session, openid: str, template_id: str) -> bool:
+    """Spend one opt-in, as shop/notices.py does, before the call."""
+    return _rowcount(db.execute(update(NoticeOptIn)
+                                .where(NoticeOptIn.openid == openid,
+                                       NoticeOptIn.template_id == template_id,
+                                       NoticeOptIn.remaining > 0)
+                                .values(remaining=NoticeOptIn.remaining - 1)
+                                .execution_options(synchronize_session=False))) == 1
+
+
+def _start(db: Session, call: _Call, held: _Held, at: datetime, template_id: str | None,
+           counts: Counter[str]) -> bool:
+    """Commit, right before the call, that it is starting; returns whether to make it.
+
+    Its rows go `calling` only if every one is still ours (`sending` under our lease); a row
+    taken back meanwhile (our lease ran out) means no call, and the rest are given back.
+    """
+    ids = call.ids
+    mine = db.scalar(select(func.count()).select_from(PushDelivery).where(held.owned(ids)))
+    if mine != len(ids):
+        log.warning("push %s call not made: %d of its %d deliveries are no longer ours",
+                    call.channel, len(ids) - (mine or 0), len(ids))
+        released = _rowcount(db.execute(
+            update(PushDelivery).where(held.owned(ids))
+            .values(state="planned", lease_until=None, attempts=PushDelivery.attempts - 1)
+            .execution_options(synchronize_session=False)))
+        if released:
+            counts["released"] += released
+        held.drop(ids)
         return False
-    if row.attempts > 1 and row.error_code in RETRY_CODES:
-        return True
-    spent = db.execute(update(NoticeOptIn)
-                       .where(NoticeOptIn.openid == row.openid,
-                              NoticeOptIn.template_id == template_id,
-                              NoticeOptIn.remaining > 0)
-                       .values(remaining=NoticeOptIn.remaining - 1)
-                       .execution_options(synchronize_session=False)).rowcount
-    return spent == 1
+    if call.spend_opt_in and not _spend_opt_in(db, call.openids[0], str(template_id)):
+        _skip(db, ids[0], "没有可用的订阅通知授权", counts)
+        held.drop(ids)
+        return False
+    values: dict[str, Any] = {"state": CALLING,
+                              "lease_until": at + timedelta(seconds=LEASE_SECONDS)}
+    if call.channel == "mass":
+        # sent_at: when this clientmsgid was first used (WeChat dedupes it for 24 h only).
+        values.update(clientmsgid=call.cid,
+                      sent_at=func.coalesce(PushDelivery.sent_at, at) if not call.fresh else at)
+    elif call.record_channel:  # a lone mass recipient, as custom: a dead caller's row is so
+        values["channel"] = call.record_channel[ids[0]]
+    db.execute(update(PushDelivery).where(held.owned(ids)).values(**values)
+               .execution_options(synchronize_session=False))
+    held.drop(ids)
+    held.renew(db, at)
+    return True
 
 
 @dataclass(frozen=True)
@@ -327,15 +573,16 @@ class _Outcome:
 
 
 def _call(api: Any, call: _Call, template_id: str | None, now: datetime) -> _Outcome:
+    """One call, with the client's own -1 retries off: the sender owns all back-off."""
     try:
         if call.channel == "custom":
-            api.send_text(call.openids[0], call.text)
+            api.send_text(call.openids[0], call.text, retry_busy=False)
         elif call.channel == "subscribe":
             api.send_subscribe_notice(call.openids[0], str(template_id),
                                       {"thing1": call.text[:THING_MAX],
-                                       "time2": shanghai_text(now)})
+                                       "time2": shanghai_text(now)}, retry_busy=False)
         else:
-            api.mass_send_text(call.openids, call.text, call.cid)
+            api.mass_send_text(call.openids, call.text, call.cid, retry_busy=False)
     except requests.RequestException as error:
         log.warning("push %s call to WeChat got no answer: %s", call.channel,
                     type(error).__name__)
@@ -349,6 +596,11 @@ def _call(api: Any, call: _Call, template_id: str | None, now: datetime) -> _Out
     return _Outcome(0)
 
 
+#: States an outcome is recorded on: ours (`calling`), or `unknown` — a sender that outlived
+#: its lease knows better than the sender that gave up on it.
+RECORDABLE = (CALLING, "unknown")
+
+
 def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
             counts: Counter[str]) -> None:
     """Write what WeChat said onto every delivery of the call (rows still ours only)."""
@@ -356,7 +608,9 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
     ids = call.ids
     if code == 0 or (call.channel == "mass" and code == MASS_DUPLICATE):
         for delivery_id in ids:
-            values: dict[str, Any] = {"state": "sent", "sent_at": now, "lease_until": None,
+            # A mass send reached its customers when its clientmsgid was first accepted.
+            sent_at = func.coalesce(PushDelivery.sent_at, now) if call.channel == "mass" else now
+            values: dict[str, Any] = {"state": "sent", "sent_at": sent_at, "lease_until": None,
                                       "error_code": None}
             if delivery_id in call.record_channel:
                 values["channel"] = call.record_channel[delivery_id]
@@ -366,7 +620,7 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
     if code is None:
         if call.channel == "mass":  # the clientmsgid makes a resend safe
             for delivery_id in ids:
-                _retry(db, delivery_id, None, outcome.message, now, counts)
+                _retry(db, delivery_id, None, outcome.message, now, call.quiet, counts)
             return
         for delivery_id in ids:
             _settle(db, delivery_id, {"state": "unknown", "reason": NO_ANSWER_REASON,
@@ -376,14 +630,18 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
     retryable = MASS_RETRY_CODES if call.channel == "mass" else RETRY_CODES
     if code in retryable:
         for delivery_id in ids:
-            _retry(db, delivery_id, code, outcome.message, now, counts)
+            _retry(db, delivery_id, code, outcome.message, now, call.quiet, counts)
     elif code == DAILY_QUOTA:
         tomorrow = (now.astimezone(SHANGHAI) + timedelta(days=1)).replace(
             hour=0, minute=5, second=0, microsecond=0).astimezone(UTC)
+        deferred: dict[str, Any] = {
+            "state": "planned", "lease_until": None, "error_code": code,
+            "not_before": push_rules.next_allowed(call.quiet, tomorrow),
+            "attempts": PushDelivery.attempts - 1}
+        if call.fresh:  # refused, so never submitted: tomorrow's group gets a fresh id
+            deferred.update(clientmsgid="", sent_at=None)
         for delivery_id in ids:
-            _settle(db, delivery_id, {"state": "planned", "lease_until": None,
-                                      "not_before": tomorrow, "error_code": code,
-                                      "attempts": PushDelivery.attempts - 1})
+            _settle(db, delivery_id, deferred)
         counts["deferred"] += len(ids)
     elif code in SUPPRESS_CODES and len(call.openids) == 1:
         db.execute(upsert(db, Suppression.__table__)
@@ -401,50 +659,60 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
         counts["skipped"] += len(ids)
     else:
         for delivery_id in ids:
-            _fail(db, delivery_id, code, outcome.message, counts)
+            _fail(db, delivery_id, code, outcome.message, counts, RECORDABLE)
 
 
 def _retry(db: Session, delivery_id: int, code: int | None, message: str, now: datetime,
-           counts: Counter[str]) -> None:
-    """Back to planned after 60 s × 2^attempts, or failed after MAX_ATTEMPTS."""
+           quiet: Push, counts: Counter[str]) -> None:
+    """Back to planned after 60 s × 2^attempts (outside the quiet hours), or failed after
+    MAX_ATTEMPTS."""
     attempts = db.scalar(select(PushDelivery.attempts).where(PushDelivery.id == delivery_id))
     attempts = attempts or 1
     if attempts >= MAX_ATTEMPTS:
-        _fail(db, delivery_id, code, message, counts)
+        _fail(db, delivery_id, code, message, counts, RECORDABLE)
         return
-    values: dict[str, Any] = {
-        "state": "planned", "lease_until": None, "error_code": code,
-        "not_before": now + timedelta(seconds=BACKOFF_SECONDS * 2 ** attempts)}
-    _settle(db, delivery_id, values)
+    later = now + timedelta(seconds=BACKOFF_SECONDS * 2 ** attempts)
+    _settle(db, delivery_id, {"state": "planned", "lease_until": None, "error_code": code,
+                              "not_before": push_rules.next_allowed(quiet, later)})
     counts["retry"] += 1
 
 
-def _settle(db: Session, delivery_id: int, values: dict[str, Any]) -> None:
-    """Record an outcome on a row still `sending` (or `unknown`: a sender that outlived its
-    lease knows better than the sender that gave up on it)."""
+def _settle(db: Session, delivery_id: int, values: dict[str, Any],
+            states: tuple[str, ...] = RECORDABLE) -> None:
+    """Write `values` on a row still in one of `states`."""
     db.execute(update(PushDelivery)
-               .where(PushDelivery.id == delivery_id,
-                      PushDelivery.state.in_(("sending", "unknown")))
+               .where(PushDelivery.id == delivery_id, PushDelivery.state.in_(states))
                .values(**values)
                .execution_options(synchronize_session=False))
 
 
-def _skip(db: Session, delivery_id: int, reason: str, counts: Counter[str]) -> None:
-    _settle(db, delivery_id, {"state": "skipped", "reason": reason[:120], "lease_until": None})
+def _skip(db: Session, delivery_id: int, reason: str, counts: Counter[str], *,
+          error: str = "") -> None:
+    """Skip a claimed row at send time (it is never called)."""
+    values: dict[str, Any] = {"state": "skipped", "reason": reason[:120], "lease_until": None}
+    if error:
+        values["error"] = error[:200]
+    _settle(db, delivery_id, values, (CLAIMED,))
     counts["skipped"] += 1
 
 
 def _fail(db: Session, delivery_id: int, code: int | None, message: str,
-          counts: Counter[str]) -> None:
+          counts: Counter[str], states: tuple[str, ...] = (CLAIMED,)) -> None:
     _settle(db, delivery_id, {"state": "failed", "error_code": code, "error": message[:200],
-                              "lease_until": None})
+                              "lease_until": None}, states)
     counts["failed"] += 1
 
 
-def _release(db: Session, delivery_id: int) -> None:
-    """Give a claimed row back untouched (its push is paused, or it waits for its group)."""
-    _settle(db, delivery_id, {"state": "planned", "lease_until": None,
-                              "attempts": PushDelivery.attempts - 1})
+def _release(db: Session, delivery_id: int, counts: Counter[str], *,
+             not_before: datetime | None = None) -> None:
+    """Give a claimed row back, its attempt not counted (its push is paused, it waits for its
+    group, the quiet hours or its copy's review); `not_before`: not before then."""
+    values: dict[str, Any] = {"state": "planned", "lease_until": None,
+                              "attempts": PushDelivery.attempts - 1}
+    if not_before is not None:
+        values["not_before"] = not_before
+    _settle(db, delivery_id, values, (CLAIMED,))
+    counts["released"] += 1
 
 
 def _copy(push: Push, run: PushRun, variant: str) -> str:
@@ -459,10 +727,11 @@ def _copy(push: Push, run: PushRun, variant: str) -> str:
 
 
 def _finish_runs(db: Session, runs: Iterable[int], now: datetime) -> None:
-    """A run with nothing planned or sending left is done."""
+    """A run with nothing planned, claimed or being sent left is done."""
     for run_id in runs:
         left = db.scalar(select(func.count()).select_from(PushDelivery).where(
-            PushDelivery.run_id == run_id, PushDelivery.state.in_(("planned", "sending"))))
+            PushDelivery.run_id == run_id,
+            PushDelivery.state.in_(("planned", CLAIMED, CALLING))))
         if not left:
             db.execute(update(PushRun)
                        .where(PushRun.id == run_id, PushRun.state.in_(LIVE_RUN_STATES))
@@ -521,15 +790,18 @@ _rules: dict[int, Any] = {}
 
 
 def _live_screen(storage: Storage) -> Screen:
-    """push_rules.copy_may_go on this process's live rules (content_audit.rulestore)."""
-    from campaigns import push_rules
+    """push_rules.copy_may_go on this process's live rules (content_audit.rulestore).
+
+    The rules are loaded here, outside any transaction: loading them may write (the shipped
+    rule set, on first use), which on SQLite would wait for `_prepare`'s own transaction."""
     from content_audit.rulestore import LiveRules
 
+    rules = _rules.get(id(storage.sessions))
+    if rules is None:
+        rules = _rules[id(storage.sessions)] = LiveRules(
+            storage.sessions, storage.redis, background=False)
+
     def screen(db: Session, push: Push, text: str) -> str | None:
-        rules = _rules.get(id(storage.sessions))
-        if rules is None:
-            rules = _rules[id(storage.sessions)] = LiveRules(
-                storage.sessions, storage.redis, background=False)
         return push_rules.copy_may_go(db, push, text, screener=rules.screener())
 
     return screen
