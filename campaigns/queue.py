@@ -6,8 +6,9 @@ PUSH_WORKERS (core/config.py) chooses:
   `enqueue_push_sends` job calls campaigns.sender.send_due itself every 15 seconds.
 - `rq`: the same job only enqueues one `run_send_due` job on the "pushes" queue, and
   `python -m bot worker` processes (any number, on any host sharing Redis and the database)
-  run it. Sending is safe with many senders at once (campaigns/sender.py claims rows), so
-  a shop that outgrows one machine adds workers.
+  run it. Sending is safe with many senders at once (campaigns/sender.py claims rows), but
+  the guard below keeps one send job queued or running at a time: more workers give a
+  standby when one dies, not more throughput yet (one job per live worker is the next step).
 
 A Redis key with a TTL guards the queue: while a send job is queued or running, the 15-second
 ticks add no other, so a slow or absent worker does not pile jobs up; the key expires by itself
