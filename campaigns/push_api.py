@@ -289,7 +289,8 @@ def api_create_push() -> Response:
     if checked.errors:
         return _invalid(checked.errors, warnings=checked.warnings)
     try:
-        push = push_rules.create(db, draft, now, screener=screener, author=actor.username)
+        push = push_rules.create(db, draft, now, screener=screener, author=actor.username,
+                                 checked=checked)  # one classification per request
     except push_rules.PushError as error:
         db.rollback()
         return _invalid(error.errors, warnings=checked.warnings)

@@ -93,7 +93,7 @@ def show_campaigns(msg: Inbound, ctx: ChatContext) -> str:
 def _campaign_line(db, number: int, campaign) -> str:
     product = bargain_ledger.product_name(db, campaign)
     price = campaign.sku.price_fen if campaign.sku else 0
-    full = "（名额已满）" if campaign.units_used >= campaign.stock_quota else ""
+    full = "（名额已满）" if campaign.sold_out else ""
     return (f"{number}. {campaign.title}{full}：{product}，原价 {yuan(price)}，砍到 "
             f"{yuan(campaign.floor_fen)}，需 {campaign.helpers_needed} 位好友帮砍，"
             f"发起后 {campaign.hours_per_launch} 小时内有效（活动 "

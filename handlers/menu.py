@@ -13,7 +13,6 @@ router = Router("menu")
 #: The catch-all, kept in its own router so it can stay last in handlers.ROUTERS.
 fallback_router = Router("fallback")
 
-COMING_SOON = "该功能即将上线，敬请期待！\n\n"
 
 
 @router.text(*commands.HELP, "?", "？", "你好", "您好", "hi", "hello")

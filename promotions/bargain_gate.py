@@ -7,24 +7,31 @@ pops the next cut of the stored schedule and writes a *pending* entry (token →
 time). Only attempts that got a cut reach SQL, which records the help behind two unique
 constraints — (launch, helper) and (launch, cut position) — and a conditional UPDATE that
 stops the launch at its last cut. SQL is the truth; Redis only keeps the crowd away from it.
-Then the caller CONFIRMs the token (SQL committed) or RELEASEs it (SQL said no, or failed:
-the cut goes back to the front of the list and the helper's counters go down).
+Then the caller CONFIRMs the token (SQL committed: the entry moves to `done`, stamped, until
+a sync's snapshot is sure to hold it) or RELEASEs it (SQL said no, or failed: the cut goes
+back to the front of the list — unless SQL has that position already — and the helper's
+counters go down).
 
 Keys of one launch share the hash tag `bargain:{<launch id>}:…`: `meta` (expires in unix ms,
 open flag), `cuts` (list of "position:fen" still to give), `helpers` (set of openids who
-helped or wait for review), `pending` (token → "position:fen|openid|ms"), `rate` (cuts in the
+helped or wait for review), `pending` (token → "position:fen|openid|ms", stamped by Redis's
+clock), `done` (confirmed entries, same shape, stamped at the confirm), `rate` (cuts in the
 current minute). A helper's counters are `bargain:h:{<openid>}:day:<campaign>:<yyyymmdd>`,
 `…:all:<campaign>` and `…:rate` (so a deployment on Redis Cluster keeps this script to one
 node; the service runs one Redis).
 
-How Redis and SQL stay in line (`sync`, from an SQL snapshot, run by a job, on a launch Redis
-does not know and after SQL refused a cut Redis gave):
+How Redis and SQL stay in line (`sync`, from an SQL snapshot: at a launch's start, on a launch
+Redis does not know, on a `stale` answer, after SQL refused a cut Redis gave, after an order
+or a review approval, and from the reconcile job when its probe says so):
 - the cuts list becomes the schedule's positions SQL has not recorded, minus positions held by
   pending entries younger than GRACE (in flight: their SQL may still commit);
 - a pending entry older than GRACE belongs to a process that died between CUT and its commit
   (kill -9): it is dropped, and its position goes back on the list unless SQL has it;
-- a position put back while its SQL commit was racing the snapshot is given to a second
-  helper at worst: SQL's unique (launch, position) refuses that one, which syncs and retries.
+- a done entry confirmed after the snapshot began keeps its position off the list and its
+  helper in the set (the snapshot may have missed that commit); older done entries are
+  dropped, since the snapshot has them;
+- should a position still be given twice (Redis restored from an old dump), SQL's unique
+  (launch, position) refuses the second, which releases without putting it back and syncs.
   So Redis can be wrong, stale (restarted from an old snapshot) or empty (restarted without
   one): what it costs is a retry, never a cut counted twice or a sum off by a fen.
 """

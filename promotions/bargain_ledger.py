@@ -1,20 +1,22 @@
 """Launches and cuts: the hot path of 砍价, exact under any number of helpers at once.
 
 A help goes: checks a customer can be told about (no such code, the starter, not a new
-customer, campaign paused, launch over) → the risk score (bargain_risk.py; a risky help is
-recorded as *held* and cuts nothing until a reviewer approves it) → the Redis gate
-(bargain_gate.py) pops the next cut → one SQL transaction records it. SQL decides: the help
+customer, campaign paused or sold out, launch over, the helper's caps re-counted in SQL) →
+the risk score (bargain_risk.py; a risky help is recorded as *held* and cuts nothing until a
+reviewer approves it) → the Redis gate (bargain_gate.py) pops the next cut → one SQL
+transaction records it. SQL decides: the help
 row is unique per (launch, helper) and per (launch, position), and the launch's counters move
 by an UPDATE that only succeeds while `cuts_done < cuts_total` and the launch is open and not
 expired. So exactly `cuts_total` cuts land, their sum is the schedule's (price − floor), and
 nothing lands after the last one, whatever Redis says.
 
 When Redis cannot be reached (restarting), the same transaction takes the first position SQL
-has not recorded, under the launch row's lock (the conditional UPDATE runs first): slower, but
-a customer's help still counts, exactly once.
+has not recorded, under the launch row's lock (a no-op UPDATE takes it before the positions
+are read): slower, but a customer's help still counts, exactly once.
 
-Each help carries an idempotency key (the WeChat message, or the page's form): a retried
-request finds its own help and answers as the first one did, instead of "already helped".
+Each help carries an idempotency key (the WeChat message, or the page's form), stored hashed
+with the launch and the helper: a retried request finds its own help and answers as the first
+one did, instead of "already helped"; the same key on another launch is another help.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from promotions.bargains import (
     new_code,
     new_seed,
     normal_code,
+    scene_for,
 )
 from shop.catalog import Product, Sku
 from shop.members import Customer
@@ -204,7 +207,7 @@ def _start(storage: Storage, campaign_id: int, openid: str, now: datetime) -> St
         if campaign.reserve_at_launch:
             _take_unit(db, campaign)
             reserved = True
-        elif campaign.units_used >= campaign.stock_quota:
+        elif campaign.sold_out:
             raise BargainRefused("soldout", "这个砍价活动的名额已经抢完了。")
         seed = new_seed()
         cuts = draw_schedule(sku.price_fen - campaign.floor_fen, campaign.cuts_for(),
@@ -282,7 +285,7 @@ def attach_qr(storage: Storage, launch_id: int, now: datetime) -> None:
             return
         seconds = int((as_utc(launch.expires_at) - now).total_seconds()) + 3600
     try:
-        answer = api.create_qrcode(f"bargain:{launch_id}",
+        answer = api.create_qrcode(scene_for(launch_id),
                                    expire_seconds=max(60, min(QR_MAX_SECONDS, seconds)))
     except Exception as error:  # the invitation still has its code and its page
         log.warning("bargain launch %s: no QR code (%s)", launch_id, type(error).__name__)
@@ -305,6 +308,14 @@ def help_cut(storage: Storage, ref: int | str, helper: str, *, source: str, key:
     """`helper` cuts the launch `ref` (id or code) once. Raises BargainRefused with the
     customer's answer; nothing changes then."""
     now = now or datetime.now(UTC)
+    try:
+        return _help_cut(storage, ref, helper, source=source, key=key, now=now)
+    except OperationalError:  # the database too busy to even read: ask again, change nothing
+        raise refused("busy") from None
+
+
+def _help_cut(storage: Storage, ref: int | str, helper: str, *, source: str, key: str,
+              now: datetime) -> HelpOutcome:
     config = storage.settings
     with storage.sessions() as db:
         launch = find(db, ref)
@@ -354,7 +365,7 @@ def _check_can_help(db: Session, launch: BargainLaunch, campaign: BargainCampaig
         raise refused("paused")
     if campaign.state != "on":
         raise refused("ended")
-    if not launch.reserved and campaign.units_used >= campaign.stock_quota:
+    if not launch.reserved and campaign.sold_out:
         raise refused("soldout")  # the starter could not buy at the floor
     if campaign.new_customers_only:
         paid = db.scalar(select(Customer.paid_orders).where(Customer.openid == helper))

@@ -1,7 +1,8 @@
 """Telling the starter what their friends did, within WeChat's sending rules.
 
-Every notice goes through the shop's outbox (shop/notices.py), queued in the transaction of
-the cut that causes it and sent by its job past the content gate. The rules (WECHAT_API.md §5):
+Every notice goes through the shop's outbox (shop/notices.py), queued in the transaction that
+decides it (the cut; the expiry job; a cancelled order) and sent by its job past the content
+gate. The rules (WECHAT_API.md §5):
 - **each cut** is worth a message only inside the 48-hour window after the starter's last
   message, as a customer-service message: never through a one-time subscription opt-in, which
   the completion needs more. The window allows 5 messages, so the last two are kept for the

@@ -111,6 +111,12 @@ class BargainCampaign(Base):
         return (self.state == "on"
                 and as_utc(self.starts_at) <= now < as_utc(self.ends_at))
 
+    @property
+    def sold_out(self) -> bool:
+        """Its stock quota is taken: no new launch, no further cut (nobody cuts towards a
+        price that cannot be bought)."""
+        return self.units_used >= self.stock_quota
+
     def cuts_for(self) -> int:
         """Cuts in a launch's schedule: the N friends, plus the starter's when allowed."""
         return self.helpers_needed + (1 if self.starter_cuts else 0)

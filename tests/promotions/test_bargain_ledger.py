@@ -318,3 +318,17 @@ def test_new_customers_only_refuses_a_buyer_and_paused_campaign_refuses_all(stor
         db.get(BargainCampaign, campaign_id).state = "paused"
     assert refusal(storage, launch_id, "o-newbie") == "paused"
     assert help_count(storage.sessions, launch_id) == 0
+
+
+def test_a_database_too_busy_to_read_asks_the_helper_to_try_again(storage, campaign,
+                                                                  monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    launch_id = start(storage, campaign[1])
+
+    def locked(db, ref):
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(bargain_ledger, "find", locked)
+    assert refusal(storage, launch_id, "o-friend") == "busy"
+    assert help_count(storage.sessions, launch_id) == 0
