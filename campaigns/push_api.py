@@ -295,15 +295,7 @@ def api_create_push() -> Response:
         db.rollback()
         return _invalid(error.errors, warnings=checked.warnings)
     audit_log.record(db, "campaigns.push_create", actor=actor,
-                     target=f"push:{push.id}", name=push.name, segment=push.segment,
-                     variants=len(draft.variants), channels=push.channels,
-                     trigger=push.trigger,
-                     trigger_at=as_utc(push.trigger_at).isoformat() if push.trigger_at else "",
-                     cron=push.cron, trigger_days=push.trigger_days,
-                     announce_days=push.announce_days, frequency_cap=push.frequency_cap,
-                     quiet=f"{push.quiet_start}-{push.quiet_end}",
-                     holdout_percent=push.holdout_percent,
-                     throttle_per_minute=push.throttle_per_minute, review=push.review,
+                     target=f"push:{push.id}", **push_rules.audit_fields(push),
                      address=client_address(), via="api")
     db.commit()
     response = jsonify({**_push_json(push, now), "warnings": checked.warnings})

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
@@ -552,6 +553,20 @@ def _move(db: Session, push_id: int, now: datetime, allowed: tuple[str, ...], to
 
 def _state_label(state: str) -> str:
     return PUSH_STATES.get(state, state)
+
+
+def audit_fields(push: Push) -> dict[str, Any]:
+    """What the audit log keeps of a push as created (the console and the API record the
+    same)."""
+    return {"name": push.name, "segment": push.segment,
+            "variants": len(push.variant_list()), "channels": push.channels,
+            "trigger": push.trigger,
+            "trigger_at": as_utc(push.trigger_at).isoformat() if push.trigger_at else "",
+            "cron": push.cron, "trigger_days": push.trigger_days,
+            "announce_days": push.announce_days, "frequency_cap": push.frequency_cap,
+            "quiet": f"{push.quiet_start}-{push.quiet_end}",
+            "holdout_percent": push.holdout_percent,
+            "throttle_per_minute": push.throttle_per_minute, "review": push.review}
 
 
 def pause(db: Session, push_id: int, now: datetime) -> Push:

@@ -285,15 +285,7 @@ def create_push():
         return _form_page(form, errors=error.errors, warnings=checked.warnings,
                           counts=counts)
     audit_log.record(db, "campaigns.push_create", actor=current_account(),
-                     target=f"push:{push.id}", name=push.name, segment=push.segment,
-                     variants=len(draft.variants), channels=push.channels,
-                     trigger=push.trigger,
-                     trigger_at=as_utc(push.trigger_at).isoformat() if push.trigger_at else "",
-                     cron=push.cron, trigger_days=push.trigger_days,
-                     announce_days=push.announce_days, frequency_cap=push.frequency_cap,
-                     quiet=f"{push.quiet_start}-{push.quiet_end}",
-                     holdout_percent=push.holdout_percent,
-                     throttle_per_minute=push.throttle_per_minute, review=push.review,
+                     target=f"push:{push.id}", **push_rules.audit_fields(push),
                      address=client_address())
     db.commit()
     notice = f"已创建推送「{push.name}」"
