@@ -390,7 +390,7 @@ def pushes_list() -> None:
     """Every push, newest first: id, state, review, next send (Shanghai), segment, name."""
     from sqlalchemy import select
 
-    from campaigns.push_views import REVIEW_STATES, next_fire
+    from campaigns.push_reports import REVIEW_STATES, next_fire
     from campaigns.pushes import PUSH_STATES, Push
     from core.clock import shanghai_text
     from core.storage import storage_from_env
@@ -501,11 +501,9 @@ def pushes_send(until_done: bool) -> None:
     """Send the due deliveries now (campaigns/sender.py send_due), as the scheduler's job or
     a worker would; safe beside them. A progress bar of deliveries handled out of those due
     shows on stderr when it is a terminal; one summary line always."""
-    from sqlalchemy import func, or_, select
 
     from bot.domains import open_storage
     from campaigns import sender
-    from campaigns.pushes import Push, PushDelivery, PushRun
     from core.migrate import SchemaNotReady
     from core.storage import stop_embedded_redis
 
@@ -517,17 +515,8 @@ def pushes_send(until_done: bool) -> None:
         sys.exit(2)
 
     def due(at: datetime) -> int:
-        """Deliveries a sender would still take at `at`, or holds now (as sender.claim)."""
-        live = (select(PushRun.id).join(Push, Push.id == PushRun.push_id)
-                .where(PushRun.state.in_(sender.LIVE_RUN_STATES),
-                       Push.state.in_(sender.SENDING_PUSH_STATES)))
         with storage.sessions() as db:
-            return db.scalar(select(func.count()).select_from(PushDelivery).where(
-                PushDelivery.run_id.in_(live),
-                or_(PushDelivery.state.in_(("sending", "calling")),
-                    (PushDelivery.state == "planned")
-                    & or_(PushDelivery.not_before.is_(None), PushDelivery.not_before <= at))
-            )) or 0
+            return sender.outstanding(db, at)
 
     totals: dict[str, int] = {}
     rounds = 0

@@ -8,7 +8,7 @@ push; 409 for a move the push's state does not allow).
 
 Times are ISO 8601: answers in UTC, a draft's `trigger_at` with its offset
 (2026-12-05T10:00:00+08:00). Openids are cut to 6 characters (campaigns.segments.mask), as
-the console shows them. The rules are push_rules.py's and the reports push_views.py's: this
+the console shows them. The rules are push_rules.py's and the reports push_reports.py's: this
 module only turns JSON into a draft and answers into JSON.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from campaigns import conversion, push_rules, push_views, segments
+from campaigns import conversion, push_reports, push_rules, segments
 from campaigns.pushes import PUSH_STATES, Push, PushRun
 from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
 from console import api, audit_log
@@ -166,7 +166,7 @@ def _push_json(push: Push, now: datetime) -> dict[str, Any]:
         "id": push.id, "name": push.name, "segment": push.segment,
         "segment_label": _segment_label(push.segment),
         "variants": push.variant_list(), "channels": push.channel_list(),
-        "trigger": push.trigger, "trigger_text": push_views.trigger_text(push),
+        "trigger": push.trigger, "trigger_text": push_reports.trigger_text(push),
         "trigger_at": _when(push.trigger_at), "cron": push.cron,
         "trigger_days": push.trigger_days, "announce_days": push.announce_days,
         "announce_text": push.announce_text, "frequency_cap": push.frequency_cap,
@@ -175,10 +175,10 @@ def _push_json(push: Push, now: datetime) -> dict[str, Any]:
         "throttle_per_minute": push.throttle_per_minute,
         "state": push.state, "state_text": PUSH_STATES.get(push.state, push.state),
         "review": push.review,
-        "review_text": push_views.REVIEW_STATES.get(push.review, push.review),
+        "review_text": push_reports.REVIEW_STATES.get(push.review, push.review),
         "review_note": push.review_note, "created_by": push.created_by,
         "created_at": _when(push.created_at), "updated_at": _when(push.updated_at),
-        "next_fire": _when(push_views.next_fire(push, now)),
+        "next_fire": _when(push_reports.next_fire(push, now)),
     }
 
 
@@ -337,7 +337,7 @@ def api_dry_run() -> Response:
     })
 
 
-def _report_json(report: push_views.Report) -> dict[str, Any]:
+def _report_json(report: push_reports.Report) -> dict[str, Any]:
     return {
         "total": report.total, "planned": report.planned, "sending": report.sending,
         "sent": report.sent, "holdout": report.holdout, "unknown": report.unknown,
@@ -375,18 +375,18 @@ def api_push(push_id: int) -> Response:
         return _no_push()
     runs = list(db.scalars(select(PushRun).where(PushRun.push_id == push_id)
                            .order_by(PushRun.fire_at.desc(), PushRun.kind)
-                           .limit(push_views.RUNS_SHOWN)))
-    by_run = push_views.reports(db, [run.id for run in runs])
+                           .limit(push_reports.RUNS_SHOWN)))
+    by_run = push_reports.reports(db, [run.id for run in runs])
     answer_runs = []
     for run in runs:
         report = by_run.get(run.id)
         answer_runs.append({
             "id": run.id, "kind": run.kind,
-            "kind_text": push_views.RUN_KINDS.get(run.kind, run.kind),
+            "kind_text": push_reports.RUN_KINDS.get(run.kind, run.kind),
             "fire_at": _when(run.fire_at), "state": run.state,
-            "state_text": push_views.RUN_STATES.get(run.state, run.state), "note": run.note,
+            "state_text": push_reports.RUN_STATES.get(run.state, run.state), "note": run.note,
             "planned_at": _when(run.planned_at), "done_at": _when(run.done_at),
-            "report": _report_json(report or push_views.Report()),
+            "report": _report_json(report or push_reports.Report()),
             "conversion": (_conversion_json(conversion.for_run(db, run.id, now))
                            if run.kind == "main" and report else None),
         })
@@ -412,7 +412,7 @@ def api_move_push(push_id: int, move: str) -> Response:
                      address=client_address(), via="api")
     db.commit()
     return jsonify({**_push_json(push, now),
-                    "message": f"「{push.name}」{push_views.MOVE_DONE[move]}"})
+                    "message": f"「{push.name}」{push_reports.MOVE_DONE[move]}"})
 
 
 # ---- the calendar --------------------------------------------------------------------------
@@ -425,14 +425,14 @@ def api_calendar() -> Response:
     sends in time order (`at` when it goes, `fire` when it was due: they differ when a fire
     in the quiet hours waits for their end)."""
     try:
-        days = _whole_arg("days", push_views.CALENDAR_DAYS, 1, MAX_CALENDAR_DAYS)
+        days = _whole_arg("days", push_reports.CALENDAR_DAYS, 1, MAX_CALENDAR_DAYS)
     except DraftError as error:
         return api.api_error(400, "invalid", str(error))
-    calendar = push_views.calendar_days(get_db(), _now(), days)
+    calendar = push_reports.calendar_days(get_db(), _now(), days)
     return jsonify({"days": [
         {"day": day.day, "weekday": day.weekday, "entries": [
             {"at": _when(entry.at), "fire": _when(entry.fire), "deferred": entry.deferred,
-             "kind": entry.kind, "kind_text": push_views.RUN_KINDS.get(entry.kind, entry.kind),
+             "kind": entry.kind, "kind_text": push_reports.RUN_KINDS.get(entry.kind, entry.kind),
              "push_id": entry.push.id, "name": entry.push.name,
              "segment": entry.push.segment,
              "segment_label": _segment_label(entry.push.segment)}

@@ -6,31 +6,40 @@ pausing, resuming and cancelling; and a 14-day calendar of what goes out when.
 The rules live in campaigns/push_rules.py (checking, creating, moving a push, its fire
 times), the dry run in campaigns/planner.py, the arithmetic of conversion in
 campaigns/conversion.py. These views turn form text into a draft, decide nothing themselves
-and audit-log every change. push_rules and planner are imported inside the views that use
-them, so the list and the reports keep working while either is being deployed.
+and audit-log every change; the reports, next fire times and the calendar they show are
+campaigns/push_reports.py's (the API and the CLI show the same).
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from campaigns import conversion, segments
+from campaigns import conversion, planner, push_rules, segments
+from campaigns.push_reports import (
+    CALENDAR_DAYS,
+    MOVE_DONE,
+    REVIEW_STATES,
+    RUN_KINDS,
+    RUN_STATES,
+    RUNS_SHOWN,
+    calendar_days,
+    next_fire,
+    reports,
+    trigger_text,
+)
 from campaigns.pushes import (
     CHANNELS,
     DELIVERY_STATES,
     PUSH_STATES,
     TRIGGERS,
     Push,
-    PushDelivery,
     PushRun,
 )
 from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
@@ -43,13 +52,8 @@ from core.clock import SHANGHAI, as_utc, shanghai_text
 bp = console_blueprint("campaign_pushes", __name__, "/admin/campaigns/pushes",
                        template_folder="templates")
 
-#: The content gate's word on a push's copy, in the console's words.
-REVIEW_STATES = {"send": "已通过", "queued": "待审核", "rejected": "未通过", "blocked": "已拦截"}
 #: Channels in a report's narrow cell (CHANNELS' labels carry their rules in brackets).
 CHANNEL_SHORT = {"custom": "客服消息", "subscribe": "订阅通知", "mass": "群发"}
-RUN_KINDS = {"main": "正式推送", "announce": "预告"}
-RUN_STATES = {"planning": "规划中", "planned": "已规划", "sending": "发送中", "done": "已完成",
-              "held": "未发送（文案未及时通过审核）", "cancelled": "已取消"}
 #: A segment nobody may be pushed to is not offered (流失: unfollowed).
 PUSHABLE = tuple(s for s in SEGMENTS if s is not Segment.LOST)
 TEXT_FIELDS = ("name", "segment", "variant_a", "variant_b", "trigger", "trigger_at", "cron",
@@ -60,10 +64,6 @@ LONG_FIELDS = {"variant_a": 600, "variant_b": 600, "announce_text": 600}
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
 _WHOLE = re.compile(r"^\d{1,6}$")
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-CALENDAR_DAYS = 14
-#: Runs shown on a push's page, newest first (a cron push accumulates many).
-RUNS_SHOWN = 30
-WEEKDAYS = "一二三四五六日"
 
 
 class FormError(ValueError):
@@ -177,8 +177,6 @@ def _segment_counts(db: Session, now: datetime) -> dict[Segment, int]:
 
 def _template_id() -> str | None:
     """PUSH_TEMPLATE_ID: the subscription template a push's dry run may plan to spend."""
-    from campaigns import planner
-
     return planner.push_template_id(current_app.config)
 
 
@@ -199,44 +197,13 @@ def _form_page(form: MultiDict, *, errors: list[str] | None = None,
 # ---- the list and the next fire times ------------------------------------------------------
 
 
-def next_fire(push: Push, now: datetime) -> datetime | None:
-    """The push's next main fire time, looking a day, a month, then a year ahead (a cron
-    firing hourly would otherwise list thousands of times to find the first). Only a
-    scheduled push has one: a paused push sends nothing until it is resumed."""
-    if push.state != "scheduled":
-        return None
-    from campaigns import push_rules
-
-    for days in (1, 31, 366):
-        found = push_rules.next_fires(push, now, now + timedelta(days=days))
-        if found:
-            return found[0]
-    return None
-
-
-def trigger_text(push: Any) -> str:
-    """The trigger in words: when, which cron, or how many days after what."""
-    if push.trigger == "once":
-        return f"定时一次：{shanghai_text(push.trigger_at)}" if push.trigger_at else "定时一次"
-    if push.trigger == "cron":
-        return f"周期：{push.cron}（北京时间）"
-    if push.trigger == "after_first_order":
-        return f"首单后{push.trigger_days}天仍未复购（每天10:00检查）"
-    if push.trigger == "inactive":
-        return f"{push.trigger_days}天没有互动（每天10:00检查）"
-    return TRIGGERS.get(push.trigger, push.trigger)
-
-
 @bp.get("")
 @requires("campaigns")
 def list_pushes():
     """Every push, newest first, with its state, the content gate's word and next send."""
     db, now = get_db(), _now()
     pushes = list(db.scalars(select(Push).order_by(Push.id.desc())))
-    try:
-        nexts = {p.id: next_fire(p, now) for p in pushes}
-    except ImportError:
-        nexts = {}
+    nexts = {p.id: next_fire(p, now) for p in pushes}
     return _page("list.html", pushes=pushes, nexts=nexts, trigger_text=trigger_text,
                  segment_label=_segment_label,
                  notice=request.args.get("notice", ""), error=request.args.get("error", ""))
@@ -261,10 +228,6 @@ def create_push():
     (which reuses check()'s verdict) and the form."""
     db, now = get_db(), _now()
     form = _form()
-    try:
-        from campaigns import push_rules
-    except ImportError:
-        return _form_page(form, errors=["推送规则模块尚未上线，暂时不能创建推送"], status=503)
     try:
         draft = draft_from(form)
     except FormError as error:
@@ -301,11 +264,6 @@ def _dry_run(form: MultiDict, draft: Any, checked: Any, now: datetime,
     planner cannot plan (days beyond any calendar, a refused rule) shows why, never a 500."""
     db = get_db()
     try:
-        from campaigns import planner
-    except ImportError:
-        return _form_page(form, errors=["预演暂不可用（规划模块尚未上线）", *checked.errors],
-                          warnings=checked.warnings, status=200, counts=counts)
-    try:
         dry = planner.dry_run(db, draft, now, sample=50, thresholds=_thresholds(),
                               template_id=_template_id())
     except (ValueError, OverflowError) as error:  # push_rules.PushError is a ValueError
@@ -325,11 +283,6 @@ def dry_run_push(push_id: int):
     db = get_db()
     push = get_or_404(Push, push_id)
     try:
-        from campaigns import planner
-    except ImportError:
-        return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
-                                error="预演暂不可用（规划模块尚未上线）"))
-    try:
         dry = planner.dry_run(db, push, _now(), sample=50, thresholds=_thresholds(),
                               template_id=_template_id())
     except (ValueError, OverflowError) as error:
@@ -342,60 +295,6 @@ def dry_run_push(push_id: int):
 
 
 # ---- one push: runs, delivery reports, conversion -------------------------------------------
-
-
-@dataclass
-class Report:
-    """One run's deliveries by outcome: what the manager needs to trust a send."""
-
-    planned: int = 0
-    sending: int = 0
-    sent: int = 0
-    holdout: int = 0
-    unknown: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # reason → count
-    failed: dict[int | None, int] = field(default_factory=dict)  # error code → count
-    failed_text: dict[int | None, str] = field(default_factory=dict)  # code → an error text
-    by_channel: dict[str, int] = field(default_factory=dict)  # sent per channel
-
-    @property
-    def total(self) -> int:
-        return (self.planned + self.sending + self.sent + self.holdout + self.unknown
-                + sum(self.skipped.values()) + sum(self.failed.values()))
-
-
-def reports(db: Session, run_ids: list[int]) -> dict[int, Report]:
-    """Every run's report in one grouped query (a run of 100,000 is a few dozen rows)."""
-    found: dict[int, Report] = defaultdict(Report)
-    if not run_ids:
-        return found
-    rows = db.execute(
-        select(PushDelivery.run_id, PushDelivery.state, PushDelivery.holdout,
-               PushDelivery.channel, PushDelivery.reason, PushDelivery.error_code,
-               func.max(PushDelivery.error), func.count())
-        .where(PushDelivery.run_id.in_(run_ids))
-        .group_by(PushDelivery.run_id, PushDelivery.state, PushDelivery.holdout,
-                  PushDelivery.channel, PushDelivery.reason, PushDelivery.error_code))
-    for run_id, state, holdout, channel, reason, code, error, n in rows:
-        report = found[run_id]
-        if holdout or state == "holdout":
-            report.holdout += n
-        elif state == "skipped":
-            key = reason or "未注明原因"
-            report.skipped[key] = report.skipped.get(key, 0) + n
-        elif state == "failed":
-            report.failed[code] = report.failed.get(code, 0) + n
-            report.failed_text.setdefault(code, error or "")
-        elif state == "sent":
-            report.sent += n
-            report.by_channel[channel] = report.by_channel.get(channel, 0) + n
-        elif state == "unknown":
-            report.unknown += n
-        elif state in ("sending", "calling"):  # calling: the sender's WeChat call in flight
-            report.sending += n
-        else:
-            report.planned += n
-    return found
 
 
 @bp.get("/<int:push_id>")
@@ -412,10 +311,7 @@ def show_push(push_id: int):
     converted = conversion.for_runs(
         db, [run.id for run in runs if run.kind == "main" and by_run.get(run.id)], now)
     overall = conversion.for_push(db, push_id, now)
-    try:
-        upcoming = next_fire(push, now)
-    except ImportError:
-        upcoming = None
+    upcoming = next_fire(push, now)
     return _page("push.html", push=push, runs=runs, reports=by_run, converted=converted,
                  overall=overall, main_runs=sum(run.kind == "main" for run in runs),
                  upcoming=upcoming, trigger_text=trigger_text,
@@ -424,22 +320,12 @@ def show_push(push_id: int):
                  notice=request.args.get("notice", ""), error=request.args.get("error", ""))
 
 
-MOVE_DONE = {"pause": "已暂停：不再安排新的发送，恢复后继续",
-             "resume": "已恢复：按计划继续发送",
-             "cancel": "已取消：尚未发送的批次已一并取消"}
-
-
 @bp.post("/<int:push_id>/<any(pause, resume, cancel):move>")
 @requires("campaigns")
 def move_push(push_id: int, move: str):
     """暂停 / 恢复 / 取消 (cancelled is final), each audit-logged."""
     db = get_db()
     get_or_404(Push, push_id)
-    try:
-        from campaigns import push_rules
-    except ImportError:
-        return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
-                                error="推送规则模块尚未上线，暂时不能操作"))
     try:
         push = getattr(push_rules, move)(db, push_id, _now())
     except push_rules.PushError as error:
@@ -457,65 +343,10 @@ def move_push(push_id: int, move: str):
 # ---- the calendar --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One send on the calendar: `at` is when it goes (after quiet hours), `fire` when it
-    was due; they differ when a cron fire falls in the quiet hours and waits for their end."""
-
-    at: datetime
-    fire: datetime
-    push: Push
-    kind: str  # main | announce
-
-    @property
-    def deferred(self) -> bool:
-        return self.at != self.fire
-
-
-@dataclass
-class Day:
-    day: str  # YYYY-MM-DD, Shanghai
-    weekday: str
-    entries: list[Entry] = field(default_factory=list)
-
-
-def calendar_days(db: Session, now: datetime, days: int = CALENDAR_DAYS) -> list[Day]:
-    """Today and the next days (Shanghai), each with the sends of scheduled pushes in time
-    order: main fires, and announcements `announce_days` before a main fire (a fire up to
-    that many days past the calendar's end still announces inside it)."""
-    from campaigns import push_rules
-
-    now = as_utc(now)
-    today = now.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = (today + timedelta(days=days)).astimezone(UTC)
-    calendar = [Day((today + timedelta(days=i)).strftime("%Y-%m-%d"),
-                    WEEKDAYS[(today + timedelta(days=i)).weekday()]) for i in range(days)]
-    index = {d.day: d for d in calendar}
-    for push in db.scalars(select(Push).where(Push.state == "scheduled").order_by(Push.id)):
-        ahead = timedelta(days=push.announce_days) if push.trigger in ("once", "cron") \
-            else timedelta(0)
-        for fire in push_rules.next_fires(push, now, end + ahead):
-            due = [(fire, "main")] + ([(fire - ahead, "announce")] if ahead else [])
-            candidates = [Entry(push_rules.next_allowed(push, at), at, push, kind)
-                          for at, kind in due]
-            for entry in candidates:
-                if now < entry.at <= end:
-                    day = index.get(shanghai_text(entry.at, "%Y-%m-%d"))
-                    if day is not None:
-                        day.entries.append(entry)
-    for day in calendar:
-        day.entries.sort(key=lambda e: (e.at, e.push.id, e.kind))
-    return calendar
-
-
 @bp.get("/calendar")
 @requires("campaigns")
 def calendar():
     """The next 14 days, Shanghai time: which scheduled push goes out when."""
-    try:
-        days = calendar_days(get_db(), _now())
-    except ImportError:
-        return _page("calendar.html", days=[], segment_label=_segment_label,
-                     error="推送规则模块尚未上线，暂时无法计算发送时间"), 503
+    days = calendar_days(get_db(), _now())
     return _page("calendar.html", days=days, segment_label=_segment_label,
                  total=sum(len(d.entries) for d in days), calendar_days=CALENDAR_DAYS)

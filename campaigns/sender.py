@@ -139,6 +139,20 @@ def _due(now: datetime) -> Any:
     )
 
 
+def _live_runs() -> Any:
+    """Runs whose deliveries a sender may take: planned or sending, of a push still going."""
+    return (select(PushRun.id).join(Push, Push.id == PushRun.push_id)
+            .where(PushRun.state.in_(LIVE_RUN_STATES), Push.state.in_(SENDING_PUSH_STATES)))
+
+
+def outstanding(db: Session, now: datetime) -> int:
+    """Deliveries a sender would take at `now` (as `claim` chooses them) or holds right now:
+    what is left of a send (`python -m bot pushes send` shows its progress with it)."""
+    return db.scalar(select(func.count()).select_from(PushDelivery).where(
+        PushDelivery.run_id.in_(_live_runs()),
+        or_(_due(now), PushDelivery.state.in_((CLAIMED, CALLING))))) or 0
+
+
 def claim(db: Session, now: datetime, *, limit: int, lease_seconds: int = LEASE_SECONDS,
           mass_limit: int = MASS_MAX) -> list[int]:
     """Take up to `limit` due deliveries for this sender, and the whole due mass group (run and
@@ -161,9 +175,7 @@ def claim(db: Session, now: datetime, *, limit: int, lease_seconds: int = LEASE_
                .where(PushDelivery.state == CLAIMED, PushDelivery.lease_until < now)
                .values(state="planned", lease_until=None, attempts=PushDelivery.attempts - 1)
                .execution_options(synchronize_session=False))
-    live_runs = (select(PushRun.id).join(Push, Push.id == PushRun.push_id)
-                 .where(PushRun.state.in_(LIVE_RUN_STATES),
-                        Push.state.in_(SENDING_PUSH_STATES)))
+    live_runs = _live_runs()
     lease = now + timedelta(seconds=lease_seconds)
     pick = (select(PushDelivery.id)
             .where(_due(now), PushDelivery.run_id.in_(live_runs))

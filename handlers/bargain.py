@@ -26,7 +26,13 @@ from handlers.bargain_help import help_reply
 from handlers.context import ChatContext
 from handlers.payment_links import open_payment, order_link
 from promotions import bargain_copy, bargain_ledger, bargain_orders, bargain_qr
-from promotions.bargains import BargainLaunch, BargainRefused, looks_like_code, normal_code
+from promotions.bargains import (
+    CODE_PATTERN,
+    BargainLaunch,
+    BargainRefused,
+    looks_like_code,
+    normal_code,
+)
 from shop import addresses, checkout
 
 router = Router("bargain")
@@ -212,10 +218,7 @@ def help_by_code(msg: Inbound, ctx: ChatContext) -> str:
     return help_reply(msg, ctx, code, source="code")
 
 
-BARE_CODE = r"^\s*(?=[^0-9]*[2-9])(?=[^A-Za-z]*[A-Za-z])[A-HJKMNP-Za-hjkmnp-z2-9]{6}\s*$"
-
-
-@router.regex(BARE_CODE)
+@router.regex(CODE_PATTERN)
 def bare_code(msg: Inbound, ctx: ChatContext) -> str:
     """A code sent alone (what a friend copies): six of the code's characters, a digit and a
     letter among them, so a word like THANKS is not taken for one."""

@@ -269,6 +269,12 @@ def new_code() -> str:
             return code
 
 
+#: A message that is a code alone, as the router matches it (any case, outer spaces): the
+#: alphabet's characters only, a digit and a letter among them (as `new_code` makes them).
+CODE_PATTERN = (r"^\s*(?=[^0-9]*[0-9])(?=[^A-Za-z]*[A-Za-z])"
+                rf"[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]{{{CODE_LENGTH}}}\s*$")
+
+
 def looks_like_code(text: str) -> bool:
     code = normal_code(text)
     return (len(code) == CODE_LENGTH and all(c in CODE_ALPHABET for c in code)
