@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from campaigns import push_rules, segments
+from campaigns import push_rules, segments, tags
 from campaigns.push_rules import PushDraft
 from campaigns.pushes import Push, PushDelivery, PushRun, Suppression
 from content_audit.rulestore import LiveRules
@@ -324,9 +324,27 @@ def recipients(db: Session, push: Push, fire_at: datetime, now: datetime,
       the fire day, no second paid order since (the segment is not consulted: the event is
       the selection);
     inactive — the latest interaction (segments' last_touch: any event, message or payment)
-      fell on the Shanghai day trigger_days before the fire day."""
+      fell on the Shanghai day trigger_days before the fire day.
+    A push narrowed by a WeChat tag (push.tag_id) reaches only those carrying it at the last
+    tag sync (campaigns/tags.py); a tag since deleted at WeChat is carried by nobody."""
     thresholds = thresholds or segments.DEFAULT_THRESHOLDS
     now = as_utc(now)
+    if push.tag_id is not None:
+        tagged = tags.members_of(db, push.tag_id)
+        if push.trigger in ("after_first_order", "inactive"):
+            carriers = set(tagged)
+            return [openid for openid in _selected(db, push, fire_at, now, thresholds)
+                    if openid in carriers]
+        # the tag's members only are classified: a small tag costs a small pass
+        return sorted(member.openid for member
+                      in segments.classify_openids(db, tagged, now, thresholds)
+                      if member.segment.value == push.segment)
+    return _selected(db, push, fire_at, now, thresholds)
+
+
+def _selected(db: Session, push: Push, fire_at: datetime, now: datetime,
+              thresholds: segments.Thresholds) -> list[str]:
+    """`recipients` before the tag: the trigger's event, or the segment."""
     if push.trigger == "after_first_order":
         start, end = _day_bounds(fire_at, push.trigger_days)
         first = func.min(Order.paid_at)
@@ -501,6 +519,8 @@ class DryRun:
     fire_at: datetime | None
     counts: dict[str, int]
     sample: list[SampleRow] = field(default_factory=list)
+    #: The WeChat tag narrowing the segment, as the console names it ("" for none).
+    tag: str = ""
 
     @property
     def total(self) -> int:
@@ -547,7 +567,7 @@ def dry_run(db: Session, push_or_draft: Push | PushDraft, now: datetime, *, samp
                       _shown(texts.get(d.variant, ""), d.channel)
                       if d.state == "planned" else "")
             for d in decisions[:sample]]
-    return DryRun(fire_at, tally(decisions), rows)
+    return DryRun(fire_at, tally(decisions), rows, tags.label(db, push.tag_id))
 
 
 def _shown(text: str, channel: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from campaigns import conversion, push_reports, push_rules, segments
+from campaigns import conversion, push_reports, push_rules, segments, tags
 from campaigns.pushes import PUSH_STATES, Push, PushRun
 from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
 from console import api, audit_log
@@ -47,7 +47,7 @@ WHOLE_FIELDS = {"trigger_days": "天数", "announce_days": "提前预告天数",
                 "frequency_cap": "频次上限", "holdout_percent": "对照组比例",
                 "throttle_per_minute": "每分钟发送上限"}
 LIST_FIELDS = {"variants": "推送文案", "channels": "发送渠道"}
-DRAFT_FIELDS = (*TEXT_FIELDS, *WHOLE_FIELDS, *LIST_FIELDS, "trigger_at")
+DRAFT_FIELDS = (*TEXT_FIELDS, *WHOLE_FIELDS, *LIST_FIELDS, "trigger_at", "tag_id")
 #: Longest text a field may carry (copy may be long; a customer-service message is 2048 bytes).
 MAX_TEXT = 600
 
@@ -132,7 +132,7 @@ def _member_json(member: segments.Member) -> dict[str, Any]:
         "rfm": {"recency": rfm.recency, "frequency": rfm.frequency, "monetary": rfm.monetary,
                 "text": rfm.text, "days_since_paid": rfm.days_since_paid,
                 "paid_orders": rfm.paid_orders, "spend_fen": rfm.spend_fen},
-        "tier": member.tier, "flags": list(member.flags),
+        "tier": member.tier, "flags": list(member.flags), "tags": list(member.tags),
         "channel": {"kind": member.channel.kind, "text": member.channel.text},
     }
 
@@ -165,6 +165,7 @@ def _push_json(push: Push, now: datetime) -> dict[str, Any]:
     return {
         "id": push.id, "name": push.name, "segment": push.segment,
         "segment_label": _segment_label(push.segment),
+        "tag_id": push.tag_id, "tag": tags.label(get_db(), push.tag_id),
         "variants": push.variant_list(), "channels": push.channel_list(),
         "trigger": push.trigger, "trigger_text": push_reports.trigger_text(push),
         "trigger_at": _when(push.trigger_at), "cron": push.cron,
@@ -235,6 +236,16 @@ def _trigger_at(body: dict[str, Any]) -> datetime | None:
     return at.astimezone(UTC)
 
 
+def _tag_id(body: dict[str, Any]) -> int | None:
+    """`tag_id`: a synced WeChat tag's id, or null/absent for the whole segment."""
+    value = body.get("tag_id")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DraftError("标签需为整数（tag_id），不限标签时省略或填 null")
+    return value
+
+
 def draft_from_json(body: dict[str, Any]) -> push_rules.PushDraft:
     """The JSON as a PushDraft (PushDraft's defaults for fields left out); DraftError names
     a field that is unknown or of the wrong kind. Everything else — empty copy, a bad cron,
@@ -262,7 +273,7 @@ def draft_from_json(body: dict[str, Any]) -> push_rules.PushDraft:
         announce_days=whole["announce_days"], announce_text=text["announce_text"],
         frequency_cap=whole["frequency_cap"], quiet_start=text["quiet_start"],
         quiet_end=text["quiet_end"], holdout_percent=whole["holdout_percent"],
-        throttle_per_minute=whole["throttle_per_minute"])
+        throttle_per_minute=whole["throttle_per_minute"], tag_id=_tag_id(body))
 
 
 def _draft() -> push_rules.PushDraft | Response:
@@ -285,7 +296,7 @@ def api_create_push() -> Response:
         return draft
     db, now, actor = get_db(), _now(), g.api_account
     screener = live_screener()
-    checked = push_rules.check(db, draft, now, screener=screener)
+    checked = push_rules.check(db, draft, now, screener=screener, thresholds=_thresholds())
     if checked.errors:
         return _invalid(checked.errors, warnings=checked.warnings)
     try:
@@ -316,7 +327,8 @@ def api_dry_run() -> Response:
     from campaigns import planner
 
     db, now = get_db(), _now()
-    checked = push_rules.check(db, draft, now, screener=live_screener())
+    checked = push_rules.check(db, draft, now, screener=live_screener(),
+                               thresholds=_thresholds())
     try:
         dry = planner.dry_run(db, draft, now, sample=DRY_RUN_SAMPLE, thresholds=_thresholds(),
                               template_id=planner.push_template_id(current_app.config))
@@ -328,6 +340,7 @@ def api_dry_run() -> Response:
     return jsonify({
         "ok": checked.ok, "errors": checked.errors, "warnings": checked.warnings,
         "review": checked.review, "fire_at": _when(dry.fire_at), "total": dry.total,
+        "tag_id": draft.tag_id, "tag": dry.tag,
         "planned": dry.counts.get("planned", 0), "holdout": dry.holdout,
         "skipped_total": dry.skipped_total, "by_channel": dry.by_channel,
         "by_variant": dry.by_variant, "skipped": dry.skipped,

@@ -1,7 +1,8 @@
 """The rules of a push: what a manager may schedule, when it fires, and when it may not send.
 
 A push is checked before anything is stored (`check`), so every bad input the issue names is
-refused or warned about in Chinese before a single customer is planned: a segment nobody is in,
+refused or warned about in Chinese before a single customer is planned: a segment nobody is in
+(warned), a WeChat tag that is unknown or that no customer of the segment carries (refused),
 a cron expression that never fires or fires every minute, a send time in quiet hours, copy the
 content gate blocks or sends to review, a holdout of 100%, template messages (service notices
 only, WECHAT_API.md §5B).
@@ -34,7 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from campaigns import segments
+from campaigns import segments, tags
 from campaigns.pushes import CHANNELS, PUSH_STATES, TRIGGERS, Push, PushRun
 from content_audit import exemptions, gate, review
 from content_audit.screener import Screener, Verdict
@@ -88,6 +89,8 @@ class PushDraft:
     quiet_end: str = "08:00"
     holdout_percent: int = 10
     throttle_per_minute: int = 0
+    #: A synced WeChat tag (campaigns.tags) narrowing the segment; None: the whole segment.
+    tag_id: int | None = None
 
 
 @dataclass
@@ -384,6 +387,26 @@ def _check_cron(draft: PushDraft, now: datetime, checked: Checked) -> None:
                                 "将顺延到免打扰结束后发送")
 
 
+def _check_tag(db: Session, draft: PushDraft, segment: segments.Segment | None, now: datetime,
+               thresholds: segments.Thresholds, errors: list[str]) -> None:
+    """A tag must be one synced from WeChat, and someone must carry it: for a once or cron
+    push, someone in the segment (classified now); for an event trigger, which picks its own
+    customers each day, anyone."""
+    tag = tags.get(db, draft.tag_id)
+    if tag is None:
+        errors.append("未知的标签：请先在「客群」页同步微信标签，再从列表中选择")
+        return
+    if segment is None:
+        return
+    if draft.trigger in EVENT_TRIGGERS:
+        if not tags.members_of(db, tag.id):
+            errors.append(f"目前没有顾客带有标签「{tag.name}」，这条推送不会发给任何人")
+    elif draft.trigger in ("once", "cron") and \
+            segments.count_tagged(db, segment, tag.id, now, thresholds) == 0:
+        errors.append(f"{segment.label}中没有带标签「{tag.name}」的顾客，"
+                      "这条推送不会发给任何人：请换一个标签或客群")
+
+
 def _check_copy(db: Session, draft: PushDraft, screener: Screener, checked: Checked) -> None:
     if not draft.variants:
         checked.errors.append("请填写推送文案")
@@ -419,11 +442,14 @@ def _check_copy(db: Session, draft: PushDraft, screener: Screener, checked: Chec
 
 
 def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener,
-          segment_counts: Mapping[segments.Segment, int] | None = None) -> Checked:
+          segment_counts: Mapping[segments.Segment, int] | None = None,
+          thresholds: segments.Thresholds | None = None) -> Checked:
     """Every problem with `draft` before it is stored: errors refuse it, warnings are shown.
     Reads only (the review queue is consulted, not written; `create` files the review).
     `segment_counts`: segments.counts already computed for this request (classifying every
-    customer is the costly part), else computed here when the trigger needs it."""
+    customer is the costly part), else computed here when the trigger needs it. A draft
+    narrowed by a tag classifies only the tag's carriers instead. `thresholds`: the shop's
+    (segments.thresholds_from), the playbook's when not given."""
     now = as_utc(now)
     checked = Checked(draft=copy.deepcopy(draft))
     errors, warnings = checked.errors, checked.warnings
@@ -438,9 +464,12 @@ def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener,
         segment = None
     if segment is segments.Segment.LOST:
         errors.append("流失客户已取消关注，无法推送")
+    elif draft.tag_id is not None:
+        _check_tag(db, draft, segment, now, thresholds or segments.DEFAULT_THRESHOLDS, errors)
     elif segment is not None and draft.trigger in ("once", "cron"):
         found = (segment_counts if segment_counts is not None
-                 else segments.counts(db, now)).get(segment, 0)
+                 else segments.counts(db, now, thresholds or segments.DEFAULT_THRESHOLDS)
+                 ).get(segment, 0)
         if found == 0:
             warnings.append("该客群目前没有顾客")
     if not draft.channels:
@@ -489,7 +518,8 @@ def push_from_draft(draft: PushDraft, now: datetime) -> Push:
         announce_days=draft.announce_days, announce_text=draft.announce_text,
         frequency_cap=draft.frequency_cap, quiet_start=draft.quiet_start,
         quiet_end=draft.quiet_end, holdout_percent=draft.holdout_percent,
-        throttle_per_minute=draft.throttle_per_minute, state="scheduled", review="send",
+        throttle_per_minute=draft.throttle_per_minute, tag_id=draft.tag_id,
+        state="scheduled", review="send",
         review_note="", created_by="", created_at=now, updated_at=now)
 
 
@@ -558,7 +588,7 @@ def _state_label(state: str) -> str:
 def audit_fields(push: Push) -> dict[str, Any]:
     """What the audit log keeps of a push as created (the console and the API record the
     same)."""
-    return {"name": push.name, "segment": push.segment,
+    return {"name": push.name, "segment": push.segment, "tag_id": push.tag_id,
             "variants": len(push.variant_list()), "channels": push.channels,
             "trigger": push.trigger,
             "trigger_at": as_utc(push.trigger_at).isoformat() if push.trigger_at else "",

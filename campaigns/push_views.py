@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from campaigns import conversion, planner, push_rules, segments
+from campaigns import conversion, planner, push_rules, segments, tags
 from campaigns.push_reports import (
     CALENDAR_DAYS,
     MOVE_DONE,
@@ -58,7 +58,7 @@ CHANNEL_SHORT = {"custom": "客服消息", "subscribe": "订阅通知", "mass": 
 PUSHABLE = tuple(s for s in SEGMENTS if s is not Segment.LOST)
 TEXT_FIELDS = ("name", "segment", "variant_a", "variant_b", "trigger", "trigger_at", "cron",
                "trigger_days", "announce_days", "announce_text", "frequency_cap",
-               "quiet_start", "quiet_end", "holdout_percent", "throttle_per_minute")
+               "quiet_start", "quiet_end", "holdout_percent", "throttle_per_minute", "tag_id")
 #: Copy may be long (a customer-service message takes 2048 bytes); other fields are short.
 LONG_FIELDS = {"variant_a": 600, "variant_b": 600, "announce_text": 600}
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
@@ -164,7 +164,8 @@ def draft_from(form: MultiDict) -> Any:
         frequency_cap=_whole(form, "frequency_cap", "频次上限"),
         quiet_start=form.get("quiet_start", ""), quiet_end=form.get("quiet_end", ""),
         holdout_percent=_whole(form, "holdout_percent", "对照组比例"),
-        throttle_per_minute=_whole(form, "throttle_per_minute", "每分钟发送上限"))
+        throttle_per_minute=_whole(form, "throttle_per_minute", "每分钟发送上限"),
+        tag_id=_whole(form, "tag_id", "标签") if form.get("tag_id", "") else None)
 
 
 def _thresholds() -> segments.Thresholds:
@@ -190,7 +191,8 @@ def _form_page(form: MultiDict, *, errors: list[str] | None = None,
     if counts is None:
         counts = _segment_counts(db, now)
     page = _page("form.html", form=form, errors=errors or [], warnings=warnings or [],
-                 dry=dry, segments=PUSHABLE, counts=counts, strategies=STRATEGIES)
+                 dry=dry, segments=PUSHABLE, counts=counts, strategies=STRATEGIES,
+                 tags=tags.all_tags(db))
     return page, status if status is not None else (400 if errors else 200)
 
 
@@ -234,7 +236,8 @@ def create_push():
         return _form_page(form, errors=[str(error)])
     screener = live_screener()
     counts = _segment_counts(db, now)
-    checked = push_rules.check(db, draft, now, screener=screener, segment_counts=counts)
+    checked = push_rules.check(db, draft, now, screener=screener, segment_counts=counts,
+                               thresholds=_thresholds())
     if request.form.get("action") == "preview":
         return _dry_run(form, draft, checked, now, counts)
     if checked.errors:
@@ -291,7 +294,8 @@ def dry_run_push(push_id: int):
         return redirect(url_for("campaign_pushes.show_push", push_id=push_id,
                                 error=f"无法预演：{why}"))
     db.rollback()
-    return _page("dry_run.html", push=push, dry=dry, segment_label=_segment_label)
+    return _page("dry_run.html", push=push, dry=dry, segment_label=_segment_label,
+                 tag_label=tags.label(db, push.tag_id))
 
 
 # ---- one push: runs, delivery reports, conversion -------------------------------------------
@@ -314,6 +318,7 @@ def show_push(push_id: int):
     upcoming = next_fire(push, now)
     return _page("push.html", push=push, runs=runs, reports=by_run, converted=converted,
                  overall=overall, main_runs=sum(run.kind == "main" for run in runs),
+                 tag_label=tags.label(db, push.tag_id),
                  upcoming=upcoming, trigger_text=trigger_text,
                  segment_label=_segment_label, window_days=conversion.WINDOW.days,
                  min_sample=conversion.MIN_SAMPLE,

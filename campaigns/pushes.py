@@ -61,6 +61,10 @@ class Push(Base):
     name: Mapped[str] = mapped_column(String(60))
     #: A segment key (campaigns.segments.Segment value).
     segment: Mapped[str] = mapped_column(String(16))
+    #: A WeChat tag id (campaigns.tags.WeChatTag) narrowing the segment to its carriers; None:
+    #: the whole segment. Not a foreign key: a tag deleted at WeChat disappears at the next
+    #: sync, and the push then reaches nobody rather than the whole segment.
+    tag_id: Mapped[int | None] = mapped_column(Integer, default=None)
     #: JSON list of {"key": "A", "text": "..."}: one entry, or A/B variants split evenly.
     variants: Mapped[str] = mapped_column(Text)
     #: The channels it may use, in the order tried: "custom,subscribe,mass".

@@ -1,7 +1,13 @@
 """The manager's 客群 pages: each lifecycle segment with its count now and its 30-day trend,
-重新计算 (a snapshot now, audit-logged), a segment's members 50 a page, and why one customer
-is where they are. Openids are shown cut to 6 characters: a manager plans for groups, and a
-full id on a screen is one more copy of personal data."""
+the WeChat tags with their carriers per segment, 重新计算 (a snapshot now) and 同步微信标签 (both
+audit-logged), a segment's members 50 a page (optionally those carrying one tag), and why one
+customer is where they are.
+
+The counts now come from a one-minute Redis cache (segments.cached_overview), and the page says
+when they were computed; 重新计算 and a tag sync drop the cache. Openids are shown cut to 6
+characters: a manager plans for groups, and a full id on a screen is one more copy of personal
+data. A customer's page is addressed by an opaque reference (segments.member_ref), so no openid
+reaches an access log or a Referer header."""
 
 from __future__ import annotations
 
@@ -11,10 +17,10 @@ from datetime import UTC, datetime
 from flask import abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from campaigns import segments
+from campaigns import segments, tags
 from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
 from console import audit_log
-from console.auth import client_address, current_account, get_db, requires
+from console.auth import client_address, current_account, get_db, get_redis, requires
 from console.shell import console_blueprint
 from core.clock import shanghai_text
 from core.money import yuan
@@ -34,6 +40,15 @@ def _now() -> datetime:
 
 def _thresholds() -> segments.Thresholds:
     return segments.thresholds_from(current_app.config)
+
+
+def _secret() -> str:
+    """The app's SECRET_KEY (console/auth.py set it), which seals customer references."""
+    return str(current_app.secret_key)
+
+
+def _ref(openid: str) -> str:
+    return segments.member_ref(openid, _secret())
 
 
 def sparkline(points: Sequence[tuple[str, int]], label: str) -> Markup:
@@ -60,17 +75,21 @@ def sparkline(points: Sequence[tuple[str, int]], label: str) -> Markup:
 @bp.get("")
 @requires("campaigns")
 def overview():
-    """Counts now (computed on the spot) beside the stored daily snapshots."""
+    """Counts now (cached a minute, with when they were computed) beside the stored daily
+    snapshots, and each WeChat tag's carriers per segment."""
     db = get_db()
-    now_counts = segments.counts(db, _now(), _thresholds())
+    found = segments.cached_overview(db, get_redis(), _now(), _thresholds())
     history = segments.trend(db, TREND_DAYS)
     days = [day for day, _ in next(iter(history.values()), [])]
     return render_template(
         "campaigns_segments/overview.html", segments=SEGMENTS, labels=LABELS,
-        now_counts=now_counts, history=history, days=days,
+        now_counts=found.counts, tag_counts=found.tags,
+        computed_at=shanghai_text(found.computed_at, "%Y-%m-%d %H:%M:%S"),
+        cache_seconds=segments.OVERVIEW_TTL, history=history, days=days,
         lines={s: sparkline(history[s], LABELS[s]) for s in SEGMENTS},
         strategies=STRATEGIES, thresholds=_thresholds(), trend_days=TREND_DAYS,
         last_at=shanghai_text(segments.last_snapshot_at(db)),
+        tags_synced_at=shanghai_text(tags.last_synced_at(db)),
         notice=request.args.get("notice", ""), error=request.args.get("error", ""))
 
 
@@ -84,9 +103,25 @@ def recompute():
                      target="segments", address=client_address(),
                      **{segment.value: count for segment, count in found.items()})
     db.commit()
+    segments.invalidate_overview(get_redis())
     total = sum(found.values())
     return redirect(url_for("campaign_segments.overview",
                             notice=f"已重新计算：共{total}位顾客，今日客群数量已更新"))
+
+
+@bp.post("/tags/sync")
+@requires("campaigns")
+def sync_tags():
+    """同步微信标签: WeChat's tags and their members pulled now (campaigns/tags.py), the
+    outcome on the page and in the audit log."""
+    result = tags.sync(current_app.extensions["storage"], _now())
+    db = get_db()
+    audit_log.record(db, "campaigns.tag_sync", actor=current_account(), target="wechat_tags",
+                     address=client_address(), **result.audit())
+    db.commit()
+    if result.ok:
+        return redirect(url_for("campaign_segments.overview", notice=result.message))
+    return redirect(url_for("campaign_segments.overview", error=result.message))
 
 
 def _segment(key: str) -> Segment:
@@ -103,24 +138,40 @@ def _page() -> int:
     return int(text)
 
 
+def _tag() -> tags.WeChatTag | None:
+    """?tag=<id>: a synced tag, or a 404 for one that is not (never a silent whole list)."""
+    text = request.args.get("tag", "").strip()
+    if not text:
+        return None
+    found = tags.get(get_db(), int(text)) if text.isdigit() and len(text) <= 12 else None
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/<key>")
 @requires("campaigns")
 def show_members(key: str):
-    """One page of a segment's members with their reason, RFM, tier and channel."""
-    segment, page = _segment(key), _page()
-    found = segments.members(get_db(), segment, _now(), limit=PAGE_SIZE + 1,
-                             offset=(page - 1) * PAGE_SIZE, thresholds=_thresholds())
+    """One page of a segment's members with their reason, RFM, tier, WeChat tags and
+    channel; ?tag=<id> keeps those carrying that tag."""
+    segment, page, tag = _segment(key), _page(), _tag()
+    db = get_db()
+    found = segments.members(db, segment, _now(), limit=PAGE_SIZE + 1,
+                             offset=(page - 1) * PAGE_SIZE, thresholds=_thresholds(),
+                             tag_id=tag.id if tag else None)
     return render_template(
         "campaigns_segments/members.html", segment=segment, label=LABELS[segment],
         members=found[:PAGE_SIZE], page=page, has_next=len(found) > PAGE_SIZE,
-        strategy=STRATEGIES.get(segment))
+        strategy=STRATEGIES.get(segment), tag=tag, all_tags=tags.all_tags(db), ref=_ref)
 
 
-@bp.get("/customer/<openid>")
+@bp.get("/customer/<ref>")
 @requires("campaigns")
-def explain(openid: str):
-    """Why this customer is in their segment, and how a message could reach them now."""
-    found = segments.explain(get_db(), openid[:64], _now(), _thresholds())
+def explain(ref: str):
+    """Why this customer is in their segment, and how a message could reach them now. `ref`
+    is segments.member_ref's: a raw openid, or a reference made under another key, is 404."""
+    openid = segments.openid_of(ref, _secret())
+    found = segments.explain(get_db(), openid, _now(), _thresholds()) if openid else None
     if found is None:
         abort(404)
     return render_template("campaigns_segments/explain.html", e=found,

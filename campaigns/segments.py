@@ -17,25 +17,48 @@ The lifecycle is the shop owner's playbook (四大层级) with its thresholds as
 Every classification carries its reason in Chinese with the numbers that decided it, so a
 manager can see why a customer is where they are before a push reaches them.
 
-Classifying is set-based (`_load`: five grouped queries for everyone, not one per person) so
+Classifying is set-based (`_load`: six grouped queries for everyone, not one per person) so
 100,000 followers take seconds; `explain` runs the same queries limited to one openid, so the
 console's explanation and the nightly counts can never disagree.
 
 Counts are snapshotted once per Shanghai day (`snapshot_job`, registered hourly) and on demand
-from the console (`write_snapshot`), into `campaign_segment_counts`, for the trend.
+from the console (`write_snapshot`), into `campaign_segment_counts`, for the trend. The console's
+overview (`cached_overview`: the counts now, and per WeChat tag) is kept in Redis for a minute:
+a pass over 100,000 customers takes seconds, and a manager reloading the page should not pay
+it each time. 重新计算 and a tag sync drop it (`invalidate_overview`).
+
+WeChat user tags (campaigns/tags.py, synced from WeChat) are one more fact: a customer's tag
+names show in their explanation, and a segment's members can be narrowed to one tag.
+
+The console addresses a customer by an opaque reference (`member_ref`), never by the openid
+itself, so openids stay out of access logs and Referer headers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import base64
+import binascii
+import contextlib
+import functools
+import hashlib
+import hmac
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import redis as redis_lib
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from campaigns import tags
+from campaigns.tags import TagMember, WeChatTag
 from core.clock import as_utc, local_day, shanghai_text
 from core.db import Base, upsert
 from core.money import yuan
@@ -207,6 +230,9 @@ class Facts:
     paid_in_window: int = 0
     helped_bargain: bool = False
     opt_ins: int = 0
+    #: WeChat tags carried at the last sync (campaigns/tags.py): ids and names, by name.
+    tag_ids: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
 
     @property
     def unfollowed(self) -> bool:
@@ -240,6 +266,9 @@ class Member:
     tier: str
     flags: tuple[str, ...]
     channel: Channel
+    #: WeChat tag names and ids (campaigns/tags.py), by name.
+    tags: tuple[str, ...] = ()
+    tag_ids: tuple[int, ...] = ()
 
     @property
     def masked(self) -> str:
@@ -259,6 +288,9 @@ class Explanation:
     flags: tuple[str, ...]
     channels: tuple[Channel, ...]
     strategy: Strategy | None = field(default=None)
+    #: WeChat tag names and ids (campaigns/tags.py), by name.
+    tags: tuple[str, ...] = ()
+    tag_ids: tuple[int, ...] = ()
 
     @property
     def channel(self) -> Channel:
@@ -357,7 +389,8 @@ def _member(facts: Facts, now: datetime, thresholds: Thresholds,
     segment, reason = classify(facts, now, thresholds)
     return Member(facts.openid, segment, reason,
                   rfm_of(facts.last_paid_at, facts.paid_orders, facts.spend_fen, now),
-                  tiers.name(facts.tier_level), flags_of(facts), channels_of(facts, now)[0])
+                  tiers.name(facts.tier_level), flags_of(facts), channels_of(facts, now)[0],
+                  facts.tags, facts.tag_ids)
 
 
 def _utc(at: datetime | None) -> datetime | None:
@@ -367,7 +400,7 @@ def _utc(at: datetime | None) -> datetime | None:
 def _load(db: Session, now: datetime, thresholds: Thresholds,
           openids: Sequence[str] | None = None) -> Iterator[Facts]:
     """Facts for everyone we know (a follower or a customer row), ordered by openid, from
-    five set-based queries; `openids` narrows them (explain)."""
+    six set-based queries; `openids` narrows them (explain, one tag's members)."""
 
     def only(query: Any, column: Any) -> Any:
         return query if openids is None else query.where(column.in_(list(openids)))
@@ -391,6 +424,12 @@ def _load(db: Session, now: datetime, thresholds: Thresholds,
         select(NoticeOptIn.openid, func.sum(NoticeOptIn.remaining))
         .where(NoticeOptIn.remaining > 0).group_by(NoticeOptIn.openid),
         NoticeOptIn.openid)).all())
+    tagged: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for openid, tag_id, name in db.execute(only(
+            select(TagMember.openid, TagMember.tag_id, WeChatTag.name)
+            .join(WeChatTag, WeChatTag.id == TagMember.tag_id)
+            .order_by(WeChatTag.name, TagMember.tag_id), TagMember.openid)):
+        tagged[openid].append((tag_id, name))
     for openid in sorted(followers.keys() | customers.keys()):
         f, c = followers.get(openid), customers.get(openid)
         values: dict[str, Any] = {"openid": openid}
@@ -401,8 +440,10 @@ def _load(db: Session, now: datetime, thresholds: Thresholds,
         if c is not None:
             values.update(first_order_at=_utc(c[1]), last_paid_at=_utc(c[2]),
                           paid_orders=c[3] or 0, spend_fen=c[4] or 0, tier_level=c[5] or 0)
+        carried = tagged.get(openid, [])
         yield Facts(**values, paid_in_window=recent.get(openid, 0),
-                    helped_bargain=openid in helpers, opt_ins=int(opt_ins.get(openid) or 0))
+                    helped_bargain=openid in helpers, opt_ins=int(opt_ins.get(openid) or 0),
+                    tag_ids=tuple(i for i, _ in carried), tags=tuple(n for _, n in carried))
 
 
 def classify_all(db: Session, now: datetime, thresholds: Thresholds = DEFAULT_THRESHOLDS,
@@ -414,13 +455,36 @@ def classify_all(db: Session, now: datetime, thresholds: Thresholds = DEFAULT_TH
         yield _member(facts, as_utc(now), thresholds, tiers)
 
 
+#: Openids per query when classifying a given set (one tag's members): bound parameters stay
+#: well under every database's limit.
+CHUNK = 1000
+
+
+def classify_openids(db: Session, openids: Iterable[str], now: datetime,
+                     thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
+                     tiers: shop_tiers.Tiers | None = None) -> Iterator[Member]:
+    """The customers among `openids` we know, classified as `classify_all` would (each
+    customer's rules read only their own facts), by openid: a tag's members cost a pass
+    over the tag, not over everyone."""
+    tiers = tiers or shop_tiers.configured()
+    now = as_utc(now)
+    ordered = sorted(set(openids))
+    for start in range(0, len(ordered), CHUNK):
+        for facts in _load(db, now, thresholds, ordered[start:start + CHUNK]):
+            yield _member(facts, now, thresholds, tiers)
+
+
 def members(db: Session, segment: Segment, now: datetime, *, limit: int = 50, offset: int = 0,
-            thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Member]:
-    """One page of a segment, by openid. The rules run in Python over the bulk facts (so
-    every page agrees with `counts`); a page costs one classification pass."""
+            thresholds: Thresholds = DEFAULT_THRESHOLDS,
+            tag_id: int | None = None) -> list[Member]:
+    """One page of a segment, by openid; `tag_id`: only its members carrying that WeChat tag.
+    The rules run in Python over the bulk facts (so every page agrees with `counts`); a page
+    costs one classification pass (over the tag's members only, when narrowed by one)."""
     found: list[Member] = []
     skipped = 0
-    for member in classify_all(db, now, thresholds):
+    everyone = (classify_all(db, now, thresholds) if tag_id is None
+                else classify_openids(db, tags.members_of(db, tag_id), now, thresholds))
+    for member in everyone:
         if member.segment != segment:
             continue
         if skipped < offset:
@@ -439,6 +503,14 @@ def counts(db: Session, now: datetime,
     for member in classify_all(db, now, thresholds):
         result[member.segment] += 1
     return result
+
+
+def count_tagged(db: Session, segment: Segment, tag_id: int, now: datetime,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> int:
+    """How many of `segment`'s customers carry WeChat tag `tag_id` now (a pass over the tag's
+    members only): what a push narrowed by the tag would reach before WeChat's rules."""
+    return sum(member.segment is segment for member in
+               classify_openids(db, tags.members_of(db, tag_id), now, thresholds))
 
 
 def explain(db: Session, openid: str, now: datetime,
@@ -461,7 +533,7 @@ def explain(db: Session, openid: str, now: datetime,
         openid, segment, reason, tuple(_fact_lines(facts, now, thresholds)),
         rfm_of(facts.last_paid_at, facts.paid_orders, facts.spend_fen, now),
         tiers.name(facts.tier_level), flags_of(facts), channels_of(facts, now, counts),
-        STRATEGIES.get(segment))
+        STRATEGIES.get(segment), facts.tags, facts.tag_ids)
 
 
 def _fact_lines(facts: Facts, now: datetime, thresholds: Thresholds) -> list[str]:
@@ -483,7 +555,142 @@ def _fact_lines(facts: Facts, now: datetime, thresholds: Thresholds) -> list[str
              f"最近一次付款：{_day(facts.last_paid_at)}"]
     if facts.helped_bargain:
         lines.append("帮好友砍过价")
+    if facts.tags:
+        lines.append(f"微信标签：{'、'.join(facts.tags)}")
     return lines
+
+
+# --- opaque references to a customer ---------------------------------------------------------
+
+#: Separates this use of the app's secret from every other (sessions, CSRF).
+_REF_CONTEXT = b"campaigns.segments.member_ref"
+_REF_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
+
+
+@functools.lru_cache(maxsize=4)
+def _sealer(secret: str) -> AESSIV:
+    # AES-256-SIV takes a 64-byte key: derived from the secret, for this purpose only
+    return AESSIV(hmac.new(secret.encode(), _REF_CONTEXT, hashlib.sha512).digest())
+
+
+def member_ref(openid: str, secret: str) -> str:
+    """The console's address of a customer: the openid sealed with a key derived from the
+    app's SECRET_KEY (AES-SIV: deterministic, so a customer keeps one address, and
+    authenticated, so a made-up or altered reference opens nothing). Openids stay out of
+    access logs and Referer headers, and the page needs no lookup table to find the customer."""
+    sealed = _sealer(secret).encrypt(openid.encode(), [_REF_CONTEXT])
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
+
+
+def openid_of(ref: str, secret: str) -> str | None:
+    """The openid `member_ref` sealed into `ref`; None for anything it did not make (a raw
+    openid, a reference made under another secret, a tampered one)."""
+    if not _REF_SHAPE.match(ref or ""):
+        return None
+    try:
+        sealed = base64.urlsafe_b64decode(ref + "=" * (-len(ref) % 4))
+        return _sealer(secret).decrypt(sealed, [_REF_CONTEXT]).decode()
+    except (InvalidTag, ValueError, binascii.Error):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+# --- the console's overview, cached ----------------------------------------------------------
+
+#: How long the overview's counts are served from Redis before they are computed again.
+OVERVIEW_TTL = 60
+OVERVIEW_KEY = "campaigns:segments:overview"
+#: Bumped to drop every cached overview at once, whatever thresholds it was made with.
+OVERVIEW_GENERATION = "campaigns:segments:overview:generation"
+
+
+@dataclass(frozen=True)
+class TagCounts:
+    """One WeChat tag and how many of its carriers each segment holds."""
+
+    id: int
+    name: str
+    counts: dict[Segment, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The counts now, per segment and per tag × segment, and when they were computed."""
+
+    counts: dict[Segment, int]
+    tags: tuple[TagCounts, ...]
+    computed_at: datetime
+    cached: bool = False  # served from Redis (computed earlier, at computed_at)
+
+
+def overview(db: Session, now: datetime,
+             thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Overview:
+    """Every segment's count and every stored tag's count per segment, in one pass."""
+    found = dict.fromkeys(SEGMENTS, 0)
+    by_tag: dict[int, dict[Segment, int]] = {}
+    for member in classify_all(db, now, thresholds):
+        found[member.segment] += 1
+        for tag_id in member.tag_ids:
+            by_tag.setdefault(tag_id, dict.fromkeys(SEGMENTS, 0))[member.segment] += 1
+    return Overview(found, tuple(
+        TagCounts(tag.id, tag.name, by_tag.get(tag.id, dict.fromkeys(SEGMENTS, 0)))
+        for tag in tags.all_tags(db)), as_utc(now))
+
+
+def _overview_key(client: redis_lib.Redis, thresholds: Thresholds) -> str:
+    generation = int(client.get(OVERVIEW_GENERATION) or 0)
+    t = thresholds
+    return (f"{OVERVIEW_KEY}:{generation}:"
+            f"{t.active_orders_per_month}-{t.active_window_days}-{t.dormant_days}")
+
+
+def _dump(found: Overview) -> str:
+    return json.dumps({
+        "at": found.computed_at.isoformat(),
+        "counts": {s.value: n for s, n in found.counts.items()},
+        "tags": [[t.id, t.name, {s.value: n for s, n in t.counts.items()}]
+                 for t in found.tags]}, ensure_ascii=False)
+
+
+def _parse(raw: bytes | str) -> Overview:
+    data = json.loads(raw)
+    return Overview(
+        {Segment(k): int(n) for k, n in data["counts"].items()},
+        tuple(TagCounts(int(i), str(name), {Segment(k): int(n) for k, n in counts.items()})
+              for i, name, counts in data["tags"]),
+        as_utc(datetime.fromisoformat(data["at"])), cached=True)
+
+
+def cached_overview(db: Session, client: redis_lib.Redis, now: datetime,
+                    thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
+                    ttl: int = OVERVIEW_TTL) -> Overview:
+    """`overview` from Redis when one made with these thresholds is under `ttl` seconds old
+    and nothing dropped it since; else computed now and kept. Redis trouble only costs the
+    computation."""
+    try:
+        key = _overview_key(client, thresholds)
+        raw = client.get(key)
+    except redis_lib.RedisError:
+        key, raw = "", None
+    if raw:
+        try:
+            return _parse(raw)
+        except (ValueError, KeyError, TypeError):  # unreadable: computed and stored afresh
+            pass
+    found = overview(db, now, thresholds)
+    if key:
+        with contextlib.suppress(redis_lib.RedisError):
+            client.set(key, _dump(found), ex=ttl)
+    return found
+
+
+def invalidate_overview(client: redis_lib.Redis) -> None:
+    """Drop every cached overview (重新计算, a tag sync): the next visit computes afresh. A
+    computation already under way stores under the old generation, which nobody reads."""
+    client.incr(OVERVIEW_GENERATION)
 
 
 # --- daily snapshot and trend ---------------------------------------------------------------

@@ -21,6 +21,7 @@ from core.clock import SHANGHAI
 from shop import notices
 from shop.notices import CustomerNotice
 from tests.campaigns.test_segments import add_follower, add_paid
+from tests.campaigns.test_tags import store_tag
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)  # Monday 12:00 in Shanghai
 PLAIN = "好久不见！为您准备了回归礼，欢迎回来看看最近上新的商品。"
@@ -568,3 +569,48 @@ def test_the_dry_run_cuts_subscription_copy_to_twenty_characters(storage):
     assert all(row.text == PLAIN[:20] for row in dry.sample)
     assert {row.channel for row in plain.sample} == {"mass"}
     assert all(row.text == PLAIN for row in plain.sample)
+
+
+# --- a push narrowed by a WeChat tag ---------------------------------------------------------
+
+
+def test_the_planner_reaches_only_segment_members_carrying_the_tag(storage):
+    with storage.sessions.begin() as db:
+        for i in range(6):
+            add_follower(db, f"o-sleep-{i}", touched_days=200)
+        add_follower(db, "o-awake", touched_days=1)
+        store_tag(db, 9, "VIP", ["o-sleep-0", "o-sleep-2", "o-awake"])
+        narrowed = make_push(db, tag_id=9)
+        whole = make_push(db)
+        gone = make_push(db, tag_id=404)  # a tag deleted at WeChat since
+        made = {name: make_run(db, push)
+                for name, push in (("narrowed", narrowed), ("whole", whole), ("gone", gone))}
+        counts = {name: planner.plan_run(db, run, NOW) for name, run in made.items()}
+        runs = {name: run.id for name, run in made.items()}
+    with storage.sessions() as db:
+        assert sorted(rows_of(db, runs["narrowed"])) == ["o-sleep-0", "o-sleep-2"]
+        assert len(rows_of(db, runs["whole"])) == 6
+        assert rows_of(db, runs["gone"]) == {}
+        dry = planner.dry_run(db, db.get(Push, narrowed.id), NOW)
+    assert counts["narrowed"]["planned"] == 2 and counts["gone"] == {}
+    assert dry.total == 2 and dry.tag == "VIP"
+
+
+def test_an_inactive_push_narrowed_by_a_tag(storage):
+    with storage.sessions.begin() as db:
+        add_follower(db, "o-quiet-tagged", touched_days=30)
+        add_follower(db, "o-quiet", touched_days=30)
+        store_tag(db, 9, "VIP", ["o-quiet-tagged"])
+        push = make_push(db, trigger="inactive", trigger_days=30, trigger_at=None, tag_id=9)
+        found = planner.recipients(db, push, NOW, NOW)
+    assert found == ["o-quiet-tagged"]
+
+
+def test_a_dry_run_of_a_draft_narrowed_by_a_tag(storage):
+    with storage.sessions.begin() as db:
+        for i in range(4):
+            add_follower(db, f"o-sleep-{i}", touched_days=200)
+        store_tag(db, 3, "VIP", ["o-sleep-3"])
+    with storage.sessions() as db:
+        dry = planner.dry_run(db, draft(tag_id=3), NOW)
+    assert (dry.total, dry.tag, [row.openid for row in dry.sample]) == (1, "VIP", ["o-slee…"])

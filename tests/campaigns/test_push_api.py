@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from campaigns import tags
 from campaigns.pushes import Push, PushDelivery, PushRun
 from console import accounts, api_tokens
 from console.audit_log import AuditEntry
 from core.clock import SHANGHAI
 from tests.campaigns.test_segments import add_follower
+from tests.campaigns.test_tags import seed_console
 
 API = "/api/v1/campaigns"
 
@@ -345,3 +347,25 @@ def test_the_calendar_lists_the_next_sends_and_checks_its_days(console_app, api)
     for days in ("0", "93", "two"):
         bad = client.get(f"{API}/calendar?days={days}", headers=headers["manager"])
         assert bad.status_code == 400 and "days 需为" in bad.get_json()["message"]
+
+
+def test_the_api_takes_and_shows_the_tag(console_app, api):
+    client, headers = api
+    ids = seed_console(console_app)
+    tags.sync(console_app.extensions["storage"])
+    manager = headers["manager"]
+    dry = client.post("/api/v1/campaigns/pushes/dry-run", headers=manager,
+                      json=_body(tag_id=ids["VIP"]))
+    assert dry.status_code == 200 and dry.json["total"] == 3
+    assert (dry.json["tag_id"], dry.json["tag"]) == (ids["VIP"], "VIP")
+    bad = client.post("/api/v1/campaigns/pushes", headers=manager, json=_body(tag_id="VIP"))
+    assert bad.status_code == 400 and "tag_id" in bad.json["message"]
+    unknown = client.post("/api/v1/campaigns/pushes", headers=manager,
+                          json=_body(tag_id=4242))
+    assert unknown.status_code == 400 and "未知的标签" in unknown.json["message"]
+    created = client.post("/api/v1/campaigns/pushes", headers=manager,
+                          json=_body(tag_id=ids["VIP"]))
+    assert created.status_code == 201
+    assert (created.json["tag_id"], created.json["tag"]) == (ids["VIP"], "VIP")
+    members = client.get("/api/v1/campaigns/segments/dormant?limit=200", headers=manager)
+    assert [tuple(m["tags"]) for m in members.json["members"]].count(("VIP",)) == 3

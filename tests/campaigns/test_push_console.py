@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from campaigns import tags
 from campaigns.pushes import Push, PushDelivery, PushRun, Suppression
 from console.audit_log import AuditEntry
 from core.clock import SHANGHAI
 from shop import notices
 from tests.campaigns.test_segments import add_follower
+from tests.campaigns.test_tags import seed_console
 from tests.console.conftest import signed_in
 
 NEW = "/admin/campaigns/pushes/new"
@@ -379,3 +381,28 @@ def test_the_push_page_reports_the_deliveries_of_each_run(console_app):
     conversion = page.text.split('id="conversion"')[1].split("</section>")[0]
     assert "A组转化率0.0%，对照组0.0%（A组16人，对照组4人），样本太少，还不能下结论" \
         in conversion
+
+
+def test_the_push_form_offers_synced_tags_and_the_push_shows_its_tag(console_app):
+    storage = console_app.extensions["storage"]
+    ids = seed_console(console_app)
+    manager = signed_in(console_app, "manager")
+    assert "还没有同步过微信标签" in manager.get(NEW).text
+    tags.sync(storage)
+    form = manager.get(NEW).text
+    assert "标签（可选）" in form
+    assert f'<option value="{ids["VIP"]}">VIP（3人）</option>' in form
+    preview = manager.post(NEW, _form(tag_id=str(ids["VIP"]), action="preview"))
+    assert preview.status_code == 200
+    assert "只计算带标签「VIP」的顾客" in preview.text
+    assert re.search(r'data-figure="total"><span class="label">客群人数</span><strong>3<',
+                     preview.text)
+    refused = manager.post(NEW, _form(tag_id=str(ids["新客"]), segment="active"))
+    assert refused.status_code == 400
+    assert "活跃客户中没有带标签「新客」的顾客" in refused.text
+    assert manager.post(NEW, _form(tag_id="x")).status_code == 400
+    created = manager.post(NEW, _form(tag_id=str(ids["VIP"])), follow_redirects=True)
+    assert created.status_code == 200 and "只发给带标签「VIP」的顾客" in created.text
+    push_id = int(re.search(r"/admin/campaigns/pushes/(\d+)/dry-run", created.text).group(1))
+    dry = manager.get(f"/admin/campaigns/pushes/{push_id}/dry-run")
+    assert "标签：VIP。" in dry.text and "只计算带标签「VIP」的顾客" in dry.text

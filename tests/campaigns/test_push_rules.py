@@ -14,7 +14,8 @@ from campaigns.pushes import Push, PushRun
 from content_audit import review
 from content_audit.rulestore import LiveRules
 from core.clock import SHANGHAI
-from tests.campaigns.test_segments import add_follower
+from tests.campaigns.test_segments import add_follower, add_paid
+from tests.campaigns.test_tags import store_tag
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)  # Monday 12:00 in Shanghai
 PLAIN = "好久不见！为您准备了回归礼，欢迎回来看看最近上新的商品。"
@@ -324,3 +325,28 @@ def test_copy_may_go_at_send_time(storage, screener, dormant):
         assert "最好用" in push_rules.copy_may_go(db, push, BLOCKED, screener=screener)
         review.decide(db, review.find(db, "push", SHARE), "wang", "approved")
         assert push_rules.copy_may_go(db, push, SHARE, screener=screener) is None
+
+
+def test_check_refuses_an_unknown_tag_and_a_tag_nobody_in_the_segment_carries(
+        storage, screener):
+    with storage.sessions.begin() as db:
+        add_follower(db, "o-sleep", touched_days=200)
+        add_follower(db, "o-first", touched_days=5)
+        add_paid(db, "o-first", [5])
+        store_tag(db, 5, "VIP", ["o-first"])
+        store_tag(db, 6, "空标签", [])
+    with storage.sessions() as db:
+        def errors(**changes) -> list[str]:
+            return push_rules.check(db, draft(**changes), NOW, screener=screener).errors
+
+        assert errors(tag_id=77) == ["未知的标签：请先在「客群」页同步微信标签，再从列表中选择"]
+        assert errors(tag_id=5) == ["沉睡客户中没有带标签「VIP」的顾客，这条推送不会发给任何人："
+                                    "请换一个标签或客群"]
+        assert errors(tag_id=5, segment="first_order") == []
+        assert errors(tag_id=6, trigger="inactive", trigger_days=30, trigger_at=None) == [
+            "目前没有顾客带有标签「空标签」，这条推送不会发给任何人"]
+        assert errors(tag_id=5, trigger="inactive", trigger_days=30, trigger_at=None) == []
+    with storage.sessions.begin() as db:
+        push = push_rules.create(db, draft(tag_id=5, segment="first_order"), NOW,
+                                 screener=screener, author="lin")
+        assert push.tag_id == 5 and push_rules.audit_fields(push)["tag_id"] == 5
