@@ -53,6 +53,8 @@ REAL_API_HOST = "api.weixin.qq.com"
 REAL_AUTHORIZE_BASE = "https://open.weixin.qq.com"
 QR_MAX_EXPIRE = 30 * 86400  # temporary QR codes live at most 30 days (WECHAT_API.md §5F)
 QR_SCENE_MAX = 64
+#: The chat log hands out at most this many records a call (getmsglist `number`).
+CHAT_LOG_PAGE = 10_000
 IMAGE_MAX_BYTES = 10 * 1024 * 1024  # temporary image media: bmp/png/jpeg/jpg/gif, ≤10 MB
 MASS_MIN_OPENIDS, MASS_MAX_OPENIDS = 2, 10_000  # mass/send by openid list (40130 below 2)
 CLIENTMSGID_MAX_BYTES = 64  # 45067 above
@@ -222,9 +224,24 @@ class WeChatAPI:
         return self.call("POST", "/cgi-bin/message/custom/send", {"touser": openid, **message},
                          retry_busy=retry_busy)
 
-    def send_text(self, openid: str, content: str, *, retry_busy: bool = True) -> dict[str, Any]:
-        return self.send_custom(openid, {"msgtype": "text", "text": {"content": content}},
-                                retry_busy=retry_busy)
+    def send_text(self, openid: str, content: str, *, retry_busy: bool = True,
+                  kf_account: str = "") -> dict[str, Any]:
+        """A text customer-service message; `kf_account` sends it as that agent
+        (`prefix@account`), which also files it in the agents' chat log (`chat_log`)."""
+        message: dict[str, Any] = {"msgtype": "text", "text": {"content": content}}
+        if kf_account:
+            message["customservice"] = {"kf_account": kf_account}
+        return self.send_custom(openid, message, retry_busy=retry_busy)
+
+    def chat_log(self, start: int, end: int, msgid: int = 1,
+                 number: int = CHAT_LOG_PAGE) -> dict[str, Any]:
+        """One page of the customer-service chat log between two Unix times (at most 24 h
+        apart): {"recordlist": [{openid, opercode, text, time, worker}], "number", "msgid"};
+        the next page starts at the returned `msgid`. What the push sender reads to learn
+        whether a call whose answer it never got did go out."""
+        return self.call("POST", "/customservice/msgrecord/getmsglist",
+                         {"starttime": int(start), "endtime": int(end), "msgid": int(msgid),
+                          "number": int(number)})
 
     def send_template(self, openid: str, template_id: str, data: dict[str, str], *,
                       client_msg_id: str = "") -> dict[str, Any]:

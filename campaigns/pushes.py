@@ -147,6 +147,12 @@ class PushDelivery(Base):
     #: A mass send's id, recorded before the call: a retry sends the same openid list under it,
     #: and WeChat delivers the first submission of an id only (campaigns/sender.py).
     clientmsgid: Mapped[str] = mapped_column(String(64), default="")
+    #: The customer-service agent (`prefix@account`) the last call sent as: it files the
+    #: message in WeChat's chat log, which is how a call whose answer was lost is settled.
+    kf_account: Mapped[str] = mapped_column(String(64), default="")
+    #: When the last call started by the wall clock (WeChat's clock, which the chat log's times
+    #: are in), whatever `now` the sender was given.
+    called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 

@@ -1,5 +1,5 @@
-"""Sending planned push deliveries exactly once, or, where WeChat makes that impossible, at most
-once and saying so.
+"""Sending planned push deliveries exactly once, or, where WeChat makes that impossible (no
+agent account set; subscription notices), at most once and saying so.
 
 The planner (campaigns/planner.py) leaves PushDelivery rows `planned` with a channel. A sender
 (an RQ worker, or the scheduler's thread with PUSH_WORKERS=inline; campaigns/queue.py):
@@ -31,19 +31,26 @@ What a dead sender leaves behind, and why it is handled so:
   rows skipped since): whichever of the two submissions reaches WeChat first is the only one
   delivered; 45065 counts as sent. WeChat forgets an id after 24 h, so a row whose id was
   first used more than 23 h ago (`sent_at`, see 3.) is never resent: it becomes `unknown`.
-- **Customer-service messages and subscription notices** have no idempotency key at WeChat.
-  A `calling` row whose lease expired may or may not have gone out, so it is never sent again:
-  it becomes `unknown` (UNKNOWN_REASON). The same holds for a call that got no answer (a
-  timeout, a dropped connection). A customer missing one push is the price of never getting
-  two; the report counts these rows, and a dead sender leaves at most the one row it was
-  calling for so.
-- WeChat's `-1` (system busy) means "not sent", so it is retried, here only (the client is
-  called with retry_busy=False, so it does not retry it too): planned again after
-  60 s × 2^attempts, at most MAX_ATTEMPTS calls in all. The sandbox's "accepted, then failed"
-  fault shows the one case where "not sent" is wrong; for a customer-service message or a
-  subscription notice each such -1 is then exactly one extra copy (one accepted-then-failed
-  -1 followed by a good answer: 2 copies; every attempt so: up to MAX_ATTEMPTS copies), which
-  WeChat gives us no way to tell. A mass send is deduped by its clientmsgid instead.
+- **Customer-service messages** have no idempotency key at WeChat, but a message sent as a
+  named agent (PUSH_KF_ACCOUNT) is filed in WeChat's chat log (campaigns/chat_log.py). With
+  an agent set, a call that may have gone out — left `calling` by a dead sender, answered by
+  nothing (a timeout, a dropped connection) or by `-1` (which WeChat also gives after
+  delivering: the sandbox's "accepted, then failed" fault) — stays `calling` until its check
+  is due (its lease; CHECK_AFTER after no answer; the back-off after -1), then
+  `settle_from_chat_log` looks it up: in the log → `sent`; not there → `planned` again, sent
+  once more. No customer is lost and none gets two. The log is read by the wall clock, which
+  `called_at` records. A log that cannot be read settles nothing until CHECK_GIVE_UP, then
+  the row is `unknown`.
+- **Without an agent, and for subscription notices** (no id, no log), a `calling` row whose
+  lease expired may or may not have gone out, so it is never sent again: it becomes
+  `unknown` (UNKNOWN_REASON); the same for a call that got no answer. A customer missing one
+  push is the price of never getting two; the report counts these rows, and a dead sender
+  leaves at most the one row it was calling for so.
+- WeChat's `-1` (system busy) is otherwise taken for "not sent" and retried, here only (the
+  client is called with retry_busy=False, so it does not retry it too): planned again after
+  60 s × 2^attempts, at most MAX_ATTEMPTS calls in all. For a subscription notice, or a
+  customer-service message without an agent, a -1 that followed delivery is then one extra
+  copy, which WeChat gives us no way to tell. A mass send is deduped by its clientmsgid.
 
 Every later attempt respects the push's quiet hours (push_rules.next_allowed): a row due in
 them is given back until they end, and back-off and the 45009 next-day deferral land outside
@@ -67,7 +74,7 @@ import requests
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaigns import push_rules
+from campaigns import chat_log, push_rules
 from campaigns.pushes import Push, PushDelivery, PushRun, Suppression
 from campaigns.segments import MASS_PER_MONTH
 from core.clock import SHANGHAI, as_utc, shanghai_text
@@ -97,6 +104,14 @@ COPY_GIVE_UP = timedelta(hours=24)
 #: Busy (-1), the minute quota (45011); for mass sends also "same clientmsgid retried too fast".
 RETRY_CODES = {-1, 45011}
 MASS_RETRY_CODES = RETRY_CODES | {45066}
+#: Answers after which a customer-service message sent as an agent is looked up in the chat log
+#: before anything else: -1 may follow delivery (WeChat's own "system busy").
+LOOK_UP_CODES = {-1}
+#: A call that got no answer is looked up this long after it (its HTTP timeout is 5 s).
+CHECK_AFTER = timedelta(seconds=60)
+#: Doubtful calls looked up per round, and how long a log that cannot be read is waited for.
+CHECK_BATCH = 1_000
+CHECK_GIVE_UP = timedelta(hours=23)
 DAILY_QUOTA = 45009
 MASS_DUPLICATE = 45065
 #: Codes that say this openid can never be reached by a push: they go on the suppression list.
@@ -114,6 +129,8 @@ CLAIMED, CALLING = "sending", "calling"
 MASS_COUNTED = ("sent", CALLING, "unknown")
 UNKNOWN_REASON = "发送中断，结果未知，为避免重复不再补发"
 NO_ANSWER_REASON = "微信未应答，结果未知，为避免重复不再补发"
+CHECK_REASON = "结果待核对（查微信客服聊天记录）"
+LOG_UNREADABLE_REASON = "客服聊天记录无法读取，结果未知，为避免重复不再补发"
 MASS_EXPIRED_REASON = "群发结果未知，已超过微信去重期限，为避免重复不再补发"
 CANCELLED_REASON = "推送已取消"
 COPY_REASON = "文案未通过审核，未发送"
@@ -168,7 +185,7 @@ def claim(db: Session, now: datetime, *, limit: int, lease_seconds: int = LEASE_
     now = as_utc(now)
     db.execute(update(PushDelivery)
                .where(PushDelivery.state == CALLING, PushDelivery.channel != "mass",
-                      PushDelivery.lease_until < now)
+                      PushDelivery.kf_account == "", PushDelivery.lease_until < now)
                .values(state="unknown", reason=UNKNOWN_REASON, lease_until=None)
                .execution_options(synchronize_session=False))
     db.execute(update(PushDelivery)
@@ -238,6 +255,8 @@ class _Call:
     spend_opt_in: bool = False
     #: Per delivery id: the channel to record (a lone mass recipient goes as custom).
     record_channel: dict[int, str] = field(default_factory=dict)
+    #: The agent a customer-service message goes as (PUSH_KF_ACCOUNT; "" = none).
+    kf_account: str = ""
 
 
 @dataclass
@@ -316,6 +335,7 @@ def send_batch(storage: Storage, ids: list[int], now: datetime, *,
     if api is None:
         raise RuntimeError("WeChat API not configured: pushes cannot be sent")
     template_id = storage.settings.get("NOTICE_TEMPLATE_ID") or None
+    kf_account = str(storage.settings.get("PUSH_KF_ACCOUNT") or "")
     started = time.monotonic()
 
     def clock() -> datetime:  # `now`, moved on by the time this batch has taken
@@ -330,6 +350,9 @@ def send_batch(storage: Storage, ids: list[int], now: datetime, *,
         screen = screen or _live_screen(storage)
         with storage.sessions.begin() as db:
             calls, runs = _prepare(db, ids, now, screen, template_id, counts)
+        for call in calls:
+            if call.channel == "custom":
+                call.kf_account = kf_account
         calling = {delivery_id for call in calls for delivery_id in call.ids}
         held.leases = {i: lease for i, lease in held.leases.items() if i in calling}
         for call in calls:
@@ -562,7 +585,8 @@ def _start(db: Session, call: _Call, held: _Held, at: datetime, template_id: str
         held.drop(ids)
         return False
     values: dict[str, Any] = {"state": CALLING,
-                              "lease_until": at + timedelta(seconds=LEASE_SECONDS)}
+                              "lease_until": at + timedelta(seconds=LEASE_SECONDS),
+                              "called_at": datetime.now(UTC), "kf_account": call.kf_account}
     if call.channel == "mass":
         # sent_at: when this clientmsgid was first used (WeChat dedupes it for 24 h only).
         values.update(clientmsgid=call.cid,
@@ -588,7 +612,8 @@ def _call(api: Any, call: _Call, template_id: str | None, now: datetime) -> _Out
     """One call, with the client's own -1 retries off: the sender owns all back-off."""
     try:
         if call.channel == "custom":
-            api.send_text(call.openids[0], call.text, retry_busy=False)
+            api.send_text(call.openids[0], call.text, retry_busy=False,
+                          kf_account=call.kf_account)
         elif call.channel == "subscribe":
             api.send_subscribe_notice(call.openids[0], str(template_id),
                                       {"thing1": call.text[:THING_MAX],
@@ -618,6 +643,15 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
     """Write what WeChat said onto every delivery of the call (rows still ours only)."""
     code = outcome.code
     ids = call.ids
+    if call.kf_account and (code is None or code in LOOK_UP_CODES):
+        # it may have gone out: the chat log decides, once the call is surely over
+        check_at = now + (CHECK_AFTER if code is None else _backoff(db, ids[0]))
+        for delivery_id in ids:
+            _settle(db, delivery_id, {"lease_until": push_rules.next_allowed(call.quiet, check_at),
+                                      "reason": CHECK_REASON, "error_code": code,
+                                      "error": outcome.message[:200]}, (CALLING,))
+        counts["checking"] += len(ids)
+        return
     if code == 0 or (call.channel == "mass" and code == MASS_DUPLICATE):
         for delivery_id in ids:
             # A mass send reached its customers when its clientmsgid was first accepted.
@@ -679,21 +713,90 @@ def _retry(db: Session, delivery_id: int, code: int | None, message: str, now: d
     """Back to planned after 60 s × 2^attempts (outside the quiet hours), or failed after
     MAX_ATTEMPTS."""
     attempts = db.scalar(select(PushDelivery.attempts).where(PushDelivery.id == delivery_id))
-    attempts = attempts or 1
-    if attempts >= MAX_ATTEMPTS:
+    if (attempts or 1) >= MAX_ATTEMPTS:
         _fail(db, delivery_id, code, message, counts, RECORDABLE)
         return
-    later = now + timedelta(seconds=BACKOFF_SECONDS * 2 ** attempts)
+    later = now + _backoff(db, delivery_id)
     _settle(db, delivery_id, {"state": "planned", "lease_until": None, "error_code": code,
                               "not_before": push_rules.next_allowed(quiet, later)})
     counts["retry"] += 1
 
 
+def _backoff(db: Session, delivery_id: int) -> timedelta:
+    """60 s × 2^attempts: how long a retryable answer waits before the next try."""
+    attempts = db.scalar(select(PushDelivery.attempts).where(PushDelivery.id == delivery_id))
+    return timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempts or 1))
+
+
+def settle_from_chat_log(storage: Storage, now: datetime, *,
+                         limit: int = CHECK_BATCH) -> dict[str, int]:
+    """Settle customer-service deliveries whose call may have gone out (left `calling` by a
+    dead sender, or answered by no answer or -1) once their check is due: the chat log shows
+    the message → `sent`; it does not → `planned` again (or `failed` after MAX_ATTEMPTS calls).
+
+    A row is written only if it is still the row that was looked up (`calling` under the same
+    lease), so two senders settling at once, or a sender that came back, change nothing twice.
+    A log that cannot be read settles nothing; a call older than CHECK_GIVE_UP is then given
+    up on as `unknown` (WeChat's log is read a day at a time, and no one waits for longer).
+    """
+    counts: Counter[str] = Counter()
+    now = as_utc(now)
+    api = storage.wechat
+    if api is None:
+        return {}
+    with storage.sessions() as db:
+        found = db.execute(
+            select(PushDelivery, PushRun, Push)
+            .join(PushRun, PushRun.id == PushDelivery.run_id)
+            .join(Push, Push.id == PushRun.push_id)
+            .where(PushDelivery.state == CALLING, PushDelivery.channel == "custom",
+                   PushDelivery.kf_account != "", PushDelivery.lease_until < now)
+            .order_by(PushDelivery.called_at).limit(limit)).all()
+        doubtful = [(d.id, d.run_id, as_utc(d.lease_until), d.attempts, d.error_code,
+                     chat_log.Lookup(d.id, d.openid, d.kf_account, _copy(push, run, d.variant),
+                                     as_utc(d.called_at or d.lease_until)))
+                    for d, run, push in found]
+    if not doubtful:
+        return {}
+    wall_now = datetime.now(UTC)
+    try:
+        sent = chat_log.delivered(api, [row[-1] for row in doubtful], wall_now)
+    except chat_log.ChatLogUnavailable as error:
+        with storage.sessions.begin() as db:
+            for delivery_id, _, lease, _, _, lookup in doubtful:
+                if wall_now - lookup.called_at > CHECK_GIVE_UP:
+                    _settle(db, delivery_id, {"state": "unknown", "reason": LOG_UNREADABLE_REASON,
+                                              "error": str(error)[:200], "lease_until": None},
+                            (CALLING,), lease=lease)
+                    counts["unknown"] += 1
+        return dict(counts)
+    with storage.sessions.begin() as db:
+        for delivery_id, _, lease, attempts, code, _ in doubtful:
+            if delivery_id in sent:
+                values: dict[str, Any] = {"state": "sent", "sent_at": now, "lease_until": None,
+                                          "reason": "", "error_code": None, "error": ""}
+                counts["sent"] += 1
+            elif attempts >= MAX_ATTEMPTS:
+                values = {"state": "failed", "lease_until": None, "reason": ""}
+                counts["failed"] += 1
+            else:  # never reached WeChat: due again now (its back-off was the wait)
+                values = {"state": "planned", "lease_until": None, "not_before": None,
+                          "reason": "", "error_code": code}
+                counts["resend"] += 1
+            _settle(db, delivery_id, values, (CALLING,), lease=lease)
+        _finish_runs(db, {row[1] for row in doubtful}, now)
+    return dict(counts)
+
+
 def _settle(db: Session, delivery_id: int, values: dict[str, Any],
-            states: tuple[str, ...] = RECORDABLE) -> None:
-    """Write `values` on a row still in one of `states`."""
+            states: tuple[str, ...] = RECORDABLE, *, lease: datetime | None = None) -> None:
+    """Write `values` on a row still in one of `states` (and, given `lease`, still held under
+    it: the row has not been taken up again since it was read)."""
+    where = [PushDelivery.id == delivery_id, PushDelivery.state.in_(states)]
+    if lease is not None:
+        where.append(PushDelivery.lease_until == lease)
     db.execute(update(PushDelivery)
-               .where(PushDelivery.id == delivery_id, PushDelivery.state.in_(states))
+               .where(*where)
                .values(**values)
                .execution_options(synchronize_session=False))
 
@@ -777,6 +880,7 @@ def send_due(storage: Storage, now: datetime | None = None, *, batch: int = 200,
         log.debug("pushes not sent: the WeChat API is not configured")
         return {}
     screen = screen or _live_screen(storage)
+    totals.update(settle_from_chat_log(storage, as_utc(now or datetime.now(UTC))))
     for _ in range(MAX_ROUNDS):
         at = as_utc(now or datetime.now(UTC))
         with storage.sessions.begin() as db:

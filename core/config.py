@@ -69,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
     "RETURN_ADDRESS": "",  # where approved returns are posted (recipient, phone, address)
     # Who sends pushes: inline = the scheduler's thread; rq = `python -m bot worker` processes.
     "PUSH_WORKERS": "inline",
+    # The customer-service agent pushes are sent as (账号前缀@公众号微信号). Set, WeChat files
+    # each push in its chat log, so a send whose answer was lost is looked up there instead of
+    # being given up on: customer-service pushes go exactly once (campaigns/sender.py).
+    "PUSH_KF_ACCOUNT": None,
     # Not environment variables: knobs tests and the demo set through create_app(config).
     "REPLY_BUDGET_SECONDS": 4.0,  # WeChat gives up after 5 s; answer `success` before that
     "MAX_BODY_BYTES": 64 * 1024,  # the largest real inbound message is a few KiB
@@ -122,6 +126,7 @@ ENV_NAMES = (
     "SERVICE_SLA_MINUTES",
     "SERVICE_TEMPLATE_ID",
     "PUSH_WORKERS",
+    "PUSH_KF_ACCOUNT",
 )
 
 #: inline: the scheduler sends pushes itself; rq: it queues them for `python -m bot worker`.
@@ -230,6 +235,9 @@ def validate(
     if push_workers not in PUSH_WORKER_MODES:
         problems.append("PUSH_WORKERS: must be inline or rq")
     config["PUSH_WORKERS"] = push_workers
+    kf_account = str(config.get("PUSH_KF_ACCOUNT") or "")
+    if kf_account and not re.fullmatch(r"[A-Za-z0-9_.-]{1,30}@[A-Za-z0-9_-]{1,30}", kf_account):
+        problems.append("PUSH_KF_ACCOUNT: must be an agent account like shop@your_wechat_id")
     redis_url = config.get("REDIS_URL")
     if redis_url and not re.match(r"^(redis|rediss|unix)://", str(redis_url)):
         problems.append("REDIS_URL: must start with redis://, rediss:// or unix://")

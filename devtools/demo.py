@@ -238,4 +238,6 @@ def demo_config(sandbox_url: str) -> dict[str, object]:
     }
     if not os.environ.get("RETURN_ADDRESS"):
         config["RETURN_ADDRESS"] = DEMO_RETURN_ADDRESS
+    if not os.environ.get("PUSH_KF_ACCOUNT"):  # pushes go as an agent: exactly once
+        config["PUSH_KF_ACCOUNT"] = f"push@{DEMO_ACCOUNT['WECHAT_ACCOUNT']}"
     return config

@@ -15,6 +15,7 @@ from devtools.demo import DEMO_ACCOUNT
 from devtools.sandbox import (
     control,
     jssdk,
+    kf,
     mass,
     media,
     menu,
@@ -43,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 BLUEPRINTS = (tokens.bp, messages.bp, mass.bp, users.bp, tags.bp, menu.bp, control.bp, jssdk.bp,
-              oauth.bp, media.bp)
+              oauth.bp, media.bp, kf.bp)
 
 
 def create_sandbox_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -14,7 +14,7 @@ from flask import Blueprint, request
 from devtools.sandbox.rules.faults import Fault
 from devtools.sandbox.rules.followers import OPENID_RE
 from devtools.sandbox.state import KINDS
-from devtools.sandbox.web import get_state
+from devtools.sandbox.web import WECHAT_PREFIX, get_state
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 
@@ -112,7 +112,7 @@ def faults() -> Any:
     if request.method == "POST":
         data = _body()
         path = data.get("path")
-        if not isinstance(path, str) or not path.startswith("/cgi-bin/"):
+        if not isinstance(path, str) or not path.startswith(WECHAT_PREFIX):
             raise BadRequest("path must be a WeChat path such as /cgi-bin/message/custom/send")
         after_accept = data.get("after_accept", False)
         if not isinstance(after_accept, bool):

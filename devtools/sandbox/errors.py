@@ -60,6 +60,7 @@ ERRMSG: dict[int, str] = {
     47001: "data format error",
     47003: "argument invalid!",
     48006: "forbid to clear quota because of reaching the limit",
+    65416: "param invalid, please check hint",  # getmsglist (WX community thread, 2020)
 }
 
 

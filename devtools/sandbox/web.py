@@ -20,7 +20,8 @@ from devtools.sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 
-WECHAT_PREFIX = "/cgi-bin/"
+#: Paths that are WeChat API calls (token checked, quotas and faults applied).
+WECHAT_PREFIX = ("/cgi-bin/", "/customservice/")
 TOKEN_FREE = ("/cgi-bin/token", "/cgi-bin/stable_token")
 
 
