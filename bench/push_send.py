@@ -13,10 +13,11 @@ process, because /sandbox/sent returns every mass entry with its whole openid li
 2. A push created with push_rules.create (live content rules' screener): segment prospect,
    channels custom+mass, holdout 10%, no quiet hours (00:00–00:00), no throttle. Timed: the
    segment's classification alone (planner.recipients) and planner.plan_run with its commit.
-3. Sending: one worker; the bench plays the scheduler's `enqueue_due` tick (every 0.5 s, not
-   15 s, so the tick is not what is measured). Mid-run (half the deliveries the quota allows)
-   the worker gets SIGKILL; its leases (120 s) and the queue guard (300 s) are then expired by
-   hand instead of waited for (--wait-leases waits for real), a new worker finishes.
+3. Sending: --workers N workers (default 1); the bench plays the scheduler's `enqueue_due`
+   tick (every 0.5 s, not 15 s, so the tick is not what is measured), which keeps one send
+   job per worker. Mid-run (half the deliveries the quota allows) every worker gets SIGKILL;
+   their leases (120 s) and queue slots (60 s) are then expired by hand instead of waited for
+   (--wait-leases waits for real), N new workers finish.
 4. Checks, from the sandbox's outbox and SQL: openids that received the push twice (must be 0),
    deliveries left `sending` (must be 0), every non-holdout recipient accounted for (sent,
    unknown, skipped, failed, or deferred by 45009 to tomorrow); `unknown` is reported.
@@ -26,6 +27,7 @@ process, because /sandbox/sent returns every mass entry with its whole openid li
 
     .venv/bin/python bench/push_send.py --quick     # 10,000 recipients, ~1 min
     .venv/bin/python bench/push_send.py             # 100,000 recipients, ~3 min
+    .venv/bin/python bench/push_send.py --recipients 5000 --workers 2   # side by side
 
 No timing is asserted; exit 1 when a duplicate, a leftover `sending` row or an unaccounted
 recipient is found, 2 when the run could not be set up.
@@ -170,7 +172,9 @@ def main() -> int:
     parser.add_argument("--kill-at", type=float, default=0.5,
                         help="kill -9 the sender at this share of the sendable deliveries")
     parser.add_argument("--wait-leases", action="store_true",
-                        help="after the kill, wait for the leases and guard to expire")
+                        help="after the kill, wait for the leases and queue slots to expire")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="`python -m bot worker` processes sending side by side")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
     parser.add_argument("--serve-sandbox", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -215,7 +219,7 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
     )
     from bot.domains import build_registry
     from bot.wechat_api import WeChatAPI
-    from campaigns import planner, push_rules, queue
+    from campaigns import planner, push_rules, queue, sender
     from campaigns.pushes import PushDelivery, PushRun
     from content_audit.rulestore import LiveRules
     from core.db import make_engine, make_sessionmaker, sqlite_url
@@ -359,21 +363,32 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
         with storage.sessions() as db:
             return db.scalar(select(func.count()).select_from(PushDelivery).where(
                 PushDelivery.run_id == run_id,
-                (PushDelivery.state == "sending")
+                PushDelivery.state.in_(("sending", "calling"))
                 | ((PushDelivery.state == "planned")
                    & (PushDelivery.not_before.is_(None) | (PushDelivery.not_before <= at)))))
 
     def sent_of(c: Counter) -> int:
         return sum(k for (_, s), k in c.items() if s == "sent")
 
-    def start_worker(tag: str):
-        proc = procs.start([PY, "-m", "bot", "worker"], workdir / f"worker-{tag}.log", env=env)
-        return proc
+    def start_workers(phase: int) -> list:
+        """`--workers` worker processes, once each has said it listens."""
+        started = []
+        for i in range(args.workers):
+            log = workdir / f"worker-{phase}-{i}.log"
+            started.append((procs.start([PY, "-m", "bot", "worker"], log, env=env), log))
+        for _, log in started:
+            if not wait_until(lambda log=log: b"push worker on queue" in log.read_bytes(),
+                              30, 0.1):
+                raise Failed(f"worker did not start:\n{tail(log)}")
+        return started
+
+    def slots_held() -> bool:
+        return any(True for _ in client.scan_iter(f"{queue.GUARD_KEY}*"))
 
     series: list[tuple[float, int, int]] = []  # (t, custom sent, mass sent)
     peak = {"rss": 0}
 
-    def watch(proc, log: Path, t0: float, until) -> tuple[float, Counter]:
+    def watch(workers: list, t0: float, until) -> tuple[float, Counter]:
         """Tick the queue, poll SQL and memory until `until(counts)`; returns (t, counts)."""
         last_tick = 0.0
         while True:
@@ -383,57 +398,60 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
                 last_tick = time.monotonic()
             c = counts()
             series.append((t, c[("custom", "sent")], c[("mass", "sent")]))
-            peak["rss"] = max(peak["rss"], rss_peak(proc.pid))
+            peak["rss"] = max([peak["rss"]] + [rss_peak(p.pid) for p, _ in workers])
             progress(f"sending {sent_of(c):,}/{planned:,} sent, "
                      f"{sum(k for (_, s), k in c.items() if s == 'sending'):,} sending, "
                      f"{t:.0f} s")
             if until(c):
                 return t, c
-            if proc.poll() is not None:
-                raise Failed(f"the worker exited:\n{tail(log)}")
+            for proc, log in workers:
+                if proc.poll() is not None:
+                    raise Failed(f"a worker exited:\n{tail(log)}")
             if t > 600:
                 raise Failed("sending took over 10 minutes")
             time.sleep(0.2)
 
-    worker = start_worker("1")
-    if not wait_until(lambda: b"push worker on queue" in
-                      (workdir / "worker-1.log").read_bytes(), 30, 0.1):
-        raise Failed(f"worker did not start:\n{tail(workdir / 'worker-1.log')}")
+    workers = start_workers(1)
     t0 = time.monotonic()
-    t_kill, at_kill = watch(worker, workdir / "worker-1.log", t0, lambda c: sent_of(c) >= kill_at)
-    peak_first = max(peak["rss"], rss_peak(worker.pid))
-    procs.kill9(worker)
+    t_kill, at_kill = watch(workers, t0, lambda c: sent_of(c) >= kill_at)
+    peak_first = max([peak["rss"]] + [rss_peak(p.pid) for p, _ in workers])
+    for proc, _ in workers:
+        procs.kill9(proc)
     done_progress()
     after_kill = counts()
     in_flight = {ch: after_kill[(ch, "sending")] for ch in ("custom", "mass")}
     phase1 = list(series)
     gap_began = time.monotonic()
     if args.wait_leases:
-        with Ticker("waiting for the dead sender's leases (120 s) and the guard (300 s)"):
-            wait_until(lambda: not client.exists(queue.GUARD_KEY), queue.GUARD_SECONDS + 5, 1)
-    else:  # what 120 s / 300 s of waiting would do
+        with Ticker(f"waiting for the dead senders' leases ({sender.LEASE_SECONDS} s) and "
+                    f"queue slots ({queue.SLOT_SECONDS} s)"):
+            time.sleep(max(sender.LEASE_SECONDS, queue.SLOT_SECONDS) + 1)
+        if slots_held():
+            problems.append("a dead worker's queue slot outlived its TTL")
+    else:  # what 120 s / 60 s of waiting would do
         with storage.sessions.begin() as db:
             db.execute(update(PushDelivery)
-                       .where(PushDelivery.run_id == run_id, PushDelivery.state == "sending")
+                       .where(PushDelivery.run_id == run_id,
+                              PushDelivery.state.in_(("sending", "calling")))
                        .values(lease_until=datetime.now(UTC) - timedelta(seconds=1)))
-        client.delete(queue.GUARD_KEY)
+        for key in client.scan_iter(f"{queue.GUARD_KEY}*"):
+            client.delete(key)
     gap_s = time.monotonic() - gap_began
     peak["rss"] = 0
-    worker2 = start_worker("2")
-    if not wait_until(lambda: b"push worker on queue" in
-                      (workdir / "worker-2.log").read_bytes(), 30, 0.1):
-        raise Failed(f"worker did not start:\n{tail(workdir / 'worker-2.log')}")
+    workers = start_workers(2)
     t1 = time.monotonic()
     idle = {"polls": 0}
 
     def finished(c: Counter) -> bool:
-        idle["polls"] = idle["polls"] + 1 if due_left() == 0 and not queue.push_queue(
-            storage).count else 0
+        # not "the queue is empty": the killed workers stay registered (a SimpleWorker killed
+        # mid-job, for the job's timeout), so the tick keeps a no-op job queued for each
+        idle["polls"] = idle["polls"] + 1 if due_left() == 0 else 0
         return idle["polls"] >= 3
 
-    t_end, final = watch(worker2, workdir / "worker-2.log", t1, finished)
-    peak_second = max(peak["rss"], rss_peak(worker2.pid))
-    procs.stop(worker2)
+    t_end, final = watch(workers, t1, finished)
+    peak_second = max([peak["rss"]] + [rss_peak(p.pid) for p, _ in workers])
+    for proc, _ in workers:
+        procs.stop(proc)
     done_progress()
 
     # --- what customers received --------------------------------------------------------------
@@ -521,12 +539,14 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
         ("  custom/send calls", f"{custom_http:,}"),
         ("in flight at the kill (sending)",
          f"custom {in_flight['custom']}, mass {in_flight['mass']}"),
-        ("lease/guard gap", f"{gap_s:.1f} s" + ("" if args.wait_leases
-                                                  else " (expired by hand; 120 s/300 s live)")),
-        ("send: phase 2 (restarted worker)", f"{t_end:.1f} s"),
+        ("lease/slot gap", f"{gap_s:.1f} s" + (
+            "" if args.wait_leases
+            else f" (expired by hand; 120 s/{queue.SLOT_SECONDS} s live)")),
+        ("send: phase 2 (restarted workers)", f"{t_end:.1f} s"),
         ("all sent / sending time", f"{sent_total:,} in {send_s:.1f} s "
                                     f"({sent_total / send_s:,.0f}/s)"),
-        ("sender peak RSS (VmHWM)", f"{mib(peak_first)} before kill, {mib(peak_second)} after"),
+        ("sender peak RSS (VmHWM, largest worker)",
+         f"{mib(peak_first)} before kill, {mib(peak_second)} after"),
         ("sandbox errors", json.dumps(got["errors"])),
         ("states (non-holdout)", ", ".join(f"{k} {v:,}" for k, v in sorted(states.items()))),
         ("deferred to tomorrow (45009)", f"{deferred:,}"),
@@ -537,7 +557,7 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
         ("accounted / planned", f"{accounted:,} / {planned:,}"),
     ]
     width = max(len(k) for k, _ in table)
-    print(f"\npush send bench — {n:,} recipients, 1 RQ worker, batch {batch}, "
+    print(f"\npush send bench — {n:,} recipients, {args.workers} RQ worker(s), batch {batch}, "
           f"sandbox mass/send quota {mass_calls_allowed}/day")
     for key, value in table:
         print(f"  {key:<{width}}  {value}")
@@ -545,6 +565,8 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
         f" --recipients {n}" if n not in (10_000, 100_000) else "")
     if args.mass_daily:
         reproduce += f" --mass-daily {args.mass_daily}"
+    if args.workers != 1:
+        reproduce += f" --workers {args.workers}"
     print(f"\nreproduce:\n{reproduce}")
     _ = (sandbox_proc, final)
     if problems:
