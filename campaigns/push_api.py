@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from campaigns import conversion, push_reports, push_rules, segments, tags
+from campaigns import conversion, planner, push_coupons, push_reports, push_rules, segments, tags
 from campaigns.pushes import PUSH_STATES, Push, PushRun
 from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
 from console import api, audit_log
@@ -47,7 +47,8 @@ WHOLE_FIELDS = {"trigger_days": "天数", "announce_days": "提前预告天数",
                 "frequency_cap": "频次上限", "holdout_percent": "对照组比例",
                 "throttle_per_minute": "每分钟发送上限"}
 LIST_FIELDS = {"variants": "推送文案", "channels": "发送渠道"}
-DRAFT_FIELDS = (*TEXT_FIELDS, *WHOLE_FIELDS, *LIST_FIELDS, "trigger_at", "tag_id")
+DRAFT_FIELDS = (*TEXT_FIELDS, *WHOLE_FIELDS, *LIST_FIELDS, "trigger_at", "tag_id",
+                "coupon_batch_id")
 #: Longest text a field may carry (copy may be long; a customer-service message is 2048 bytes).
 MAX_TEXT = 600
 
@@ -62,6 +63,11 @@ def _now() -> datetime:
 
 def _thresholds() -> segments.Thresholds:
     return segments.thresholds_from(current_app.config)
+
+
+def _template_id() -> str | None:
+    """PUSH_TEMPLATE_ID: the subscription template a dry run may plan to spend."""
+    return planner.push_template_id(current_app.config)
 
 
 def _segment_label(key: str) -> str:
@@ -161,11 +167,23 @@ def api_segment_members(key: str) -> Response:
 # ---- pushes --------------------------------------------------------------------------------
 
 
+def _coupon_json(push: Push) -> dict[str, Any] | None:
+    """The batch the push carries in words, and its coupons issued and used so far."""
+    if push.coupon_batch_id is None:
+        return None
+    db = get_db()
+    figures = push_coupons.push_usage(db, push.id)
+    return {"batch_id": push.coupon_batch_id,
+            "text": push_coupons.batch_label(db, push.coupon_batch_id),
+            "issued": figures.issued, "used": figures.used, "figures_text": figures.text}
+
+
 def _push_json(push: Push, now: datetime) -> dict[str, Any]:
     return {
         "id": push.id, "name": push.name, "segment": push.segment,
         "segment_label": _segment_label(push.segment),
         "tag_id": push.tag_id, "tag": tags.label(get_db(), push.tag_id),
+        "coupon_batch_id": push.coupon_batch_id, "coupon": _coupon_json(push),
         "variants": push.variant_list(), "channels": push.channel_list(),
         "trigger": push.trigger, "trigger_text": push_reports.trigger_text(push),
         "trigger_at": _when(push.trigger_at), "cron": push.cron,
@@ -246,6 +264,17 @@ def _tag_id(body: dict[str, Any]) -> int | None:
     return value
 
 
+def _coupon_batch_id(body: dict[str, Any]) -> int | None:
+    """`coupon_batch_id`: a coupon batch each recipient is given one copy of, or null/absent
+    for copy only."""
+    value = body.get("coupon_batch_id")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DraftError("优惠券批次需为整数（coupon_batch_id），不发券时省略或填 null")
+    return value
+
+
 def draft_from_json(body: dict[str, Any]) -> push_rules.PushDraft:
     """The JSON as a PushDraft (PushDraft's defaults for fields left out); DraftError names
     a field that is unknown or of the wrong kind. Everything else — empty copy, a bad cron,
@@ -273,7 +302,8 @@ def draft_from_json(body: dict[str, Any]) -> push_rules.PushDraft:
         announce_days=whole["announce_days"], announce_text=text["announce_text"],
         frequency_cap=whole["frequency_cap"], quiet_start=text["quiet_start"],
         quiet_end=text["quiet_end"], holdout_percent=whole["holdout_percent"],
-        throttle_per_minute=whole["throttle_per_minute"], tag_id=_tag_id(body))
+        throttle_per_minute=whole["throttle_per_minute"], tag_id=_tag_id(body),
+        coupon_batch_id=_coupon_batch_id(body))
 
 
 def _draft() -> push_rules.PushDraft | Response:
@@ -296,7 +326,8 @@ def api_create_push() -> Response:
         return draft
     db, now, actor = get_db(), _now(), g.api_account
     screener = live_screener()
-    checked = push_rules.check(db, draft, now, screener=screener, thresholds=_thresholds())
+    checked = push_rules.check(db, draft, now, screener=screener, thresholds=_thresholds(),
+                               template_id=_template_id())
     if checked.errors:
         return _invalid(checked.errors, warnings=checked.warnings)
     try:
@@ -324,14 +355,12 @@ def api_dry_run() -> Response:
     draft = _draft()
     if isinstance(draft, Response):
         return draft
-    from campaigns import planner
-
     db, now = get_db(), _now()
     checked = push_rules.check(db, draft, now, screener=live_screener(),
-                               thresholds=_thresholds())
+                               thresholds=_thresholds(), template_id=_template_id())
     try:
         dry = planner.dry_run(db, draft, now, sample=DRY_RUN_SAMPLE, thresholds=_thresholds(),
-                              template_id=planner.push_template_id(current_app.config))
+                              template_id=_template_id())
     except (ValueError, OverflowError) as error:  # PushError included: a draft it cannot plan
         db.rollback()
         why = f"无法预演：{error}" if isinstance(error, ValueError) else "无法预演：天数过大"
@@ -359,6 +388,7 @@ def _report_json(report: push_reports.Report) -> dict[str, Any]:
                    for code, count in sorted(report.failed.items(),
                                              key=lambda item: (item[0] is None, item[0] or 0))],
         "failed_total": sum(report.failed.values()), "by_channel": report.by_channel,
+        "coupons_issued": report.coupons.issued, "coupons_used": report.coupons.used,
     }
 
 

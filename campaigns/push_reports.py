@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns import push_rules
+from campaigns import push_coupons, push_rules
 from campaigns.pushes import TRIGGERS, Push, PushDelivery
 from core.clock import SHANGHAI, as_utc, shanghai_text
 
@@ -74,6 +74,8 @@ class Report:
     failed: dict[int | None, int] = field(default_factory=dict)  # error code → count
     failed_text: dict[int | None, str] = field(default_factory=dict)  # code → an error text
     by_channel: dict[str, int] = field(default_factory=dict)  # sent per channel
+    #: Coupons the run's recipients were given with it, and how many are used now.
+    coupons: push_coupons.Figures = field(default_factory=push_coupons.Figures)
 
     @property
     def total(self) -> int:
@@ -82,7 +84,8 @@ class Report:
 
 
 def reports(db: Session, run_ids: list[int]) -> dict[int, Report]:
-    """Every run's report in one grouped query (a run of 100,000 is a few dozen rows)."""
+    """Every run's report in one grouped query (a run of 100,000 is a few dozen rows), and
+    one more for the coupons its recipients were given (campaigns/push_coupons.py)."""
     found: dict[int, Report] = defaultdict(Report)
     if not run_ids:
         return found
@@ -112,6 +115,8 @@ def reports(db: Session, run_ids: list[int]) -> dict[int, Report]:
             report.sending += n
         else:
             report.planned += n
+    for run_id, figures in push_coupons.usage(db, run_ids).items():
+        found[run_id].coupons = figures
     return found
 
 

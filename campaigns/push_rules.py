@@ -5,7 +5,7 @@ refused or warned about in Chinese before a single customer is planned: a segmen
 (warned), a WeChat tag that is unknown or that no customer of the segment carries (refused),
 a cron expression that never fires or fires every minute, a send time in quiet hours, copy the
 content gate blocks or sends to review, a holdout of 100%, template messages (service notices
-only, WECHAT_API.md §5B).
+only, WECHAT_API.md §5B), a coupon batch that cannot cover the push (campaigns/push_coupons.py).
 
 The copy passes the content gate twice: when the push is created (`create`, through
 `content_audit.gate.check`, which files a review item when the rules ask for one) and again at
@@ -91,6 +91,8 @@ class PushDraft:
     throttle_per_minute: int = 0
     #: A synced WeChat tag (campaigns.tags) narrowing the segment; None: the whole segment.
     tag_id: int | None = None
+    #: A coupon batch each recipient is given one copy of (campaigns/push_coupons.py).
+    coupon_batch_id: int | None = None
 
 
 @dataclass
@@ -443,13 +445,16 @@ def _check_copy(db: Session, draft: PushDraft, screener: Screener, checked: Chec
 
 def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener,
           segment_counts: Mapping[segments.Segment, int] | None = None,
-          thresholds: segments.Thresholds | None = None) -> Checked:
+          thresholds: segments.Thresholds | None = None,
+          template_id: str | None = None) -> Checked:
     """Every problem with `draft` before it is stored: errors refuse it, warnings are shown.
     Reads only (the review queue is consulted, not written; `create` files the review).
     `segment_counts`: segments.counts already computed for this request (classifying every
     customer is the costly part), else computed here when the trigger needs it. A draft
     narrowed by a tag classifies only the tag's carriers instead. `thresholds`: the shop's
-    (segments.thresholds_from), the playbook's when not given."""
+    (segments.thresholds_from), the playbook's when not given. A draft carrying a coupon is
+    also checked by campaigns/push_coupons.py, whose stock check counts the dry run's
+    recipients (`template_id`: planner.push_template_id, as the dry run takes it)."""
     now = as_utc(now)
     checked = Checked(draft=copy.deepcopy(draft))
     errors, warnings = checked.errors, checked.warnings
@@ -497,6 +502,11 @@ def check(db: Session, draft: PushDraft, now: datetime, *, screener: Screener,
     if draft.throttle_per_minute < 0:
         errors.append("每分钟发送上限不能为负数")
     _check_copy(db, draft, screener, checked)
+    if draft.coupon_batch_id is not None:
+        from campaigns import push_coupons  # it plans a dry run: the planner imports us
+
+        push_coupons.check(db, draft, now, checked, thresholds=thresholds,
+                           template_id=template_id)
     return checked
 
 
@@ -519,7 +529,7 @@ def push_from_draft(draft: PushDraft, now: datetime) -> Push:
         frequency_cap=draft.frequency_cap, quiet_start=draft.quiet_start,
         quiet_end=draft.quiet_end, holdout_percent=draft.holdout_percent,
         throttle_per_minute=draft.throttle_per_minute, tag_id=draft.tag_id,
-        state="scheduled", review="send",
+        coupon_batch_id=draft.coupon_batch_id, state="scheduled", review="send",
         review_note="", created_by="", created_at=now, updated_at=now)
 
 
@@ -596,7 +606,8 @@ def audit_fields(push: Push) -> dict[str, Any]:
             "announce_days": push.announce_days, "frequency_cap": push.frequency_cap,
             "quiet": f"{push.quiet_start}-{push.quiet_end}",
             "holdout_percent": push.holdout_percent,
-            "throttle_per_minute": push.throttle_per_minute, "review": push.review}
+            "throttle_per_minute": push.throttle_per_minute,
+            "coupon_batch_id": push.coupon_batch_id, "review": push.review}
 
 
 def pause(db: Session, push_id: int, now: datetime) -> Push:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from campaigns import conversion, planner, push_rules, segments, tags
+from campaigns import conversion, planner, push_coupons, push_rules, segments, tags
 from campaigns.push_reports import (
     CALENDAR_DAYS,
     MOVE_DONE,
@@ -58,7 +58,8 @@ CHANNEL_SHORT = {"custom": "客服消息", "subscribe": "订阅通知", "mass": 
 PUSHABLE = tuple(s for s in SEGMENTS if s is not Segment.LOST)
 TEXT_FIELDS = ("name", "segment", "variant_a", "variant_b", "trigger", "trigger_at", "cron",
                "trigger_days", "announce_days", "announce_text", "frequency_cap",
-               "quiet_start", "quiet_end", "holdout_percent", "throttle_per_minute", "tag_id")
+               "quiet_start", "quiet_end", "holdout_percent", "throttle_per_minute", "tag_id",
+               "coupon_batch_id")
 #: Copy may be long (a customer-service message takes 2048 bytes); other fields are short.
 LONG_FIELDS = {"variant_a": 600, "variant_b": 600, "announce_text": 600}
 _LOCAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
@@ -165,7 +166,17 @@ def draft_from(form: MultiDict) -> Any:
         quiet_start=form.get("quiet_start", ""), quiet_end=form.get("quiet_end", ""),
         holdout_percent=_whole(form, "holdout_percent", "对照组比例"),
         throttle_per_minute=_whole(form, "throttle_per_minute", "每分钟发送上限"),
-        tag_id=_whole(form, "tag_id", "标签") if form.get("tag_id", "") else None)
+        tag_id=_whole(form, "tag_id", "标签") if form.get("tag_id", "") else None,
+        coupon_batch_id=(_whole(form, "coupon_batch_id", "优惠券")
+                         if form.get("coupon_batch_id", "") else None))
+
+
+def _coupon_hint(segment: str) -> str:
+    """The playbook's coupon for this segment's starting push, as the form's hint."""
+    try:
+        return push_coupons.HINTS.get(Segment(segment), "")
+    except ValueError:
+        return ""
 
 
 def _thresholds() -> segments.Thresholds:
@@ -192,7 +203,8 @@ def _form_page(form: MultiDict, *, errors: list[str] | None = None,
         counts = _segment_counts(db, now)
     page = _page("form.html", form=form, errors=errors or [], warnings=warnings or [],
                  dry=dry, segments=PUSHABLE, counts=counts, strategies=STRATEGIES,
-                 tags=tags.all_tags(db))
+                 tags=tags.all_tags(db), coupons=push_coupons.live_batches(db, now),
+                 coupon_hint=_coupon_hint(form.get("segment", "")))
     return page, status if status is not None else (400 if errors else 200)
 
 
@@ -237,7 +249,7 @@ def create_push():
     screener = live_screener()
     counts = _segment_counts(db, now)
     checked = push_rules.check(db, draft, now, screener=screener, segment_counts=counts,
-                               thresholds=_thresholds())
+                               thresholds=_thresholds(), template_id=_template_id())
     if request.form.get("action") == "preview":
         return _dry_run(form, draft, checked, now, counts)
     if checked.errors:
@@ -319,6 +331,8 @@ def show_push(push_id: int):
     return _page("push.html", push=push, runs=runs, reports=by_run, converted=converted,
                  overall=overall, main_runs=sum(run.kind == "main" for run in runs),
                  tag_label=tags.label(db, push.tag_id),
+                 coupon_label=push_coupons.batch_label(db, push.coupon_batch_id),
+                 coupon_figures=push_coupons.push_usage(db, push_id),
                  upcoming=upcoming, trigger_text=trigger_text,
                  segment_label=_segment_label, window_days=conversion.WINDOW.days,
                  min_sample=conversion.MIN_SAMPLE,

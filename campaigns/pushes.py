@@ -11,7 +11,8 @@ Exactly once comes from two unique keys and a claim:
 
 What is done with these tables lives beside this module: the rules and validation of a push
 (campaigns/push_rules.py), choosing a channel per recipient and planning a run
-(campaigns/planner.py), sending (campaigns/sender.py), the console (campaigns/push_views.py).
+(campaigns/planner.py), sending (campaigns/sender.py), the coupon a push may carry
+(campaigns/push_coupons.py), the console (campaigns/push_views.py).
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class Push(Base):
     #: the whole segment. Not a foreign key: a tag deleted at WeChat disappears at the next
     #: sync, and the push then reaches nobody rather than the whole segment.
     tag_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: A coupon batch (promotions.coupons.CouponBatch) each recipient of a main run is given
+    #: one copy of, right before their message goes (campaigns/push_coupons.py); None: copy
+    #: only. Not a foreign key, as shop_orders.coupon_id is not: the batch is another domain's
+    #: row, read through its own module.
+    coupon_batch_id: Mapped[int | None] = mapped_column(Integer, default=None)
     #: JSON list of {"key": "A", "text": "..."}: one entry, or A/B variants split evenly.
     variants: Mapped[str] = mapped_column(Text)
     #: The channels it may use, in the order tried: "custom,subscribe,mass".
@@ -150,6 +156,9 @@ class PushDelivery(Base):
     #: The customer-service agent (`prefix@account`) the last call sent as: it files the
     #: message in WeChat's chat log, which is how a call whose answer was lost is settled.
     kf_account: Mapped[str] = mapped_column(String(64), default="")
+    #: The coupon (promotions.coupons.Coupon) issued to this recipient with the push
+    #: (campaigns/push_coupons.py): set, a retried or resent delivery is never given another.
+    coupon_id: Mapped[int | None] = mapped_column(Integer, default=None)
     #: When the last call started by the wall clock (WeChat's clock, which the chat log's times
     #: are in), whatever `now` the sender was given.
     called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

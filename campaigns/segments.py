@@ -145,6 +145,8 @@ class Strategy:
     copy: str
 
 
+#: 沉睡's wake-up coupon is a batch the push carries (campaigns/push_coupons.py; the form offers
+#: it), so its copy promises none: it reads the same with a coupon or without one.
 STRATEGIES: dict[Segment, Strategy] = {
     Segment.PROSPECT: Strategy(
         ("新人礼包", "限时折扣"), "提升首单转化",
@@ -159,7 +161,7 @@ STRATEGIES: dict[Segment, Strategy] = {
         "有任何问题直接回复本消息，专属客服为您处理。"),
     Segment.DORMANT: Strategy(
         ("唤醒优惠券",), "唤醒沉睡客户",
-        "好久不见！为您准备了一张回归优惠券，7天内有效，欢迎回来看看最近上新的商品。"),
+        "好久不见！店里最近上新了不少商品，欢迎回来看看。回复「我的优惠券」可以查看您能用的优惠券。"),
 }
 
 

@@ -12,10 +12,11 @@ The planner (campaigns/planner.py) leaves PushDelivery rows `planned` with a cha
    passes the content gate (push_rules.copy_may_go), the channel is still open (48-hour
    window, an opt-in left, still following, fewer than 4 mass sends this month);
 3. right before each WeChat call, commits that the call is starting: its rows go
-   sending → calling (only while still ours: `sending` under the lease this sender holds), a
-   subscription notice spends its opt-in, a mass send records its `clientmsgid` and, in
-   `sent_at`, the time that id was first used; the leases of the batch's rows not called yet
-   are renewed as it goes, so a batch never outlives them;
+   sending → calling (only while still ours: `sending` under the lease this sender holds), the
+   push's coupon is issued to each recipient (campaigns/push_coupons.py; one the batch
+   refuses is skipped, not called), a subscription notice spends its opt-in, a mass send
+   records its `clientmsgid` and, in `sent_at`, the time that id was first used; the leases
+   of the batch's rows not called yet are renewed as it goes, so a batch never outlives them;
 4. calls WeChat outside any transaction, then records each outcome in its own transaction.
 
 So `sending` means "claimed, never called" and `calling` means "a call may have gone out".
@@ -74,7 +75,7 @@ import requests
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaigns import chat_log, push_rules
+from campaigns import chat_log, push_coupons, push_rules
 from campaigns.pushes import Push, PushDelivery, PushRun, Suppression
 from campaigns.segments import MASS_PER_MONTH
 from core.clock import SHANGHAI, as_utc, shanghai_text
@@ -257,6 +258,8 @@ class _Call:
     record_channel: dict[int, str] = field(default_factory=dict)
     #: The agent a customer-service message goes as (PUSH_KF_ACCOUNT; "" = none).
     kf_account: str = ""
+    #: A fresh mass send's A/B variant: its clientmsgid is made again if recipients drop out.
+    variant: str = ""
 
 
 @dataclass
@@ -525,7 +528,8 @@ def _mass_calls(db: Session, run_id: int, variant: str, cid: str, rows: list[_Ro
             continue
         openids = sorted(r.openid for r in chunk)
         calls.append(_Call("mass", text, [r.id for r in chunk], openids, run_id, quiet,
-                           clientmsgid(run_id, variant, openids), fresh=True))
+                           clientmsgid(run_id, variant, openids), fresh=True,
+                           variant=variant))
     return calls
 
 
@@ -580,6 +584,9 @@ def _start(db: Session, call: _Call, held: _Held, at: datetime, template_id: str
             counts["released"] += released
         held.drop(ids)
         return False
+    if not _give_coupons(db, call, held, at, counts):
+        return False
+    ids = call.ids
     if call.spend_opt_in and not _spend_opt_in(db, call.openids[0], str(template_id)):
         _skip(db, ids[0], "没有可用的订阅通知授权", counts)
         held.drop(ids)
@@ -598,6 +605,38 @@ def _start(db: Session, call: _Call, held: _Held, at: datetime, template_id: str
     held.drop(ids)
     held.renew(db, at)
     return True
+
+
+def _give_coupons(db: Session, call: _Call, held: _Held, at: datetime,
+                  counts: Counter[str]) -> bool:
+    """The push's coupon, one per recipient, committed with the start of the call
+    (campaigns/push_coupons.py); returns whether anyone is left to call.
+
+    A recipient the batch refuses is skipped and left out of the call. Only a fresh mass
+    send may drop recipients (its clientmsgid is made again for the rest); a resubmission
+    keeps its openid list (`_mass_calls`) and issues nothing: its coupons went with its first
+    submission. A fresh mass send left with one recipient gives that row back, its coupon
+    issued, to go out as `_mass_calls` sends a lone recipient.
+    """
+    if call.channel == "mass" and not call.fresh:
+        return True
+    refused = push_coupons.issue_for(db, call.run_id, call.ids, at)
+    if not refused:
+        return True
+    for delivery_id, (_openid, reason) in refused.items():
+        _skip(db, delivery_id, reason, counts)
+    held.drop(refused)
+    gone = {openid for openid, _reason in refused.values()}
+    call.ids = [i for i in call.ids if i not in refused]
+    call.openids = [o for o in call.openids if o not in gone]
+    if call.channel == "mass" and call.ids:
+        if len(call.openids) < MASS_MIN:
+            for delivery_id in call.ids:
+                _release(db, delivery_id, counts)
+            held.drop(call.ids)
+            return False
+        call.cid = clientmsgid(call.run_id, call.variant, call.openids)
+    return bool(call.ids)
 
 
 @dataclass(frozen=True)

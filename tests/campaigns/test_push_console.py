@@ -133,7 +133,7 @@ def test_the_form_offers_segments_with_counts_and_the_playbook_copy(console_app)
         assert f'name="channels" value="{channel}" checked' in page.text
     started = manager.get(f"{NEW}?segment=dormant")
     assert '<option value="dormant" selected>' in started.text
-    assert "好久不见！为您准备了一张回归优惠券" in started.text.split('name="variant_a"')[1]
+    assert "好久不见！店里最近上新了不少商品" in started.text.split('name="variant_a"')[1]
     assert "预演" in page.text and "创建" in page.text
 
 
