@@ -57,6 +57,7 @@ import requests  # noqa: E402
 COPY = "新品到店，欢迎回来看看"
 PUSH_APIS = ("custom/send", "mass/send")
 TICK_SECONDS = 0.5
+AGENT = "push@gh_bench"
 
 
 # --- the sandbox process --------------------------------------------------------------------
@@ -173,6 +174,8 @@ def main() -> int:
                         help="kill -9 the sender at this share of the sendable deliveries")
     parser.add_argument("--wait-leases", action="store_true",
                         help="after the kill, wait for the leases and queue slots to expire")
+    parser.add_argument("--no-agent", action="store_true",
+                        help="send customer-service pushes without PUSH_KF_ACCOUNT (at most once)")
     parser.add_argument("--workers", type=int, default=1,
                         help="`python -m bot worker` processes sending side by side")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
@@ -239,6 +242,8 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     env = bot_env(data_dir, REDIS_URL=redis_server.url, PUSH_WORKERS="rq",
                   WECHAT_API_BASE=sandbox_url)
+    if not args.no_agent:  # customer-service pushes as an agent: settled by the chat log
+        env["PUSH_KF_ACCOUNT"] = AGENT
     sandbox_argv = [PY, str(Path(__file__).resolve()), "--serve-sandbox", str(sandbox_port)]
     if args.mass_daily:
         sandbox_argv += ["--mass-daily", str(args.mass_daily)]
@@ -537,6 +542,8 @@ def run(args: argparse.Namespace, n: int, workdir: Path, procs) -> int:
         ("  mass/send calls (per min, day quota)",
          f"{mass_http:,} ({mass_calls_min:,.0f}/min; quota {mass_calls_allowed}/day)"),
         ("  custom/send calls", f"{custom_http:,}"),
+        ("customer-service pushes sent as", "no agent (at most once)" if args.no_agent
+         else f"{AGENT} (PUSH_KF_ACCOUNT: doubtful calls settled by the chat log)"),
         ("in flight at the kill (sending)",
          f"custom {in_flight['custom']}, mass {in_flight['mass']}"),
         ("lease/slot gap", f"{gap_s:.1f} s" + (
