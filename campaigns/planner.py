@@ -490,9 +490,12 @@ def plan_run(db: Session, run: PushRun, now: datetime, *,
              "reason": d.reason[:120], "attempts": 0, "not_before": times.get(d.openid),
              "lease_until": None, "error_code": None, "error": "", "created_at": now,
              "sent_at": None} for d in decisions]
+    # one statement, executed for many rows (SQLAlchemy batches it into multi-row INSERTs
+    # and compiles it once)
+    add = upsert(db, PushDelivery.__table__).on_conflict_do_nothing(
+        index_elements=["run_id", "openid"])
     for start in range(0, len(rows), BATCH):
-        db.execute(upsert(db, PushDelivery.__table__).values(rows[start:start + BATCH])
-                   .on_conflict_do_nothing(index_elements=["run_id", "openid"]))
+        db.execute(add, rows[start:start + BATCH])
     if run.state == "planning":
         run.state, run.planned_at = "planned", now
     db.flush()

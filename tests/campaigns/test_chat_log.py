@@ -209,9 +209,9 @@ def test_without_an_agent_a_dead_call_is_still_unknown(shop, sandbox):
 
 def test_kill_9_during_agent_sends_loses_nobody_and_doubles_nobody(agent_shop, sandbox):
     """The drill of test_sender.py with an agent set: 600 customer-service deliveries, a
-    sender SIGKILLed once 250 are out (its last call's answer delayed, so it dies mid-call),
-    then a fresh sender after the lease: every customer has exactly one copy and every row is
-    `sent` — none `unknown`."""
+    sender SIGKILLed once 250 are out (its last call's answer delayed, so it dies mid-call,
+    with the rest of its group recorded `calling` and never called), then a fresh sender after
+    the lease: every customer has exactly one copy and every row is `sent` — none `unknown`."""
     openids = [f"o_k{i}" for i in range(600)]
     follow(agent_shop, sandbox, openids, chatted=True)
     run_id = make_run(agent_shop)
@@ -238,7 +238,8 @@ def test_kill_9_during_agent_sends_loses_nobody_and_doubles_nobody(agent_shop, s
         if process.poll() is None:
             process.kill()
     left = Counter(states(agent_shop, ids))
-    assert left["calling"] == 1, left  # the call it died in
+    # the group it died in: the call in flight went out, the rest of the group never did
+    assert 1 <= left["calling"] <= sender.AGENT_GROUP, left
     time.sleep(3)  # the delayed answer goes nowhere; the message was delivered
     sender.send_due(agent_shop, now() + timedelta(minutes=10), batch=50)
     got = received(sandbox)
