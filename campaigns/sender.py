@@ -78,7 +78,7 @@ import requests
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaigns import chat_log, push_coupons, push_rules
+from campaigns import chat_log, planner, push_coupons, push_rules
 from campaigns.pushes import Push, PushDelivery, PushRun, Suppression
 from campaigns.segments import MASS_PER_MONTH
 from core.clock import SHANGHAI, as_utc, shanghai_text
@@ -343,7 +343,8 @@ def send_batch(storage: Storage, ids: list[int], now: datetime, *,
     api = storage.wechat
     if api is None:
         raise RuntimeError("WeChat API not configured: pushes cannot be sent")
-    template_id = storage.settings.get("NOTICE_TEMPLATE_ID") or None
+    # pushes spend opt-ins of their own template, never those given for the shop's reminders
+    template_id = planner.push_template_id(storage.settings)
     kf_account = str(storage.settings.get("PUSH_KF_ACCOUNT") or "")
     started = time.monotonic()
 

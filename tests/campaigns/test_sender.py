@@ -40,7 +40,7 @@ MASS = "/cgi-bin/message/mass/send"
 @pytest.fixture()
 def shop(storage: Storage, sandbox: str) -> Storage:
     storage.wechat = WeChatAPI(sandbox, APP_ID, APP_SECRET, storage.redis, backoff=0.01)
-    storage.settings = {"NOTICE_TEMPLATE_ID": TEMPLATE}
+    storage.settings = {"PUSH_TEMPLATE_ID": TEMPLATE, "NOTICE_TEMPLATE_ID": "tmpl_reminders"}
     return storage
 
 
@@ -290,6 +290,23 @@ def test_subscribe_spends_the_opt_in_and_without_one_is_skipped(shop, sandbox):
     with shop.sessions() as db:
         assert db.get(NoticeOptIn, ("o_opted", TEMPLATE)).remaining == 0
     assert received(sandbox) == {"o_opted": 1}
+
+
+def test_a_push_never_spends_an_opt_in_given_for_the_shops_reminders(shop, sandbox):
+    """NOTICE_TEMPLATE_ID's opt-ins (order and flash-sale reminders) are not marketing's: a
+    customer who opted into reminders only is not sent a push as a subscription notice."""
+    run_id = make_run(shop)
+    requests.post(f"{sandbox}/sandbox/inbound", timeout=5, json={
+        "openid": "o_reminders", "kind": "subscribe_msg", "template_id": "tmpl_reminders"})
+    with shop.sessions.begin() as db:
+        db.add(NoticeOptIn(openid="o_reminders", template_id="tmpl_reminders", remaining=1,
+                           updated_at=now()))
+    ids = add(shop, run_id, ["o_reminders"], "subscribe")
+    sender.send_due(shop)
+    assert states(shop, ids) == ["skipped"]
+    with shop.sessions() as db:
+        assert db.get(NoticeOptIn, ("o_reminders", "tmpl_reminders")).remaining == 1
+    assert received(sandbox) == {}
 
 
 def test_the_copy_is_screened_again_when_sent(shop, sandbox):
