@@ -1,5 +1,6 @@
 """Sending planned push deliveries exactly once, or, where WeChat makes that impossible (no
-agent account set; subscription notices), at most once and saying so.
+agent account set; a subscription notice to a customer holding several opt-ins), at most once
+and saying so.
 
 The planner (campaigns/planner.py) leaves PushDelivery rows `planned` with a channel. A sender
 (an RQ worker, or the scheduler's thread with PUSH_WORKERS=inline; campaigns/queue.py):
@@ -45,16 +46,23 @@ What a dead sender leaves behind, and why it is handled so:
   once more. No customer is lost and none gets two. The log is read by the wall clock, which
   `called_at` records. A log that cannot be read settles nothing until CHECK_GIVE_UP, then
   the row is `unknown`.
-- **Without an agent, and for subscription notices** (no id, no log), a `calling` row whose
-  lease expired may or may not have gone out, so it is never sent again: it becomes
-  `unknown` (UNKNOWN_REASON); the same for a call that got no answer. A customer missing one
-  push is the price of never getting two; the report counts these rows, and a dead sender
-  leaves at most the one row it was calling for so.
+- **Subscription notices** have neither an id nor a log, but WeChat refuses one to a customer
+  with no opt-in left for the template (43101). So a notice in doubt (its sender died, no
+  answer, -1) whose customer has no other opt-in in our ledger is sent again as a probe
+  (PROBE_REASON, spending nothing more here): delivered, the first never went; refused with
+  43101, the first went and spent the opt-in — `sent`. A customer holding another opt-in
+  would get a second copy instead, so their notice in doubt is `unknown`, as below.
+- **Without an agent**, a customer-service `calling` row whose lease expired may or may not
+  have gone out, so it is never sent again: it becomes `unknown` (UNKNOWN_REASON); the same
+  for a call that got no answer. A customer missing one push is the price of never getting
+  two; the report counts these rows, and a dead sender leaves at most the one row it was
+  calling for so.
 - WeChat's `-1` (system busy) is otherwise taken for "not sent" and retried, here only (the
   client is called with retry_busy=False, so it does not retry it too): planned again after
-  60 s × 2^attempts, at most MAX_ATTEMPTS calls in all. For a subscription notice, or a
-  customer-service message without an agent, a -1 that followed delivery is then one extra
-  copy, which WeChat gives us no way to tell. A mass send is deduped by its clientmsgid.
+  60 s × 2^attempts, at most MAX_ATTEMPTS calls in all. For a customer-service message
+  without an agent, or a subscription notice whose customer holds another opt-in, a -1 that
+  followed delivery is then one extra copy, which WeChat gives us no way to tell. A mass send
+  is deduped by its clientmsgid.
 
 Every later attempt respects the push's quiet hours (push_rules.next_allowed): a row due in
 them is given back until they end, and back-off and the 45009 next-day deferral land outside
@@ -110,7 +118,10 @@ RETRY_CODES = {-1, 45011}
 MASS_RETRY_CODES = RETRY_CODES | {45066}
 #: Answers after which a customer-service message sent as an agent is looked up in the chat log
 #: before anything else: -1 may follow delivery (WeChat's own "system busy").
-LOOK_UP_CODES = {-1}
+LOOK_UP_CODE = -1
+LOOK_UP_CODES = {LOOK_UP_CODE}
+#: No opt-in left for the template (bizsend): for a probe, the proof the first call went.
+OPT_IN_SPENT = 43101
 #: A call that got no answer is looked up this long after it (its HTTP timeout is 5 s).
 CHECK_AFTER = timedelta(seconds=60)
 #: Customer-service messages sent as an agent whose start and outcomes share one commit each
@@ -137,6 +148,8 @@ MASS_COUNTED = ("sent", CALLING, "unknown")
 UNKNOWN_REASON = "发送中断，结果未知，为避免重复不再补发"
 NO_ANSWER_REASON = "微信未应答，结果未知，为避免重复不再补发"
 CHECK_REASON = "结果待核对（查微信客服聊天记录）"
+PROBE_REASON = "结果待核对（再发一次：已送达的话微信会拒绝）"
+PROBE_SENT_REASON = "已送达（再发时微信回复授权已用完）"
 LOG_UNREADABLE_REASON = "客服聊天记录无法读取，结果未知，为避免重复不再补发"
 MASS_EXPIRED_REASON = "群发结果未知，已超过微信去重期限，为避免重复不再补发"
 CANCELLED_REASON = "推送已取消"
@@ -266,6 +279,11 @@ class _Call:
     kf_account: str = ""
     #: A fresh mass send's A/B variant: its clientmsgid is made again if recipients drop out.
     variant: str = ""
+    #: A subscription notice sent again to learn whether the first went (PROBE_REASON): 43101
+    #: then means WeChat already spent the customer's only opt-in on it.
+    probe: bool = False
+    #: The subscription template a notice goes under.
+    template_id: str = ""
 
 
 @dataclass
@@ -280,6 +298,8 @@ class _Row:
     cid: str
     #: For a row with a clientmsgid: when that id was first used (see `_start`).
     first_call: datetime | None
+    #: A subscription notice in doubt, due to be sent again as a probe.
+    probe: bool = False
 
 
 class _Held:
@@ -452,7 +472,7 @@ def _prepare(db: Session, ids: list[int], now: datetime, screen: Screen,
         row = _Row(delivery.id, run.id, delivery.openid, delivery.variant, delivery.channel,
                    delivery.attempts, delivery.error_code, delivery.clientmsgid,
                    as_utc(delivery.sent_at) if delivery.clientmsgid and delivery.sent_at
-                   else None)
+                   else None, delivery.reason == PROBE_REASON)
         if row.first_call is not None and now - row.first_call > MASS_RESEND_LIMIT:
             _settle(db, row.id, {"state": "unknown", "reason": MASS_EXPIRED_REASON,
                                  "lease_until": None}, (CLAIMED,))
@@ -483,8 +503,15 @@ def _prepare(db: Session, ids: list[int], now: datetime, screen: Screen,
             if not template_id or (spend and not _has_opt_in(db, row.openid, template_id)):
                 _skip(db, row.id, "没有可用的订阅通知授权", counts)
                 continue
+            if row.probe and _has_opt_in(db, row.openid, template_id):
+                # an opt-in given since: WeChat would deliver a second copy, not refuse one
+                _settle(db, row.id, {"state": "unknown", "reason": UNKNOWN_REASON,
+                                     "lease_until": None}, (CLAIMED,))
+                counts["unknown"] += 1
+                continue
             calls.append(_Call("subscribe", text, [row.id], [row.openid], run.id, quiet,
-                               spend_opt_in=spend))
+                               spend_opt_in=spend, probe=row.probe,
+                               template_id=template_id))
         elif row.channel == "mass":
             if following.get(row.openid) is False and not row.cid:
                 _skip(db, row.id, "已取消关注", counts)
@@ -722,6 +749,24 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
                                       "error": outcome.message[:200]}, (CALLING,))
         counts["checking"] += len(ids)
         return
+    if call.probe and code == OPT_IN_SPENT:  # the first call went: it spent the only opt-in
+        for delivery_id in ids:
+            _settle(db, delivery_id, {"state": "sent", "sent_at": now, "lease_until": None,
+                                      "reason": PROBE_SENT_REASON, "error_code": None})
+        counts["sent"] += len(ids)
+        return
+    if call.channel == "subscribe" and (code is None or code in LOOK_UP_CODES) \
+            and not _has_opt_in(db, call.openids[0], call.template_id):
+        # WeChat refuses a notice without an opt-in: sending again tells whether this went
+        check_at = now + (CHECK_AFTER if code is None else _backoff(db, ids[0]))
+        for delivery_id in ids:
+            _settle(db, delivery_id, {"state": "planned", "lease_until": None,
+                                      "error_code": LOOK_UP_CODE, "reason": PROBE_REASON,
+                                      "error": outcome.message[:200],
+                                      "not_before": push_rules.next_allowed(call.quiet,
+                                                                           check_at)})
+        counts["probe"] += len(ids)
+        return
     if code == 0 or (call.channel == "mass" and code == MASS_DUPLICATE):
         for delivery_id in ids:
             # A mass send reached its customers when its clientmsgid was first accepted.
@@ -956,6 +1001,9 @@ def send_due(storage: Storage, now: datetime | None = None, *, batch: int = 200,
         with storage.sessions.begin() as db:
             cancelled = _cancel_planned(db, at)
             _finish_runs(db, cancelled, at)
+            probes = _probe_dead_notices(db, at, planner.push_template_id(storage.settings))
+            if probes:
+                totals["probe"] += probes
             ids = claim(db, at, limit=batch)
             _finish_runs(db, _stale_runs(db, at), at)
         if not ids:
@@ -964,6 +1012,27 @@ def send_due(storage: Storage, now: datetime | None = None, *, batch: int = 200,
     if any(totals.values()):
         log.info("push deliveries: %s", dict(totals))
     return dict(totals)
+
+
+def _probe_dead_notices(db: Session, now: datetime, template_id: str | None) -> int:
+    """Subscription notices a dead sender left `calling`, whose customer has no opt-in left
+    for the template: due again now as probes (PROBE_REASON), since WeChat refuses a notice
+    without an opt-in (43101) and so a second copy cannot reach them. The rest are left to
+    `claim`, which marks them `unknown`. Returns how many became probes."""
+    if not template_id:
+        return 0
+    dead = db.execute(select(PushDelivery.id, PushDelivery.openid, PushDelivery.lease_until)
+                      .where(PushDelivery.state == CALLING, PushDelivery.channel == "subscribe",
+                             PushDelivery.lease_until < now)).all()
+    probes = 0
+    for delivery_id, openid, lease in dead:
+        if _has_opt_in(db, openid, template_id):
+            continue
+        _settle(db, delivery_id, {"state": "planned", "lease_until": None, "not_before": None,
+                                  "error_code": LOOK_UP_CODE, "reason": PROBE_REASON},
+                (CALLING,), lease=as_utc(lease))
+        probes += 1
+    return probes
 
 
 def _stale_runs(db: Session, now: datetime) -> set[int]:

@@ -23,10 +23,13 @@ import requests
 
 from bot.wechat_api import WeChatAPI
 from campaigns import chat_log, sender
+from campaigns.pushes import Suppression
 from core.storage import Storage
+from shop.notices import NoticeOptIn
 from tests.campaigns.test_sender import (
     COPY,
     CUSTOM,
+    TEMPLATE,
     WORKER,
     add,
     deliveries,
@@ -249,3 +252,76 @@ def test_kill_9_during_agent_sends_loses_nobody_and_doubles_nobody(agent_shop, s
         if d.state != "sent"]
     assert sum(got.values()) == 600
     assert run_state(agent_shop, run_id) == "done"
+
+
+# --- subscription notices: no id and no log, but WeChat refuses one without an opt-in -------
+
+BIZSEND = "/cgi-bin/message/subscribe/bizsend"
+
+
+def opted_in(storage: Storage, sandbox: str, openid: str, times: int = 1) -> None:
+    """`times` opt-ins for the push template, at WeChat and in our ledger."""
+    for _ in range(times):
+        requests.post(f"{sandbox}/sandbox/inbound", timeout=5, json={
+            "openid": openid, "kind": "subscribe_msg", "template_id": TEMPLATE})
+    with storage.sessions.begin() as db:
+        db.add(NoticeOptIn(openid=openid, template_id=TEMPLATE, remaining=times,
+                           updated_at=now()))
+
+
+@pytest.fixture()
+def notice_shop(shop: Storage) -> Storage:
+    shop.settings = {"PUSH_TEMPLATE_ID": TEMPLATE}
+    return shop
+
+
+@pytest.mark.parametrize("delivered", [True, False], ids=["went", "never-went"])
+def test_a_busy_notice_on_the_only_opt_in_is_probed_and_counts_once(notice_shop, sandbox,
+                                                                     delivered):
+    """-1 on a subscription notice: sent again as a probe. Had the first gone, WeChat refuses
+    the probe (43101: the only opt-in is spent) and the row is `sent`; had it not, the probe
+    delivers. One copy either way, and the customer is not put on the suppression list."""
+    run_id = make_run(notice_shop)
+    opted_in(notice_shop, sandbox, "o_opt")
+    ids = add(notice_shop, run_id, ["o_opt"], "subscribe")
+    fault(sandbox, BIZSEND, -1, after_accept=delivered)
+    start = now()
+    assert sender.send_due(notice_shop, start) == {"probe": 1}
+    [row] = deliveries(notice_shop, ids)
+    assert (row.state, row.reason) == ("planned", sender.PROBE_REASON)
+    assert sender.send_due(notice_shop, start + timedelta(seconds=121)) == {"sent": 1}
+    [row] = deliveries(notice_shop, ids)
+    assert row.state == "sent"
+    assert (row.reason == sender.PROBE_SENT_REASON) is delivered
+    assert received(sandbox) == {"o_opt": 1}
+    with notice_shop.sessions() as db:
+        assert db.get(Suppression, "o_opt") is None
+        assert db.get(NoticeOptIn, ("o_opt", TEMPLATE)).remaining == 0
+
+
+def test_a_dead_senders_notice_on_the_only_opt_in_is_probed(notice_shop, sandbox):
+    run_id = make_run(notice_shop)
+    opted_in(notice_shop, sandbox, "o_opt")
+    ids = add(notice_shop, run_id, ["o_opt"], "subscribe")
+    notice_shop.wechat.send_subscribe_notice("o_opt", TEMPLATE, {"thing1": COPY[:20]})
+    with notice_shop.sessions.begin() as db:  # what the dead sender had spent
+        db.get(NoticeOptIn, ("o_opt", TEMPLATE)).remaining = 0
+    start = now()
+    set_rows(notice_shop, ids, state="calling", attempts=1,
+             lease_until=start - timedelta(seconds=1))
+    assert sender.send_due(notice_shop, start) == {"probe": 1, "sent": 1}
+    assert states(notice_shop, ids) == ["sent"]
+    assert received(sandbox) == {"o_opt": 1}
+
+
+def test_a_notice_in_doubt_for_a_customer_with_another_opt_in_is_unknown(notice_shop, sandbox):
+    """A probe would deliver a second copy on the other opt-in: the old rule holds."""
+    run_id = make_run(notice_shop)
+    opted_in(notice_shop, sandbox, "o_two", times=2)
+    ids = add(notice_shop, run_id, ["o_two"], "subscribe")
+    notice_shop.wechat.timeout = 0.5
+    fault(sandbox, BIZSEND, 0, delay=1.5, after_accept=True)
+    assert sender.send_due(notice_shop, now()) == {"unknown": 1}
+    time.sleep(1.2)
+    assert states(notice_shop, ids) == ["unknown"]
+    assert received(sandbox) == {"o_two": 1}
