@@ -190,6 +190,14 @@ def batch_of_run(db: Session, run_id: int) -> int | None:
                      .where(PushRun.id == run_id, PushRun.kind == "main"))
 
 
+def runs_with_coupons(db: Session, run_ids: Iterable[int]) -> set[int]:
+    """Those of `run_ids` whose recipients are given a coupon (`batch_of_run`): the sender
+    asks once per batch of deliveries, not once per call."""
+    return set(db.scalars(select(PushRun.id).join(Push, PushRun.push_id == Push.id)
+                          .where(PushRun.id.in_(list(run_ids)), PushRun.kind == "main",
+                                 Push.coupon_batch_id.is_not(None))))
+
+
 def _why(batch: CouponBatch, now: datetime) -> str:
     """Why the batch itself refused (issue() refreshed it): the rest of the call gets the
     same answer."""

@@ -284,6 +284,8 @@ class _Call:
     probe: bool = False
     #: The subscription template a notice goes under.
     template_id: str = ""
+    #: Its push gives each recipient a coupon (campaigns/push_coupons.py).
+    coupon: bool = False
 
 
 @dataclass
@@ -380,7 +382,9 @@ def send_batch(storage: Storage, ids: list[int], now: datetime, *,
         screen = screen or _live_screen(storage)
         with storage.sessions.begin() as db:
             calls, runs = _prepare(db, ids, now, screen, template_id, counts)
+            with_coupons = push_coupons.runs_with_coupons(db, runs)
         for call in calls:
+            call.coupon = call.run_id in with_coupons
             if call.channel == "custom":
                 call.kf_account = kf_account
         calling = {delivery_id for call in calls for delivery_id in call.ids}
@@ -676,7 +680,7 @@ def _give_coupons(db: Session, call: _Call, held: _Held, at: datetime,
     submission. A fresh mass send left with one recipient gives that row back, its coupon
     issued, to go out as `_mass_calls` sends a lone recipient.
     """
-    if call.channel == "mass" and not call.fresh:
+    if not call.coupon or (call.channel == "mass" and not call.fresh):
         return True
     refused = push_coupons.issue_for(db, call.run_id, call.ids, at)
     if not refused:
