@@ -307,7 +307,8 @@ def dry_run_push(push_id: int):
                                 error=f"无法预演：{why}"))
     db.rollback()
     return _page("dry_run.html", push=push, dry=dry, segment_label=_segment_label,
-                 tag_label=tags.label(db, push.tag_id))
+                 tag_label=tags.label(db, push.tag_id),
+                 coupon_label=push_coupons.batch_label(db, push.coupon_batch_id))
 
 
 # ---- one push: runs, delivery reports, conversion -------------------------------------------

@@ -379,6 +379,8 @@ def test_a_push_created_in_the_console_carries_and_reports_its_coupon(console_ap
     page = manager.get(f"/admin/campaigns/pushes/{push_id}").text
     assert "「回归礼」满50减10，领取后7天内有效" in page
     assert page.count("发放 3 张，已使用 1 张") == 2  # the push's total and its run's report
+    dry = manager.get(f"/admin/campaigns/pushes/{push_id}/dry-run").text
+    assert "每位收到推送的顾客发放一张优惠券：「回归礼」满50减10" in dry
 
 
 def test_a_coupon_batch_that_is_not_a_number_is_refused(console_app):
