@@ -1,6 +1,7 @@
-"""Sending planned push deliveries exactly once, or, where WeChat makes that impossible (no
-agent account set; a subscription notice to a customer holding several opt-ins), at most once
-and saying so.
+"""Sending planned push deliveries exactly once; where WeChat makes that impossible (no agent
+account set; a subscription notice to a customer holding several opt-ins), once as far as
+WeChat's answers tell, and saying what is in doubt (a call cut off is `unknown`, never resent;
+a -1 that followed delivery is retried and so gives one extra copy).
 
 The planner (campaigns/planner.py) leaves PushDelivery rows `planned` with a channel. A sender
 (an RQ worker, or the scheduler's thread with PUSH_WORKERS=inline; campaigns/queue.py):
@@ -125,8 +126,11 @@ OPT_IN_SPENT = 43101
 #: A call that got no answer is looked up this long after it (its HTTP timeout is 5 s).
 CHECK_AFTER = timedelta(seconds=60)
 #: Customer-service messages sent as an agent whose start and outcomes share one commit each
-#: (`_groups`): 20 calls of at most 5 s each fit well inside a lease.
+#: (`_groups`). No call of a group starts later than GROUP_DEADLINE after the group was
+#: recorded (half the lease, leaving the other half to the last call): the rest are given back,
+#: so a group never outlives the lease a settling sender would take for a dead one.
 AGENT_GROUP = 20
+GROUP_DEADLINE = timedelta(seconds=LEASE_SECONDS / 2)
 #: Doubtful calls looked up per round, and how long a log that cannot be read is waited for.
 CHECK_BATCH = 1_000
 CHECK_GIVE_UP = timedelta(hours=23)
@@ -195,9 +199,11 @@ def claim(db: Session, now: datetime, *, limit: int, lease_seconds: int = LEASE_
     """Take up to `limit` due deliveries for this sender, and the whole due mass group (run and
     variant, up to `mass_limit` rows) of every mass row among them; returns their ids.
 
-    First the leases that ran out are settled: a customer-service or subscription delivery
-    left `calling` becomes `unknown` (it may have gone out; see the module docstring), a row
-    left `sending` (claimed, never called) is `planned` again, its attempt not counted. Then
+    First the leases that ran out are settled: a customer-service delivery sent without an
+    agent, or a subscription notice `_probe_dead_notices` did not take up as a probe, left
+    `calling` becomes `unknown` (it may have gone out; see the module docstring); one sent as
+    an agent is left for `settle_from_chat_log`; a row left `sending` (claimed, never called)
+    is `planned` again, its attempt not counted. Then
     one UPDATE … WHERE <still due> RETURNING claims rows: a row another sender took in between
     no longer matches, so it is never claimed twice. PostgreSQL skips rows locked by another
     claim instead of waiting for them. Rows come ordered by run, channel and variant.
@@ -394,10 +400,17 @@ def send_batch(storage: Storage, ids: list[int], now: datetime, *,
             with storage.sessions.begin() as db:
                 going = [call for call in group
                          if _start(db, call, held, at, template_id, counts)]
-            outcomes = [(call, _call(api, call, template_id, clock())) for call in going]
+            outcomes, late = [], []
+            for call in going:
+                if clock() - at > GROUP_DEADLINE:  # WeChat is slow: the rest waits
+                    late.append(call)
+                else:
+                    outcomes.append((call, _call(api, call, template_id, clock())))
             with storage.sessions.begin() as db:
                 for call, outcome in outcomes:
                     _record(db, call, outcome, clock(), counts)
+                for call in late:
+                    _not_called(db, call, at, counts)
     except BaseException:
         with storage.sessions.begin() as db:
             released = held.release(db)
@@ -626,6 +639,14 @@ def _spend_opt_in(db: Session, openid: str, template_id: str) -> bool:
                                 .execution_options(synchronize_session=False))) == 1
 
 
+def _refund_opt_in(db: Session, openid: str, template_id: str) -> None:
+    """Give back the opt-in `_spend_opt_in` took for a call that is not made after all."""
+    db.execute(update(NoticeOptIn)
+               .where(NoticeOptIn.openid == openid, NoticeOptIn.template_id == template_id)
+               .values(remaining=NoticeOptIn.remaining + 1)
+               .execution_options(synchronize_session=False))
+
+
 def _start(db: Session, call: _Call, held: _Held, at: datetime, template_id: str | None,
            counts: Counter[str]) -> bool:
     """Commit, right before the call, that it is starting; returns whether to make it.
@@ -646,13 +667,16 @@ def _start(db: Session, call: _Call, held: _Held, at: datetime, template_id: str
             counts["released"] += released
         held.drop(ids)
         return False
-    if not _give_coupons(db, call, held, at, counts):
-        return False
-    ids = call.ids
     if call.spend_opt_in and not _spend_opt_in(db, call.openids[0], str(template_id)):
         _skip(db, ids[0], "没有可用的订阅通知授权", counts)
         held.drop(ids)
         return False
+    first = call.openids[0]
+    if not _give_coupons(db, call, held, at, counts):  # refused: nobody is called
+        if call.spend_opt_in:
+            _refund_opt_in(db, first, str(template_id))
+        return False
+    ids = call.ids
     values: dict[str, Any] = {"state": CALLING,
                               "lease_until": at + timedelta(seconds=LEASE_SECONDS),
                               "called_at": datetime.now(UTC), "kf_account": call.kf_account}
@@ -760,6 +784,14 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
         counts["sent"] += len(ids)
         return
     if call.channel == "subscribe" and (code is None or code in LOOK_UP_CODES) \
+            and _attempts(db, ids[0]) >= MAX_ATTEMPTS:  # no end in sight: give up, may have gone
+        for delivery_id in ids:
+            _settle(db, delivery_id, {"state": "unknown", "reason": UNKNOWN_REASON,
+                                      "error_code": code, "error": outcome.message[:200],
+                                      "lease_until": None})
+        counts["unknown"] += len(ids)
+        return
+    if call.channel == "subscribe" and (code is None or code in LOOK_UP_CODES) \
             and not _has_opt_in(db, call.openids[0], call.template_id):
         # WeChat refuses a notice without an opt-in: sending again tells whether this went
         check_at = now + (CHECK_AFTER if code is None else _backoff(db, ids[0]))
@@ -776,7 +808,7 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
             # A mass send reached its customers when its clientmsgid was first accepted.
             sent_at = func.coalesce(PushDelivery.sent_at, now) if call.channel == "mass" else now
             values: dict[str, Any] = {"state": "sent", "sent_at": sent_at, "lease_until": None,
-                                      "error_code": None}
+                                      "error_code": None, "reason": ""}
             if delivery_id in call.record_channel:
                 values["channel"] = call.record_channel[delivery_id]
             _settle(db, delivery_id, values)
@@ -831,8 +863,7 @@ def _retry(db: Session, delivery_id: int, code: int | None, message: str, now: d
            quiet: Push, counts: Counter[str]) -> None:
     """Back to planned after 60 s × 2^attempts (outside the quiet hours), or failed after
     MAX_ATTEMPTS."""
-    attempts = db.scalar(select(PushDelivery.attempts).where(PushDelivery.id == delivery_id))
-    if (attempts or 1) >= MAX_ATTEMPTS:
+    if _attempts(db, delivery_id) >= MAX_ATTEMPTS:
         _fail(db, delivery_id, code, message, counts, RECORDABLE)
         return
     later = now + _backoff(db, delivery_id)
@@ -841,10 +872,26 @@ def _retry(db: Session, delivery_id: int, code: int | None, message: str, now: d
     counts["retry"] += 1
 
 
+def _not_called(db: Session, call: _Call, started: datetime, counts: Counter[str]) -> None:
+    """A call of a group that was recorded `calling` and never made (the group ran out of
+    time): back to planned, its attempt not counted — only while still under the lease its
+    group started with, which no one else can have settled yet (GROUP_DEADLINE < lease)."""
+    lease = started + timedelta(seconds=LEASE_SECONDS)
+    for delivery_id in call.ids:
+        _settle(db, delivery_id, {"state": "planned", "lease_until": None,
+                                  "attempts": PushDelivery.attempts - 1},
+                (CALLING,), lease=lease)
+    counts["released"] += len(call.ids)
+
+
+def _attempts(db: Session, delivery_id: int) -> int:
+    """Calls made for this delivery so far (counted when it is claimed)."""
+    return db.scalar(select(PushDelivery.attempts).where(PushDelivery.id == delivery_id)) or 1
+
+
 def _backoff(db: Session, delivery_id: int) -> timedelta:
     """60 s × 2^attempts: how long a retryable answer waits before the next try."""
-    attempts = db.scalar(select(PushDelivery.attempts).where(PushDelivery.id == delivery_id))
-    return timedelta(seconds=BACKOFF_SECONDS * 2 ** (attempts or 1))
+    return timedelta(seconds=BACKOFF_SECONDS * 2 ** _attempts(db, delivery_id))
 
 
 def settle_from_chat_log(storage: Storage, now: datetime, *,
@@ -1027,14 +1074,15 @@ def _probe_dead_notices(db: Session, now: datetime, template_id: str | None) -> 
         return 0
     dead = db.execute(select(PushDelivery.id, PushDelivery.openid, PushDelivery.lease_until)
                       .where(PushDelivery.state == CALLING, PushDelivery.channel == "subscribe",
-                             PushDelivery.lease_until < now)).all()
+                             PushDelivery.lease_until < now,
+                             PushDelivery.attempts < MAX_ATTEMPTS)).all()
     probes = 0
     for delivery_id, openid, lease in dead:
         if _has_opt_in(db, openid, template_id):
             continue
         _settle(db, delivery_id, {"state": "planned", "lease_until": None, "not_before": None,
                                   "error_code": LOOK_UP_CODE, "reason": PROBE_REASON},
-                (CALLING,), lease=as_utc(lease))
+                (CALLING,), lease=as_utc(lease) if lease is not None else None)
         probes += 1
     return probes
 

@@ -38,6 +38,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import as_utc, local_day
@@ -104,6 +105,12 @@ def members_of(db: Session, tag_id: int) -> list[str]:
 def last_synced_at(db: Session) -> datetime | None:
     latest = db.scalar(select(func.max(WeChatTag.synced_at)))
     return as_utc(latest) if latest else None
+
+
+def oldest_synced_at(db: Session) -> datetime | None:
+    """When the tag synced longest ago was: a tag a failed sync left behind keeps it old."""
+    oldest = db.scalar(select(func.min(WeChatTag.synced_at)))
+    return as_utc(oldest) if oldest else None
 
 
 def label(db: Session, tag_id: int | None) -> str:
@@ -269,22 +276,29 @@ def _sync(storage: Any, api: Any, now: datetime) -> SyncResult:
             result.failed.append(name)
             result.error = result.error or f"读取成员时{failed.text}"
             continue
-        with storage.sessions.begin() as db:
-            _store(db, tag_id, name, openids, now)
+        try:
+            with storage.sessions.begin() as db:
+                _store(db, tag_id, name, openids, now)
+        except IntegrityError:  # another sync wrote this tag meanwhile: its result stands
+            log.warning("wechat tag %s written by another sync meanwhile", tag_id)
+            result.ok = False
+            result.failed.append(name)
+            result.error = result.error or "另一次同步同时写入了这个标签"
+            continue
         result.tags += 1
         result.members += len(openids)
     return result
 
 
 def sync_job(storage: Any, now: datetime | None = None) -> SyncResult | None:
-    """The nightly sync: run hourly, it syncs when no tag was synced yet this Shanghai day
-    (the first run after midnight; a failed night is retried the next hour). Does nothing
-    where no WeChat client is configured."""
+    """The nightly sync: run hourly, it syncs while some tag was not synced yet this Shanghai
+    day (the first run after midnight; a tag a failed sync left behind is retried the next
+    hour). Does nothing where no WeChat client is configured."""
     now = as_utc(now or datetime.now(UTC))
     if getattr(storage, "wechat", None) is None:
         return None
     with storage.sessions() as db:
-        latest = last_synced_at(db)
-    if latest is not None and local_day(latest) == local_day(now):
+        oldest = oldest_synced_at(db)
+    if oldest is not None and local_day(oldest) == local_day(now):
         return None
     return sync(storage, now)

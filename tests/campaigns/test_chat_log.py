@@ -325,3 +325,34 @@ def test_a_notice_in_doubt_for_a_customer_with_another_opt_in_is_unknown(notice_
     time.sleep(1.2)
     assert states(notice_shop, ids) == ["unknown"]
     assert received(sandbox) == {"o_two": 1}
+
+
+def test_a_group_that_runs_out_of_time_gives_its_uncalled_rows_back(agent_shop, sandbox,
+                                                                    monkeypatch):
+    """WeChat slow: a group of agent messages stops calling before its lease could run out;
+    the calls not made are given back and sent later, once each."""
+    monkeypatch.setattr(sender, "GROUP_DEADLINE", timedelta(seconds=0.3))
+    run_id = make_run(agent_shop)
+    openids = [f"o_g{i}" for i in range(5)]
+    follow(agent_shop, sandbox, openids, chatted=True)
+    ids = add(agent_shop, run_id, openids, "custom")
+    fault(sandbox, CUSTOM, 0, delay=0.5)  # the first call is slow, and delivered
+    counts = sender.send_due(agent_shop, now())
+    assert counts["released"] == 4 and counts["sent"] == 5, counts
+    assert states(agent_shop, ids) == ["sent"] * 5
+    assert received(sandbox) == dict.fromkeys(openids, 1)
+
+
+def test_a_probe_that_never_gets_an_answer_ends_unknown(notice_shop, sandbox):
+    run_id = make_run(notice_shop)
+    opted_in(notice_shop, sandbox, "o_opt")
+    ids = add(notice_shop, run_id, ["o_opt"], "subscribe")
+    set_rows(notice_shop, ids, reason=sender.PROBE_REASON, error_code=-1,
+             attempts=sender.MAX_ATTEMPTS - 1)
+    with notice_shop.sessions.begin() as db:
+        db.get(NoticeOptIn, ("o_opt", TEMPLATE)).remaining = 0
+    fault(sandbox, BIZSEND, -1)
+    assert sender.send_due(notice_shop, now()) == {"unknown": 1}
+    [row] = deliveries(notice_shop, ids)
+    assert (row.state, row.reason, row.attempts) == ("unknown", sender.UNKNOWN_REASON,
+                                                     sender.MAX_ATTEMPTS)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from sqlalchemy import select, update
 
 from bot.wechat_api import WeChatAPI
@@ -26,6 +27,7 @@ from core.storage import Storage
 from promotions import coupon_batches, coupon_usage, coupons
 from promotions.coupon_batches import BatchTerms
 from promotions.coupons import CouponBatch
+from shop.notices import NoticeOptIn
 from tests.campaigns.test_chat_log import AGENT
 from tests.campaigns.test_segments import add_follower
 from tests.campaigns.test_sender import (
@@ -441,3 +443,25 @@ def test_the_run_report_counts_coupons_issued_and_used(shop, sandbox):
         push_id = db.get(PushRun, run_id).push_id
         assert push_reports.reports(db, [run_id])[run_id].coupons.text == "发放 3 张，已使用 1 张"
         assert push_coupons.push_usage(db, push_id) == push_coupons.Figures(3, 1)
+
+
+def test_a_notice_refused_its_coupon_keeps_its_opt_in(shop, sandbox):
+    """A subscription notice whose coupon is refused is not sent, and the opt-in spent for it
+    is given back: no coupon without its message, no opt-in used up for nothing."""
+    shop.settings = {"PUSH_TEMPLATE_ID": "tmpl_push"}
+    batch_id = make_batch(shop, total_limit=1)
+    run_id = coupon_run(shop, batch_id)
+    for openid in ("o_a", "o_b"):
+        requests.post(f"{sandbox}/sandbox/inbound", timeout=5, json={
+            "openid": openid, "kind": "subscribe_msg", "template_id": "tmpl_push"})
+        with shop.sessions.begin() as db:
+            db.add(NoticeOptIn(openid=openid, template_id="tmpl_push", remaining=1,
+                               updated_at=now()))
+    ids = add(shop, run_id, ["o_a", "o_b"], "subscribe")
+    sender.send_due(shop)
+    assert [(r.state, r.reason) for r in deliveries(shop, ids)] == [
+        ("sent", ""), ("skipped", "优惠券已发完，未发送")]
+    assert received(sandbox) == {"o_a": 1}
+    with shop.sessions() as db:
+        assert db.get(NoticeOptIn, ("o_a", "tmpl_push")).remaining == 0
+        assert db.get(NoticeOptIn, ("o_b", "tmpl_push")).remaining == 1

@@ -190,6 +190,17 @@ def test_the_job_syncs_once_per_shanghai_day(shop, small_pages, tagged):
     assert calls(small_pages, TAGS_GET) == 2
 
 
+def test_the_job_retries_a_tag_a_failed_sync_left_behind_the_next_hour(
+        shop, small_pages, tagged):
+    tags.sync(shop, NOW - timedelta(days=1))  # yesterday: all synced
+    fault(small_pages, MEMBERS, 0, times=2)  # 星标组 and VIP's first page go through…
+    fault(small_pages, MEMBERS, 45009)  # …VIP's second page fails
+    assert tags.sync_job(shop, NOW).failed == ["VIP"]
+    later = tags.sync_job(shop, NOW + timedelta(hours=1))  # VIP is still yesterday's
+    assert later is not None and later.ok
+    assert tags.sync_job(shop, NOW + timedelta(hours=2)) is None  # everything is today's
+
+
 def test_the_job_is_registered():
     from bot.domains import build_registry
 
