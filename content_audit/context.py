@@ -52,16 +52,46 @@ ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决�
 STRONG_DENIALS = re.compile(
     "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝)[^,;:!?。]{0,14}$"
 )
-REPORTED = re.compile("问|咨询")
+#: Refusing to say a thing covers the whole proposition, 的 included: 我们不说自己的橙子最甜.
+SPEECH_DENIALS = re.compile(
+    "(?:不说|不敢说|不会说|不能说|不好说|不敢讲|不讲|不吹|不敢吹|不夸|不敢夸|不号称|不标榜|不自称|"
+    "不(?:跟|和|与)[^,;:!?。]{0,6}比)[^,;:!?。]{0,10}$"
+)
+#: A customer's question, or what other shops say of themselves (别家说自己是第一).
+REPORTED = re.compile(
+    "问|咨询|(?:别家|别人家|同行|人家|有人|(?:有的|有些|不少|很多|某些|一些)"
+    "(?:店|店铺|商家|卖家|机构|品牌|厂家))[^,;:!?。]{0,4}?(?:说|号称|自称|宣传|承诺)"
+)
+#: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
+IMPOSTOR = re.compile("冒充|假冒|仿冒|骗子|诈骗|谣言|谣传|网传|传言|山寨")
+IMPOSTOR_DENIED = re.compile(
+    "不是我们|不是本店|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
+    "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)"
+)
 #: 有人问能不能治鼻炎: the customer's question, not the merchant's claim.
-QUESTION_FORM = re.compile("能不能|是不是|有没有|可不可以|会不会|能否|是否|可以不可以")
+QUESTION_FORM = re.compile(
+    "能不能|是不是|有没有|可不可以|会不会|能否|是否|可以不可以|哪(?:款|个|种|家|件|一|样)"
+)
 LATER_DENIAL = re.compile(
     "不这么|不敢|不做|不是|其实不|并不|没有|不能|不会|说不好|不好说|澄清|不搞|不承诺|不保证|"
-    "不宣传|没这么|不比较|不对比"
+    "不宣传|没这么|不比较|不对比|不比这|不比那|不去比|不跟着|不跟风|做不到|不这样"
+)
+#: 有人问哪家最便宜，当然是我们: the merchant answering its reported question with itself.
+SELF_ANSWER = re.compile(
+    "(?:当然|肯定|必须|自然|那就|就)是(?:我们|本店|咱家|我家|小店|这款|这家)|非[^,;:!?。]{0,6}莫属"
 )
 _ASKED_AND_DENIED = re.compile("^[^,;:!?。]{0,8}[?？][^,;:!?。]{0,2}(?:不是|并不是|没有|不会|不能)")
 #: Explaining the rule: 任何机构承诺包过都违反广告法.
 RULE_EXPLAINED = re.compile("违反广告法|违反《广告法》|违反规定|违法|违规|不合规|属于违禁|是违禁")
+#: 集赞活动已经结束了，以后也不会再搞: an offer that is over, announced as such.
+ENDED_AFTER = re.compile(
+    "^[^。!?;\n]{0,8}?(?:已经结束|已结束|已经取消|已取消|已经停止|已停止|不会再(?:搞|做|办)|不再(?:搞|做|办))"
+)
+#: 说是最好的那是吹牛: the merchant dismissing the words it just quoted.
+DISMISSED_AFTER = re.compile(
+    "^[^,;:!?。]{0,8}?[,;]?(?:那|这)(?:就)?(?:是|都是|纯属|叫)?(?:吹牛|骗人|忽悠|瞎说|胡说|乱说|夸大|"
+    "假的|虚假宣传)"
+)
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个)?(?:说法|词|用语|宣传|字眼)"
     "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)"
@@ -102,8 +132,13 @@ def clause_after(text: str, end: int) -> str:
     return text[end : match.start() if match else len(text)]
 
 
+_ANY_QUOTE = re.compile("[" + "".join(QUOTES) + "]")
+
+
 def _inside_quote(text: str, start: int) -> int | None:
     """Where the quotation around `start` opens, if `start` is inside one."""
+    if not _ANY_QUOTE.search(text, 0, start):
+        return None  # most copy: no quotation mark before the word, nothing to walk through
     stack: list[tuple[str, int]] = []
     for index in range(start):
         char = text[index]
@@ -114,12 +149,24 @@ def _inside_quote(text: str, start: int) -> int | None:
     return stack[-1][1] if stack else None
 
 
+#: 老顾客都说“这是吃过最好吃的枣”: customers' praise the merchant repeats to sell.
+_PRAISED_BY = re.compile(
+    "(?:顾客|客户|客人|买家|宝妈|家长|学员|粉丝|回头客|老客|姐妹们|吃过的|用过的|穿过的)"
+    "[^,;:!?。]{0,3}?(?:说|夸|评价|反馈|留言)$"
+)
+
+
 def _testimonial(text: str, opened: int) -> bool:
-    """A customer's words the merchant quotes to sell (买家秀：“…最舒服…”) stay its claim."""
+    """A customer's words the merchant quotes to sell (买家秀：“…最舒服…”) stay its claim;
+    a quoted question (有顾客说“这是最好的吗”) stays a question."""
     if text[:opened].rstrip().endswith(":"):
         return True
-    closing = QUOTES[text[opened]]
-    closed = text.find(closing, opened + 1)
+    closed = text.find(QUOTES[text[opened]], opened + 1)
+    after = closed + 1 if closed >= 0 else len(text)
+    if _PRAISED_BY.search(text[max(0, opened - 12) : opened]) \
+            and not re.search("[?吗呢]", text[opened + 1 : after]) \
+            and not LATER_DENIAL.search(text, after, after + 30):
+        return True
     return closed >= 0 and text[closed + 1 : closed + 2] in ("—", "-", "~")
 
 
@@ -129,19 +176,22 @@ def framed(text: str, start: int, end: int) -> bool:
     if opened is not None and not _testimonial(text, opened):
         return True
     before = sentence_before(text, start)
-    if (DENIALS.search(before) or STRONG_DENIALS.search(before)) and not ASSERTED_AFTER.search(
-        text[end:]
-    ):
+    if (
+        DENIALS.search(before) or STRONG_DENIALS.search(before) or SPEECH_DENIALS.search(before)
+    ) and not ASSERTED_AFTER.search(text[end:]):
+        return True
+    if IMPOSTOR.search(before) and IMPOSTOR_DENIED.search(text, end, end + 40):
         return True
     if REPORTED.search(before) and (
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
-    ):
+    ) and not SELF_ANSWER.search(text, end, end + 20):
         return True
     if _ASKED_AND_DENIED.match(text[end:]):
         return True  # 冠军同款？不是的: a question the merchant answers no
     if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
         return True
-    return bool(DENIED_AFTER.search(text[end:]))
+    rest = text[end:]
+    return bool(DENIED_AFTER.search(rest) or DISMISSED_AFTER.match(rest) or ENDED_AFTER.match(rest))
 
 
 # --- superlatives -----------------------------------------------------------------------------
@@ -176,6 +226,13 @@ def _zuihao_grades(rest: str) -> bool:
     if rest[0] in _GRADED_VERB:
         return len(rest) == 1 or rest[1] in _WORD_ENDS  # 最好吃的, but 最好吃完再睡
     return bool(_GRADED_NOUN.match(rest))
+
+
+def _graded_verb(rest: str) -> bool:
+    """最好吃的, 最好用！: 最 grading an adjective made of 好 and a verb, whatever precedes."""
+    return len(rest) > 1 and rest[0] in _GRADED_VERB and rest[1] in _WORD_ENDS
+
+
 _ZUIJIA_TIP = re.compile(
     "^(?:饮用|食用|赏味|品尝|使用|保存|储存|观赏|播种|采摘|冲泡|时间|时机|时期|期|温度|位置|角度|"
     "距离|方式|方法|效果|状态|搭配|尺寸|季节|口感期|上市|入手时间|浓度|解冻|烹饪|做法|吃法|喝法|用法|"
@@ -201,11 +258,46 @@ _PRICE_BEFORE = re.compile(
 _TIP_TIME = re.compile("(?:内|以内|之内|之前|以前|开封后|趁|吃完|喝完|用完)")
 #: 最适合的存放温度: the best way to keep or use it, a tip.
 _ZUI_TIP_NOUN = re.compile(
-    "^[一-龥]{0,2}的(?:(?:存放|保存|储存|饮用|食用|使用|冲泡)?(?:温度|时间|时候|季节|方法|方式|期)|"
-    "做法|吃法|用法)"
+    "^[一-龥]{0,2}的(?:[一-龥]{0,3}?(?:温度|湿度|水温|时间|时候|时机|时段|季节|期|浓度|比例|用量|"
+    "火候|角度|距离|高度|深度)|(?:存放|保存|储存|饮用|食用|使用|冲泡)?(?:方法|方式)|做法|吃法|用法)"
+)
+#: 最合适 closing a tip whose clause names a setting (水温85度左右最合适, 保持在20%-80%最合适).
+_FITS = re.compile(f"^(?:合适|适宜|适合|理想|恰当)(?:不过)?(?:[{CLAUSE_END}了的啦]|$)")
+_SETTING = re.compile(
+    "(?:[0-9一二两三四五六七八九十几半]+(?:度|℃|%|分钟|小时|天|周|克|毫升|ml|g|cm|厘米|瓦|档|成|遍)"
+    "|左右|之间|以内)[^,;:!?。]{0,3}$|保持|控制在|调到|调至|调在|设置|设在|维持在|放在"
+)
+#: 这个季节最适合种菠菜: the season or hour that suits a task, not the goods ranked.
+_TIMING_BEFORE = re.compile(
+    "(?:季节|时候|时节|月份|时期|节气|春天|夏天|秋天|冬天|春季|夏季|秋季|冬季|早上|上午|中午|下午|"
+    "晚上|睡前|饭后|饭前|晴天|阴天|[0-9一二三四五六七八九十]+月(?:份)?)[^,;:!?。]{0,2}$"
+)
+_TIMING_TASK = re.compile(f"^(?:适合|适宜)[^{CLAUSE_END}的]{{1,6}}(?:[{CLAUSE_END}]|$)")
+_FITS_TIME = re.compile(
+    "^(?:适合|适宜)(?:在)?(?:季节|春天|夏天|秋天|冬天|春季|夏季|秋季|冬季|早上|上午|中午|下午|晚上|睡前|"
+    "饭后|饭前|换季|[0-9一二三四五六七八九十]+月)"
+)
+_GOODS_NAMED = re.compile("我们|我家|咱家|本店|这款|这个|这种|这套|这件|这支|这瓶")
+#: 没有最好的，只有最适合自己的: the saying denies both halves.
+_NO_BEST_ONLY = re.compile("没有最[^,;:!?。]{0,8}[,;]只有$")
+#: 最推荐的是第二套: the choice among the options the merchant itself laid out.
+_OPTION_ANSWER = re.compile(
+    "^[^,;:!?。]{0,6}?的?(?:是|选|就是|还是|要数)(?:第[一二三四五六七八九十0-9]+|[a-d])"
+    "(?:套|款|个|种|档|版|号|组|方案|个方案|种方案|型)"
+)
+#: 最甜的是靠山顶那片的: which part of the merchant's own field or trees is best.
+_OWN_PART_ANSWER = re.compile(
+    "^[^,;:!?。]{0,6}?的?(?:是|要数|得数|当属|就是)[^,;:!?。]{0,8}?"
+    "(?:那片|这片|那几棵|这几棵|那棵|这棵|那块地|这块地|那一片|这一片|那一垄|那几垄|树顶|树梢|"
+    "山顶|坡上|向阳|朝南|阳面|外圈)"
 )
 _OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪")
-_SPEAKER = re.compile("我们|我|自己|小编|店长")
+_SPEAKER = re.compile("我们|我|自己|小编|店长|店主|老板|掌柜|店员|客服|主播")
+#: 最好的朋友: the customer's people, not the goods.
+_PEOPLE = re.compile("^的(?:朋友|闺蜜|兄弟|哥们|姐妹|伙伴|同学|室友|家人)")
+#: 我们家最便宜的是基础款: which item of the merchant's own range, scope explicit.
+_OWN_SUBJECT = re.compile("(?:我们家|我家|咱家|本店|店里|我们店|小店|我们)的?$")
+_PICKS_ITEM = re.compile("^[一-龥]{1,3}的(?:一款|一种|一个)?(?:是|就是|要数|当属|得数)")
 _FEELING = re.compile(
     "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心)"
 )
@@ -219,7 +311,12 @@ def zui(text: str, start: int, end: int) -> Span | None:
     if not market and OWN_RANGE.search(sentence_before(text, start)):
         return None
     if after.startswith("好"):
-        if market or (_zuihao_grades(after[1:]) and not before.endswith("的")):
+        rest = after[1:]
+        if _PEOPLE.match(rest) and not market:
+            return None
+        if market or (_zuihao_grades(rest) and (
+            not before.endswith("的") or before.endswith("真的") or _graded_verb(rest)
+        )):
             return _widened(text, start, end)
         return None
     if after.startswith("佳"):
@@ -231,6 +328,19 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None if tip and not market else _widened(text, start, end)
     if market:
         return _widened(text, start, end)
+    if _OPTION_ANSWER.match(after) or _OWN_PART_ANSWER.match(after):
+        return None  # the comparison is inside the merchant's own options or field
+    if _FITS.match(after) and _SETTING.search(before):
+        return None
+    if _TIMING_BEFORE.search(before) and _TIMING_TASK.match(after) \
+            and not _GOODS_NAMED.search(clause_after(text, end)):
+        return None
+    if _NO_BEST_ONLY.search(sentence_before(text, start)):
+        return None
+    if _OWN_SUBJECT.search(before) and _PICKS_ITEM.match(after):
+        return None  # the pick inside its own range: 店里最便宜的是基础款
+    if _FITS_TIME.match(after):
+        return None  # 最适合夏天穿: a timing tip
     if _ZUI_CLEAN.match(after) or _ZUI_TIP_NOUN.match(after[1:]):
         return None
     if _FEELING.match(after) or (_OWN_FEELING.match(after) and _SPEAKER.search(before)):
@@ -250,7 +360,10 @@ _ORDINAL_NEXT = re.compile(
     "问|篇|集|段|点|项|种|环节|波|弹|趟|把|针|剂|口味|部|本|辆|台|双|件|楼|针|泡|遍|茬|桶|锅|"
     "阶|级|档|名(?=顾客|客户|下单|付款|买家|用户|学员|同学|宝妈)|个月|周期|课时|单元|模块|讲|学期|"
     "学年|年级|梯次|轮次|顺位|声|缕|印|任|站|时段|天|晚|夜|堂|款|"
-    "家|中学|小学|中心|人民|医院|教室|会议室|报告厅|展厅|仓库|柜台|窗口|考场|幼儿园|实验|高中|初中|附|师范|工业|街|路|大道|村|社区|车间|分店|门店"
+    "家|中学|小学|中心|人民|医院|教室|会议室|报告厅|展厅|仓库|柜台|窗口|考场|幼儿园|实验|高中|初中|附|师范|工业|街|路|大道|村|社区|车间|分店|门店|"
+    # more measure words: 第一笔订单, 第一回, 第一首, 第一封, 第一勺
+    "笔|回|首|封|局|盘|圈|棒|幕|则|滴|勺|块|片|碗|棵|株|朵|拨|程|票|垄|窝|帖|贴|撮|段|行|列|格|屏|"
+    "枪|刀|锅|炉|罐|壶|坛|幅|扇|间|座|栋|户|笼|筐|篮|车|船|班|场次|单元|课程|堂课|节课"
 )
 
 
@@ -305,11 +418,23 @@ def champion(text: str, start: int, end: int) -> Span | None:
 
 
 _MARKET_FOLLOW = re.compile("^(?:一家|一款|一个|一所|的品牌|的厂家|指定|认证|授权)")
+#: 唯一的授权经销商, 唯一的直营门店: a fact about the merchant's own business (like 独家).
+_OWN_OUTLET = re.compile(
+    "^的?(?:官方)?(?:授权|指定|直营|签约|加盟|合作)?(?:的)?(?:经销商|经销店|代理商|代理|分销商|"
+    "门店|分店|实体店|专卖店|直营店|网店|店铺|校区|分校|教学点|仓库|客服|售后点|维修点|服务点)"
+)
+#: A scope that makes even an outlet claim a market one (全国唯一授权经销商 stays flagged).
+_WIDE_SCOPE = re.compile(
+    "全网|全国|全球|全世界|全中国|世界|史上|有史以来|业内|行业|业界|市面上|市场上"
+)
 
 
 def market_only(text: str, start: int, end: int) -> Span | None:
     """唯一, 首家, 首款 claim something only about a market (全网唯一, 业内首家)."""
     before = clause_before(text, start)
+    if text[start:end] == "唯一" and _OWN_OUTLET.match(text[end:]) \
+            and not _WIDE_SCOPE.search(before[-8:]):
+        return None  # 本店是这个品牌在本市唯一的授权经销商
     if MARKET_SCOPE.search(text[start:end]) or MARKET_SCOPE.search(before[-8:]):
         return start, end
     if text[start:end] == "唯一" and _MARKET_FOLLOW.match(text[end:]):
@@ -346,7 +471,7 @@ _MERCHANT_SUBJECT = re.compile(
 )
 _ABSOLUTE_CLAIM = re.compile(
     "^(?:的)?(?:安全|不|零|无|没有|没问题|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
-    "有保障|防|[一-龥]不[一-龥])"
+    "有保障|防|温和|天然|[一-龥]不[一-龥])"
 )
 
 
@@ -377,10 +502,15 @@ _SERVICE = re.compile(
     "退款|退货|赔付|补发|联系|答复|解答|跟进|售价|价钱|原价|全新|未拆|卫生|干净|秩序|公平|透明|"
     "每个人|每位|每一位|每一单|每单|您的|你的|顾客的|买到|买得到|发出|响应|批改|答疑|作业|保质期|临期|"
     "送检|检测|查询|备案|客服|在线|时效|现摘|现发|现做|现烤|现杀|现磨|现采|当季|吃上|吃到|抢到|用上|"
-    "领到|买上"
+    "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达"
 )
 
 
+_CARE_ADVICE = re.compile(
+    "^保证(?:每天|每晚|每日|充足的?|足够的?|规律的?)[^,;:!?。]{0,4}?(?:睡眠|睡够|睡满|休息|饮水|喝水|运动|作息)"
+)
+_PURPOSE_BEFORE = re.compile("(?:为了|为|以便)$")
+_OWN_PRICE = re.compile("(?:我们|我家|本店|店里|咱家)的?(?:价格|价钱|售价|定价)$")
 _ADVICE_BEFORE = re.compile("(?:最好|建议|请|要|需要|务必|尽量|注意|记得|一定要)$")
 
 
@@ -388,10 +518,18 @@ def not_service(text: str, start: int, end: int) -> Span | None:
     """保证24小时内发货 is the merchant's commitment about its service, not a result promised;
     保证是100%牛肉 vouches for what the goods are."""
     claim = text[start:end] + clause_after(text, end)
+    if _OWN_PRICE.search(clause_before(text, start)):
+        return None  # 我们的价格保证一个月内不涨: a commitment about its own prices
     if _SERVICE.search(claim) or claim.startswith(("保证是", "保证都是", "保证为")):
         return None
-    if text[:start].endswith(("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能")):
+    if text[:start].endswith(
+        ("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能", "很难", "难以", "不好")
+    ):
         return None
+    if _CARE_ADVICE.match(claim):
+        return None  # 保证每天睡够8小时: advice on the customer's own habits
+    if _PURPOSE_BEFORE.search(text[:start]):
+        return None  # 为了保证口感: the purpose of its own care, not a promise
     if claim.startswith(("保证不了", "保证不来")) or _ADVICE_BEFORE.search(text[:start]):
         return None  # 谁也保证不了; 考前最好保证每天8小时睡眠 is advice to the customer
     return start, end
@@ -419,22 +557,63 @@ _NOT_A_CONDITION = re.compile(
 
 
 def customer_shares(text: str, start: int, end: int) -> Span | None:
-    """The customer sharing or forwarding; not the merchant sharing a recipe, not 已转给售后."""
+    """The customer sharing or forwarding; not the merchant sharing a recipe, not 已转给售后,
+    not thanks for what customers shared."""
     if _MERCHANT_SHARES.search(text[:start]) or _FORWARD_INSIDE.match(text[end:]):
         return None
     return not_a_condition(text, start, end)
 
 
+#: 不关注也可以直接导航过来: the same thing is had without following or sharing.
+_ALSO_WITHOUT = re.compile(
+    "不(?:关注|转发|分享|转|点赞|晒)(?:的话|的朋友|的)?[^,;:!?。]{0,3}?(?:也|一样|照样|同样|照常|依然|仍然)"
+    "[^,;:!?。]{0,2}?(?:可以|能|行|可|不影响|没关系|正常|享|领|买|下单|参与|看)"
+)
+
+
+#: 分享到评价区，不返现不送礼: the reward denied; 转不转都送: given either way.
+_NO_REWARD = re.compile(
+    "(?:不|没有|无|并无|没)(?:任何)?(?:返现|送礼|送东西|奖励|抽奖|福利|红包|赠品|积分)"
+)
+_EITHER_WAY = re.compile(
+    "(?:转不转|分不分享|关不关注|关注不关注|转发不转发|转没转|关没关注|晒不晒)[^,;:!?。]{0,3}都"
+)
+_SHARE_REFUSED = re.compile("不(?:转|分享|关注|晒|发|点赞|邀请|拉)")
+_REWARD_LEFT = re.compile("送|领|返|抽奖|红包|奖|优惠|免费|积分|解锁|才能|才可|即可|就能|就可以")
+
+
+def _reward_denied(sentence: str) -> bool:
+    """True when the sentence denies every reward (不返现不送礼) or gives it either way;
+    不转发不送 makes it a condition instead, and 送积分，不送礼品 still rewards."""
+    if _EITHER_WAY.search(sentence):
+        return True
+    denials = list(_NO_REWARD.finditer(sentence))
+    if not denials or any(_SHARE_REFUSED.search(clause_before(sentence, m.start()))
+                          for m in denials):
+        return False
+    return not _REWARD_LEFT.search(_NO_REWARD.sub("", sentence))
+
+
 def not_a_condition(text: str, start: int, end: int) -> Span | None:
-    """关注店铺不是领券的前提: the merchant saying following is not required."""
-    return None if _NOT_A_CONDITION.search(clause_after(text, end)) else (start, end)
+    """关注店铺不是领券的前提, 不关注也能进直播间, 分享不返现: the merchant saying following
+    or sharing is not required for what it offers, or earns nothing."""
+    if _NOT_A_CONDITION.search(clause_after(text, end)) or _THANKS.search(
+        clause_before(text, start)
+    ):
+        return None  # …, or thanks for it: 感谢大家的关注和转发
+    sentence_end = _SENTENCE_MARK.search(text, end)
+    # from the character before: the 关注 of 不关注也能… is no condition either
+    rest = text[max(0, start - 1) : sentence_end.start() if sentence_end else len(text)]
+    if _ALSO_WITHOUT.search(rest) or _reward_denied(sentence_around(text, start, end)):
+        return None
+    return start, end
 
 
 # --- medical ----------------------------------------------------------------------------------
 
 _MEDICAL_ADVICE = re.compile(
     "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|(?<!不用再)(?<!不用)"
-    "(?<!不必)去医院|慎用|禁用|忌用|"
+    "(?<!不必)(?<!比)去医院|慎用|禁用|忌用|"
     "医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
@@ -486,11 +665,12 @@ CHECKERS: dict[str, Checker] = {
 
 def decide(names: tuple[str, ...], text: str, start: int, end: int) -> Span | None:
     """The span to flag after every checker the rule names, or None when one clears it."""
-    span: Span | None = (start, end)
+    span: Span = (start, end)
     for checker_name in names:
-        span = CHECKERS[checker_name](text, span[0], span[1])
-        if span is None:
+        checked = CHECKERS[checker_name](text, span[0], span[1])
+        if checked is None:
             return None
+        span = checked
     if framed(text, span[0], span[1]):
         return None
     return span

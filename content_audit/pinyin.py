@@ -33,11 +33,13 @@ TARGET_WORDS = (
     "化痰", "失眠", "湿疹", "便秘", "腹泻", "痛风", "疗效", "药效", "药用", "药妆",
     "医用", "医院", "抗生素", "脱发", "疾病", "转发", "分享", "朋友圈", "集赞",
     "点赞", "关注", "公众号", "好友", "领取", "解锁", "抽奖", "红包", "返现",
+    "血管", "康复", "痊愈", "鼻炎", "咽炎", "胃炎", "皮炎", "口腔炎", "关节炎",
 )
 
 _RUN = re.compile("(?<![a-z])[a-z]{1,6}(?![a-z])")
 _CJK = re.compile("[\u3400-\u9fff]")
 _LATIN_BY_CJK = re.compile("[\u3400-\u9fff] ?[a-z]|[a-z] ?[\u3400-\u9fff]")
+_LATIN = re.compile("[a-z]")  # a cheap first test: most copy has no Latin letter at all
 
 
 def _toneless(syllable: str) -> str:
@@ -79,7 +81,7 @@ def _meant(syllable: str, before: str, after: str) -> str | None:
 def read_back(norm: Normalized) -> Normalized:
     """`norm` with pinyin syllables inside Chinese words read back (offsets kept)."""
     text = norm.text
-    if not _LATIN_BY_CJK.search(text):
+    if not _LATIN.search(text) or not _LATIN_BY_CJK.search(text):
         return norm
     pieces: list[str] = []
     starts: list[int] = []

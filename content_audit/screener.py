@@ -17,7 +17,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -66,8 +66,10 @@ class Verdict:
         }
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):
+    """A candidate; a tuple, not a frozen dataclass, because a copy makes dozens of them and
+    a frozen dataclass is several times slower to build."""
+
     start: int  # normalised offsets
     end: int
     rule: Rule
@@ -164,16 +166,15 @@ class Screener:
             for role, rule in roles:
                 if not rule.applies_to(scope):
                     continue
-                hit = _Hit(start, end + 1, rule, key)
                 if role == "hit":
-                    words.append(hit)
+                    words.append(_Hit(start, end + 1, rule, key))
                 elif role == "allow":
                     allows[rule.id].append((start, end + 1))
                 elif role == "anchor":
                     if rule.id not in anchored:
                         anchored.append(rule.id)
                 else:
-                    pairs[rule.id][role].append(hit)
+                    pairs[rule.id][role].append(_Hit(start, end + 1, rule, key))
         hits = self._word_hits(text, words, allows) if words else []
         if pairs:
             hits += self._sentence_hits(text, pairs)

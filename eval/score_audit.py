@@ -1,9 +1,9 @@
 """Score the screener on the blind content-audit sets (issue 14).
 
-    .venv/bin/python eval/score_audit.py dev|tune2..tune6|test|holdout [--misses] [--kind K]
+    .venv/bin/python eval/score_audit.py SET [--misses] [--kind K]
 
-`dev` and `tune2`..`tune6` were tuned on; `test` and `holdout` are reported (see
-eval/README.md).
+SET is `dev` or `tune2`..`tune7` (tuned on), or `test`, `holdout` or `holdout3` (reported
+only, see eval/README.md).
 Each line of `eval/content_audit/PART.jsonl` has `text`, `kind`, `spans` (exact substring +
 category; empty = clean) and `evasion`. Spans match by overlap, as the labelling standard
 says, so boundaries matter only to tell claims apart:
@@ -35,8 +35,10 @@ sys.path.insert(0, str(ROOT))
 from content_audit.screener import Screener  # noqa: E402  (after the path insert)
 
 DATA = ROOT / "eval" / "content_audit"
+#: Sets the rules were tuned on: their misses may be read line by line.
+TUNING = ("dev", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7")
 #: Sets whose lines are never printed: their figures are the reported ones.
-REPORTED_ONLY = ("test", "holdout")
+REPORTED_ONLY = ("test", "holdout", "holdout3")
 
 
 @dataclass
@@ -53,7 +55,8 @@ def read(part: str) -> list[Line]:
         if not raw.strip():
             continue
         row = json.loads(raw)
-        spans, cursor = [], defaultdict(int)
+        spans: list[tuple[int, int, str]] = []
+        cursor: defaultdict[str, int] = defaultdict(int)
         for span in row["spans"]:
             found = row["text"].find(span["text"], cursor[span["text"]])
             if found < 0:
@@ -113,9 +116,7 @@ def score_line(line: Line, flags: list[tuple[int, int, str]]) -> Tally:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "part", choices=["dev", "tune2", "tune3", "tune4", "tune5", "tune6", "test", "holdout"]
-    )
+    parser.add_argument("part", choices=[*TUNING, *REPORTED_ONLY])
     parser.add_argument("--misses", action="store_true", help="print disagreements (tuning sets)")
     parser.add_argument("--kind", help="only lines of this kind of shop")
     args = parser.parse_args()

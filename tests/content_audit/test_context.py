@@ -83,3 +83,81 @@ def test_the_standards_flagged_uses_are_flagged_in_their_category(text, category
 def test_a_testimonial_in_the_merchants_copy_is_still_its_claim():
     assert categories("买家秀：“这是我穿过最舒服的鞋！”") == ["superlative"]
     assert categories("有宝妈说我们是“全网最便宜”，其实不是") == []
+
+
+# The classes the context rules were widened by after the seventh blind set (eval/README.md).
+# The examples are ours, written for each class; none is a line of any evaluation set.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # denial scope: refusing to say a thing covers the whole proposition, 的 included
+        "我们不敢说自家的蜂蜜是最纯的，只说是自己养的蜂",
+        "说这款是最好的那是吹牛，我们只讲参数",
+        "不少机构号称包过，我们做不到",
+        "集赞活动已经结束了，以后也不会再搞",
+        # someone else's words, warned about
+        "有骗子冒充本店客服，说分享链接就送红包，本店从未发过这类消息",
+        # a reported question asking which
+        "您问哪款最保暖？我们这三款里加绒款最厚",
+        # tips: a setting, a season, a tip noun
+        "洗澡水温控制在38度左右最合适",
+        "这个季节最适合种菠菜",
+        "这双凉鞋最适合夏天穿",
+        "最适宜的发酵温度是28度",
+        # the merchant's own options, field and range; its feelings; the customer's people
+        "方案都列在表里了，我们最推荐的是A方案",
+        "园子里最甜的是朝南坡那几棵树的果子",
+        "我们家最便宜的是基础款",
+        "店主最爱的是这款桂花乌龙",
+        "送给最好的朋友正合适",
+        "没有最好的面霜，只有最适合自己的",
+        # ordinary 第一 and 唯一
+        "每月第一笔提现免手续费，第一回见面送小样",
+        "这是我们在本县唯一的直营门店",
+        # following or sharing that gates nothing and earns nothing
+        "关注店铺能看直播预告，不关注也能正常下单",
+        "欢迎把买家秀分享到评价区，不返现不送礼",
+        "欢迎转发，转不转都送试吃装",
+        "感谢大家一直以来的关注和转发，谢谢宝妈们的分享",
+        # 保证 about its own service, prices and care, or denied
+        "下单后保证三天内寄到",
+        "我们的价格保证一个月内不涨",
+        "为了保证口感，建议收到后尽快食用",
+        "这个价格很难保证长期不变",
+        # a question, not a promise; "that is enough", not "cured"
+        "成分表里有没有宝宝不能吃的，可以先问客服",
+        "不能降血压，喝着舒服就好",
+    ],
+)
+def test_the_widened_context_rules_clear_clean_uses(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("不是我吹，这是最香的茶叶", "superlative"),
+        ("我们是全国唯一的授权经销商", "superlative"),
+        ("有人问哪家最便宜，当然是我们家", "superlative"),
+        ("这款最适合干皮", "superlative"),
+        ("老顾客都说“这是全网最划算的”", "superlative"),
+        ("这款面霜真的醉好用", "superlative"),
+        ("本市排名第壹", "superlative"),
+        ("这个口味别家都做不到", "superlative"),
+        ("全城找不到第二家", "superlative"),
+        ("旗舰机皇", "superlative"),
+        ("不分享到朋友圈不返现", "induced_sharing"),
+        ("关注店铺才能领券，不关注不给红包", "induced_sharing"),
+        ("这款大米有国家背书", "authority"),
+        ("手机摔不坏", "absolute_guarantee"),
+        ("吹风机零损伤", "absolute_guarantee"),
+        ("交钱就能保送", "absolute_guarantee"),
+        ("老寒腿一敷见效", "medical_claim"),
+        ("比打针还管用", "medical_claim"),
+        ("精华专门治疗眼袋", "medical_claim"),
+    ],
+)
+def test_the_widened_rules_still_flag_the_claims_beside_them(text, category):
+    assert categories(text) == [category]

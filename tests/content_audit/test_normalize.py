@@ -99,3 +99,24 @@ def test_real_words_and_latin_are_not_read_as_evasions(text):
 def test_a_pinyin_evasion_is_flagged_with_the_authors_spelling(text, term):
     flags = default_screener().screen(text).flags
     assert [text[f.start : f.end] for f in flags] == [term]
+
+
+@pytest.mark.parametrize(
+    ("written", "seen"),
+    [
+        ("排名第壹", "排名第一"),  # a traditional numeral for 一 after 第
+        ("國家級工藝", "国家级工艺"),  # the fast table for ordinary characters
+        ("國家級👍工藝", "国家级工艺"),  # an emoji beyond the BMP takes the full table
+        ("最_好", "最好"),  # "_" is a word character, yet a separator
+        ("清理xue管", "清理血管"),
+        ("口腔yan", "口腔炎"),
+    ],
+)
+def test_the_fast_paths_fold_like_the_full_ones(written, seen):
+    assert normalize(written).text == seen
+
+
+def test_copy_with_nothing_to_drop_is_left_as_it_is():
+    text = "今日上新,限时99元包邮。"
+    assert normalize(text).text == text
+    assert normalize(text).original_span(0, len(text)) == (0, len(text))
