@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.wechat_api import WeChatAPI
 from campaigns import chat_log, sender
 from campaigns.pushes import Suppression
 from core.storage import Storage
@@ -42,17 +41,9 @@ from tests.campaigns.test_sender import (
     set_rows,
     states,
 )
-from tests.conftest import APP_ID, APP_SECRET
 
 AGENT = "push@gh_demo"
 LOG = "/customservice/msgrecord/getmsglist"
-
-
-@pytest.fixture()
-def shop(storage: Storage, sandbox: str) -> Storage:
-    """The shop without an agent account (test_sender.py's `shop`)."""
-    storage.wechat = WeChatAPI(sandbox, APP_ID, APP_SECRET, storage.redis, backoff=0.01)
-    return storage
 
 
 @pytest.fixture()

@@ -16,7 +16,6 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from bot.wechat_api import WeChatAPI
 from campaigns import push_coupons, push_reports, push_rules, sender
 from campaigns.push_rules import PushDraft
 from campaigns.pushes import Push, PushDelivery, PushRun
@@ -44,18 +43,11 @@ from tests.campaigns.test_sender import (
     sent_log,
     states,
 )
-from tests.conftest import APP_ID, APP_SECRET
 from tests.console.conftest import signed_in
 
 COPY = "好久不见！送您一张回归优惠券，回复「我的优惠券」查看。"
 NEW = "/admin/campaigns/pushes/new"
 API = "/api/v1/campaigns"
-
-
-@pytest.fixture()
-def shop(storage: Storage, sandbox: str) -> Storage:
-    storage.wechat = WeChatAPI(sandbox, APP_ID, APP_SECRET, storage.redis, backoff=0.01)
-    return storage
 
 
 def make_batch(storage: Storage, **terms) -> int:

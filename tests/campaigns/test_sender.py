@@ -29,7 +29,6 @@ from core.clock import SHANGHAI
 from core.storage import Storage
 from shop.followers import Follower
 from shop.notices import NoticeOptIn
-from tests.conftest import APP_ID, APP_SECRET
 
 COPY = "春季上新，全场八折，欢迎回来看看"
 TEMPLATE = "tmpl_push"
@@ -38,10 +37,10 @@ MASS = "/cgi-bin/message/mass/send"
 
 
 @pytest.fixture()
-def shop(storage: Storage, sandbox: str) -> Storage:
-    storage.wechat = WeChatAPI(sandbox, APP_ID, APP_SECRET, storage.redis, backoff=0.01)
-    storage.settings = {"PUSH_TEMPLATE_ID": TEMPLATE, "NOTICE_TEMPLATE_ID": "tmpl_reminders"}
-    return storage
+def shop(shop: Storage) -> Storage:
+    """conftest's shop, with a push template and the shop's own reminder template."""
+    shop.settings = {"PUSH_TEMPLATE_ID": TEMPLATE, "NOTICE_TEMPLATE_ID": "tmpl_reminders"}
+    return shop
 
 
 def now() -> datetime:
