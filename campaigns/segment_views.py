@@ -3,11 +3,11 @@ the WeChat tags with their carriers per segment, 重新计算 (a snapshot now) a
 audit-logged), a segment's members 50 a page (optionally those carrying one tag), and why one
 customer is where they are.
 
-The counts now come from a one-minute Redis cache (segments.cached_overview), and the page says
-when they were computed; 重新计算 and a tag sync drop the cache. Openids are shown cut to 6
+The counts now come from a one-minute Redis cache (campaigns/segment_overview.py), and the page
+says when they were computed; 重新计算 and a tag sync drop the cache. Openids are shown cut to 6
 characters: a manager plans for groups, and a full id on a screen is one more copy of personal
-data. A customer's page is addressed by an opaque reference (segments.member_ref), so no openid
-reaches an access log or a Referer header."""
+data. A customer's page is addressed by an opaque reference (campaigns/member_refs.py), so no
+openid reaches an access log or a Referer header."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from flask import abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from campaigns import segments, tags
+from campaigns import member_refs, segment_overview, segments, tags
 from campaigns.segments import LABELS, SEGMENTS, STRATEGIES, Segment
 from console import audit_log
 from console.auth import client_address, current_account, get_db, get_redis, requires
@@ -48,7 +48,7 @@ def _secret() -> str:
 
 
 def _ref(openid: str) -> str:
-    return segments.member_ref(openid, _secret())
+    return member_refs.member_ref(openid, _secret())
 
 
 def sparkline(points: Sequence[tuple[str, int]], label: str) -> Markup:
@@ -78,14 +78,14 @@ def overview():
     """Counts now (cached a minute, with when they were computed) beside the stored daily
     snapshots, and each WeChat tag's carriers per segment."""
     db = get_db()
-    found = segments.cached_overview(db, get_redis(), _now(), _thresholds())
+    found = segment_overview.cached_overview(db, get_redis(), _now(), _thresholds())
     history = segments.trend(db, TREND_DAYS)
     days = [day for day, _ in next(iter(history.values()), [])]
     return render_template(
         "campaigns_segments/overview.html", segments=SEGMENTS, labels=LABELS,
         now_counts=found.counts, tag_counts=found.tags,
         computed_at=shanghai_text(found.computed_at, "%Y-%m-%d %H:%M:%S"),
-        cache_seconds=segments.OVERVIEW_TTL, history=history, days=days,
+        cache_seconds=segment_overview.OVERVIEW_TTL, history=history, days=days,
         lines={s: sparkline(history[s], LABELS[s]) for s in SEGMENTS},
         strategies=STRATEGIES, thresholds=_thresholds(), trend_days=TREND_DAYS,
         last_at=shanghai_text(segments.last_snapshot_at(db)),
@@ -103,7 +103,7 @@ def recompute():
                      target="segments", address=client_address(),
                      **{segment.value: count for segment, count in found.items()})
     db.commit()
-    segments.invalidate_overview(get_redis())
+    segment_overview.invalidate_overview(get_redis())
     total = sum(found.values())
     return redirect(url_for("campaign_segments.overview",
                             notice=f"已重新计算：共{total}位顾客，今日客群数量已更新"))
@@ -169,8 +169,8 @@ def show_members(key: str):
 @requires("campaigns")
 def explain(ref: str):
     """Why this customer is in their segment, and how a message could reach them now. `ref`
-    is segments.member_ref's: a raw openid, or a reference made under another key, is 404."""
-    openid = segments.openid_of(ref, _secret())
+    is member_refs.member_ref's: a raw openid, or a reference made under another key, is 404."""
+    openid = member_refs.openid_of(ref, _secret())
     found = segments.explain(get_db(), openid, _now(), _thresholds()) if openid else None
     if found is None:
         abort(404)

@@ -23,27 +23,17 @@ console's explanation and the nightly counts can never disagree.
 
 Counts are snapshotted once per Shanghai day (`snapshot_job`, registered hourly) and on demand
 from the console (`write_snapshot`), into `campaign_segment_counts`, for the trend. The console's
-overview (`cached_overview`: the counts now, and per WeChat tag) is kept in Redis for a minute:
-a pass over 100,000 customers takes seconds, and a manager reloading the page should not pay
-it each time. 重新计算 and a tag sync drop it (`invalidate_overview`).
+overview of the counts now is campaigns/segment_overview.py (cached in Redis for a minute).
 
 WeChat user tags (campaigns/tags.py, synced from WeChat) are one more fact: a customer's tag
 names show in their explanation, and a segment's members can be narrowed to one tag.
 
-The console addresses a customer by an opaque reference (`member_ref`), never by the openid
-itself, so openids stay out of access logs and Referer headers.
+The console addresses a customer by an opaque reference (campaigns/member_refs.py), never by
+the openid itself.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import functools
-import hashlib
-import hmac
-import json
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,9 +41,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import redis as redis_lib
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -560,139 +547,6 @@ def _fact_lines(facts: Facts, now: datetime, thresholds: Thresholds) -> list[str
     if facts.tags:
         lines.append(f"微信标签：{'、'.join(facts.tags)}")
     return lines
-
-
-# --- opaque references to a customer ---------------------------------------------------------
-
-#: Separates this use of the app's secret from every other (sessions, CSRF).
-_REF_CONTEXT = b"campaigns.segments.member_ref"
-_REF_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
-
-
-@functools.lru_cache(maxsize=4)
-def _sealer(secret: str) -> AESSIV:
-    # AES-256-SIV takes a 64-byte key: derived from the secret, for this purpose only
-    return AESSIV(hmac.new(secret.encode(), _REF_CONTEXT, hashlib.sha512).digest())
-
-
-def member_ref(openid: str, secret: str) -> str:
-    """The console's address of a customer: the openid sealed with a key derived from the
-    app's SECRET_KEY (AES-SIV: deterministic, so a customer keeps one address, and
-    authenticated, so a made-up or altered reference opens nothing). Openids stay out of
-    access logs and Referer headers, and the page needs no lookup table to find the customer."""
-    sealed = _sealer(secret).encrypt(openid.encode(), [_REF_CONTEXT])
-    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode()
-
-
-def openid_of(ref: str, secret: str) -> str | None:
-    """The openid `member_ref` sealed into `ref`; None for anything it did not make (a raw
-    openid, a reference made under another secret, a tampered one)."""
-    if not _REF_SHAPE.match(ref or ""):
-        return None
-    try:
-        sealed = base64.urlsafe_b64decode(ref + "=" * (-len(ref) % 4))
-        return _sealer(secret).decrypt(sealed, [_REF_CONTEXT]).decode()
-    except (InvalidTag, ValueError, binascii.Error):  # UnicodeDecodeError is a ValueError
-        return None
-
-
-# --- the console's overview, cached ----------------------------------------------------------
-
-#: How long the overview's counts are served from Redis before they are computed again.
-OVERVIEW_TTL = 60
-OVERVIEW_KEY = "campaigns:segments:overview"
-#: Bumped to drop every cached overview at once, whatever thresholds it was made with.
-OVERVIEW_GENERATION = "campaigns:segments:overview:generation"
-
-
-@dataclass(frozen=True)
-class TagCounts:
-    """One WeChat tag and how many of its carriers each segment holds."""
-
-    id: int
-    name: str
-    counts: dict[Segment, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass(frozen=True)
-class Overview:
-    """The counts now, per segment and per tag × segment, and when they were computed."""
-
-    counts: dict[Segment, int]
-    tags: tuple[TagCounts, ...]
-    computed_at: datetime
-    cached: bool = False  # served from Redis (computed earlier, at computed_at)
-
-
-def overview(db: Session, now: datetime,
-             thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Overview:
-    """Every segment's count and every stored tag's count per segment, in one pass."""
-    found = dict.fromkeys(SEGMENTS, 0)
-    by_tag: dict[int, dict[Segment, int]] = {}
-    for member in classify_all(db, now, thresholds):
-        found[member.segment] += 1
-        for tag_id in member.tag_ids:
-            by_tag.setdefault(tag_id, dict.fromkeys(SEGMENTS, 0))[member.segment] += 1
-    return Overview(found, tuple(
-        TagCounts(tag.id, tag.name, by_tag.get(tag.id, dict.fromkeys(SEGMENTS, 0)))
-        for tag in tags.all_tags(db)), as_utc(now))
-
-
-def _overview_key(client: redis_lib.Redis, thresholds: Thresholds) -> str:
-    generation = int(client.get(OVERVIEW_GENERATION) or 0)
-    t = thresholds
-    return (f"{OVERVIEW_KEY}:{generation}:"
-            f"{t.active_orders_per_month}-{t.active_window_days}-{t.dormant_days}")
-
-
-def _dump(found: Overview) -> str:
-    return json.dumps({
-        "at": found.computed_at.isoformat(),
-        "counts": {s.value: n for s, n in found.counts.items()},
-        "tags": [[t.id, t.name, {s.value: n for s, n in t.counts.items()}]
-                 for t in found.tags]}, ensure_ascii=False)
-
-
-def _parse(raw: bytes | str) -> Overview:
-    data = json.loads(raw)
-    return Overview(
-        {Segment(k): int(n) for k, n in data["counts"].items()},
-        tuple(TagCounts(int(i), str(name), {Segment(k): int(n) for k, n in counts.items()})
-              for i, name, counts in data["tags"]),
-        as_utc(datetime.fromisoformat(data["at"])), cached=True)
-
-
-def cached_overview(db: Session, client: redis_lib.Redis, now: datetime,
-                    thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
-                    ttl: int = OVERVIEW_TTL) -> Overview:
-    """`overview` from Redis when one made with these thresholds is under `ttl` seconds old
-    and nothing dropped it since; else computed now and kept. Redis trouble only costs the
-    computation."""
-    try:
-        key = _overview_key(client, thresholds)
-        raw = client.get(key)
-    except redis_lib.RedisError:
-        key, raw = "", None
-    if raw:
-        try:
-            return _parse(raw)
-        except (ValueError, KeyError, TypeError):  # unreadable: computed and stored afresh
-            pass
-    found = overview(db, now, thresholds)
-    if key:
-        with contextlib.suppress(redis_lib.RedisError):
-            client.set(key, _dump(found), ex=ttl)
-    return found
-
-
-def invalidate_overview(client: redis_lib.Redis) -> None:
-    """Drop every cached overview (重新计算, a tag sync): the next visit computes afresh. A
-    computation already under way stores under the old generation, which nobody reads."""
-    client.incr(OVERVIEW_GENERATION)
 
 
 # --- daily snapshot and trend ---------------------------------------------------------------

@@ -252,10 +252,10 @@ def sync(storage: Any, now: datetime | None = None) -> SyncResult:
     finally:
         storage.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then "
                            "redis.call('DEL', KEYS[1]) end", 1, LOCK_KEY, me)
-    # imported here: segments imports this module's models
-    from campaigns import segments
+    # imported here: segment_overview imports this module (through segments too)
+    from campaigns import segment_overview
 
-    segments.invalidate_overview(storage.redis)
+    segment_overview.invalidate_overview(storage.redis)
     log.info("wechat tag sync: %s", result.audit())
     return result
 

@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import func, select
 
 from bot.wechat_api import WeChatAPI
-from campaigns import segments, tags
+from campaigns import member_refs, segment_overview, segments, tags
 from campaigns.segments import Segment
 from campaigns.tags import TagMember, WeChatTag
 from console.audit_log import AuditEntry
@@ -249,7 +249,7 @@ def test_a_segments_members_narrowed_by_tag_and_counted(storage):
         assert segments.count_tagged(db, Segment.DORMANT, 7, NOW) == 2
         assert segments.count_tagged(db, Segment.FIRST_ORDER, 7, NOW) == 1
         assert segments.count_tagged(db, Segment.ACTIVE, 7, NOW) == 0
-        view = segments.overview(db, NOW)
+        view = segment_overview.overview(db, NOW)
     assert view.counts[Segment.DORMANT] == 5
     (vip,) = view.tags
     # o-unknown is tagged at WeChat but not a customer the shop knows: not counted
@@ -261,16 +261,16 @@ def test_a_segments_members_narrowed_by_tag_and_counted(storage):
 
 def test_member_refs_are_opaque_stable_and_open_only_under_their_key():
     secret = "k" * 40
-    ref = segments.member_ref("oABCDEFG-007", secret)
+    ref = member_refs.member_ref("oABCDEFG-007", secret)
     assert "oABCDEFG" not in ref and re.fullmatch(r"[A-Za-z0-9_-]+", ref)
-    assert segments.member_ref("oABCDEFG-007", secret) == ref
-    assert segments.member_ref("oABCDEFG-008", secret) != ref
-    assert segments.openid_of(ref, secret) == "oABCDEFG-007"
-    assert segments.openid_of(ref, "x" * 40) is None
+    assert member_refs.member_ref("oABCDEFG-007", secret) == ref
+    assert member_refs.member_ref("oABCDEFG-008", secret) != ref
+    assert member_refs.openid_of(ref, secret) == "oABCDEFG-007"
+    assert member_refs.openid_of(ref, "x" * 40) is None
     tampered = ref[:-2] + ("AA" if ref[-2:] != "AA" else "BB")
-    assert segments.openid_of(tampered, secret) is None
+    assert member_refs.openid_of(tampered, secret) is None
     for junk in ("oABCDEFG-007", "", "a" * 500, "../../etc", ref + "="):
-        assert segments.openid_of(junk, secret) is None
+        assert member_refs.openid_of(junk, secret) is None
 
 
 # --- the overview's cache -----------------------------------------------------------------
@@ -281,19 +281,20 @@ def test_the_overview_is_cached_a_minute_per_thresholds_until_dropped(storage):
     with storage.sessions.begin() as db:
         add_follower(db, "o-1", touched_days=200)
     with storage.sessions() as db:
-        first = segments.cached_overview(db, redis, NOW)
+        first = segment_overview.cached_overview(db, redis, NOW)
     with storage.sessions.begin() as db:
         add_follower(db, "o-2", touched_days=200)
     with storage.sessions() as db:
-        again = segments.cached_overview(db, redis, NOW + timedelta(seconds=30))
-        other = segments.cached_overview(db, redis, NOW, segments.Thresholds(dormant_days=300))
+        again = segment_overview.cached_overview(db, redis, NOW + timedelta(seconds=30))
+        other = segment_overview.cached_overview(db, redis, NOW,
+                                                 segments.Thresholds(dormant_days=300))
     assert (first.cached, first.counts[Segment.DORMANT]) == (False, 1)
     assert (again.cached, again.counts[Segment.DORMANT], again.computed_at) == (True, 1, NOW)
     assert (other.cached, other.counts[Segment.PROSPECT]) == (False, 2)  # its own key
-    assert 0 < redis.ttl(segments._overview_key(redis, segments.DEFAULT_THRESHOLDS)) <= 60
-    segments.invalidate_overview(redis)
+    assert 0 < redis.ttl(segment_overview._overview_key(redis, segments.DEFAULT_THRESHOLDS)) <= 60
+    segment_overview.invalidate_overview(redis)
     with storage.sessions() as db:
-        fresh = segments.cached_overview(db, redis, NOW + timedelta(seconds=40))
+        fresh = segment_overview.cached_overview(db, redis, NOW + timedelta(seconds=40))
     assert (fresh.cached, fresh.counts[Segment.DORMANT]) == (False, 2)
 
 
@@ -302,10 +303,10 @@ def test_a_tag_sync_drops_the_cached_overview(shop, tagged):
         for openid in VIP:
             add_follower(db, openid, touched_days=200)
     with shop.sessions() as db:
-        assert segments.cached_overview(db, shop.redis, NOW).tags == ()
+        assert segment_overview.cached_overview(db, shop.redis, NOW).tags == ()
     tags.sync(shop, NOW)
     with shop.sessions() as db:
-        after = segments.cached_overview(db, shop.redis, NOW)
+        after = segment_overview.cached_overview(db, shop.redis, NOW)
     assert not after.cached
     assert {t.name: t.counts[Segment.DORMANT] for t in after.tags} == \
         {"VIP": 7, "新客": 1, "星标组": 0}
