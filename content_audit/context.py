@@ -37,8 +37,21 @@ OWN_RANGE = re.compile(
     "(?:店|本店|我们家|我家|咱家|自家|我们店|店铺|我们)[^,;:!?。]{0,10}?(?:里|中|内|之中|当中)|这几|那几|"
     "(?:我们店|本店|店里|我们家)[^,;:!?。]{0,8}?(?:卖得|卖的|销量|回购)|"
     "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
-    "个型号|个尺码|个规格|个色号)|系列(?:里|中)|色号"
+    "个型号|个尺码|个规格|个色号)|系列(?:里|中)|色号|"
+    # a set the merchant names itself: 这组里, 那箱当中, 其中
+    "[这那](?:一|几)?(?:套|组|批|箱|盒|系列|堆|筐|篮|袋|份|拨)(?:里|中|当中|里面|之中)|其中"
 )
+
+
+def own_range(sentence: str) -> bool:
+    """The sentence scopes a comparison to the merchant's own range; 其中 only when the
+    sentence named no market before it (市面上的面霜很多，其中… stays a market claim)."""
+    match = OWN_RANGE.search(sentence)
+    if match is None:
+        return False
+    return match.group() != "其中" or not MARKET_SCOPE.search(sentence, 0, match.start())
+
+
 DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
@@ -55,6 +68,7 @@ STRONG_DENIALS = re.compile(
 #: Refusing to say a thing covers the whole proposition, 的 included: 我们不说自己的橙子最甜.
 SPEECH_DENIALS = re.compile(
     "(?:不说|不敢说|不会说|不能说|不好说|不敢讲|不讲|不吹|不敢吹|不夸|不敢夸|不号称|不标榜|不自称|"
+    "不是说|并不是说|不代表|并不代表|不等于|并不等于|不意味着|并不意味着|"
     "不(?:跟|和|与)[^,;:!?。]{0,6}比)[^,;:!?。]{0,10}$"
 )
 #: A customer's question, or what other shops say of themselves (别家说自己是第一).
@@ -66,7 +80,8 @@ REPORTED = re.compile(
 IMPOSTOR = re.compile("冒充|假冒|仿冒|骗子|诈骗|谣言|谣传|网传|传言|山寨")
 IMPOSTOR_DENIED = re.compile(
     "不是我们|不是本店|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
-    "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)"
+    "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)|"
+    "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
 #: 有人问能不能治鼻炎: the customer's question, not the merchant's claim.
 QUESTION_FORM = re.compile(
@@ -91,6 +106,11 @@ ENDED_AFTER = re.compile(
 DISMISSED_AFTER = re.compile(
     "^[^,;:!?。]{0,8}?[,;]?(?:那|这)(?:就)?(?:是|都是|纯属|叫)?(?:吹牛|骗人|忽悠|瞎说|胡说|乱说|夸大|"
     "假的|虚假宣传)"
+)
+#: 有商家找我们合作集赞送礼，我们拒绝了: the merchant turning down what it just named.
+TURNED_DOWN_AFTER = re.compile(
+    "^[^。!?;\n]{0,10}?(?:我们|本店|咱们|咱家|我家|小店)(?:从来|一直|也|都|当时|当然)?"
+    "(?:没(?:有)?(?:弄|搞|做|办|答应|同意|参与|接)|拒绝了|婉拒了|回绝了)"
 )
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个)?(?:说法|词|用语|宣传|字眼)"
@@ -191,7 +211,10 @@ def framed(text: str, start: int, end: int) -> bool:
     if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
         return True
     rest = text[end:]
-    return bool(DENIED_AFTER.search(rest) or DISMISSED_AFTER.match(rest) or ENDED_AFTER.match(rest))
+    return bool(
+        DENIED_AFTER.search(rest) or DISMISSED_AFTER.match(rest) or ENDED_AFTER.match(rest)
+        or TURNED_DOWN_AFTER.match(rest)
+    )
 
 
 # --- superlatives -----------------------------------------------------------------------------
@@ -201,11 +224,13 @@ _ZUI_CLEAN = re.compile(
     "佩服|心疼|怀念|"
     "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
     "容易|需要|值得注意|注意|担忧|头疼|麻烦|常用|常问|常被问|频繁|迟|晚|小起订|低消费|低起|低限度|"
+    "常(?:犯|错|出错|遇到|碰到|忽略|忘|搞错|踩|见|被|问|听到)|难(?!得|忘|求|找|寻|买|抢)|易错|易忽略|"
     "大限度|大程度|大化|好不要|好别|终"
 )
 _ZUI_MEASURE = re.compile(
-    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下|前|里|外|粗|细)"
-    "(?![薄巧便强])"
+    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下|前|里|外|粗|细|"
+    "老(?!牌|字号|店|品牌|味道|手艺))"
+    "(?![薄巧便]|强(?!度))"
 )
 _GRADED_VERB = "用吃喝看穿玩听闻卖戴抹涂擦睡坐开拍学做住"
 _WORD_ENDS = "的了吗啦呀哦么呢" + CLAUSE_END + "".join(QUOTES.values())
@@ -303,17 +328,55 @@ _FEELING = re.compile(
 )
 
 
+#: 长江是中国最长的河, 全球最大的沙漠: a fact of nature or geography, not a ranking of goods.
+_NATURE_FACT = re.compile(
+    "^(?:高|低|长|短|大|小|深|浅|宽|冷|热|干|古老|老)的?(?:山峰|峰|山|山脉|河|河流|江|湖|湖泊|海|海洋|"
+    "大洋|岛|岛屿|沙漠|高原|平原|盆地|瀑布|峡谷|冰川|火山|城市|国家|行星|恒星|动物|植物|树|鸟|湖泊)"
+)
+#: 新手爸爸最清楚, 过来人最有体会: people who know best, the customer's own experience.
+_KNOWS = re.compile("^(?:懂|了解|清楚|明白|知道|有体会|有感触|有发言权)")
+_PEOPLE_BEFORE = re.compile(
+    "(?:宝妈|妈妈|妈们|家长|爸爸|父母|老人|过来人|孕妈|新手妈妈|二胎妈妈|老师|学生|孩子|大家|"
+    "谁|打工人|上班族|学生党|吃货|老农|果农|茶农)(?:们)?(?:都|才|自己)?$"
+)
+#: 刚出炉的时候最香: when it tastes best, a timing tip.
+_WHEN_BEFORE = re.compile("(?:的时候|时候|的时|之时|那几天|那会儿|的那一刻)[^,;:!?。]{0,1}$")
+#: 密封冷藏最好, 倒挂晾干最好: how to keep or use it best, a tip (最好 then the clause ends).
+_HANDLING_BEFORE = re.compile(
+    "(?:放|存|存放|保存|储存|收纳|冷藏|冷冻|密封|泡|煮|蒸|炖|洗|手洗|晾|晾干|晒|浇水|浇|种|摘|食用|"
+    "饮用|冲泡|吃|喝|用|穿|戴|挂|摆|搭配|加|切)$"
+)
+#: 暖气调到20度，最省钱: a setting the merchant recommends, the best of its settings.
+_SET_TO = re.compile(
+    "(?:设|设置|设成|设在|设为|调到|调至|调成|调在|开到|定在|保持在|控制在|放到)"
+    "[0-9一二两三四五六七八九十]"
+)
+#: 最适合的月龄是6个月以上: the age a course or toy suits, a usage tip.
+_FITS_AGE = re.compile("^(?:适合|适宜)的?(?:年龄|年纪|月龄|年龄段|阶段|学段|年级)")
+
+
 def zui(text: str, start: int, end: int) -> Span | None:
     """最 + an evaluative word is a claim; 最 as a limit, time, spec, tip or feeling is not."""
     after = text[end:]
     before = clause_before(text, start)
+    if _NATURE_FACT.match(after):
+        return None  # 全球最大的沙漠: geography, whatever the scope word
     market = bool(MARKET_SCOPE.search(before))
-    if not market and OWN_RANGE.search(sentence_before(text, start)):
+    if not market and own_range(sentence_before(text, start)):
         return None
+    if not market and _KNOWS.match(after) and _PEOPLE_BEFORE.search(before):
+        return None  # 新手爸爸最清楚: the customer's experience
+    if not market and _WHEN_BEFORE.search(before):
+        return None  # 刚出炉的时候最香: the best moment, a tip
+    if not market and _SET_TO.search(sentence_before(text, start)) \
+            and not _GOODS_NAMED.search(before):
+        return None  # 调到20度，最省钱: the best of the settings it recommends
     if after.startswith("好"):
         rest = after[1:]
         if _PEOPLE.match(rest) and not market:
             return None
+        if not market and _HANDLING_BEFORE.search(before) and (not rest or rest[0] in CLAUSE_END):
+            return None  # 密封冷藏最好: how to keep it
         if market or (_zuihao_grades(rest) and (
             not before.endswith("的") or before.endswith("真的") or _graded_verb(rest)
         )):
@@ -339,8 +402,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None
     if _OWN_SUBJECT.search(before) and _PICKS_ITEM.match(after):
         return None  # the pick inside its own range: 店里最便宜的是基础款
-    if _FITS_TIME.match(after):
-        return None  # 最适合夏天穿: a timing tip
+    if _FITS_TIME.match(after) or _FITS_AGE.match(after):
+        return None  # 最适合夏天穿, 最适合的月龄: a timing tip
     if _ZUI_CLEAN.match(after) or _ZUI_TIP_NOUN.match(after[1:]):
         return None
     if _FEELING.match(after) or (_OWN_FEELING.match(after) and _SPEAKER.search(before)):
@@ -367,6 +430,12 @@ _ORDINAL_NEXT = re.compile(
 )
 
 
+#: 第一位登上月球的人, 中国第一位获奖的作家: a fact about a person in history, not a market
+#: rank (中国第一个获得认证的品牌 stays one).
+_FIRST_PERSON = re.compile(
+    "^(?:个|位|名)[^,;:!?。]{0,12}?的[一-龥]{0,2}?(?:人|君主|皇帝|帝王|国王|女王|王朝|朝代|科学家|发明家|作家|诗人|"
+    "画家|宇航员|航天员|探险家|运动员|女性|男性|华人|中国人|总统|首相)"
+)
 _EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年级|班里|测验")
 _PLACE_NEXT = re.compile("^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学)")
 
@@ -377,6 +446,8 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
     hit = text[start:end]
     if _PLACE_NEXT.match(text[end:]):
         return None
+    if hit.endswith("第一") and _FIRST_PERSON.match(text[end:]):
+        return None  # 第一位登上月球的人: history
     if hit not in ("第一", "第一名"):
         return start, end  # 销量第一, 全网第一: ranking by construction
     if "第二" in text or "第2" in text:
@@ -432,6 +503,8 @@ _WIDE_SCOPE = re.compile(
 def market_only(text: str, start: int, end: int) -> Span | None:
     """唯一, 首家, 首款 claim something only about a market (全网唯一, 业内首家)."""
     before = clause_before(text, start)
+    if not MARKET_SCOPE.search(before[-8:]) and own_range(sentence_before(text, start)):
+        return None  # 礼盒里8种口味，其中唯一带坚果的是抹茶味: inside its own range
     if text[start:end] == "唯一" and _OWN_OUTLET.match(text[end:]) \
             and not _WIDE_SCOPE.search(before[-8:]):
         return None  # 本店是这个品牌在本市唯一的授权经销商
@@ -464,7 +537,9 @@ _ABSOLUTE_CLEAN = re.compile(
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
-    "私自|偷|擅自|把您的|把你的)"
+    "私自|偷|擅自|把您的|把你的)|"
+    # what it sends or sells: 绝对不会把旧货寄给您
+    "^(?:不会|不)[^,;:!?。]{0,6}?(?:发给|寄给|卖给|拿给|给大家|给您|给你|给顾客)"
 )
 _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
@@ -486,8 +561,22 @@ def absolute(text: str, start: int, end: int) -> Span | None:
 
 
 _TOOL_NEXT = re.compile(
-    "^(?:胶|表|钥匙|扳手|充|遥控|轮|工具|插座|转换|接头|螺丝刀|开关|夹|刀|钳|笔)"
+    "^(?:胶|表|钥匙|扳手|充|遥控|轮|工具|插座|转换|接头|螺丝刀|开关|夹|刀|钳|笔|指示剂|试纸|试剂|溶剂|"
+    "角尺|尺|铣|铣头|卡盘|支架|锁扣)"
 )
+
+
+_MERCHANT_IN_CLAIM = re.compile("我们|本店|小店|店家|商家|客服|咱们|咱家|我家|我司")
+
+
+def not_own_conduct(text: str, start: int, end: int) -> Span | None:
+    """再小的订单我们也不会怠慢: what the merchant itself will or will not do, no promise
+    about the goods."""
+    if _MERCHANT_IN_CLAIM.search(text, start, end) or _MERCHANT_SUBJECT.search(
+        clause_before(text, start)
+    ):
+        return None
+    return start, end
 
 
 def tool_name(text: str, start: int, end: int) -> Span | None:
@@ -556,10 +645,18 @@ _NOT_A_CONDITION = re.compile(
 )
 
 
+#: 分享一下我们怎么腌咸菜: the merchant showing something, no one asked to pass it on.
+_SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
+_TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
+
+
 def customer_shares(text: str, start: int, end: int) -> Span | None:
     """The customer sharing or forwarding; not the merchant sharing a recipe, not 已转给售后,
     not thanks for what customers shared."""
     if _MERCHANT_SHARES.search(text[:start]) or _FORWARD_INSIDE.match(text[end:]):
+        return None
+    if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \
+            and not _TO_OTHERS.search(clause_after(text, end)):
         return None
     return not_a_condition(text, start, end)
 
@@ -613,13 +710,19 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 
 _MEDICAL_ADVICE = re.compile(
     "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|(?<!不用再)(?<!不用)"
-    "(?<!不必)(?<!比)去医院|慎用|禁用|忌用|"
+    "(?<!不必)(?<!比)(?<!省得)(?<!免得)去医院|慎用|禁用|忌用|"
     "医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
 
+#: 治不好颈椎病, 治不了: "cannot treat", the merchant's own disclaimer.
+_CANNOT_TREAT = re.compile("(?:治疗|医治|治)(?:不了|不好|不住)")
+
+
 def medical_advice(text: str, start: int, end: int) -> Span | None:
     """降压药 named in a drug-interaction warning, or advice to see a doctor, claims nothing."""
+    if _CANNOT_TREAT.match(text, start):
+        return None
     return None if _MEDICAL_ADVICE.search(sentence_around(text, start, end)) else (start, end)
 
 
@@ -627,9 +730,16 @@ _POLICY = re.compile("(?:积分|会员|优惠券|券|余额|储值|会员卡|权
 _THANKS = re.compile("谢谢|感谢|多谢")
 
 
+#: 所有批次都能扫溯源码查到产地: how anyone can check the goods, no promise about them.
+_LOOKUP = re.compile("扫码|扫一扫|查询|查验|核验|验证|溯源|追溯|查备案|查真伪|查证|查到")
+
+
 def not_policy(text: str, start: int, end: int) -> Span | None:
-    """会员积分永久有效 is the shop's own policy, not a promise about the goods."""
-    return None if _POLICY.search(clause_before(text, start)) else (start, end)
+    """会员积分永久有效 is the shop's own policy, not a promise about the goods; nor is a way
+    to look the goods up."""
+    if _POLICY.search(clause_before(text, start)) or _LOOKUP.search(clause_after(text, end)):
+        return None
+    return start, end
 
 
 def not_thanks(text: str, start: int, end: int) -> Span | None:
@@ -660,6 +770,7 @@ CHECKERS: dict[str, Checker] = {
     "customer_shares": customer_shares,
     "not_a_condition": not_a_condition,
     "not_programme": not_programme,
+    "not_own_conduct": not_own_conduct,
 }
 
 

@@ -83,6 +83,7 @@ def read_back(norm: Normalized) -> Normalized:
     text = norm.text
     if not _LATIN.search(text) or not _LATIN_BY_CJK.search(text):
         return norm
+    origin = norm.original_indices()
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -106,21 +107,19 @@ def read_back(norm: Normalized) -> Normalized:
             right = end
         if left < cursor:
             continue
-        for index in range(cursor, left):
-            pieces.append(text[index])
-            starts.append(norm.original_index(index))
-            ends.append(starts[-1])
+        pieces.append(text[cursor:left])
+        starts += origin[cursor:left]
+        ends += origin[cursor:left]
         pieces.append(char)
-        starts.append(norm.original_index(start))
-        ends.append(norm.original_index(end - 1))
+        starts.append(origin[start])
+        ends.append(origin[end - 1])
         cursor = right
         changed = True
     if not changed:
         return norm
-    for index in range(cursor, len(text)):
-        pieces.append(text[index])
-        starts.append(norm.original_index(index))
-        ends.append(starts[-1])
+    pieces.append(text[cursor:])
+    starts += origin[cursor:]
+    ends += origin[cursor:]
     return type(norm)(
         "".join(pieces), norm.folded, norm.folded_positions, tuple(starts), tuple(ends)
     )

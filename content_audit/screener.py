@@ -114,9 +114,20 @@ class Screener:
                 )
                 self._automaton.add_word(key, (key, tuple(roles), mask))
         self._automaton.make_automaton()
+        # Where each allow phrase holds a term of its own rule (最 at 0 in 最近): the hits it
+        # covers are then known from the phrase's position alone, with no spans compared.
+        self._covers: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {}
+        for rule in ruleset.rules:
+            if rule.kind == "word":
+                terms = {normalize_pattern(term) for term in rule.terms} - {""}
+                for phrase in map(normalize_pattern, rule.allow):
+                    self._covers[phrase, rule.id] = tuple(
+                        (offset, len(term)) for term in terms for offset in _offsets(term, phrase)
+                    )
         self._homophones = HomophoneChannel(
             [rule for rule in ruleset.rules if rule.kind == "homophone"]
         )
+        self._passed = Verdict("pass", (), ruleset.version)  # immutable: one serves every pass
         self._suggestions: dict[str, str] = {}
         # Suggested rewrites are offered only if they pass the same rules themselves.
         for rule in ruleset.rules:
@@ -136,7 +147,7 @@ class Screener:
                 for start, end, rule, term in self._homophones.find(norm.text, scope)
             ]
         if not hits:
-            return Verdict("pass", (), self.ruleset.version)
+            return self._passed
         flags = [self._flag(original, norm, hit) for hit in _one_per_claim(hits)]
         return verdict_of(_dedupe(flags), self.ruleset.version)
 
@@ -156,8 +167,8 @@ class Screener:
         if not wanted and not self._unanchored:
             return []  # most copy stops here: nothing, or only allow phrases or half a pair
         words: list[_Hit] = []
-        allows: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        pairs: dict[str, dict[str, list[_Hit]]] = defaultdict(lambda: defaultdict(list))
+        covered: set[tuple[int, int, str]] = set()  # (start, end, rule id) of allowed hits
+        pairs: dict[str, dict[str, list[_Hit]]] = {}
         anchored: list[str] = list(self._unanchored)
         for end, (key, roles, mask) in found:
             if not mask & wanted:
@@ -169,13 +180,18 @@ class Screener:
                 if role == "hit":
                     words.append(_Hit(start, end + 1, rule, key))
                 elif role == "allow":
-                    allows[rule.id].append((start, end + 1))
+                    for offset, length in self._covers[key, rule.id]:
+                        covered.add((start + offset, start + offset + length, rule.id))
                 elif role == "anchor":
                     if rule.id not in anchored:
                         anchored.append(rule.id)
                 else:
-                    pairs[rule.id][role].append(_Hit(start, end + 1, rule, key))
-        hits = self._word_hits(text, words, allows) if words else []
+                    pairs.setdefault(rule.id, {}).setdefault(role, []).append(
+                        _Hit(start, end + 1, rule, key)
+                    )
+        if covered:  # 最 inside 最近, 第一 inside 第一次: the rule's own allow phrase covers it
+            words = [hit for hit in words if (hit.start, hit.end, hit.rule.id) not in covered]
+        hits = self._word_hits(text, words) if words else []
         if pairs:
             hits += self._sentence_hits(text, pairs)
         for rule_id in anchored:
@@ -184,13 +200,9 @@ class Screener:
                 hits += self._regex_hits(text, rule, pattern)
         return hits
 
-    def _word_hits(
-        self, text: str, hits: list[_Hit], allows: dict[str, list[tuple[int, int]]]
-    ) -> list[_Hit]:
+    def _word_hits(self, text: str, hits: list[_Hit]) -> list[_Hit]:
         kept: list[_Hit] = []
         for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
-            if any(a <= hit.start and hit.end <= b for a, b in allows.get(hit.rule.id, ())):
-                continue
             if any(
                 k.rule.category == hit.rule.category and k.start <= hit.start and hit.end <= k.end
                 for k in kept
@@ -293,6 +305,11 @@ def _one_per_claim(hits: list[_Hit]) -> list[_Hit]:
     return kept
 
 
+def _offsets(term: str, phrase: str) -> list[int]:
+    """Every index at which `term` occurs in `phrase`, overlapping ones included."""
+    return [i for i in range(len(phrase) - len(term) + 1) if phrase.startswith(term, i)]
+
+
 def _clause_end(text: str, start: int, limit: int) -> int:
     stop = start
     while stop < min(len(text), limit) and text[stop] not in CLAUSE_END:
@@ -379,7 +396,29 @@ def _word_end_if_aligned(text: str, hit: _Hit) -> int | None:
 def _is_whole_word(text: str, hit: _Hit) -> bool:
     """A one-character term (送, 赠) counts only as a word of its own, not inside 送货."""
     if hit.end - hit.start > 1:
-        return _word_end_if_aligned(text, hit) is not None
+        return _block_edge(text, hit.start) or _word_end_if_aligned(text, hit) is not None
+    if _block_edge(text, hit.start) and _block_edge(text, hit.end):
+        return True  # 送 between punctuation: a block of one character
     return any(
         span == (hit.start, hit.end) for span in _tokens_around(text, hit.start, hit.end)
+    )
+
+
+def _block_edge(text: str, index: int) -> bool:
+    """True when jieba starts a word at `index` whatever its dictionary says, so the window
+    need not be segmented (segmenting is most of the cost of a sharing candidate).
+
+    jieba cuts its input into blocks at every character outside its word class (punctuation,
+    spaces, most symbols) and segments each block on its own; a character outside the class
+    is a word by itself (but for a CR LF pair). So the start and the end of the text, and any
+    index where the character before or after is outside the class, are word boundaries.
+    """
+    import jieba
+
+    if index == 0 or index == len(text):
+        return True
+    if text[index - 1 : index + 1] == "\r\n":
+        return False
+    return not (
+        jieba.re_han_default.match(text[index - 1]) and jieba.re_han_default.match(text[index])
     )

@@ -161,3 +161,85 @@ def test_the_widened_context_rules_clear_clean_uses(text):
 )
 def test_the_widened_rules_still_flag_the_claims_beside_them(text, category):
     assert categories(text) == [category]
+
+
+# The classes the context rules were widened by after the eighth blind set (eval/README.md).
+# Again our own examples of each class; none is a line of any evaluation set.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a denial of what something implies; warnings about impostors; an offer turned down
+        "标签上写的是产地，不代表我们的茶是最贵的",
+        "有骗子冒充本店发集赞送礼的链接，千万别点",
+        "去年有人劝我们做转发抽奖，我们拒绝了",
+        # a set the merchant names itself; which item of its own range
+        "礼盒一共8种口味，其中唯一一种带坚果的是抹茶味",
+        "春季那批里最抢手的是浅蓝色",
+        # 最 as frequency, difficulty, nature, knowing, timing, handling, setting, spec, age
+        "初学者最常问的是怎么调音",
+        "第三单元最难理解的是虚拟语气",
+        "长江是中国最长的河",
+        "新手爸爸最清楚了，夜里换尿布最怕手忙脚乱",
+        "烤红薯刚出炉的时候最好吃",
+        "茶叶密封后放冰箱冷藏最好",
+        "冬天把暖气调到20度，最省钱",
+        "这根绳子最大拉力是200公斤",
+        "园子里最老的那棵梨树有八十岁了",
+        "绘画启蒙最适合的年龄是4岁左右",
+        # history, technical terms, the merchant's own content and conduct, cannot-treat
+        "他是中国第一位获得这个奖的作家",
+        "实验室用的万能试纸可以粗测酸碱",
+        "今天给大家录了段视频，分享一下我们怎么腌咸菜",
+        "旧批次已经下架，绝对不会寄给大家",
+        "我们卖的是枕头，治不好颈椎病，不舒服请就医",
+        "每个批次都能用溯源码扫码查到产地",
+        # the new guarantee and medical patterns stay off ordinary copy
+        "这双鞋走一天脚也不疼",
+        "这茶跟喝中药一样苦，怕苦慎拍",
+        "比药店还便宜一半",
+        "不用打农药，虫子靠人工捉",
+        "谁都可以报名，什么都不用带",
+        "怎么搭都不出错，通勤约会都合适",
+        "再小的订单我们也不会怠慢",
+        "头发一定要吹干再睡",
+        "路上漏了包赔，拍照联系客服",
+        "选礼物再也不头疼了",
+    ],
+)
+def test_the_eighth_round_context_rules_clear_clean_uses(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # the market stays a market, and goods stay goods
+        ("市面上的面霜很多，其中最好用的就是我们家", "superlative"),
+        ("这是全网最老牌的茶庄", "superlative"),
+        ("这款空调最省电", "superlative"),
+        ("中国第一个获得有机认证的大米品牌", "superlative"),
+        ("分享一下到朋友圈就送小样", "induced_sharing"),
+        # an ailment that goes away, a reading that drops, medicine or a doctor no longer needed
+        ("这款茶喝了三天，咽炎就好了", "medical_claim"),
+        ("抹上一晚，湿疹就消下去了", "medical_claim"),
+        ("喝了一个月，尿酸都降下来了", "medical_claim"),
+        ("用了这个枕头，我爸的降压药都停了", "medical_claim"),
+        ("比吃降压药还管用", "medical_claim"),
+        ("宝宝吃了一冬天，医院都没去过", "medical_claim"),
+        ("孩子穿了矫正鞋，扁平足一年就正过来了", "medical_claim"),
+        ("这款牙膏能把口腔里的细菌全部杀死", "medical_claim"),
+        ("用了以后肚子就不胀气了", "medical_claim"),
+        # everyday absolute guarantees
+        ("这款面膜谁用都不会过敏", "absolute_guarantee"),
+        ("这口锅用多少年都不会坏", "absolute_guarantee"),
+        ("吃了我们的钙片，孩子个子一定会长高", "absolute_guarantee"),
+        ("保准你一个月瘦十斤", "absolute_guarantee"),
+        ("一点副作用都没有，放心吃", "absolute_guarantee"),
+        ("手表从三楼摔下去也不会坏", "absolute_guarantee"),
+        ("100%能看到皮肤变白", "absolute_guarantee"),
+    ],
+)
+def test_the_eighth_round_rules_flag_the_claims_beside_them(text, category):
+    assert categories(text) == [category]

@@ -120,3 +120,65 @@ def test_copy_with_nothing_to_drop_is_left_as_it_is():
     text = "今日上新,限时99元包邮。"
     assert normalize(text).text == text
     assert normalize(text).original_span(0, len(text)) == (0, len(text))
+
+
+def _fold_with_the_whole_table(text: str) -> str:
+    """The fold as it was before the common marks were replaced directly (the reference)."""
+    import unicodedata
+
+    from content_audit.normalize import _table
+
+    quick = text.translate(_table())
+    if unicodedata.is_normalized("NFKC", quick) and len(quick.casefold()) == len(text):
+        return quick.casefold()
+    return "".join(
+        unicodedata.normalize("NFKC", char).casefold().translate(_table()) for char in text
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今日上新，限时99元包邮；满199减20：先到先得！还有吗？（限量）～１００％",
+        "國家級工藝，ＮＯ．１！",
+        "最👍好，蕞强？",
+        "ﬁne ß，Ｔｏｐ　１",
+        "降血táng，ＺＵＩ好",
+        "",
+    ],
+)
+def test_replacing_the_common_marks_folds_like_the_whole_table(text):
+    from content_audit.normalize import _fold
+
+    assert _fold(text)[0] == _fold_with_the_whole_table(text)
+
+
+def test_the_one_set_test_after_folding_holds_every_character_a_later_step_acts_on():
+    from content_audit.normalize import _LOOKALIKE_CHARS, _MAY_DROP, _after_folding
+
+    found = _after_folding()
+    for code in range(0x10000):
+        char = chr(code)
+        acted_on = bool(
+            _MAY_DROP.match(char) or _LOOKALIKE_CHARS.match(char) or char == "_"
+            or "a" <= char <= "z"
+        )
+        assert bool(found.match(char)) == acted_on, hex(code)
+    assert found.match("🙂")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["最 好的面霜", "ß最👍好 ﬁ 国·家·级", "全网\u200b最佳，第 1 名", "ＮＯ．１ ß 人气", "今日上新"],
+)
+def test_all_original_indices_at_once_agree_with_one_at_a_time(text):
+    norm = normalize(text)
+    assert norm.original_indices() == [norm.original_index(i) for i in range(len(norm.text))]
+
+
+def test_a_syllable_read_back_after_dropped_separators_points_at_the_syllable():
+    text = "ß 全·网 zui好"
+    norm = normalize(text)
+    assert norm.text == "ss 全网最好"
+    spelled = [text[slice(*norm.original_span(i, i + 1))] for i in range(len(norm.text))]
+    assert spelled == ["ß", "ß", " ", "全", "网", "zui", "好"]

@@ -121,3 +121,36 @@ def test_bad_rules_are_refused_with_a_reason():
 def test_empty_and_odd_input_pass_without_error():
     for text in ["", " ", "\u200b", "🙂🙂", "\x00", "a" * 10_000]:
         assert screen(text).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "转发朋友圈即可领取小样；转发到群，送红包！",
+        "iPhone15 送 AirPods，关注@小店 领取 100%好评",
+        "第1名ss，最 好用 的面霜，抽奖\n送货上门\r\n送",
+        "转发·朋友圈🙂送#1礼品_送",
+    ],
+)
+def test_a_block_edge_is_a_word_start_in_jiebas_segmentation(text):
+    """The shortcut that spares segmenting the window says nothing jieba would not."""
+    from content_audit.screener import _block_edge, _tokens_around
+
+    for index in range(len(text)):
+        if _block_edge(text, index):
+            starts = {start for start, _ in _tokens_around(text, index, index + 1)}
+            assert index in starts, (text, index)
+            if _block_edge(text, index + 1):
+                assert (index, index + 1) in _tokens_around(text, index, index + 1)
+
+
+def test_a_hit_inside_its_rules_allow_phrase_passes_and_one_beside_it_is_flagged():
+    rule = rule_from_dict(
+        {"id": "t.first", "kind": "word", "terms": ["第一", "好"], "category": "superlative",
+         "severity": "block", "allow": ["第一次", "好好"]}
+    )
+    screener = Screener(RuleSet("t", (rule,)))
+    assert screener.screen("第一次来").verdict == "pass"
+    assert screener.screen("好好好").verdict == "pass"  # overlapping allow phrases
+    assert [(f.start, f.end) for f in screener.screen("第一次第一").flags] == [(3, 5)]
+    assert [(f.start, f.end) for f in screener.screen("好好，好").flags] == [(3, 4)]
