@@ -56,7 +56,7 @@ DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
     "不能|无法|不属于|不宣称|不存在|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
-    "别信|不要相信|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制)"
+    "别信|别相信|不要相信|不要信|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
     "[^,;:!?。的]{0,4}$"
 )
 #: A denial that still asserts: 不是第一的我们不进货.
@@ -73,7 +73,7 @@ SPEECH_DENIALS = re.compile(
 )
 #: A customer's question, or what other shops say of themselves (别家说自己是第一).
 REPORTED = re.compile(
-    "问|咨询|(?:别家|别人家|同行|人家|有人|(?:有的|有些|不少|很多|某些|一些)"
+    "问|咨询|(?:您|你)(?:说|提到|讲|看到)的|(?:别家|别人家|同行|人家|有人|(?:有的|有些|不少|很多|某些|一些)"
     "(?:店|店铺|商家|卖家|机构|品牌|厂家))[^,;:!?。]{0,4}?(?:说|号称|自称|宣传|承诺)"
 )
 #: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
@@ -228,7 +228,7 @@ _ZUI_CLEAN = re.compile(
     "大限度|大程度|大化|好不要|好别|终"
 )
 _ZUI_MEASURE = re.compile(
-    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下|前|里|外|粗|细|"
+    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下(?!饭|酒)|前|里|外|粗|细|"
     "老(?!牌|字号|店|品牌|味道|手艺))"
     "(?![薄巧便]|强(?!度))"
 )
@@ -333,6 +333,11 @@ _NATURE_FACT = re.compile(
     "^(?:高|低|长|短|大|小|深|浅|宽|冷|热|干|古老|老)的?(?:山峰|峰|山|山脉|河|河流|江|湖|湖泊|海|海洋|"
     "大洋|岛|岛屿|沙漠|高原|平原|盆地|瀑布|峡谷|冰川|火山|城市|国家|行星|恒星|动物|植物|树|鸟|湖泊)"
 )
+#: 国标允许标注的最高档, 法规规定的最低含量: the end of a scale a rule or standard sets.
+_SCALE_LIMIT = re.compile(
+    "(?:允许|规定|准许|限定|限制|要求|可以|能)(?:标注|标示|标识|标|使用|添加|申报|评定|达到)?的?$"
+)
+_SCALE_END = re.compile("^(?:高|低|大|小)(?:档|级|等级|值|限|限值|标准|含量|浓度|倍数|一档|一级)")
 #: 新手爸爸最清楚, 过来人最有体会: people who know best, the customer's own experience.
 _KNOWS = re.compile("^(?:懂|了解|清楚|明白|知道|有体会|有感触|有发言权)")
 _PEOPLE_BEFORE = re.compile(
@@ -361,6 +366,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
     before = clause_before(text, start)
     if _NATURE_FACT.match(after):
         return None  # 全球最大的沙漠: geography, whatever the scope word
+    if _SCALE_LIMIT.search(before) and _SCALE_END.match(after):
+        return None  # 标签允许标注的最高档: the top of a scale a rule defines, not a rank
     market = bool(MARKET_SCOPE.search(before))
     if not market and own_range(sentence_before(text, start)):
         return None
@@ -452,7 +459,7 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
         return start, end  # 销量第一, 全网第一: ranking by construction
     if "第二" in text or "第2" in text:
         return None
-    if text[start : start + 3] == "第一名" and _EXAM.search(clause_before(text, start)):
+    if text[start : start + 3] == "第一名" and _EXAM.search(sentence_before(text, start)):
         return None  # 模考第一名的作文: a pupil's place in a class test
     if hit == "第一" and _ORDINAL_NEXT.match(text[end:]):
         before = clause_before(text, start)
@@ -468,9 +475,18 @@ _NAME_NEXT = re.compile(
 )
 
 
+#: Champion冠军, Royal皇家: a Latin brand name followed by its Chinese rendering.
+_LATIN_NAME_BEFORE = re.compile(
+    "(?<![A-Za-z])(?!(?:top|best|king|first|number|world|no)$)[A-Za-z]{4,}$", re.IGNORECASE
+)
+
+
 def name(text: str, start: int, end: int) -> Span | None:
-    """A brand, model or interface word (至尊版, 冠军牌, 首选项) is a name, not a claim."""
-    return None if _NAME_NEXT.match(text[end:]) else (start, end)
+    """A brand, model or interface word (至尊版, 冠军牌, 首选项, Champion冠军) is a name, not a
+    claim."""
+    if _NAME_NEXT.match(text[end:]) or _LATIN_NAME_BEFORE.search(text, max(0, start - 16), start):
+        return None
+    return start, end
 
 
 _CHAMPION_FACT = re.compile(
@@ -538,6 +554,9 @@ _ABSOLUTE_CLEAN = re.compile(
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
     "私自|偷|擅自|把您的|把你的)|"
+    # passing goods off or cheating on weight: 绝对不会用陈茶冒充新茶
+    "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
+    "偷工减料|造假|作假|调包|掉包|注水)|"
     # what it sends or sells: 绝对不会把旧货寄给您
     "^(?:不会|不)[^,;:!?。]{0,6}?(?:发给|寄给|卖给|拿给|给大家|给您|给你|给顾客)"
 )
@@ -711,7 +730,7 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 _MEDICAL_ADVICE = re.compile(
     "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|(?<!不用再)(?<!不用)"
     "(?<!不必)(?<!比)(?<!省得)(?<!免得)去医院|慎用|禁用|忌用|"
-    "医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
+    "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
 

@@ -243,3 +243,39 @@ def test_the_eighth_round_context_rules_clear_clean_uses(text):
 )
 def test_the_eighth_round_rules_flag_the_claims_beside_them(text, category):
     assert categories(text) == [category]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the merchant promising not to pass goods off or cheat on weight: its own dealing
+        "这批大米绝对不会以次充好，每袋都足秤",
+        # a Latin brand name followed by its Chinese rendering
+        "Winner冠军运动袜正品，吊牌齐全",
+        # the end of a scale a rule or standard sets
+        "新规允许标注的最高等级是五星",
+        # a pupil's place in a competition the sentence names
+        "小明参加了区里的书法比赛，拿了初中组第一名，恭喜！",
+        # denials: 别相信, 也不送, and the customer's own words quoted back
+        "我们不做这种承诺，请别相信任何包过的说法",
+        "我们不搞转发送礼，也不送集赞奖品",
+        "你说的冠军款其实是别的店卖的，我们没有卖过",
+        # pointing the customer to a pharmacy
+        "我们这是日用款，想要医用的请到药店购买",
+    ],
+)
+def test_the_ninth_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款辣椒酱最下饭", "superlative"),
+        ("全网最下酒的花生米", "superlative"),
+        ("这瓶精华坚持用一个月100%淡纹", "absolute_guarantee"),
+        ("这款是best冠军单品", "superlative"),
+    ],
+)
+def test_the_ninth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
