@@ -182,6 +182,19 @@ MOVES = {"pause": (("on",), "paused", "暂停"), "resume": (("paused",), "on", "
          "end": (("on", "paused"), "ended", "结束")}
 
 
+def audit_fields(campaign: BargainCampaign) -> dict[str, object]:
+    """What the audit log keeps of a campaign as created (the console and the API record the
+    same)."""
+    return {"title": campaign.title, "sku_id": campaign.sku_id, "floor_fen": campaign.floor_fen,
+            "helpers_needed": campaign.helpers_needed,
+            "hours_per_launch": campaign.hours_per_launch,
+            "starts_at": as_utc(campaign.starts_at).isoformat(),
+            "ends_at": as_utc(campaign.ends_at).isoformat(),
+            "stock_quota": campaign.stock_quota,
+            "reserve_at_launch": campaign.reserve_at_launch,
+            "new_customers_only": campaign.new_customers_only}
+
+
 def _move(db: Session, campaign_id: int, move: str, now: datetime) -> BargainCampaign:
     """One conditional UPDATE, so two managers clicking at once cannot both move it.
 

@@ -212,16 +212,8 @@ def create_campaign():
         db.rollback()
         return _form_page(form, str(error))
     audit_log.record(db, "bargain.create", actor=current_account(),
-                     target=f"bargain:{campaign.id}", title=campaign.title,
-                     sku_id=campaign.sku_id, floor_fen=campaign.floor_fen,
-                     helpers_needed=campaign.helpers_needed,
-                     hours_per_launch=campaign.hours_per_launch,
-                     starts_at=as_utc(campaign.starts_at).isoformat(),
-                     ends_at=as_utc(campaign.ends_at).isoformat(),
-                     stock_quota=campaign.stock_quota,
-                     reserve_at_launch=campaign.reserve_at_launch,
-                     new_customers_only=campaign.new_customers_only,
-                     address=client_address())
+                     target=f"bargain:{campaign.id}", address=client_address(),
+                     **bargain_manager.audit_fields(campaign))
     db.commit()
     return redirect(url_for("bargain_admin.show_campaign", campaign_id=campaign.id,
                             notice=f"已创建砍价活动「{campaign.title}」"))
@@ -514,15 +506,8 @@ def api_create() -> Response | tuple[Response, int]:
         db.rollback()
         return api.api_error(400, "invalid", str(error))
     audit_log.record(db, "bargain.create", actor=actor, target=f"bargain:{campaign.id}",
-                     title=campaign.title, sku_id=campaign.sku_id, floor_fen=campaign.floor_fen,
-                     helpers_needed=campaign.helpers_needed,
-                     hours_per_launch=campaign.hours_per_launch,
-                     starts_at=as_utc(campaign.starts_at).isoformat(),
-                     ends_at=as_utc(campaign.ends_at).isoformat(),
-                     stock_quota=campaign.stock_quota,
-                     reserve_at_launch=campaign.reserve_at_launch,
-                     new_customers_only=campaign.new_customers_only,
-                     address=client_address(), via="api")
+                     address=client_address(), via="api",
+                     **bargain_manager.audit_fields(campaign))
     db.commit()
     response = jsonify(_campaign_json(campaign, now))
     response.status_code = 201
