@@ -784,24 +784,9 @@ def _record(db: Session, call: _Call, outcome: _Outcome, now: datetime,
         counts["sent"] += len(ids)
         return
     if call.channel == "subscribe" and (code is None or code in LOOK_UP_CODES) \
-            and _attempts(db, ids[0]) >= MAX_ATTEMPTS:  # no end in sight: give up, may have gone
-        for delivery_id in ids:
-            _settle(db, delivery_id, {"state": "unknown", "reason": UNKNOWN_REASON,
-                                      "error_code": code, "error": outcome.message[:200],
-                                      "lease_until": None})
-        counts["unknown"] += len(ids)
-        return
-    if call.channel == "subscribe" and (code is None or code in LOOK_UP_CODES) \
             and not _has_opt_in(db, call.openids[0], call.template_id):
         # WeChat refuses a notice without an opt-in: sending again tells whether this went
-        check_at = now + (CHECK_AFTER if code is None else _backoff(db, ids[0]))
-        for delivery_id in ids:
-            _settle(db, delivery_id, {"state": "planned", "lease_until": None,
-                                      "error_code": LOOK_UP_CODE, "reason": PROBE_REASON,
-                                      "error": outcome.message[:200],
-                                      "not_before": push_rules.next_allowed(call.quiet,
-                                                                           check_at)})
-        counts["probe"] += len(ids)
+        _probe_again(db, call, outcome, now, counts)
         return
     if code == 0 or (call.channel == "mass" and code == MASS_DUPLICATE):
         for delivery_id in ids:
@@ -870,6 +855,26 @@ def _retry(db: Session, delivery_id: int, code: int | None, message: str, now: d
     _settle(db, delivery_id, {"state": "planned", "lease_until": None, "error_code": code,
                               "not_before": push_rules.next_allowed(quiet, later)})
     counts["retry"] += 1
+
+
+def _probe_again(db: Session, call: _Call, outcome: _Outcome, now: datetime,
+                 counts: Counter[str]) -> None:
+    """A subscription notice in doubt whose customer has no other opt-in: planned again as a
+    probe after its wait (CHECK_AFTER after no answer, the back-off after -1), or, after
+    MAX_ATTEMPTS calls, given up on as `unknown` (the first may have gone)."""
+    code, ids = outcome.code, call.ids
+    values: dict[str, Any] = {"lease_until": None, "error": outcome.message[:200]}
+    if _attempts(db, ids[0]) >= MAX_ATTEMPTS:
+        values.update(state="unknown", reason=UNKNOWN_REASON, error_code=code)
+        counts["unknown"] += len(ids)
+    else:
+        check_at = now + (CHECK_AFTER if code is None else _backoff(db, ids[0]))
+        # a probe's code is -1 whatever happened, so its resend spends no opt-in
+        values.update(state="planned", reason=PROBE_REASON, error_code=LOOK_UP_CODE,
+                      not_before=push_rules.next_allowed(call.quiet, check_at))
+        counts["probe"] += len(ids)
+    for delivery_id in ids:
+        _settle(db, delivery_id, values)
 
 
 def _not_called(db: Session, call: _Call, started: datetime, counts: Counter[str]) -> None:
