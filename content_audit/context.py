@@ -59,6 +59,8 @@ DENIALS = re.compile(
     "别信|别相信|不要相信|不要信|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
     "[^,;:!?。的]{0,4}$"
 )
+#: 不 right before a guarantee word (不包过, 从不保本) refuses it.
+_BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 #: A denial that still asserts: 不是第一的我们不进货.
 ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)")
 #: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
@@ -206,6 +208,8 @@ def framed(text: str, start: int, end: int) -> bool:
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
     ) and not SELF_ANSWER.search(text, end, end + 20):
         return True
+    if text[start] in "包保稳" and _BARE_DENIAL.search(before):
+        return True  # 我们不包过, 不保本: the guarantee refused
     if _ASKED_AND_DENIED.match(text[end:]):
         return True  # 冠军同款？不是的: a question the merchant answers no
     if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
@@ -345,7 +349,10 @@ _PEOPLE_BEFORE = re.compile(
     "谁|打工人|上班族|学生党|吃货|老农|果农|茶农)(?:们)?(?:都|才|自己)?$"
 )
 #: 刚出炉的时候最香: when it tastes best, a timing tip.
-_WHEN_BEFORE = re.compile("(?:的时候|时候|的时|之时|那几天|那会儿|的那一刻)[^,;:!?。]{0,1}$")
+_WHEN_BEFORE = re.compile(
+    "(?:的时候|时候|的时|之时|那几天|那会儿|的那一刻|(?:了|后|以后|之后)再(?:吃|喝|用|泡|煮|炖|蒸|切))"
+    "[^,;:!?。]{0,1}$"
+)
 #: 密封冷藏最好, 倒挂晾干最好: how to keep or use it best, a tip (最好 then the clause ends).
 _HANDLING_BEFORE = re.compile(
     "(?:放|存|存放|保存|储存|收纳|冷藏|冷冻|密封|泡|煮|蒸|炖|洗|手洗|晾|晾干|晒|浇水|浇|种|摘|食用|"
@@ -443,6 +450,7 @@ _FIRST_PERSON = re.compile(
     "^(?:个|位|名)[^,;:!?。]{0,12}?的[一-龥]{0,2}?(?:人|君主|皇帝|帝王|国王|女王|王朝|朝代|科学家|发明家|作家|诗人|"
     "画家|宇航员|航天员|探险家|运动员|女性|男性|华人|中国人|总统|首相)"
 )
+_BATCH_NEXT = re.compile("^(?:批|届|期|轮)")
 _EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年级|班里|测验")
 _PLACE_NEXT = re.compile("^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学)")
 
@@ -455,6 +463,8 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
         return None
     if hit.endswith("第一") and _FIRST_PERSON.match(text[end:]):
         return None  # 第一位登上月球的人: history
+    if hit.endswith("第一") and _BATCH_NEXT.match(text[end:]):
+        return None  # 全国第一批示范村: the first batch of a designation, no rank
     if hit not in ("第一", "第一名"):
         return start, end  # 销量第一, 全网第一: ranking by construction
     if "第二" in text or "第2" in text:
@@ -610,7 +620,9 @@ _SERVICE = re.compile(
     "退款|退货|赔付|补发|联系|答复|解答|跟进|售价|价钱|原价|全新|未拆|卫生|干净|秩序|公平|透明|"
     "每个人|每位|每一位|每一单|每单|您的|你的|顾客的|买到|买得到|发出|响应|批改|答疑|作业|保质期|临期|"
     "送检|检测|查询|备案|客服|在线|时效|现摘|现发|现做|现烤|现杀|现磨|现采|当季|吃上|吃到|抢到|用上|"
-    "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达"
+    "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达|"
+    # after-sales: 保证坏单包赔, 保证在保修期内免费更换
+    "坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换"
 )
 
 
@@ -646,7 +658,7 @@ def not_service(text: str, start: int, end: int) -> Span | None:
 # --- sharing ----------------------------------------------------------------------------------
 
 _MERCHANT_SHARES = re.compile(
-    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再)$"
+    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再|免费|无偿)$"
 )
 _FORWARD_INSIDE = re.compile("^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)")
 
@@ -666,6 +678,10 @@ _NOT_A_CONDITION = re.compile(
 
 #: 分享一下我们怎么腌咸菜: the merchant showing something, no one asked to pass it on.
 _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
+#: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
+#: unless a gift rides on the sharing.
+_GROUP_BUY = re.compile("拼团|成团|参团|开团|砍价|帮砍|砍一刀")
+_GIFT = re.compile("红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样")
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
 
 
@@ -677,6 +693,9 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
     if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \
             and not _TO_OTHERS.search(clause_after(text, end)):
         return None
+    if _GROUP_BUY.search(clause_around(text, start, end)) \
+            and not _GIFT.search(sentence_around(text, start, end)):
+        return None  # 邀请好友拼团，三人成团即可发货: the shop's own group buy
     return not_a_condition(text, start, end)
 
 
@@ -745,7 +764,10 @@ def medical_advice(text: str, start: int, end: int) -> Span | None:
     return None if _MEDICAL_ADVICE.search(sentence_around(text, start, end)) else (start, end)
 
 
-_POLICY = re.compile("(?:积分|会员|优惠券|券|余额|储值|会员卡|权益|链接|地址)$")
+_POLICY = re.compile(
+    "(?:积分|会员|优惠券|券|余额|储值|会员卡|权益|链接|地址|回放|录播|课程|网课|视频课|资料|账号|兑换码|"
+    "礼品卡|购物卡|学习卡|权限|观看权限|听课权限)$"
+)
 _THANKS = re.compile("谢谢|感谢|多谢")
 
 

@@ -279,3 +279,50 @@ def test_the_ninth_round_clean_uses_stay_clean(text):
 )
 def test_the_ninth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # after-sales commitments: damaged goods and warranty repairs are the shop's service
+        "我们保证烂果包赔，拍照找客服就行",
+        "保证在质保期内免费维修",
+        # an ordinal batch of an official designation
+        "本村入选全国第一批美丽乡村示范村",
+        # entitlements of the shop's own service last as long as it says
+        "录播课程永久有效，随时回看",
+        # the guarantee refused outright
+        "我们不包过，只负责把课讲好",
+        # a class that does not open is refunded: the shop's own dealing, no result promised
+        "满8人开班，不满8人全额退款",
+        # the merchant sharing free material
+        "这些食谱都是免费分享的，大家随意看",
+        # the shop's own group buy is out of the standard's scope
+        "邀请朋友一起拼团，两人成团就发货",
+        # a moment to eat it, a tip
+        "香蕉放到有点斑点了再吃最香",
+        # a quantity delivered is a delivery commitment
+        "认养一只羊，保底30斤羊肉，不够补足",
+    ],
+)
+def test_the_tenth_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款药膏专治反复长痘", "medical_claim"),
+        ("这双鞋是今年的断货王", "superlative"),
+        ("这款茶喝半个月老胃病就能断根", "absolute_guarantee"),
+        ("这贴膏药比吃药管用", "medical_claim"),
+        ("特供人民大会堂的小米", "authority"),
+        ("报了我们的班，上了就能考进全校前五十", "absolute_guarantee"),
+        ("这块电池用八年不衰减", "absolute_guarantee"),
+        ("孩子的成绩百分百提sheng", "absolute_guarantee"),
+        ("宝宝喝了这奶粉，一整个冬天都没感冒", "medical_claim"),
+        ("我们班包过，不过退费", "absolute_guarantee"),
+    ],
+)
+def test_the_tenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
