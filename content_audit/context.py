@@ -56,7 +56,7 @@ DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
     "不能|无法|不属于|不宣称|不存在|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
-    "别信|别相信|不要相信|不要信|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
+    "别信|别相信|不要相信|不要信|别把|不要把|勿把|不能把|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
     "[^,;:!?。的]{0,4}$"
 )
 #: 不 right before a guarantee word (不包过, 从不保本) refuses it.
@@ -350,7 +350,8 @@ _PEOPLE_BEFORE = re.compile(
 )
 #: 刚出炉的时候最香: when it tastes best, a timing tip.
 _WHEN_BEFORE = re.compile(
-    "(?:的时候|时候|的时|之时|那几天|那会儿|的那一刻|(?:了|后|以后|之后)再(?:吃|喝|用|泡|煮|炖|蒸|切))"
+    "(?:的时候|时候|的时|之时|那几天|那会儿|的那一刻|(?:了|后|以后|之后)再(?:吃|喝|用|泡|煮|炖|蒸|切)|"
+    "(?:软|熟|透|凉|冰|化|放凉|回软|变软|出沙)了)"
     "[^,;:!?。]{0,1}$"
 )
 #: 密封冷藏最好, 倒挂晾干最好: how to keep or use it best, a tip (最好 then the clause ends).
@@ -452,7 +453,11 @@ _FIRST_PERSON = re.compile(
 )
 _BATCH_NEXT = re.compile("^(?:批|届|期|轮)")
 _EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年级|班里|测验")
-_PLACE_NEXT = re.compile("^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学)")
+_PLACE_NEXT = re.compile(
+    "^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学|"
+    # institutions named by number: 第一百货, 第一人民医院, 第一中学
+    "百货|人民医院|医院|附属|商场|食品厂|机床厂|纺织厂)"
+)
 
 
 def ordinal(text: str, start: int, end: int) -> Span | None:
@@ -487,7 +492,8 @@ _NAME_NEXT = re.compile(
 
 #: Champion冠军, Royal皇家: a Latin brand name followed by its Chinese rendering.
 _LATIN_NAME_BEFORE = re.compile(
-    "(?<![A-Za-z])(?!(?:top|best|king|first|number|world|no)$)[A-Za-z]{4,}$", re.IGNORECASE
+    "(?<![A-Za-z])(?!(?:top|best|king|first|number|world|no)[(（]?$)[A-Za-z]{4,}[(（]?$",
+    re.IGNORECASE,
 )
 
 
@@ -502,14 +508,19 @@ def name(text: str, start: int, end: int) -> Span | None:
 _CHAMPION_FACT = re.compile(
     "(?:世界|奥运|全运|亚运|比赛|大赛|获得|拿过|夺得|夺冠|赛事|国家队)[^,;:!?。]{0,4}$|(?:赛|杯)$"
 )
+_GUESS_BEFORE = re.compile("(?:猜中|猜对|竞猜|预测|押中|猜)$")
+_CONTEST = re.compile("杯|决赛|联赛|比赛|赛季|奥运|锦标赛|大赛|球赛")
 _PERSON = re.compile("恭喜|学员|同学|选手|老师|教练|小朋友|孩子|队员")
 
 
 def champion(text: str, start: int, end: int) -> Span | None:
-    """冠军 of a real competition (拿过全国冠军的教练, 恭喜朵朵拿到围棋赛冠军) is a fact
-    about a person."""
+    """冠军 of a real competition (拿过全国冠军的教练, 恭喜朵朵拿到围棋赛冠军, 猜中欧洲杯
+    冠军) is a fact about a person or a match."""
     before = clause_before(text, start)
-    if _CHAMPION_FACT.search(before) or _PERSON.search(sentence_before(text, start)):
+    sentence = sentence_before(text, start)
+    if _CHAMPION_FACT.search(before) or _PERSON.search(sentence):
+        return None
+    if _GUESS_BEFORE.search(before) and _CONTEST.search(sentence):
         return None
     return start, end
 
@@ -701,7 +712,7 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
 
 #: 不关注也可以直接导航过来: the same thing is had without following or sharing.
 _ALSO_WITHOUT = re.compile(
-    "不(?:关注|转发|分享|转|点赞|晒)(?:的话|的朋友|的)?[^,;:!?。]{0,3}?(?:也|一样|照样|同样|照常|依然|仍然)"
+    "(?:不|没|没有|未)(?:关注|转发|分享|转|点赞|晒)(?:的话|的朋友|的)?[^,;:!?。]{0,3}?(?:也|一样|照样|同样|照常|依然|仍然)"
     "[^,;:!?。]{0,2}?(?:可以|能|行|可|不影响|没关系|正常|享|领|买|下单|参与|看)"
 )
 
@@ -712,6 +723,10 @@ _NO_REWARD = re.compile(
 )
 _EITHER_WAY = re.compile(
     "(?:转不转|分不分享|关不关注|关注不关注|转发不转发|转没转|关没关注|晒不晒)[^,;:!?。]{0,3}都"
+)
+#: 不用截图也不用集赞: the only conditions there could be, waived.
+_CONDITION_WAIVED = re.compile(
+    "(?:不用|不需要|无需|不必|不要求|不强制|用不着)[^,;:!?。]{0,3}(?:截图|集赞|点赞|转发|分享|关注)"
 )
 _SHARE_REFUSED = re.compile("不(?:转|分享|关注|晒|发|点赞|邀请|拉)")
 _REWARD_LEFT = re.compile("送|领|返|抽奖|红包|奖|优惠|免费|积分|解锁|才能|才可|即可|就能|就可以")
@@ -739,16 +754,20 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
     sentence_end = _SENTENCE_MARK.search(text, end)
     # from the character before: the 关注 of 不关注也能… is no condition either
     rest = text[max(0, start - 1) : sentence_end.start() if sentence_end else len(text)]
-    if _ALSO_WITHOUT.search(rest) or _reward_denied(sentence_around(text, start, end)):
+    sentence = sentence_around(text, start, end)
+    if _ALSO_WITHOUT.search(rest) or _reward_denied(sentence):
         return None
+    if _CONDITION_WAIVED.search(sentence) and not _GIFT.search(sentence):
+        return None  # 可以转给朋友，不用截图也不用集赞: sharing asked for nothing
     return start, end
 
 
 # --- medical ----------------------------------------------------------------------------------
 
 _MEDICAL_ADVICE = re.compile(
-    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|(?<!不用再)(?<!不用)"
-    "(?<!不必)(?<!比)(?<!省得)(?<!免得)去医院|慎用|禁用|忌用|"
+    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|"
+    # advice to go, not a customer's story of a check-up (去医院复查，医生都说…)
+    "(?:请|建议|及时|尽快|应该|应当|需要|要|务必|还是|最好|先|赶紧|马上|就)[^,;:!?。]{0,3}去医院|慎用|禁用|忌用|"
     "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
@@ -783,6 +802,15 @@ def not_policy(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: 不转发这条，成绩永远提不上去: a threat for not sharing, no guarantee about goods.
+_SHARING_THREAT = re.compile("不(?:转发|转|分享|扩散)")
+
+
+def not_a_threat(text: str, start: int, end: int) -> Span | None:
+    """永远 in a threat for not sharing (不转发…永远…) is the sharing rule's business."""
+    return None if _SHARING_THREAT.search(sentence_before(text, start)) else (start, end)
+
+
 def not_thanks(text: str, start: int, end: int) -> Span | None:
     """点赞过千了，谢谢大家: thanks for likes, no reward asked."""
     return None if _THANKS.search(sentence_around(text, start, end)) else (start, end)
@@ -797,6 +825,7 @@ def aligned(text: str, start: int, end: int) -> Span | None:
 CHECKERS: dict[str, Checker] = {
     "aligned": aligned,
     "not_policy": not_policy,
+    "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,
     "zui": zui,

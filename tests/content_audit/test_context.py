@@ -326,3 +326,51 @@ def test_the_tenth_round_clean_uses_stay_clean(text):
 )
 def test_the_tenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a process term on food, not a medical claim
+        "鲜奶经过巴氏杀菌，开盒后请冷藏",
+        # the customer told not to treat food as medicine
+        "红枣就是零食，别把它当药吃",
+        # a store named by its number
+        "取货点在第一百货大楼东门",
+        # a guess about a match
+        "世界杯期间猜对冠军的顾客送饮料一瓶",
+        # nothing asked in return for sharing
+        "直播回放可以转给朋友看，不用截图也不用点赞",
+        "没关注的朋友也可以直接下单，一样发货",
+        # ripe fruit tastes best: a tip
+        "芒果放到软了最好吃",
+        # a Latin brand with its Chinese rendering in brackets
+        "Victory（胜利）牌羽毛球拍，正品授权",
+    ],
+)
+def test_the_eleventh_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a customer's story of a check-up is still the merchant's claim
+        ("一位顾客喝了三个月，胃病基本好了，去医院复查医生都很惊讶", "medical_claim"),
+        ("喝了两个月，体检时血糖从8点多降到了5", "medical_claim"),
+        ("用了这个坐垫，腰椎间盘突出再也没发作过", "medical_claim"),
+        ("这款护膝穿上以后，医院都不用去了", "medical_claim"),
+        ("这款足贴比吃止痛药还管用", "medical_claim"),
+        ("同价位的蓝牙耳机，别家根本比不上", "superlative"),
+        ("整个县城找不出第二家这种口味", "superlative"),
+        ("这款跑鞋在跑步圈没对手", "superlative"),
+        ("这家的手艺在全市数一数二", "superlative"),
+        ("机身用了航天级钛合金", "authority"),
+        ("这套茶具作为国礼赠送给过外国元首", "authority"),
+        ("零基础21天过六级", "absolute_guarantee"),
+        ("这床被子钻绒算我的", "absolute_guarantee"),
+        ("不转发这条，今年的运气永远好不了", "induced_sharing"),
+    ],
+)
+def test_the_eleventh_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
