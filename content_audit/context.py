@@ -30,7 +30,8 @@ QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
 MARKET_SCOPE = re.compile(
     "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
-    "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界"
+    "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
+    "十里八乡|方圆"
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
 OWN_RANGE = re.compile(
@@ -284,6 +285,11 @@ _GRADE_AFTER = re.compile(
 _PRICE_BEFORE = re.compile(
     "(?:价格|价|售价|价钱|报价|性价比|折扣|优惠|口碑|人气|销量|评分|好评率|回购率)$"
 )
+#: A clause that sets a time or a step before 最好 closes it: a tip.
+_TIP_BEFORE = re.compile(
+    "(?:内|以内|之内|之前|以前|开封后|吃完|喝完|用完|(?:热|加热|复热|冲泡|饮用|食用|烘烤|烤|煮|蒸|炖|泡)时)"
+    "[^,;:!?。]{0,8}$"
+)
 _TIP_TIME = re.compile("(?:内|以内|之内|之前|以前|开封后|趁|吃完|喝完|用完)")
 #: 最适合的存放温度: the best way to keep or use it, a tip.
 _ZUI_TIP_NOUN = re.compile(
@@ -298,7 +304,7 @@ _SETTING = re.compile(
 )
 #: 这个季节最适合种菠菜: the season or hour that suits a task, not the goods ranked.
 _TIMING_BEFORE = re.compile(
-    "(?:季节|时候|时节|月份|时期|节气|春天|夏天|秋天|冬天|春季|夏季|秋季|冬季|早上|上午|中午|下午|"
+    "(?:季节|时候|时节|月份|时期|节气|春天|夏天|秋天|冬天|春季|夏季|秋季|冬季|秋冬|春夏|初春|深秋|盛夏|隆冬|入秋|入冬|换季|早上|上午|中午|下午|"
     "晚上|睡前|饭后|饭前|晴天|阴天|[0-9一二三四五六七八九十]+月(?:份)?)[^,;:!?。]{0,2}$"
 )
 _TIMING_TASK = re.compile(f"^(?:适合|适宜)[^{CLAUSE_END}的]{{1,6}}(?:[{CLAUSE_END}]|$)")
@@ -390,6 +396,10 @@ def zui(text: str, start: int, end: int) -> Span | None:
         rest = after[1:]
         if _PEOPLE.match(rest) and not market:
             return None
+        if not market and (not rest or rest[0] in CLAUSE_END) and (
+            _TIP_BEFORE.search(before) or _SETTING.search(before)
+        ):
+            return None  # 三天内吃完风味最好, 复热时烤5分钟口感最好: how to enjoy it
         if not market and _HANDLING_BEFORE.search(before) and (not rest or rest[0] in CLAUSE_END):
             return None  # 密封冷藏最好: how to keep it
         if market or (_zuihao_grades(rest) and (
@@ -406,9 +416,11 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None if tip and not market else _widened(text, start, end)
     if market:
         return _widened(text, start, end)
+    if "趁" in sentence_before(text, start):
+        return None  # 趁露水没干摘的最水灵: the moment to pick or eat it
     if _OPTION_ANSWER.match(after) or _OWN_PART_ANSWER.match(after):
         return None  # the comparison is inside the merchant's own options or field
-    if _FITS.match(after) and _SETTING.search(before):
+    if _FITS.match(after) and (_SETTING.search(before) or _TIMING_BEFORE.search(before)):
         return None
     if _TIMING_BEFORE.search(before) and _TIMING_TASK.match(after) \
             and not _GOODS_NAMED.search(clause_after(text, end)):
@@ -497,11 +509,18 @@ _LATIN_NAME_BEFORE = re.compile(
 )
 
 
+_CALLED_A_NAME = re.compile(
+    "是(?:品牌|我们|厂家|官方)?的?(?:系列名|系列的名字|型号名|型号|品牌名|产品名|款名|名字|商品名)"
+)
+
+
 def name(text: str, start: int, end: int) -> Span | None:
     """A brand, model or interface word (至尊版, 冠军牌, 首选项, Champion冠军) is a name, not a
     claim."""
     if _NAME_NEXT.match(text[end:]) or _LATIN_NAME_BEFORE.search(text, max(0, start - 16), start):
         return None
+    if _CALLED_A_NAME.search(clause_after(text, end)):
+        return None  # 至尊玫瑰套盒是品牌的系列名: the copy itself says it is a name
     return start, end
 
 
@@ -590,11 +609,19 @@ _ABSOLUTE_CLAIM = re.compile(
 )
 
 
+_OTHER_SHOPS = re.compile("别家|别处|别的店|别人家|其他家|其他店|同价位|同行|外面")
+_NOT_FOUND = (
+    "找不到", "拿不到", "买不到", "喝不到", "吃不到", "见不到", "做不到", "比不上", "比不了",
+)
+
+
 def absolute(text: str, start: int, end: int) -> Span | None:
     """绝对 promising safety or effect; not 绝对湿度, not 绝对不会泄露您的信息."""
     after = text[end:]
     if _ABSOLUTE_CLEAN.match(after) or _ABSOLUTE_SERVICE.match(after):
         return None
+    if _OTHER_SHOPS.search(clause_before(text, start)) and after.startswith(_NOT_FOUND):
+        return None  # 别家绝对拿不到: a comparison with the market, the superlative rule's
     if _MERCHANT_SUBJECT.search(clause_before(text, start)):
         return None  # 我们绝对不会把您的照片外传: a commitment about its own conduct
     return _widened(text, start, end, 4) if _ABSOLUTE_CLAIM.match(after) else None
@@ -633,7 +660,9 @@ _SERVICE = re.compile(
     "送检|检测|查询|备案|客服|在线|时效|现摘|现发|现做|现烤|现杀|现磨|现采|当季|吃上|吃到|抢到|用上|"
     "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达|"
     # after-sales: 保证坏单包赔, 保证在保修期内免费更换
-    "坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换"
+    "坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换|"
+    # delivery dates and the course's own routine: 保证节前到, 保证每节课都有课后反馈
+    "前到|到达|渠道|进货|反馈|课后|每节课"
 )
 
 
@@ -645,13 +674,17 @@ _OWN_PRICE = re.compile("(?:我们|我家|本店|店里|咱家)的?(?:价格|价
 _ADVICE_BEFORE = re.compile("(?:最好|建议|请|要|需要|务必|尽量|注意|记得|一定要)$")
 
 
+#: 保证是100%牛肉, 保证所有奶粉都是…: vouching for what the goods are.
+_VOUCHES = re.compile("保证[^,;:!?。]{0,10}?(?:是|都是|全是|均为|均是|全部是|为)")
+
+
 def not_service(text: str, start: int, end: int) -> Span | None:
     """保证24小时内发货 is the merchant's commitment about its service, not a result promised;
     保证是100%牛肉 vouches for what the goods are."""
     claim = text[start:end] + clause_after(text, end)
     if _OWN_PRICE.search(clause_before(text, start)):
         return None  # 我们的价格保证一个月内不涨: a commitment about its own prices
-    if _SERVICE.search(claim) or claim.startswith(("保证是", "保证都是", "保证为")):
+    if _SERVICE.search(claim) or _VOUCHES.match(claim):
         return None
     if text[:start].endswith(
         ("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能", "很难", "难以", "不好")
@@ -746,7 +779,10 @@ def _reward_denied(sentence: str) -> bool:
 
 def not_a_condition(text: str, start: int, end: int) -> Span | None:
     """关注店铺不是领券的前提, 不关注也能进直播间, 分享不返现: the merchant saying following
-    or sharing is not required for what it offers, or earns nothing."""
+    or sharing is not required for what it offers, or earns nothing; 已经关注的宝妈 names
+    who is addressed."""
+    if text[:start].endswith(("已经", "已")) and text[end : end + 1] == "的":
+        return None
     if _NOT_A_CONDITION.search(clause_after(text, end)) or _THANKS.search(
         clause_before(text, start)
     ):

@@ -374,3 +374,48 @@ def test_the_eleventh_round_clean_uses_stay_clean(text):
 )
 def test_the_eleventh_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the copy says the word is a series name
+        "帝王蟹礼盒里的“至尊”是品牌的系列名，不代表等级",
+        # vouching for where the goods come from, and a delivery date
+        "我们保证每一箱车厘子都是从正规口岸进口的",
+        "20号前下单保证元旦前到",
+        # what the course does promise, after a hedge
+        "成绩因人而异，我们保证的是每节课都有课后反馈",
+        # how to enjoy it: a time or a step closes the clause
+        "开封后一周内吃完口感最好",
+        "加热时微波炉高火1分钟味道最好",
+        "初春喝最合适",
+        "趁清早摘的黄瓜最脆",
+        # addressing those who already follow
+        "已经关注的朋友，点菜单就能看到新品",
+    ],
+)
+def test_the_twelfth_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这个价位的吹风机，谁还能比？", "superlative"),
+        ("干了十年，没见过哪家的粽子比我们更香", "superlative"),
+        ("这种口味别家根本吃不到", "superlative"),
+        ("全网最低价，别家绝对拿不到", "superlative"),
+        ("我们的老腊肉，十里八乡头一份", "superlative"),
+        ("这款耳机真的yyds", "superlative"),
+        ("考不上一本，学费一分不收", "absolute_guarantee"),
+        ("穿上这条收腹裤，腰围减3厘米", "absolute_guarantee"),
+        ("孕期吃这款DHA，宝宝一定聪明", "absolute_guarantee"),
+        ("不转发的客户，不给发货", "induced_sharing"),
+        ("吃完血糖不升，糖友放心吃", "medical_claim"),
+        ("喝了两个月，三高全降", "medical_claim"),
+        ("这款霜专门针对湿疹", "medical_claim"),
+    ],
+)
+def test_the_twelfth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
