@@ -119,6 +119,8 @@ class Normalized:
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The [start, end) span in the original text of normalised [start, end)."""
+        if self.folded_positions is None and self.positions is None and self.text is self.folded:
+            return start, end  # nothing was dropped or read back: offsets are the original's
         if self.positions is not None and self.end_positions is not None:
             return self.positions[start], self.end_positions[end - 1] + 1
         return self.original_index(start), self.original_index(end - 1) + 1
@@ -152,6 +154,7 @@ def _folding() -> tuple[tuple[tuple[str, str], ...], re.Pattern[str]]:
     marks = tuple((mark, chr(table[ord(mark)])) for mark in _WIDE_MARKS)
     # Replacing first must leave translate nothing different to do.
     assert not any(ord(plain) in table for _, plain in marks)
+    assert _plain_marks(_WIDE_MARKS) == "".join(plain for _, plain in marks)
     rest = "".join(chr(code) for code in sorted(table) if code < 0x10000)
     return marks, re.compile(f"[{re.escape(rest)}\U00010000-\U0010ffff]")
 
@@ -166,10 +169,8 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     traditional character, a full-width letter, an emoji.
     """
     table = _table()
-    marks, more_to_fold = _folding()
-    quick = text
-    for mark, plain in marks:
-        quick = quick.replace(mark, plain)
+    _, more_to_fold = _folding()
+    quick = _plain_marks(text)
     if more_to_fold.search(quick):
         # Emoji and rare characters beyond the BMP are not in the list: such copy takes the dict.
         quick = quick.translate(table if _ASTRAL.search(quick) else _bmp_table())
@@ -209,18 +210,70 @@ def _after_folding() -> re.Pattern[str]:
         if _MAY_DROP.match(chr(code)) or _LOOKALIKE_CHARS.match(chr(code))
         or chr(code) == "_" or "a" <= chr(code) <= "z"
     ]
-    runs = []
+    # Beyond the BMP: all, to be safe.
+    return re.compile(f"[{_spelled(codes)}\U00010000-\U0010ffff]")
+
+
+@lru_cache(maxsize=1)
+def _all_steps() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Two set tests. The first finds every character any step of `normalize` could change
+    or act on, once the common full-width marks are replaced: one the table maps, one
+    `casefold` changes, one a step after folding acts on (`_after_folding`), and anything
+    beyond the BMP. The second finds the same but the lower-case Latin letters, which only
+    the pinyin step (`read_back`) acts on.
+
+    Copy with none of them (most Chinese copy, given NFKC holds and no 第1 or 唯1) comes out
+    as it went in but for those marks, and copy whose only such characters are Latin letters
+    (500ml, iPhone, zui好) as `read_back` leaves it; one or two tests then stand for the table
+    test, the case folding and the test after folding (`_fold` and `normalize` give the same
+    answer the long way: `casefold` works character by character, so it leaves such copy
+    alone)."""
+    table = _table()
+    _folding()  # asserts that `_plain_marks` folds the marks as the table does
+    after = _after_folding()
+    latin = set(range(ord("a"), ord("z") + 1))
+    but_latin = [
+        code for code in range(0x10000)
+        if code not in latin
+        and (code in table or chr(code).casefold() != chr(code) or after.match(chr(code)))
+    ]
+    beyond_bmp = "\U00010000-\U0010ffff"  # all of it, to be safe
+    return (
+        re.compile(f"[{_spelled(sorted(latin.union(but_latin)))}{beyond_bmp}]"),
+        re.compile(f"[{_spelled(but_latin)}{beyond_bmp}]"),
+    )
+
+
+def _spelled(codes: list[int]) -> str:
+    """Sorted code points as the inside of a character class, runs written as ranges."""
+    runs: list[list[int]] = []
     for code in codes:
         if runs and runs[-1][1] == code - 1:
             runs[-1][1] = code
         else:
             runs.append([code, code])
-    spelled = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in runs)
-    return re.compile(f"[{spelled}\U00010000-\U0010ffff]")  # beyond the BMP: all, to be safe
+    return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in runs)
+
+
+def _plain_marks(text: str) -> str:
+    """`text` with the full-width marks of `_WIDE_MARKS` as ASCII, as the table maps them
+    (`_folding` checks that); written out because this runs on every copy screened."""
+    return (
+        text.replace("，", ",").replace("：", ":").replace("；", ";").replace("！", "!")
+        .replace("？", "?")
+    )
 
 
 def normalize(text: str) -> Normalized:
     """The text the screener matches on, with a map back to the original offsets."""
+    plain = _plain_marks(text)
+    if "第1" not in plain and "唯1" not in plain and unicodedata.is_normalized("NFKC", plain):
+        anything, but_latin = _all_steps()
+        first = anything.search(plain)
+        if first is None:
+            return Normalized(plain, plain)  # most copy: only the marks were to fold
+        if "a" <= first.group() <= "z" and not but_latin.search(plain, first.end()):
+            return read_back(Normalized(plain, plain))  # and perhaps pinyin to read back
     folded, positions = _fold(text)
     if not (_after_folding().search(folded) or "第1" in folded or "唯1" in folded):
         # Most copy: no separator, look-alike, pinyin or 第1 to see through.

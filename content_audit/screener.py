@@ -16,18 +16,19 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import ahocorasick
 
-from content_audit.context import CLAUSE_END, decide
+from content_audit.context import CLAUSE_END, Span, decide
 from content_audit.homophones import HomophoneChannel
-from content_audit.normalize import TERMINATORS, Normalized, is_cjk, normalize, normalize_pattern
+from content_audit.normalize import TERMINATORS, Normalized, normalize, normalize_pattern
 from content_audit.ruleset import Rule, RuleSet
+from content_audit.word_boundaries import is_whole_word, straddles_words
 
 SEVERITY_RANK = {"pass": 0, "review": 1, "block": 2}
-WINDOW = 8  # characters of context jieba sees on each side of a candidate
 # What an automaton key can start: a word rule's hit, or one side of a co-occurrence pair.
 _WORD, _FIRST, _SECOND, _ANCHOR, _ALLOW = 1, 2, 4, 8, 16
 _PAIR = _FIRST | _SECOND
@@ -35,7 +36,7 @@ _SENTENCE_END = re.compile(f"[{TERMINATORS}]")
 SHARE_SPAN = 14  # a sharing flag covers the action and its condition, up to the clause end
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Flag:
     term: str  # the words as the author wrote them
     category: str
@@ -44,6 +45,25 @@ class Flag:
     severity: str
     rule_id: str
     suggestion: str = ""
+
+    def __init__(
+        self, term: str, category: str, start: int, end: int, severity: str, rule_id: str,
+        suggestion: str = "",
+    ):
+        """The generated __init__ of a frozen dataclass, without its object.__setattr__ per
+        field, which makes flagged copy pay more for building its flags than for anything but
+        their context decisions. (A field added above must be set here too: checked below.)"""
+        fields_ = self.__dict__
+        fields_["term"] = term
+        fields_["category"] = category
+        fields_["start"] = start
+        fields_["end"] = end
+        fields_["severity"] = severity
+        fields_["rule_id"] = rule_id
+        fields_["suggestion"] = suggestion
+
+
+assert list(vars(Flag("", "", 0, 0, "", ""))) == [f.name for f in fields(Flag)]
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,40 @@ class _Hit(NamedTuple):
     end: int
     rule: Rule
     term: str
+
+
+class _Decisions:
+    """`decide` on one text, each (checkers, span) worked out once.
+
+    A word rule and a regex rule often find the same words and name the same checkers
+    (100%有效, 无效退款 are both), and a decision is a pure function of the text, the checkers
+    and the span, while it costs more than anything else the screener does with a candidate.
+    """
+
+    __slots__ = ("_known", "_text")
+
+    def __init__(self, text: str):
+        self._text = text
+        self._known: dict[tuple[tuple[str, ...], int, int], Span | None] = {}
+
+    def __call__(self, names: tuple[str, ...], start: int, end: int) -> Span | None:
+        key = (names, start, end)
+        if key in self._known:
+            return self._known[key]
+        span = self._known[key] = decide(names, self._text, start, end)
+        return span
+
+
+class _Role(NamedTuple):
+    """What one automaton key means for one rule, with what acting on it needs at hand."""
+
+    role: str  # hit | allow | anchor | first | second
+    rule: Rule
+    covers: tuple[tuple[int, int], ...]  # allow: (offset, length) of the terms it covers
+
+
+#: Distinct scopes whose role tables a screener keeps (callers pass a handful of names).
+_SCOPES_KEPT = 32
 
 
 class Screener:
@@ -124,9 +178,21 @@ class Screener:
                     self._covers[phrase, rule.id] = tuple(
                         (offset, len(term)) for term in terms for offset in _offsets(term, phrase)
                     )
+        # Each key's roles with the spans its allow phrases cover, filtered by scope on first
+        # use of a scope (`_roles_in`): the scan loop then neither asks every rule whether it
+        # applies nor looks the covered spans up.
+        self._roles = {
+            key: tuple(
+                _Role(role, rule, self._covers[key, rule.id] if role == "allow" else ())
+                for role, rule in roles
+            )
+            for key, (_key, roles, _mask) in self._automaton.items()
+        }
+        self._scoped: dict[str | None, dict[str, tuple[_Role, ...]]] = {}
         self._homophones = HomophoneChannel(
             [rule for rule in ruleset.rules if rule.kind == "homophone"]
         )
+        self._homophones_active = self._homophones.active  # its rules are fixed: ask once
         self._passed = Verdict("pass", (), ruleset.version)  # immutable: one serves every pass
         self._suggestions: dict[str, str] = {}
         # Suggested rewrites are offered only if they pass the same rules themselves.
@@ -138,10 +204,10 @@ class Screener:
 
     def screen(self, text: str, scope: str | None = None) -> Verdict:
         """The verdict on `text` for `scope` (push, product, reply, bargain, agent; None: all)."""
-        norm = normalize(text or "")
         original = text or ""
+        norm = normalize(original)
         hits = self._candidates(norm.text, scope)
-        if self._homophones.active:
+        if self._homophones_active:
             hits += [
                 _Hit(start, end, rule, term)
                 for start, end, rule, term in self._homophones.find(norm.text, scope)
@@ -153,6 +219,21 @@ class Screener:
 
     # --- stages -----------------------------------------------------------------------------
 
+    def _roles_in(self, scope: str | None) -> dict[str, tuple[_Role, ...]]:
+        """Every key's roles whose rule applies to `scope`, in the order the rules gave them.
+
+        Rules are immutable, so the table is built once per scope and kept (a few scopes
+        exist; an unexpected flood of names is served without keeping them)."""
+        table = self._scoped.get(scope)
+        if table is None:
+            table = {
+                key: tuple(role for role in roles if role.rule.applies_to(scope))
+                for key, roles in self._roles.items()
+            }
+            if len(self._scoped) < _SCOPES_KEPT:
+                self._scoped[scope] = table
+        return table
+
     def _candidates(self, text: str, scope: str | None) -> list[_Hit]:
         """Every candidate the scan finds, each decided by its context."""
         found = list(self._automaton.iter(text))
@@ -162,26 +243,28 @@ class Screener:
         wanted = seen & (_WORD | _ANCHOR)
         if seen & _PAIR == _PAIR:
             wanted |= _PAIR
-        if seen & _WORD:
-            wanted |= _ALLOW
         if not wanted and not self._unanchored:
             return []  # most copy stops here: nothing, or only allow phrases or half a pair
-        words: list[_Hit] = []
+        if seen & _WORD:
+            wanted |= _ALLOW
+        roles_in_scope = self._roles_in(scope)
+        # Word hits stay plain tuples until the allow phrases have had their say: most are
+        # covered (最 in 最近), and a plain tuple costs a fraction of a _Hit to build.
+        words: list[tuple[int, int, Rule, str]] = []
         covered: set[tuple[int, int, str]] = set()  # (start, end, rule id) of allowed hits
         pairs: dict[str, dict[str, list[_Hit]]] = {}
         anchored: list[str] = list(self._unanchored)
-        for end, (key, roles, mask) in found:
+        for end, (key, _roles, mask) in found:
             if not mask & wanted:
                 continue  # a reward word with no share verb in the copy, and the like
             start = end - len(key) + 1
-            for role, rule in roles:
-                if not rule.applies_to(scope):
-                    continue
+            for role, rule, covers in roles_in_scope[key]:
                 if role == "hit":
-                    words.append(_Hit(start, end + 1, rule, key))
+                    words.append((start, end + 1, rule, key))
                 elif role == "allow":
-                    for offset, length in self._covers[key, rule.id]:
-                        covered.add((start + offset, start + offset + length, rule.id))
+                    rule_id = rule.id
+                    for offset, length in covers:
+                        covered.add((start + offset, start + offset + length, rule_id))
                 elif role == "anchor":
                     if rule.id not in anchored:
                         anchored.append(rule.id)
@@ -190,37 +273,55 @@ class Screener:
                         _Hit(start, end + 1, rule, key)
                     )
         if covered:  # 最 inside 最近, 第一 inside 第一次: the rule's own allow phrase covers it
-            words = [hit for hit in words if (hit.start, hit.end, hit.rule.id) not in covered]
-        hits = self._word_hits(text, words) if words else []
+            words = [word for word in words if (word[0], word[1], word[2].id) not in covered]
+        decided = _Decisions(text)
+        hits = self._word_hits(text, words, decided) if words else []
         if pairs:
-            hits += self._sentence_hits(text, pairs)
+            hits += self._sentence_hits(text, pairs, decided)
         for rule_id in anchored:
             rule, pattern = self._regex[rule_id]
             if rule.applies_to(scope):
-                hits += self._regex_hits(text, rule, pattern)
+                hits += self._regex_hits(text, rule, pattern, decided)
         return hits
 
-    def _word_hits(self, text: str, hits: list[_Hit]) -> list[_Hit]:
+    def _word_hits(
+        self, text: str, words: list[tuple[int, int, Rule, str]], decided: _Decisions
+    ) -> list[_Hit]:
+        """Each word hit (start, end, rule, term) decided by its context, the longest first
+        where several start together."""
         kept: list[_Hit] = []
-        for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
-            if any(
-                k.rule.category == hit.rule.category and k.start <= hit.start and hit.end <= k.end
-                for k in kept
+        if len(words) > 1:
+            words = sorted(words, key=_longest_first)
+        for start, end, rule, term in words:
+            category = rule.category
+            if kept and any(
+                k.start <= start and end <= k.end and k.rule.category == category for k in kept
             ):
                 continue  # 第一 inside 销量第一: one flag, the longer
-            if "aligned" in hit.rule.context and _straddles_words(text, hit):
+            if "aligned" in rule.context and straddles_words(text, start, end):
                 continue  # the term starts inside another word (一流 in 统一流程)
-            if _inside_latin_word(text, hit):
+            if _inside_latin_word(text, start, end):
                 continue
-            span = decide(hit.rule.context, text, hit.start, hit.end)
+            span = decided(rule.context, start, end)
             if span is not None:
-                kept.append(_Hit(span[0], span[1], hit.rule, hit.term))
+                kept.append(_Hit(span[0], span[1], rule, term))
         return kept
 
-    def _sentence_hits(self, text: str, pairs: dict[str, dict[str, list[_Hit]]]) -> list[_Hit]:
+    def _sentence_hits(
+        self, text: str, pairs: dict[str, dict[str, list[_Hit]]], decided: _Decisions
+    ) -> list[_Hit]:
         """A `first` term with a `second` in its sentence; the flag is the `first` one."""
         hits = []
         ends = [m.start() for m in _SENTENCE_END.finditer(text)]
+        whole: dict[tuple[int, int], bool] = {}  # a second is tried for each first before it
+
+        def whole_word(hit: _Hit) -> bool:
+            """`is_whole_word`, worked out once per span (it may segment with jieba)."""
+            known = whole.get((hit.start, hit.end))
+            if known is None:
+                known = whole[hit.start, hit.end] = is_whole_word(text, hit.start, hit.end)
+            return known
+
         for roles in pairs.values():
             firsts, seconds = roles.get("first", ()), roles.get("second", ())
             if not (firsts and seconds):
@@ -237,13 +338,13 @@ class Screener:
                         for b in seconds
                         if bisect_right(ends, b.start) == sentence
                         and not (a.start <= b.start < a.end)
-                        and _is_whole_word(text, b)
+                        and whole_word(b)
                     ),
                     None,
                 )
-                if partner is None or not _is_whole_word(text, a):
+                if partner is None or not whole_word(a):
                     continue
-                span = decide(a.rule.context, text, a.start, a.end)
+                span = decided(a.rule.context, a.start, a.end)
                 if span is not None:
                     stop = _clause_end(text, span[1], limit=span[0] + SHARE_SPAN)
                     taken.append(_Hit(span[0], max(span[1], stop), a.rule, a.term))
@@ -251,25 +352,26 @@ class Screener:
             hits += taken
         return hits
 
-    def _regex_hits(self, text: str, rule: Rule, pattern: re.Pattern[str]) -> list[_Hit]:
+    def _regex_hits(
+        self, text: str, rule: Rule, pattern: re.Pattern[str], decided: _Decisions
+    ) -> list[_Hit]:
         hits = []
         for match in pattern.finditer(text):
-            if match.end() > match.start():
-                span = decide(rule.context, text, match.start(), match.end())
+            start, end = match.span()
+            if end > start:
+                span = decided(rule.context, start, end)
                 if span is not None:
                     hits.append(_Hit(span[0], span[1], rule, match.group()))
         return hits
 
     def _flag(self, original: str, norm: Normalized, hit: _Hit) -> Flag:
         start, end = norm.original_span(hit.start, hit.end)
+        rule = hit.rule
+        # Positional: a frozen dataclass sets each field through object.__setattr__, and
+        # keywords make that dearer still.
         return Flag(
-            term=original[start:end],
-            category=hit.rule.category,
-            start=start,
-            end=end,
-            severity=hit.rule.severity,
-            rule_id=hit.rule.id,
-            suggestion=self._suggestions.get(hit.rule.id, ""),
+            original[start:end], rule.category, start, end, rule.severity, rule.id,
+            self._suggestions.get(rule.id, ""),
         )
 
 
@@ -277,9 +379,16 @@ def verdict_of(
     flags: list[Flag], ruleset_version: str, exempted: tuple[Flag, ...] = ()
 ) -> Verdict:
     """The verdict is the worst severity among the flags (pass when there are none)."""
-    worst = max((SEVERITY_RANK[f.severity] for f in flags), default=0)
-    verdict = next(name for name, rank in SEVERITY_RANK.items() if rank == worst)
-    return Verdict(verdict, tuple(flags), ruleset_version, exempted)
+    worst = 0
+    for flag in flags:
+        rank = SEVERITY_RANK[flag.severity]
+        if rank > worst:
+            worst = rank
+    return Verdict(_VERDICT_OF_RANK[worst], tuple(flags), ruleset_version, exempted)
+
+
+#: Each rank's verdict (ranks are distinct), so no search of SEVERITY_RANK per verdict.
+_VERDICT_OF_RANK = {rank: name for name, rank in reversed(SEVERITY_RANK.items())}
 
 
 #: When two claims of different categories overlap, the more specific rule decides
@@ -292,16 +401,21 @@ _PRECEDENCE = {
 
 def _one_per_claim(hits: list[_Hit]) -> list[_Hit]:
     """Overlapping hits of one category merge; across categories the specific one stays."""
+    if len(hits) == 1:
+        return hits  # nothing to merge or to outrank
     ordered = sorted(hits, key=lambda h: (_PRECEDENCE.get(h.rule.category, 9), h.start))
     kept: list[_Hit] = []
     for hit in ordered:
-        clash = next((k for k in kept if k.start < hit.end and hit.start < k.end), None)
-        if clash is None:
+        for index, clash in enumerate(kept):  # the first kept hit it overlaps, if any
+            if clash.start < hit.end and hit.start < clash.end:
+                if clash.rule.category == hit.rule.category:
+                    kept[index] = _Hit(
+                        min(clash.start, hit.start), max(clash.end, hit.end), clash.rule,
+                        clash.term,
+                    )
+                break
+        else:
             kept.append(hit)
-        elif clash.rule.category == hit.rule.category:
-            kept[kept.index(clash)] = _Hit(
-                min(clash.start, hit.start), max(clash.end, hit.end), clash.rule, clash.term
-            )
     return kept
 
 
@@ -317,108 +431,41 @@ def _clause_end(text: str, start: int, limit: int) -> int:
     return stop
 
 
-def _inside_latin_word(text: str, hit: _Hit) -> bool:
-    """A Latin term counts only as a word of its own (best, not bestow)."""
-    first, last = text[hit.start], text[hit.end - 1]
-    before = text[hit.start - 1] if hit.start else " "
-    after = text[hit.end] if hit.end < len(text) else " "
-    return (first.isascii() and first.isalpha() and before.isascii() and before.isalpha()) or (
-        last.isascii() and last.isalpha() and after.isascii() and after.isalpha()
-    )
+def _longest_first(word: tuple[int, int, Rule, str]) -> tuple[int, int]:
+    """Sort key of a word hit: by start, the longer of two that start together first."""
+    return word[0], word[0] - word[1]
+
+
+def _inside_latin_word(text: str, start: int, end: int) -> bool:
+    """A Latin term counts only as a word of its own (best, not bestow).
+
+    Each end is looked at only if its own character is a Latin letter: most terms are
+    Chinese, and then neither neighbour matters."""
+    first = text[start]
+    if start and first.isascii() and first.isalpha():
+        before = text[start - 1]
+        if before.isascii() and before.isalpha():
+            return True
+    last = text[end - 1]
+    if end < len(text) and last.isascii() and last.isalpha():
+        after = text[end]
+        if after.isascii() and after.isalpha():
+            return True
+    return False
+
+
+_FLAG_ORDER = attrgetter("start", "end", "rule_id")  # a flag's place, and its identity
 
 
 def _dedupe(flags: list[Flag]) -> list[Flag]:
+    """The flags in text order, one per span and rule."""
+    if len(flags) == 1:
+        return flags
     seen = set()
     unique = []
-    for flag in sorted(flags, key=lambda f: (f.start, f.end, f.rule_id)):
-        key = (flag.start, flag.end, flag.rule_id)
+    for flag in sorted(flags, key=_FLAG_ORDER):
+        key = _FLAG_ORDER(flag)
         if key not in seen:
             seen.add(key)
             unique.append(flag)
     return unique
-
-
-def _tokens_around(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """jieba's word spans, in `text` offsets, of a small window around [start, end)."""
-    import jieba
-
-    left = max(0, start - WINDOW)
-    window = text[left : min(len(text), end + WINDOW)]
-    spans = []
-    offset = left
-    for token in jieba.lcut(window, HMM=False):
-        spans.append((offset, offset + len(token)))
-        offset += len(token)
-    return spans
-
-
-def _straddles_words(text: str, hit: _Hit) -> bool:
-    """True when the hit's first character ends one dictionary word and the rest begins
-    another (统一|流程 around 一流, 山顶|级别 around 顶级): two lookups in jieba's
-    dictionary instead of segmenting the window."""
-    if hit.start == 0 or hit.end >= len(text) or not is_cjk(text[hit.start - 1]):
-        return False
-    words = _dictionary()
-    before = text[hit.start - 1 : hit.start + 1]
-    after = text[hit.start + 1 : hit.end + 1]
-    return words.get(before, 0) > 0 and words.get(after, 0) > 0
-
-
-def _dictionary() -> dict[str, int]:
-    import jieba
-
-    if not jieba.dt.initialized:
-        jieba.dt.initialize()
-    return jieba.dt.FREQ
-
-
-def _word_end_if_aligned(text: str, hit: _Hit) -> int | None:
-    """Where the word that begins with the hit ends, or None if the hit begins mid-word.
-
-    Latin terms are matched whole by their rules; only Chinese needs jieba.
-    """
-    if not is_cjk(text[hit.start]):
-        return hit.end
-    tokens = _tokens_around(text, hit.start, hit.end)
-    for index, (token_start, token_end) in enumerate(tokens):
-        if token_start == hit.start:
-            if token_end - token_start == 1 and index + 1 < len(tokens):
-                # 最 standing alone modifies the next word: flag 最受欢迎, not just 最.
-                following_end = tokens[index + 1][1]
-                if is_cjk(text[token_end]):
-                    return following_end
-            return token_end
-        if token_start < hit.start < token_end:
-            return None
-    return hit.end
-
-
-def _is_whole_word(text: str, hit: _Hit) -> bool:
-    """A one-character term (送, 赠) counts only as a word of its own, not inside 送货."""
-    if hit.end - hit.start > 1:
-        return _block_edge(text, hit.start) or _word_end_if_aligned(text, hit) is not None
-    if _block_edge(text, hit.start) and _block_edge(text, hit.end):
-        return True  # 送 between punctuation: a block of one character
-    return any(
-        span == (hit.start, hit.end) for span in _tokens_around(text, hit.start, hit.end)
-    )
-
-
-def _block_edge(text: str, index: int) -> bool:
-    """True when jieba starts a word at `index` whatever its dictionary says, so the window
-    need not be segmented (segmenting is most of the cost of a sharing candidate).
-
-    jieba cuts its input into blocks at every character outside its word class (punctuation,
-    spaces, most symbols) and segments each block on its own; a character outside the class
-    is a word by itself (but for a CR LF pair). So the start and the end of the text, and any
-    index where the character before or after is outside the class, are word boundaries.
-    """
-    import jieba
-
-    if index == 0 or index == len(text):
-        return True
-    if text[index - 1 : index + 1] == "\r\n":
-        return False
-    return not (
-        jieba.re_han_default.match(text[index - 1]) and jieba.re_han_default.match(text[index])
-    )

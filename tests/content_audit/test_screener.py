@@ -134,7 +134,7 @@ def test_empty_and_odd_input_pass_without_error():
 )
 def test_a_block_edge_is_a_word_start_in_jiebas_segmentation(text):
     """The shortcut that spares segmenting the window says nothing jieba would not."""
-    from content_audit.screener import _block_edge, _tokens_around
+    from content_audit.word_boundaries import _block_edge, _tokens_around
 
     for index in range(len(text)):
         if _block_edge(text, index):
