@@ -56,7 +56,10 @@ _LOOKALIKES = (
     (re.compile("蕞"), "最"),
     (re.compile("(?<=集)[攒咱簪]|(?<=点)[攒咱]"), "赞"),
     (re.compile("(?<=特)[贡共]|(?<=专)[贡共]"), "供"),
-    (re.compile("(?<=第)[①⑴⒈壹]"), "一"),
+    (re.compile("(?<=第)[①⑴⒈壹➊❶➀ー]"), "一"),
+    (re.compile("鼎(?=级)"), "顶"),
+    (re.compile("(?<=关)住(?=公众号|我们|本号|店铺|后|才)"), "注"),
+    (re.compile("(?<=降三)搞"), "高"),
 )
 
 
@@ -187,7 +190,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(parts), positions
 
 
-_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹]")
+_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞]")
 
 
 def _lookalikes(text: str) -> str:

@@ -182,3 +182,23 @@ def test_a_syllable_read_back_after_dropped_separators_points_at_the_syllable():
     assert norm.text == "ss 全网最好"
     spelled = [text[slice(*norm.original_span(i, i + 1))] for i in range(len(norm.text))]
     assert spelled == ["ß", "ß", " ", "全", "网", "zui", "好"]
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged", "category"),
+    [
+        ("月饼销量第❶", "销量第❶", "superlative"),
+        ("口碑第ー的奶茶", "第ー", "superlative"),
+        ("鼎级面料，软到心里", "鼎级", "superlative"),
+        ("关住公众号后才能抽奖", "关住公众号后才能抽奖", "induced_sharing"),
+        ("坚持喝能降三搞", "降三搞", "medical_claim"),
+    ],
+)
+def test_more_look_alikes_are_read_as_the_word_they_hide(text, flagged, category):
+    flags = default_screener().screen(text).flags
+    assert [(flag.term, flag.category) for flag in flags] == [(flagged, category)]
+
+
+@pytest.mark.parametrize("text", ["记住取件码", "门窗关住了再开空调", "搞活动的时间"])
+def test_the_same_characters_in_ordinary_words_stay_clean(text):
+    assert default_screener().screen(text).flags == ()
