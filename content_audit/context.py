@@ -66,7 +66,7 @@ _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)")
 #: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
 STRONG_DENIALS = re.compile(
-    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝)[^,;:!?。]{0,14}$"
+    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必)[^,;:!?。]{0,14}$"
 )
 #: Refusing to say a thing covers the whole proposition, 的 included: 我们不说自己的橙子最甜.
 SPEECH_DENIALS = re.compile(
@@ -363,7 +363,7 @@ _WHEN_BEFORE = re.compile(
 #: 密封冷藏最好, 倒挂晾干最好: how to keep or use it best, a tip (最好 then the clause ends).
 _HANDLING_BEFORE = re.compile(
     "(?:放|存|存放|保存|储存|收纳|冷藏|冷冻|密封|泡|煮|蒸|炖|洗|手洗|晾|晾干|晒|浇水|浇|种|摘|食用|"
-    "饮用|冲泡|吃|喝|用|穿|戴|挂|摆|搭配|加|切)$"
+    "饮用|冲泡|吃|喝|用|穿|戴|挂|摆|搭配|加|切|化|慢化|解冻|化冻)$"
 )
 #: 暖气调到20度，最省钱: a setting the merchant recommends, the best of its settings.
 _SET_TO = re.compile(
@@ -662,7 +662,7 @@ _SERVICE = re.compile(
     # after-sales: 保证坏单包赔, 保证在保修期内免费更换
     "坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换|"
     # delivery dates and the course's own routine: 保证节前到, 保证每节课都有课后反馈
-    "前到|到达|渠道|进货|反馈|课后|每节课"
+    "前到|到达|渠道|进货|反馈|课后|每节课|每(?:个|位|一位|名)(?:孩子|学生|学员|同学|宝宝)"
 )
 
 
@@ -724,6 +724,7 @@ _NOT_A_CONDITION = re.compile(
 _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
 #: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
 #: unless a gift rides on the sharing.
+_HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
 _GROUP_BUY = re.compile("拼团|成团|参团|开团|砍价|帮砍|砍一刀")
 _GIFT = re.compile("红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样")
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
@@ -737,6 +738,8 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
     if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \
             and not _TO_OTHERS.search(clause_after(text, end)):
         return None
+    if text[start:end] == "发圈" and _HAIR_TIE_BEFORE.search(text, 0, start):
+        return None  # 送同色发圈: a hair tie, not posting to Moments
     if _GROUP_BUY.search(clause_around(text, start, end)) \
             and not _GIFT.search(sentence_around(text, start, end)):
         return None  # 邀请好友拼团，三人成团即可发货: the shop's own group buy
@@ -803,11 +806,13 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 _MEDICAL_ADVICE = re.compile(
     "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|遵医嘱|及时就医|请就医|"
     # advice to go, not a customer's story of a check-up (去医院复查，医生都说…)
-    "(?:请|建议|及时|尽快|应该|应当|需要|要|务必|还是|最好|先|赶紧|马上|就)[^,;:!?。]{0,3}去医院|慎用|禁用|忌用|"
-    "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|请勿|不宜|医疗器械|械字号|注册证|国药准字|药品批准"
+    "(?:请|建议|及时|尽快|应该|应当|需要|要|务必|还是|最好|先|赶紧|马上|就)[^,;:!?。]{0,3}去医院|"
+    "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
 
+#: Warnings that clear only what they stand beside: 抗肿瘤，孕妇不宜 is still a claim.
+_WARNING = re.compile("慎用|禁用|忌用|请勿|不宜")
 #: 治不好颈椎病, 治不了: "cannot treat", the merchant's own disclaimer.
 _CANNOT_TREAT = re.compile("(?:治疗|医治|治)(?:不了|不好|不住)")
 
@@ -816,6 +821,8 @@ def medical_advice(text: str, start: int, end: int) -> Span | None:
     """降压药 named in a drug-interaction warning, or advice to see a doctor, claims nothing."""
     if _CANNOT_TREAT.match(text, start):
         return None
+    if _WARNING.search(clause_around(text, start, end)):
+        return None  # 孕妇慎用降压药: a warning about the claim's own words
     return None if _MEDICAL_ADVICE.search(sentence_around(text, start, end)) else (start, end)
 
 

@@ -419,3 +419,34 @@ def test_the_twelfth_round_clean_uses_stay_clean(text):
 )
 def test_the_twelfth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thawing is handling: the tip names how
+        "牛排冷藏室慢慢解冻最好",
+        # a class kept small so each child is heard: the course's own service
+        "小班教学，保证每位学员都能被老师点到",
+        # a hair tie given away, not a post to Moments
+        "下单送一根同色发圈",
+        # a lottery that asks for no sharing
+        "下单就能抽奖，不需要转发、点赞或集赞",
+    ],
+)
+def test_the_thirteenth_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("精华100%qu斑", "absolute_guarantee"),
+        ("奶粉行业NO·1", "superlative"),
+        ("喝了宝宝一定变聪明", "absolute_guarantee"),
+        # a warning elsewhere in the sentence does not clear the claim beside it
+        ("灵芝孢子粉抗肿瘤，孕妇不宜", "medical_claim"),
+    ],
+)
+def test_the_thirteenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
