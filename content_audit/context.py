@@ -60,13 +60,19 @@ DENIALS = re.compile(
     "别信|别相信|不要相信|不要信|别把|不要把|勿把|不能把|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
     "[^,;:!?。的]{0,4}$"
 )
+_UNRELATED = re.compile("[^,;:!?。]{0,10}?(?:无关|没关系|没有关系|不挂钩)")
 #: 不 right before a guarantee word (不包过, 从不保本) refuses it.
 _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 #: A denial that still asserts: 不是第一的我们不进货.
-ASSERTED_AFTER = re.compile("^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)")
+ASSERTED_AFTER = re.compile(
+    "^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)|"
+    # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
+    "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
+)
 #: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
 STRONG_DENIALS = re.compile(
-    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必)[^,;:!?。]{0,14}$"
+    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必|不设|不设置|没有任何|无任何)"
+    "[^,;:!?。]{0,14}$"
 )
 #: Refusing to say a thing covers the whole proposition, 的 included: 我们不说自己的橙子最甜.
 SPEECH_DENIALS = re.compile(
@@ -211,6 +217,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True
     if text[start] in "包保稳" and _BARE_DENIAL.search(before):
         return True  # 我们不包过, 不保本: the guarantee refused
+    if before.endswith(("与", "跟", "和")) and _UNRELATED.match(text, end):
+        return True  # 与转发和拉人数量无关: what it does not depend on
     if _ASKED_AND_DENIED.match(text[end:]):
         return True  # 冠军同款？不是的: a question the merchant answers no
     if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
@@ -326,6 +334,7 @@ _OWN_PART_ANSWER = re.compile(
     "(?:那片|这片|那几棵|这几棵|那棵|这棵|那块地|这块地|那一片|这一片|那一垄|那几垄|树顶|树梢|"
     "山顶|坡上|向阳|朝南|阳面|外圈)"
 )
+_MODE_AFTER = re.compile("模式|档|挡|一档|一挡")
 _OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪")
 _SPEAKER = re.compile("我们|我|自己|小编|店长|店主|老板|掌柜|店员|客服|主播")
 #: 最好的朋友: the customer's people, not the goods.
@@ -418,6 +427,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return _widened(text, start, end)
     if "趁" in sentence_before(text, start):
         return None  # 趁露水没干摘的最水灵: the moment to pick or eat it
+    if _MODE_AFTER.match(after, 1):
+        return None  # 最亮模式, 最低档: a setting of the product, named
     if _OPTION_ANSWER.match(after) or _OWN_PART_ANSWER.match(after):
         return None  # the comparison is inside the merchant's own options or field
     if _FITS.match(after) and (_SETTING.search(before) or _TIMING_BEFORE.search(before)):
@@ -463,6 +474,7 @@ _FIRST_PERSON = re.compile(
     "^(?:个|位|名)[^,;:!?。]{0,12}?的[一-龥]{0,2}?(?:人|君主|皇帝|帝王|国王|女王|王朝|朝代|科学家|发明家|作家|诗人|"
     "画家|宇航员|航天员|探险家|运动员|女性|男性|华人|中国人|总统|首相)"
 )
+_CLASS_RANK = ("全班", "班级", "班里", "全年级", "年级")
 _BATCH_NEXT = re.compile("^(?:批|届|期|轮)")
 _EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年级|班里|测验")
 _PLACE_NEXT = re.compile(
@@ -486,6 +498,8 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
         return start, end  # 销量第一, 全网第一: ranking by construction
     if "第二" in text or "第2" in text:
         return None
+    if hit == "第一" and clause_before(text, start).endswith(_CLASS_RANK):
+        return None  # 考到了全班第一: a pupil's place
     if text[start : start + 3] == "第一名" and _EXAM.search(sentence_before(text, start)):
         return None  # 模考第一名的作文: a pupil's place in a class test
     if hit == "第一" and _ORDINAL_NEXT.match(text[end:]):
@@ -702,7 +716,7 @@ def not_service(text: str, start: int, end: int) -> Span | None:
 # --- sharing ----------------------------------------------------------------------------------
 
 _MERCHANT_SHARES = re.compile(
-    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再|免费|无偿)$"
+    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再|免费|无偿|授权|同意|许可)$"
 )
 _FORWARD_INSIDE = re.compile("^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)")
 

@@ -450,3 +450,46 @@ def test_the_thirteenth_round_clean_uses_stay_clean(text):
 )
 def test_the_thirteenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a whole list of sharing conditions refused
+        "参与抽奖不设任何转发、点赞或关注要求",
+        # what a group leader's fee does not depend on
+        "团长佣金按成交件数算，与转发次数无关",
+        # a product line's name
+        "这款是永久系列的新配色",
+        # the merchant reposting a review with permission
+        "（经顾客授权转载）收到了，尺码刚好",
+        # a setting named by its rank on the product's own scale
+        "风扇最低档几乎听不到声音",
+        # a pupil's place in class, from a testimonial
+        "孩子期末考了全班第一，谢谢老师",
+        # a plain invitation to follow
+        "邀请您关注我们的服务号，发货提醒都在这里",
+        # the merchant refusing to stock what fails its bar
+        "不合格的货我们绝不上架",
+    ],
+)
+def test_the_fourteenth_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款香水是全网 N O 1", "superlative"),
+        ("不是最好吃的，我敢卖这个价吗？", "superlative"),
+        ("每天一杯，增强免疫力", "medical_claim"),
+        ("这支精华能治痘印", "medical_claim"),
+        ("定型枕能预防斜颈", "medical_claim"),
+        ("医学级配方的洗面奶", "medical_claim"),
+        ("中科院专家推荐的护眼灯", "authority"),
+        ("我们班没有不过的学员", "absolute_guarantee"),
+        ("不转的朋友今年运气差", "induced_sharing"),
+    ],
+)
+def test_the_fourteenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
