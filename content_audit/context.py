@@ -60,6 +60,7 @@ DENIALS = re.compile(
     "别信|别相信|不要相信|不要信|别把|不要把|勿把|不能把|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
     "[^,;:!?。的]{0,4}$"
 )
+#: 与转发次数无关: what a reward or fee does not depend on (after 与, 跟 or 和).
 _UNRELATED = re.compile("[^,;:!?。]{0,10}?(?:无关|没关系|没有关系|不挂钩)")
 #: 不 right before a guarantee word (不包过, 从不保本) refuses it.
 _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
@@ -736,9 +737,10 @@ _NOT_A_CONDITION = re.compile(
 
 #: 分享一下我们怎么腌咸菜: the merchant showing something, no one asked to pass it on.
 _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
+#: 送同色发圈, 一根发圈: 发圈 as a hair tie, not "post to Moments".
+_HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
 #: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
 #: unless a gift rides on the sharing.
-_HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
 _GROUP_BUY = re.compile("拼团|成团|参团|开团|砍价|帮砍|砍一刀")
 _GIFT = re.compile("红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样")
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
