@@ -30,7 +30,7 @@ QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
 MARKET_SCOPE = re.compile(
     "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
-    "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
+    "业界|市面上|市场上|同价位|同类|同品类|同档次|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
     "十里八乡|方圆"
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
@@ -329,7 +329,7 @@ _NO_BEST_ONLY = re.compile("没有最[^,;:!?。]{0,8}[,;]只有$")
 #: 最推荐的是第二套: the choice among the options the merchant itself laid out.
 _OPTION_ANSWER = re.compile(
     "^[^,;:!?。]{0,6}?的?(?:是|选|就是|还是|要数)(?:第[一二三四五六七八九十0-9]+|[a-d])"
-    "(?:套|款|个|种|档|版|号|组|方案|个方案|种方案|型)"
+    "(?:套|款|个|种|档|版|号|组|方案|个方案|种方案|型|本|册|集|件|期|季|双|只|瓶|盒|支)"
 )
 #: 最甜的是靠山顶那片的: which part of the merchant's own field or trees is best.
 _OWN_PART_ANSWER = re.compile(
@@ -641,6 +641,8 @@ def absolute(text: str, start: int, end: int) -> Span | None:
         return None  # 别家绝对拿不到: a comparison with the market, the superlative rule's
     if _MERCHANT_SUBJECT.search(clause_before(text, start)):
         return None  # 我们绝对不会把您的照片外传: a commitment about its own conduct
+    if after.startswith("保证") and not_service(text, end, end + 2) is None:
+        return None  # 绝对保证在保质期内发出: a service promise, said firmly
     return _widened(text, start, end, 4) if _ABSOLUTE_CLAIM.match(after) else None
 
 
@@ -679,7 +681,9 @@ _SERVICE = re.compile(
     # after-sales: 保证坏单包赔, 保证在保修期内免费更换
     "坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换|"
     # delivery dates and the course's own routine: 保证节前到, 保证每节课都有课后反馈
-    "前到|到达|渠道|进货|反馈|课后|每节课|每(?:个|位|一位|名)(?:孩子|学生|学员|同学|宝宝)"
+    "前到|到达|渠道|进货|反馈|课后|每节课|每(?:个|位|一位|名)(?:孩子|学生|学员|同学|宝宝)|"
+    # a time limit on its own handling, and the weight it sends: 保证不超过24小时, 保证净重不少于5斤
+    "不超过[0-9一二两三四五六七八九十]+个?(?:小时|工作日)|净重|毛重|分量|份量|斤两|克重"
 )
 
 
@@ -743,6 +747,10 @@ _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|
 _HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
 #: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
 #: unless a gift rides on the sharing.
+#: 分享的笔记 names what was shared; 分享的朋友可领 still rewards the people who share.
+_SHARED_THING = re.compile(
+    "的(?!朋友|用户|人|顾客|客户|同学|宝妈|妈妈|家长|会员|粉丝|小伙伴|伙伴|姐妹|亲|前|都|即|就|可|才|均|每|话)"
+)
 _GROUP_BUY = re.compile("拼团|成团|参团|开团|砍价|帮砍|砍一刀")
 _GIFT = re.compile("红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样")
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
@@ -756,6 +764,8 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
     if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \
             and not _TO_OTHERS.search(clause_after(text, end)):
         return None
+    if text[start:end] == "分享" and _SHARED_THING.match(text, end):
+        return None  # 学员分享的笔记我们整理成PDF: what was shared, no one asked to share
     if text[start:end] == "发圈" and _HAIR_TIE_BEFORE.search(text, 0, start):
         return None  # 送同色发圈: a hair tie, not posting to Moments
     if _GROUP_BUY.search(clause_around(text, start, end)) \

@@ -493,3 +493,67 @@ def test_the_fourteenth_round_clean_uses_stay_clean(text):
 )
 def test_the_fourteenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the shop's own handling time and the weight it sends
+        "付款后保证不超过12小时",
+        "保证每袋净重不少于2斤",
+        # a service promise, said firmly
+        "我们绝对保证所有奶粉都在保质期内寄出",
+        # "as long as it helps", "a little is enough"
+        "纯粹分享，对你有用就好",
+        "面霜取一点就好，别涂太厚",
+        # a customer's report of a few washes
+        "洗了几次也没起球",
+        # the pick among the volumes of a set the shop sells
+        "这套有8册，最受欢迎的是第2册",
+        # what customers shared, collected by the shop: no one is asked to share
+        "顾客分享的买家秀我们会整理成合集",
+        # 调经 only as a word, not inside 空调经常
+        "空调经常开着也不费电",
+        # advice to follow the doctor's dose
+        "请按医生推荐的剂量服用",
+    ],
+)
+def test_the_fifteenth_round_clean_uses_stay_clean(text):
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # a disease that got better, patients told to buy, health functions
+        ("过了这个月，痛经明显减轻了", "medical_claim"),
+        ("喝了半年，脂肪肝都好转了", "medical_claim"),
+        ("心脑血管不好的老人一定要喝", "medical_claim"),
+        ("这款红枣茶补气血", "medical_claim"),
+        ("腰椎病按一按就不疼", "medical_claim"),
+        # doctors vouching, named medicine beaten, a disease's risk lowered
+        ("牙科医生都在用的牙线", "medical_claim"),
+        ("这贴膏比布洛芬管用", "medical_claim"),
+        ("常喝能降低中风的风险", "medical_claim"),
+        # state occasions and institutes
+        ("接待外宾用的就是这款茶", "authority"),
+        ("农科院专家推荐的小米", "authority"),
+        ("国宴级别的做工", "authority"),
+        # rivals beaten without 最, a look-alike and pinyin
+        ("同价位难逢对手", "superlative"),
+        ("别的品牌比不了", "superlative"),
+        ("全省只有我们一家", "superlative"),
+        ("本店的饭盒是同品类里卖得最好的", "superlative"),
+        ("这条裙子醉显瘦", "superlative"),
+        ("降噪wu敌", "superlative"),
+        # results promised in everyday words
+        ("越喝越年轻", "absolute_guarantee"),
+        ("不瘦你来找我", "absolute_guarantee"),
+        ("雅思一次就过", "absolute_guarantee"),
+        # likes collected by a look-alike verb, bad luck for not sharing
+        ("攒够30个赞送杯子", "induced_sharing"),
+        ("不转发的人运气都不好", "induced_sharing"),
+    ],
+)
+def test_the_fifteenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
