@@ -57,7 +57,7 @@ DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
     "不能|无法|不属于|不宣称|不存在|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
-    "别信|别相信|不要相信|不要信|别把|不要把|勿把|不能把|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
+    "别信|别相信|不要相信|不要信|别把|不要把|勿把|不能把|不要拿|别拿|不能拿|勿拿|不可拿|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
     "[^,;:!?。的]{0,4}$"
 )
 #: 与转发次数无关: what a reward or fee does not depend on (after 与, 跟 or 和).
@@ -87,9 +87,9 @@ REPORTED = re.compile(
     "(?:店|店铺|商家|卖家|机构|品牌|厂家))[^,;:!?。]{0,4}?(?:说|号称|自称|宣传|承诺)"
 )
 #: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
-IMPOSTOR = re.compile("冒充|假冒|仿冒|骗子|诈骗|谣言|谣传|网传|传言|山寨")
+IMPOSTOR = re.compile("冒充|假冒|仿冒|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义")
 IMPOSTOR_DENIED = re.compile(
-    "不是我们|不是本店|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
+    "不是我们|不是本店|不是官方|非官方|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
     "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)|"
     "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
@@ -235,7 +235,7 @@ def framed(text: str, start: int, end: int) -> bool:
 
 _ZUI_CLEAN = re.compile(
     "近|后|初|终|早|晚|迟|末|先|少|多(?!人)|新(?!鲜|潮)|关注|关心|在意|在乎|感谢|感激|惊喜|满足|"
-    "佩服|心疼|怀念|"
+    "佩服|心疼|怀念|擅长|拿手|"
     "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
     "容易|需要|值得注意|注意|担忧|头疼|麻烦|常用|常问|常被问|频繁|迟|晚|小起订|低消费|低起|低限度|"
     "常(?:犯|错|出错|遇到|碰到|忽略|忘|搞错|踩|见|被|问|听到)|难(?!得|忘|求|找|寻|买|抢)|易错|易忽略|"
@@ -246,6 +246,8 @@ _ZUI_MEASURE = re.compile(
     "老(?!牌|字号|店|品牌|味道|手艺))"
     "(?![薄巧便]|强(?!度))"
 )
+#: 我见过的最好的作文课: the best of all the speaker has known, a ranking.
+_EXPERIENCED = re.compile("(?:见|吃|用|遇|碰|买|喝|穿|上|听|试|去)(?:过|到)的$")
 _GRADED_VERB = "用吃喝看穿玩听闻卖戴抹涂擦睡坐开拍学做住"
 _WORD_ENDS = "的了吗啦呀哦么呢" + CLAUSE_END + "".join(QUOTES.values())
 
@@ -416,6 +418,7 @@ def zui(text: str, start: int, end: int) -> Span | None:
             return None  # 密封冷藏最好: how to keep it
         if market or (_zuihao_grades(rest) and (
             not before.endswith("的") or before.endswith("真的") or _graded_verb(rest)
+            or _EXPERIENCED.search(before)
         )):
             return _widened(text, start, end)
         return None
@@ -610,7 +613,7 @@ _ABSOLUTE_CLEAN = re.compile(
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
-    "私自|偷|擅自|把您的|把你的)|"
+    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档)|"
     # passing goods off or cheating on weight: 绝对不会用陈茶冒充新茶
     "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
     "偷工减料|造假|作假|调包|掉包|注水)|"
@@ -621,7 +624,7 @@ _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
 )
 _ABSOLUTE_CLAIM = re.compile(
-    "^(?:的)?(?:安全|不|零|无|没有|没问题|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
+    "^(?:的)?(?:安全|不|零|为零|无|没有|没问题|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
     "有保障|防|温和|天然|[一-龥]不[一-龥])"
 )
 
@@ -678,8 +681,8 @@ _SERVICE = re.compile(
     "每个人|每位|每一位|每一单|每单|您的|你的|顾客的|买到|买得到|发出|响应|批改|答疑|作业|保质期|临期|"
     "送检|检测|查询|备案|客服|在线|时效|现摘|现发|现做|现烤|现杀|现磨|现采|当季|吃上|吃到|抢到|用上|"
     "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达|"
-    # after-sales: 保证坏单包赔, 保证在保修期内免费更换
-    "坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换|"
+    # after-sales: 保证坏单包赔, 保证在保修期内免费更换, 保证不让大家吃亏
+    "吃亏|坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换|"
     # delivery dates and the course's own routine: 保证节前到, 保证每节课都有课后反馈
     "前到|到达|渠道|进货|反馈|课后|每节课|每(?:个|位|一位|名)(?:孩子|学生|学员|同学|宝宝)|"
     # a time limit on its own handling, and the weight it sends: 保证不超过24小时, 保证净重不少于5斤
@@ -725,7 +728,11 @@ def not_service(text: str, start: int, end: int) -> Span | None:
 _MERCHANT_SHARES = re.compile(
     "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再|免费|无偿|授权|同意|许可)$"
 )
-_FORWARD_INSIDE = re.compile("^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)")
+_FORWARD_INSIDE = re.compile(
+    "^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)|"
+    # 已转发给您: the shop sending the customer something, not the customer asked to pass it on
+    "^给(?:您|你)(?![^,;:!?。]{0,4}(?:朋友|好友|家人|同事|闺蜜|亲戚|群|圈))"
+)
 
 
 _PROGRAMME = re.compile("补贴|补助|以旧换新|惠民|消费券|据[^,;:!?。]{0,8}报道|来源:|来源是|转载自")
@@ -736,6 +743,10 @@ def not_programme(text: str, start: int, end: int) -> Span | None:
     return None if _PROGRAMME.search(clause_around(text, start, end)) else (start, end)
 
 
+#: 请关注群通知, 关注物流: 关注 as "keep an eye on", no account followed.
+_ATTENTION = re.compile(
+    "(?:群(?:里|内)?的?)?(?:通知|公告|短信|物流信息|物流|进度|天气|变化|身体|健康)"
+)
 _NOT_A_CONDITION = re.compile(
     "(?:不是|并非|无需|不需要|不用|不必)[^,;:!?。]{0,8}(?:前提|条件|必须|必要|才能)"
 )
@@ -745,12 +756,12 @@ _NOT_A_CONDITION = re.compile(
 _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
 #: 送同色发圈, 一根发圈: 发圈 as a hair tie, not "post to Moments".
 _HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
-#: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
-#: unless a gift rides on the sharing.
 #: 分享的笔记 names what was shared; 分享的朋友可领 still rewards the people who share.
 _SHARED_THING = re.compile(
     "的(?!朋友|用户|人|顾客|客户|同学|宝妈|妈妈|家长|会员|粉丝|小伙伴|伙伴|姐妹|亲|前|都|即|就|可|才|均|每|话)"
 )
+#: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
+#: unless a gift rides on the sharing.
 _GROUP_BUY = re.compile("拼团|成团|参团|开团|砍价|帮砍|砍一刀")
 _GIFT = re.compile("红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样")
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
@@ -811,7 +822,9 @@ def _reward_denied(sentence: str) -> bool:
 def not_a_condition(text: str, start: int, end: int) -> Span | None:
     """关注店铺不是领券的前提, 不关注也能进直播间, 分享不返现: the merchant saying following
     or sharing is not required for what it offers, or earns nothing; 已经关注的宝妈 names
-    who is addressed."""
+    who is addressed; 关注群通知 is paying attention, not following."""
+    if text[start:end] == "关注" and _ATTENTION.match(text, end):
+        return None
     if text[:start].endswith(("已经", "已")) and text[end : end + 1] == "的":
         return None
     if _NOT_A_CONDITION.search(clause_after(text, end)) or _THANKS.search(

@@ -557,3 +557,52 @@ def test_the_fifteenth_round_clean_uses_stay_clean(text):
 )
 def test_the_fifteenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们承诺：体验课不满意不收费",
+        "物流单号已转发给您，请查收",
+        "照片冲印完我们绝对不留底",
+        "请关注群通知，按时来取货",
+        "有人用我们的名义在群里搞集赞，那不是官方活动",
+        "这是护肤品，请不要拿它代替药物",
+        "顾客说外套穿了三年还没起球",
+        "退热贴一盒六片",
+        "破损包赔，保证不让大家吃亏",
+        "王老师最擅长带零基础的学员",
+        "发膜只抹在发尾就好",
+    ],
+)
+def test_the_sixteenth_round_clean_uses_stay_clean(text):
+    """Service promises, the shop forwarding to the customer, 关注 as "keep an eye on", a
+    warning about impostors, a disclaimer, a customer's report, names of goods, a teacher's
+    speciality and an instruction (tune17 and tune18's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款腰贴，腰肌劳损一次就缓解", "medical_claim"),
+        ("吃了两天烧就退了", "medical_claim"),
+        ("病人吃了恢复得快", "medical_claim"),
+        ("有机菜，农残绝对为零", "absolute_guarantee"),
+        ("驱蚊手环1 0 0 % 有效", "absolute_guarantee"),
+        ("这条围巾颜色终身不褪", "absolute_guarantee"),
+        ("局长办公室摆的就是这款茶具", "authority"),
+        ("防晒霜bao有效", "absolute_guarantee"),
+        ("顾客说：“这是我吃过的最好的月饼”", "superlative"),
+        ("转发的人今年都顺顺利利", "induced_sharing"),
+        ("试问还有哪家的面比我们更筋道", "superlative"),
+        ("近视度数一个月下降50度", "medical_claim"),
+        ("无论基础多差都能学会", "absolute_guarantee"),
+        ("医院都在用的洗手液", "medical_claim"),
+        ("痛风的朋友必备", "medical_claim"),
+        ("这款茶具是zheng府接待专用", "authority"),
+    ],
+)
+def test_the_sixteenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
