@@ -40,7 +40,7 @@ _DROP = re.compile(
 #: this one-set scan is far cheaper than running _DROP's lookbehind at every position.
 #: Zero-width characters are no word characters, so the set holds them too.
 _MAY_DROP = re.compile(f"[^\\w{TERMINATORS}{re.escape(KEPT)}%#]")
-_DI_DIGIT = re.compile("(?<=第)1|(?<=唯)1")
+_DI_DIGIT = re.compile("(?<=第)1(?![0-9])|(?<=唯)1(?![0-9])")
 _IS_CJK = re.compile(f"[{CJK}]")
 #: Pinyin with tone marks, folded to plain letters one for one (táng → tang).
 _TONES = {

@@ -606,3 +606,55 @@ def test_the_sixteenth_round_clean_uses_stay_clean(text):
 )
 def test_the_sixteenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "第12次课做一次小测",
+        "语文第一册第3课",
+        "妈妈同意我们分享这个好消息",
+        "把猫窝放在猫咪最常待的角落",
+        "收到后当天煮最甜",
+        "芦笋大火快炒40秒出锅最脆",
+        "三个品种里水蜜桃最甜",
+        "保暖内衣能不能治关节炎？不能，它只管保暖",
+        "苦瓜茶降不降血糖？这种话我们不说，控糖请听医生的",
+        "宝宝发烧请先就医，本店不卖退烧产品",
+        "有宝妈问要不要集赞才有赠品，不用的",
+        "买家秀：“袜子洗了也不变形”",
+        "上期没跟上的同学可以免费补看回放",
+        "淘米水比例1:1.2最好",
+    ],
+)
+def test_the_seventeenth_round_clean_uses_stay_clean(text):
+    """第12次 is no 第一; ordinals of volumes, the shop sharing news, frequency, cooking and
+    ratio tips, a variety among the farm's own, questions the shop answers no, doctor advice,
+    a customer's report and a course's catch-up policy (tune19 and tune20's classes)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("学员没有一个失败的", "absolute_guarantee"),
+        ("政治稳上70分", "absolute_guarantee"),
+        ("报名即100%拿毕业证", "absolute_guarantee"),
+        ("包就业，月薪不低于5000元", "absolute_guarantee"),
+        ("模板照搬就能拿高分", "absolute_guarantee"),
+        ("宝宝舔了都没事", "absolute_guarantee"),
+        ("阅卷组老师审定的真题", "authority"),
+        ("国家质检总局推荐的插座", "authority"),
+        ("这款护眼灯能改善视力", "medical_claim"),
+        ("猫粮能预防猫咪泌尿结石", "medical_claim"),
+        ("这款奶瓶专治宝宝吐奶", "medical_claim"),
+        ("泡脚包能对付各种炎症", "medical_claim"),
+        ("奶粉行业NO。1", "superlative"),
+        ("榴莲品质说第二没人敢说第一", "superlative"),
+        ("不转发的今年走霉运", "induced_sharing"),
+        ("在朋友圈连续晒课7天返学费", "induced_sharing"),
+    ],
+)
+def test_the_seventeenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
