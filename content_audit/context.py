@@ -30,7 +30,7 @@ QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
 MARKET_SCOPE = re.compile(
     "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
-    "业界|市面上|市场上|同价位|同类|同品类|同档次|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
+    "业界|市面上|市场上|同价位|同类|同品类|同档次|同尺寸|同规格|同容量|同体积|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
     "十里八乡|方圆"
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
@@ -40,7 +40,9 @@ OWN_RANGE = re.compile(
     "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
     "个型号|个尺码|个规格|个色号|个品种|品种)|系列(?:里|中)|色号|"
     # a set the merchant names itself: 这组里, 那箱当中, 其中
-    "[这那](?:一|几)?(?:套|组|批|箱|盒|系列|堆|筐|篮|袋|份|拨)(?:里|中|当中|里面|之中)|其中"
+    "[这那](?:一|几)?(?:套|组|批|箱|盒|系列|堆|筐|篮|袋|份|拨)(?:里|中|当中|里面|之中)|其中|"
+    # its own years: 我种了二十年里最甜的一季
+    "(?:我|我们|自家|咱家)[^,;:!?。]{0,4}?[0-9一二两三四五六七八九十几]+年(?:里|来|中|以来)|往年|历年"
 )
 
 
@@ -93,6 +95,9 @@ IMPOSTOR_DENIED = re.compile(
     "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)|"
     "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
+#: What a customer said, and the merchant's refusal to promise it.
+_CUSTOMER_SAID = re.compile("有(?:粉丝|顾客|客户|买家|宝妈|家长|学员)(?:反馈|说)")
+_EFFECT_DISCLAIMED = re.compile("不承诺|不保证|因人而异|不敢保证|不代表|仅代表个人")
 #: 有人问能不能治鼻炎: the customer's question, not the merchant's claim.
 QUESTION_FORM = re.compile(
     "能不能|是不是|有没有|可不可以|会不会|能否|是否|可以不可以|要不要|需不需要|哪(?:款|个|种|家|件|一|样)"
@@ -217,6 +222,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True
     if IMPOSTOR.search(before) and IMPOSTOR_DENIED.search(text, end, end + 40):
         return True
+    if _CUSTOMER_SAID.search(before) and _EFFECT_DISCLAIMED.search(text, end, end + 30):
+        return True  # 有粉丝说痘痘全没了，这种效果我们不承诺: reported, then disclaimed
     if REPORTED.search(before) and (
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
     ) and not SELF_ANSWER.search(text, end, end + 20):
@@ -384,12 +391,18 @@ _HANDLING_BEFORE = re.compile(
     "(?:放|存|存放|保存|储存|收纳|冷藏|冷冻|密封|泡|煮|蒸|炖|洗|手洗|晾|晾干|晒|浇水|浇|种|摘|食用|"
     "饮用|冲泡|吃|喝|用|穿|戴|挂|摆|搭配|加|切|化|慢化|解冻|化冻)$"
 )
+#: 糖炒最香, 清蒸最鲜: how to cook it, then how it tastes.
+_COOKED_BY = re.compile(
+    "(?:炒|烤|煮|蒸|炖|煎|炸|焖|烧|凉拌|清蒸|红烧|白灼|冰镇|泡水|泡茶|煲汤|做汤|熬粥)$"
+)
+_TASTE = re.compile("(?:香|甜|嫩|脆|软|鲜|糯|酥|入味|好吃|下饭|爽口)")
 #: 暖气调到20度，最省钱: a setting the merchant recommends, the best of its settings.
 _SET_TO = re.compile(
     "(?:设|设置|设成|设在|设为|调到|调至|调成|调在|开到|定在|保持在|控制在|放到|比例)"
     "[0-9一二两三四五六七八九十]|"
     # 大火快炒30秒出锅最嫩: a cooking time, the best of the recipe's own steps
-    "(?:炒|煮|蒸|炖|焖|烤|煎|泡|烫|焯|煲)[^,;:!?。]{0,4}[0-9一二两三四五六七八九十半]+(?:秒|分钟|小时)"
+    "(?:炒|煮|蒸|炖|焖|烤|煎|泡|烫|焯|煲|解冻|化冻|回温|静置|冷藏|冰镇|醒)[^,;:!?。]{0,4}"
+    "[0-9一二两三四五六七八九十半]+(?:秒|分钟|小时)"
 )
 #: 最适合的月龄是6个月以上: the age a course or toy suits, a usage tip.
 _FITS_AGE = re.compile("^(?:适合|适宜)的?(?:年龄|年纪|月龄|年龄段|阶段|学段|年级)")
@@ -440,6 +453,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return _widened(text, start, end)
     if "趁" in sentence_before(text, start):
         return None  # 趁露水没干摘的最水灵: the moment to pick or eat it
+    if _COOKED_BY.search(before) and _TASTE.match(after):
+        return None  # 糖炒最香, 清蒸最鲜: the way to cook it
     if _MODE_AFTER.match(after, 1):
         return None  # 最亮模式, 最低档: a setting of the product, named
     if _OPTION_ANSWER.match(after) or _OWN_PART_ANSWER.match(after):
@@ -557,6 +572,7 @@ _CHAMPION_FACT = re.compile(
 _GUESS_BEFORE = re.compile("(?:猜中|猜对|竞猜|预测|押中|猜)$")
 _CONTEST = re.compile("杯|决赛|联赛|比赛|赛季|奥运|锦标赛|大赛|球赛")
 _PERSON = re.compile("恭喜|学员|同学|选手|老师|教练|小朋友|孩子|队员")
+_TEAM_AFTER = re.compile("(?:战队|球队|车队|队伍|团队|组合|得主|选手)")
 
 
 def champion(text: str, start: int, end: int) -> Span | None:
@@ -564,6 +580,8 @@ def champion(text: str, start: int, end: int) -> Span | None:
     冠军) is a fact about a person or a match."""
     before = clause_before(text, start)
     sentence = sentence_before(text, start)
+    if _TEAM_AFTER.match(text, end):
+        return None  # 电竞冠军战队: a team of people that won, named
     if _CHAMPION_FACT.search(before) or _PERSON.search(sentence):
         return None
     if _GUESS_BEFORE.search(before) and _CONTEST.search(sentence):
@@ -620,7 +638,7 @@ _ABSOLUTE_CLEAN = re.compile(
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
-    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档)|"
+    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺)|"
     # passing goods off or cheating on weight: 绝对不会用陈茶冒充新茶
     "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
     "偷工减料|造假|作假|调包|掉包|注水)|"
@@ -770,7 +788,9 @@ _SHARED_THING = re.compile(
 #: The shop's own group-buy and bargain mechanics, which the standard leaves out of scope,
 #: unless a gift rides on the sharing.
 _GROUP_BUY = re.compile("拼团|成团|参团|开团|砍价|帮砍|砍一刀")
-_GIFT = re.compile("红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样")
+_GIFT = re.compile(
+    "红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样|多送|加送|赠送|送[0-9一二两三四五六七八九十]"
+)
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
 
 
@@ -855,7 +875,7 @@ _MEDICAL_ADVICE = re.compile(
     "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|听医生|找医生|遵医嘱|(?<!不用)(?<!无需)(?<!不必)就医|"
     # advice to go, not a customer's story of a check-up (去医院复查，医生都说…)
     "(?:请|建议|及时|尽快|应该|应当|需要|要|务必|还是|最好|先|赶紧|马上|就)[^,;:!?。]{0,3}去医院|"
-    "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|医疗器械|械字号|注册证|国药准字|药品批准"
+    "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|(?<!不是)(?<!并非)医疗器械|械字号|注册证|国药准字|药品批准"
 )
 
 
@@ -904,7 +924,10 @@ def not_a_threat(text: str, start: int, end: int) -> Span | None:
 
 def not_thanks(text: str, start: int, end: int) -> Span | None:
     """点赞过千了，谢谢大家: thanks for likes, no reward asked."""
-    return None if _THANKS.search(sentence_around(text, start, end)) else (start, end)
+    sentence = sentence_around(text, start, end)
+    if _THANKS.search(sentence) and not _REWARD_LEFT.search(sentence):
+        return None  # 谢谢大家～集满28个赞送樱桃 still rewards the likes
+    return start, end
 
 
 def aligned(text: str, start: int, end: int) -> Span | None:

@@ -658,3 +658,53 @@ def test_the_seventeenth_round_clean_uses_stay_clean(text):
 )
 def test_the_seventeenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "拼团拼不成会自动退款",
+        "两人拼单，拼不成原价发货",
+        "有粉丝说用了痘痘全没了，这种效果我们不承诺",
+        "点赞过千了，谢谢大家",
+        "和电竞冠军战队联名的鼠标",
+        "汤圆从冷冻室拿出来解冻20分钟口感最软",
+        "栗子皮薄好剥，糖炒最香",
+        "这是我种了十年里最甜的一季",
+        "我们永久保修的只有拉链",
+        "出门在外，安全第一",
+        "签收48小时后不再受理口感类退款",
+        "年卡有效期12个月，课包有效期6个月",
+        "纯蜂蜜，绝对不掺糖，掺一赔十",
+        "等不及可以直接申请退款",
+    ],
+)
+def test_the_eighteenth_round_clean_uses_stay_clean(text):
+    """A group buy that fails, a testimonial the shop will not promise, a champion team, thawing
+    and cooking tips, the farm's own years, a warranty, a motto, a refund window, a pack's
+    validity, purity vouched for, an impatient buyer's refund (tune21 and tune22's classes)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("谢谢大家～集满30个赞截图发我，送一盒草莓", "induced_sharing"),
+        ("不强制转发，愿意分享到朋友圈的截图给客服多送一包", "induced_sharing"),
+        ("这不是医疗器械，不过每晚用能预防鼻炎复发", "medical_claim"),
+        ("宝宝便秘吃它就能调好", "medical_claim"),
+        ("三天消退湿疹", "medical_claim"),
+        ("痛风的叔叔喝了马上不疼", "medical_claim"),
+        ("喝了半年都不用打胰岛素了", "medical_claim"),
+        ("同尺寸里容量最大的充电宝", "superlative"),
+        ("县领导来调研时点名要了两箱", "authority"),
+        ("100%无刺激的洗衣液", "absolute_guarantee"),
+        ("任何小偷都打不开", "absolute_guarantee"),
+        ("本店质量万无一失", "absolute_guarantee"),
+        ("提分班效果lì竿见影", "absolute_guarantee"),
+        ("防晒霜bao有效", "absolute_guarantee"),
+    ],
+)
+def test_the_eighteenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
