@@ -29,8 +29,8 @@ QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘
 
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
 MARKET_SCOPE = re.compile(
-    "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
-    "业界|市面上|市场上|同价位|同类|同品类|同档次|同尺寸|同规格|同容量|同体积|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
+    "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|本区|本县|本镇|"
+    "业界|市面上|市场上|同价位|同类|同品类|十里八村|同档次|同尺寸|同规格|同容量|同体积|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
     "十里八乡|方圆"
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
@@ -254,7 +254,8 @@ _ZUI_CLEAN = re.compile(
     "大限度|大程度|大化|好不要|好别|终"
 )
 _ZUI_MEASURE = re.compile(
-    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下(?!饭|酒)|前|里|外|粗|细|"
+    "(?:高|低|大|小|长|短|快|慢|重|轻|远|宽|窄|深|浅|厚|薄|久|辣|北|南|东|西|上|下(?!饭|酒)|前|里|外|粗(?!犷)|"
+    "细(?!腻|致|滑|嫩|软)|"
     "老(?!牌|字号|店|品牌|味道|手艺))"
     "(?![薄巧便]|强(?!度))"
 )
@@ -306,7 +307,7 @@ _GRADE_AFTER = re.compile(
     "^(?:品质|级|端|档次|标准|水平|水准|规格|工艺|配置|牌|品牌|性价比|颜值|口碑)"
 )
 _PRICE_BEFORE = re.compile(
-    "(?:价格|价|售价|价钱|报价|性价比|折扣|优惠|口碑|人气|销量|评分|好评率|回购率)$"
+    "(?:价格|价|售价|价钱|报价|性价比|折扣|优惠|口碑|人气|销量|评分|好评率|回购率)(?:也|还|都|还是|也是|就是)?$"
 )
 #: Words that bound the time a tip is about: 三天内吃完, 开封后, 趁热.
 _WITHIN = "内|以内|之内|之前|以前|开封后|吃完|喝完|用完"
@@ -360,7 +361,8 @@ _PEOPLE = re.compile("^的(?:朋友|闺蜜|兄弟|哥们|姐妹|伙伴|同学|�
 _OWN_SUBJECT = re.compile("(?:我们家|我家|咱家|本店|店里|我们店|小店|我们)的?$")
 _PICKS_ITEM = re.compile("^[一-龥]{1,3}的(?:一款|一种|一个)?(?:是|就是|要数|当属|得数)")
 _FEELING = re.compile(
-    "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心)"
+    "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心|惊喜|意外|"
+    "印象深|满意)|(?:打动|触动)(?:我|我们|人)"
 )
 
 
@@ -451,6 +453,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None if tip and not market else _widened(text, start, end)
     if market:
         return _widened(text, start, end)
+    if after.startswith("不最") or before.endswith("最不"):
+        return None  # 我不知道最不最火: the question, not an answer
     if "趁" in sentence_before(text, start):
         return None  # 趁露水没干摘的最水灵: the moment to pick or eat it
     if _COOKED_BY.search(before) and _TASTE.match(after):
@@ -582,6 +586,8 @@ def champion(text: str, start: int, end: int) -> Span | None:
     sentence = sentence_before(text, start)
     if _TEAM_AFTER.match(text, end):
         return None  # 电竞冠军战队: a team of people that won, named
+    if "冠" not in text[start:end]:
+        return start, end  # 顶流, 天花板: no contest to have won, whoever the sentence names
     if _CHAMPION_FACT.search(before) or _PERSON.search(sentence):
         return None
     if _GUESS_BEFORE.search(before) and _CONTEST.search(sentence):
@@ -626,9 +632,16 @@ _NATIONAL_FACT = re.compile(
 )
 
 
+#: 国家级实验室研发配方: the laboratory's standing lent to the goods.
+_LAB_MADE = re.compile("(?:重点)?实验室[^,;:!?。]{0,2}?(?:研发|出品|配方|研制)")
+
+
 def national_grade(text: str, start: int, end: int) -> Span | None:
-    """国家级 praising goods is borrowed authority; 国家级自然保护区 is a fact."""
-    return None if _NATIONAL_FACT.match(text[end:]) else _widened(text, start, end, 2)
+    """国家级 praising goods is borrowed authority; 国家级自然保护区 is a fact, but a formula
+    from a 国家级实验室 borrows it again."""
+    if _NATIONAL_FACT.match(text[end:]) and not _LAB_MADE.match(text, end):
+        return None
+    return _widened(text, start, end, 2)
 
 
 # --- guarantees -------------------------------------------------------------------------------
@@ -649,7 +662,7 @@ _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
 )
 _ABSOLUTE_CLAIM = re.compile(
-    "^(?:的)?(?:安全|不|零|为零|提升|提高|保护|无|没有|没问题|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
+    "^(?:的)?(?:安全|不|零|为零|提升|提高|保护|完好|无|没有|没问题|有效|放心|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
     "有保障|防|温和|天然|[一-龥]不[一-龥])"
 )
 
@@ -705,7 +718,7 @@ _SERVICE = re.compile(
     "退款|退货|赔付|补发|联系|答复|解答|跟进|售价|价钱|原价|全新|未拆|卫生|干净|秩序|公平|透明|"
     "每个人|每位|每一位|每一单|每单|您的|你的|顾客的|买到|买得到|发出|响应|批改|答疑|作业|保质期|临期|"
     "送检|检测|查询|备案|客服|在线|时效|现摘|现发|现做|现烤|现杀|现磨|现采|当季|吃上|吃到|抢到|用上|"
-    "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达|"
+    "领到|买上|送到|寄到|寄出|收到|配送|签收|送货|抵达|追件|查件|催件|"
     # after-sales: 保证坏单包赔, 保证在保修期内免费更换, 保证不让大家吃亏
     "吃亏|坏单|坏果|烂果|破损|压坏|漏发|错发|少发|包赔|理赔|保修|质保|维修|更换|换新|免费换|"
     # delivery dates and the course's own routine: 保证节前到, 保证每节课都有课后反馈
@@ -736,7 +749,8 @@ def not_service(text: str, start: int, end: int) -> Span | None:
     if _SERVICE.search(claim) or _VOUCHES.match(claim):
         return None
     if text[:start].endswith(
-        ("不", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能", "很难", "难以", "不好")
+        ("不", "唔", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能", "很难", "难以",
+         "不好")
     ):
         return None
     if _CARE_ADVICE.match(claim):

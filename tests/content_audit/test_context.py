@@ -708,3 +708,53 @@ def test_the_eighteenth_round_clean_uses_stay_clean(text):
 )
 def test_the_eighteenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我不知道最不最火，我自己很喜欢",
+        "第一次吃野生菌少吃点，以防过敏",
+        "课程唔保证分数，老师会尽力",
+        "最细的一款面条适合宝宝",
+        "超过五天没到，我们保证帮您追件到底",
+        "最打动我的是结尾那句话",
+        "最让我惊喜的是他主动举手了",
+    ],
+)
+def test_the_nineteenth_round_clean_uses_stay_clean(text):
+    """An A-not-A question, 以防, Cantonese 唔, a thin noodle, chasing a parcel, a teacher's
+    feelings (tune23 and tune24's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("手感蕞细腻的羊绒衫", "superlative"),
+        ("价格还是最低的", "superlative"),
+        ("十里八村头一份", "superlative"),
+        ("这位老师是考研圈的顶流", "superlative"),
+        ("特 供 级别的鸡蛋", "authority"),
+        ("纳豆胶囊溶血栓", "medical_claim"),
+        ("点赞数越多奖品越大", "induced_sharing"),
+        ("不转的这周财运一般", "induced_sharing"),
+        ("毛囊炎吹一吹就好", "medical_claim"),
+        ("暑期班数学稳提30分", "absolute_guarantee"),
+        ("这条裤子谁穿谁显瘦", "absolute_guarantee"),
+        ("穿上立马小一个码", "absolute_guarantee"),
+        ("从三楼摔下来手机绝对完好", "absolute_guarantee"),
+        ("本区第一家夜间配送的便利店", "superlative"),
+        ("全国仅此一家手工旗袍店", "superlative"),
+        ("国家级实验室研发的配方", "authority"),
+        ("交警部门指定推荐的记录仪", "authority"),
+        ("是中国人就转出去", "induced_sharing"),
+        ("留言获赞最多的前十位送化妆包", "induced_sharing"),
+        ("关节炎的老人冬天必备", "medical_claim"),
+        ("阿姨说今年冬天风湿都没犯过", "medical_claim"),
+        ("贫血的毛病慢慢就调理好了", "medical_claim"),
+    ],
+)
+def test_the_nineteenth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
