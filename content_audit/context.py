@@ -402,8 +402,10 @@ _TASTE = re.compile("(?:香|甜|嫩|脆|软|鲜|糯|酥|入味|好吃|下饭|爽
 #: 暖气调到20度，最省钱: a setting the merchant recommends, the best of its settings.
 _SET_TO = re.compile(
     "(?:设|设置|设成|设在|设为|调到|调至|调成|调在|开到|定在|保持在|控制在|放到|比例)"
-    "[0-9一二两三四五六七八九十]|"
-    # 大火快炒30秒出锅最嫩: a cooking time, the best of the recipe's own steps
+    "[0-9一二两三四五六七八九十]"
+)
+#: 大火快炒30秒出锅最嫩, 解冻30分钟口感最软: a time in the recipe, the best of its own steps.
+_COOKING_TIME = re.compile(
     "(?:炒|煮|蒸|炖|焖|烤|煎|泡|烫|焯|煲|解冻|化冻|回温|静置|冷藏|冰镇|醒)[^,;:!?。]{0,4}"
     "[0-9一二两三四五六七八九十半]+(?:秒|分钟|小时)"
 )
@@ -420,15 +422,16 @@ def zui(text: str, start: int, end: int) -> Span | None:
     if _SCALE_LIMIT.search(before) and _SCALE_END.match(after):
         return None  # 标签允许标注的最高档: the top of a scale a rule defines, not a rank
     market = bool(MARKET_SCOPE.search(before))
-    if not market and own_range(sentence_before(text, start)):
+    sentence = sentence_before(text, start)
+    if not market and own_range(sentence):
         return None
     if not market and _KNOWS.match(after) and _PEOPLE_BEFORE.search(before):
         return None  # 新手爸爸最清楚: the customer's experience
     if not market and _WHEN_BEFORE.search(before):
         return None  # 刚出炉的时候最香: the best moment, a tip
-    if not market and _SET_TO.search(sentence_before(text, start)) \
+    if not market and (_SET_TO.search(sentence) or _COOKING_TIME.search(sentence)) \
             and not _GOODS_NAMED.search(before):
-        return None  # 调到20度，最省钱: the best of the settings it recommends
+        return None  # 调到20度，最省钱; 炒30秒出锅最嫩: the best of the settings or steps it gives
     if after.startswith("好"):
         rest = after[1:]
         if _PEOPLE.match(rest) and not market:
@@ -448,7 +451,7 @@ def zui(text: str, start: int, end: int) -> Span | None:
     if after.startswith("佳"):
         tip = (
             _ZUIJIA_TIP.match(after[1:])
-            or _TIP_TIME.search(sentence_before(text, start))
+            or _TIP_TIME.search(sentence)
             or before.endswith("的")
         )
         return None if tip and not market else _widened(text, start, end)
@@ -456,7 +459,7 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return _widened(text, start, end)
     if after.startswith("不最") or before.endswith("最不"):
         return None  # 我不知道最不最火: the question, not an answer
-    if "趁" in sentence_before(text, start):
+    if "趁" in sentence:
         return None  # 趁露水没干摘的最水灵: the moment to pick or eat it
     if _COOKED_BY.search(before) and _TASTE.match(after):
         return None  # 糖炒最香, 清蒸最鲜: the way to cook it
@@ -469,7 +472,7 @@ def zui(text: str, start: int, end: int) -> Span | None:
     if _TIMING_BEFORE.search(before) and _TIMING_TASK.match(after) \
             and not _GOODS_NAMED.search(clause_after(text, end)):
         return None
-    if _NO_BEST_ONLY.search(sentence_before(text, start)):
+    if _NO_BEST_ONLY.search(sentence):
         return None
     if _OWN_SUBJECT.search(before) and _PICKS_ITEM.match(after):
         return None  # the pick inside its own range: 店里最便宜的是基础款
