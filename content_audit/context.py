@@ -36,8 +36,10 @@ MARKET_SCOPE = re.compile(
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
 OWN_RANGE = re.compile(
-    "(?:店|本店|我们家|我家|咱家|自家|我们店|店铺|我们)[^,;:!?。]{0,10}?(?:里|中|内|之中|当中)|这几|那几|"
-    "(?:我们店|本店|店里|我们家)[^,;:!?。]{0,8}?(?:卖得|卖的|销量|回购)|"
+    # 店里 is the merchant's shop; 母婴店里 is every shop of a kind, the market
+    "(?:(?<![婴妆药花卖营锁货饰菜果书鞋装品利体])店|本店|我们家|我家|咱家|自家|我们店|店铺|我们)"
+    "[^,;:!?。]{0,10}?(?:里|中|内|之中|当中)|这几|那几|"
+    "(?:我们店|本店|(?<![婴妆药花卖营锁货饰菜果书鞋装品利体])店里|我们家)[^,;:!?。]{0,8}?(?:卖得|卖的|销量|回购)|"
     "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
     "个型号|个尺码|个规格|个色号|个品种|品种)|系列(?:里|中)|色号|"
     # a set the merchant names itself: 这组里, 那箱当中, 其中
@@ -133,6 +135,9 @@ TURNED_DOWN_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:我们|本店|咱们|咱家|我家|小店)(?:从来|一直|也|都|当时|当然)?"
     "(?:没(?:有)?(?:弄|搞|做|办|答应|同意|参与|接)|拒绝了|婉拒了|回绝了)"
 )
+#: 谁承诺包过谁就是骗你: whoever says it is lying, the merchant's warning.
+_WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你说|给你说)[^,;:!?。]{0,4}$")
+_IS_LYING = re.compile("[^,;:!?。]{0,4}?谁(?:就)?(?:是|在)?(?:骗|忽悠|吹|瞎说|胡说|坑|不靠谱)")
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个)?(?:说法|词|用语|宣传|字眼)"
     "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)"
@@ -233,6 +238,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True  # 我们不包过, 不保本: the guarantee refused
     if before.endswith(("与", "跟", "和")) and _UNRELATED.match(text, end):
         return True  # 与转发和拉人数量无关: what it does not depend on
+    if _WHOEVER_SAYS.search(before) and _IS_LYING.match(text, end):
+        return True  # 谁承诺包过谁就是骗你: the merchant warning against such promises
     if _ASKED_AND_DENIED.match(text[end:]):
         return True  # 冠军同款？不是的: a question the merchant answers no
     if RULE_EXPLAINED.search(clause_after(text, end) + text[end : end + 24].split("。")[0]):
@@ -248,7 +255,9 @@ def framed(text: str, start: int, end: int) -> bool:
 
 _ZUI_CLEAN = re.compile(
     "近|后|初|终|早|晚|迟|末|先|少|多(?!人)|新(?!鲜|潮)|关注|关心|在意|在乎|感谢|感激|惊喜|满足|"
-    "佩服|心疼|怀念|擅长|拿手|"
+    "佩服|心疼|怀念|擅长|拿手|放心不下|操心|牵挂|惦记|"
+    # 最多人问的, 最多人提的是小规格: what customers ask for, not how many buy
+    "多人(?:问|提|说|反馈|建议|留言|咨询|吐槽|想要|投票|催|要求)|"
     "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
     "容易|需要|值得注意|注意|担忧|头疼|麻烦|常用|常问|常被问|频繁|迟|晚|小起订|低消费|低起|低限度|"
     "常(?:犯|错|出错|遇到|碰到|忽略|忘|搞错|踩|见|被|问|听到|待|去|在|玩|睡|躺)|难(?!得|忘|求|找|寻|买|抢)|易错|易忽略|"
@@ -599,10 +608,22 @@ def champion(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: 本周No.1进步之星是三班的小林: a pupil's award, no goods ranked.
+_AWARD_AFTER = re.compile(r"\s?[一-龥]{0,4}之星")
+_PUPIL = re.compile("恭喜|学员|同学|小朋友|孩子|学生|[0-9一二三四五六七八九十]+班|班的|班级")
+
+
+def not_an_award(text: str, start: int, end: int) -> Span | None:
+    """No.1 or 第一 in the name of an award a pupil won ranks the pupil, not the goods."""
+    if _AWARD_AFTER.match(text, end) and _PUPIL.search(sentence_around(text, start, end)):
+        return None
+    return start, end
+
+
 _MARKET_FOLLOW = re.compile("^(?:一家|一款|一个|一所|的品牌|的厂家|指定|认证|授权)")
 #: 唯一的授权经销商, 唯一的直营门店: a fact about the merchant's own business (like 独家).
 _OWN_OUTLET = re.compile(
-    "^的?(?:官方)?(?:授权|指定|直营|签约|加盟|合作)?(?:的)?(?:经销商|经销店|代理商|代理|分销商|"
+    "^的?(?:品牌|官方)?(?:授权|指定|直营|签约|加盟|合作)?(?:的)?(?:经销商|经销店|代理商|代理|分销商|"
     "门店|分店|实体店|专卖店|直营店|网店|店铺|校区|分校|教学点|仓库|客服|售后点|维修点|服务点)"
 )
 #: A scope that makes even an outlet claim a market one (全国唯一授权经销商 stays flagged).
@@ -623,6 +644,8 @@ def market_only(text: str, start: int, end: int) -> Span | None:
         return start, end
     if text[start:end] == "唯一" and _MARKET_FOLLOW.match(text[end:]):
         return start, end
+    if text[start:end] == "数一数二" and not _OWN_OUTLET.match(text[end:]):
+        return start, end  # 我们数一数二: a rank whatever scope is named
     return None
 
 
@@ -660,7 +683,9 @@ _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
     "偷工减料|造假|作假|调包|掉包|注水)|"
     # what it sends or sells: 绝对不会把旧货寄给您
-    "^(?:不会|不)[^,;:!?。]{0,6}?(?:发给|寄给|卖给|拿给|给大家|给您|给你|给顾客)"
+    "^(?:不会|不)[^,;:!?。]{0,6}?(?:发给|寄给|卖给|拿给|给大家|给您|给你|给顾客)|"
+    # 绝对不是不理人: the shop's sincerity, no promise about the goods
+    "^不是[^,;:!?。]{0,4}?(?:不理|故意|敷衍|不管|不回|不想|骗|忽悠|套路)"
 )
 _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
@@ -728,8 +753,13 @@ _SERVICE = re.compile(
     # delivery dates and the course's own routine: 保证节前到, 保证每节课都有课后反馈
     "前到|到达|渠道|进货|反馈|课后|每节课|每(?:个|位|一位|名)(?:孩子|学生|学员|同学|宝宝)|"
     # a time limit on its own handling, and the weight it sends: 保证不超过24小时, 保证净重不少于5斤
-    "不超过[0-9一二两三四五六七八九十]+个?(?:小时|工作日)|净重|毛重|分量|份量|斤两|克重"
+    "不超过[0-9一二两三四五六七八九十]+个?(?:小时|工作日)|净重|毛重|分量|份量|斤两|克重|"
+    # what it checks before sending, and lessons made up: 保证不发瑕疵品, 保证罐罐可追溯, 保证补上
+    "瑕疵|次品|残次|坏的|烂的|追溯|溯源|可查|补上|补课|调课"
 )
+#: 电子发票24小时内发到邮箱，这个保证做到: vouching for the commitment just stated.
+_THIS_COMMITMENT = re.compile("(?:这个|这点|这一点|这条|这些)(?:我们)?(?:一定|绝对|都)?$")
+_DONE_AFTER = re.compile("^保证(?:做到|办到|做得到|到位|兑现)?$")
 
 
 _CARE_ADVICE = re.compile(
@@ -751,6 +781,8 @@ def not_service(text: str, start: int, end: int) -> Span | None:
     if _OWN_PRICE.search(clause_before(text, start)):
         return None  # 我们的价格保证一个月内不涨: a commitment about its own prices
     if _SERVICE.search(claim) or _VOUCHES.match(claim):
+        return None
+    if _DONE_AFTER.match(claim) and _THIS_COMMITMENT.search(clause_before(text, start)):
         return None
     if text[:start].endswith(
         ("不", "唔", "没", "没有", "无法", "不能", "不会", "不敢", "从不", "只能", "很难", "难以",
@@ -783,6 +815,8 @@ _PROGRAMME = re.compile("补贴|补助|以旧换新|惠民|消费券|据[^,;:!?�
 
 def not_programme(text: str, start: int, end: int) -> Span | None:
     """A state subsidy programme or a news source named as a fact lends no endorsement."""
+    if text.startswith("合作社", end - 2):
+        return None  # 农业农村部公布的示范合作社: a co-operative, no one co-operating with a body
     return None if _PROGRAMME.search(clause_around(text, start, end)) else (start, end)
 
 
@@ -903,9 +937,15 @@ _WARNING = re.compile("慎用|禁用|忌用|请勿|不宜")
 _CANNOT_TREAT = re.compile("(?:治疗|医治|治)(?:不了|不好|不住)")
 
 
+#: 对香菜不感冒: "not keen on", no cold prevented.
+_NOT_KEEN = re.compile("对[^,;:!?。]{1,10}?(?:都|也|一直|从来|并|有点|完全)?不感冒")
+
+
 def medical_advice(text: str, start: int, end: int) -> Span | None:
     """降压药 named in a drug-interaction warning, or advice to see a doctor, claims nothing."""
     if _CANNOT_TREAT.match(text, start):
+        return None
+    if text.startswith("感冒", end - 2) and _NOT_KEEN.search(clause_around(text, start, end)):
         return None
     if _WARNING.search(clause_around(text, start, end)):
         return None  # 孕妇慎用降压药: a warning about the claim's own words
@@ -965,6 +1005,7 @@ CHECKERS: dict[str, Checker] = {
     "name": name,
     "champion": champion,
     "market_only": market_only,
+    "not_an_award": not_an_award,
     "national_grade": national_grade,
     "absolute": absolute,
     "tool_name": tool_name,

@@ -60,7 +60,16 @@ _LOOKALIKES = (
     (re.compile("鼎(?=级)"), "顶"),
     (re.compile("(?<=关)住(?=公众号|我们|本号|店铺|后|才)"), "注"),
     (re.compile("(?<=降三)搞"), "高"),
+    (re.compile("囯"), "国"),
+    (re.compile("秧(?=视)"), "央"),
 )
+#: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
+#: character before separators are dropped, one code point for one so offsets hold.
+_EMOJI_WORDS = (
+    (re.compile("(?:(?<=[集点攒凑个])|(?<=[集点攒凑个] ))[👍❤♥💗💖]"), "赞"),
+    (re.compile("(?:(?<=[杀抑除灭抗])|(?<=[杀抑除灭抗] ))🦠"), "菌"),
+)
+_EMOJI_WORD_CHARS = re.compile("[👍❤♥💗💖🦠]")
 
 
 @lru_cache(maxsize=1)
@@ -190,7 +199,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(parts), positions
 
 
-_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞]")
+_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧]")
 
 
 def _lookalikes(text: str) -> str:
@@ -278,6 +287,9 @@ def normalize(text: str) -> Normalized:
         if "a" <= first.group() <= "z" and not but_latin.search(plain, first.end()):
             return read_back(Normalized(plain, plain))  # and perhaps pinyin to read back
     folded, positions = _fold(text)
+    if _EMOJI_WORD_CHARS.search(folded):
+        for pattern, meant in _EMOJI_WORDS:
+            folded = pattern.sub(meant, folded)
     if not (_after_folding().search(folded) or "第1" in folded or "唯1" in folded):
         # Most copy: no separator, look-alike, pinyin or 第1 to see through.
         return Normalized(folded, folded, tuple(positions) if positions is not None else None)

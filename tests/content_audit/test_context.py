@@ -758,3 +758,62 @@ def test_the_nineteenth_round_clean_uses_stay_clean(text):
 )
 def test_the_nineteenth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我对榴莲一直不感冒，但店里卖得很好",
+        "店长最放心不下的是冷链路上的温度",
+        "最多人问的是能不能寄到新疆",
+        "每箱发出前都挑过一遍，保证不发烂果给大家",
+        "每盒都能扫码查批次，保证盒盒可追溯",
+        "请假的课我们保证给孩子补上",
+        "发票当天开好，这个保证做到",
+        "晚上回复慢，绝对不是故意不回",
+        "我们是这个品牌在本市唯一的官方授权维修点",
+        "谁跟你说包过谁就是忽悠",
+        "报名后可以永久回看全部直播",
+        "镇上的合作社是农业农村部认定的示范社",
+        "本月No.1阅读之星是五班的小雨",
+        "店里几款大衣里这件最保暖",
+    ],
+)
+def test_the_twentieth_round_clean_uses_stay_clean(text):
+    """不感冒 as "not keen", feelings, customers' questions, the shop's own checks and lessons,
+    a firm 绝对不是 about its replies, its own authorised outlet, whoever promises a pass is
+    lying, course replays, a co-operative, a pupil's award, its own range (tune26's classes, in
+    examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("秧视报道过的老字号", "authority"),
+        ("这款面膜是超市里卖得zui好的", "superlative"),
+        ("连续两年冲进全国前五", "superlative"),
+        ("全网都找不到比我们更正宗的腊肉", "superlative"),
+        ("只有我们家的桃子能做到这么脆", "superlative"),
+        ("说到口碑，我们家数一数二", "superlative"),
+        ("这罐蜂蜜以前是专门给市里领导准备的", "authority"),
+        ("局长都把孩子送到我们这里学画画", "authority"),
+        ("芹菜汁是血管清道夫", "medical_claim"),
+        ("除螨仪还能杀灭真菌", "medical_claim"),
+        ("儿童牙膏加了杀 🦠 成分", "medical_claim"),
+        ("老人小孩怎么吃都安全", "absolute_guarantee"),
+        ("这种苗什么土都能种活", "absolute_guarantee"),
+        ("驱蚊灯百分百赶走蚊子", "absolute_guarantee"),
+        ("0副作用的纯草本配方", "absolute_guarantee"),
+        ("寒假一个月提20分", "absolute_guarantee"),
+        ("集👍满20个送钥匙扣", "induced_sharing"),
+        ("集满 10 个 ❤️ 可换杯子", "induced_sharing"),
+        ("不转这条，福气就溜走了", "induced_sharing"),
+        ("你不分享，就是不心疼孩子", "induced_sharing"),
+        ("把报名海报发到家长群，凭截图领资料", "induced_sharing"),
+        ("晒单朋友圈返5元", "induced_sharing"),
+        ("未关注的中奖作废", "induced_sharing"),
+    ],
+)
+def test_the_twentieth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
