@@ -620,6 +620,8 @@ def not_an_award(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: Words that claim a rank or uniqueness by themselves, with or without a market named.
+_ONLY_ONE = ("数一数二", "独一家", "独此一家", "独一份", "头一份")
 _MARKET_FOLLOW = re.compile("^(?:一家|一款|一个|一所|的品牌|的厂家|指定|认证|授权)")
 #: 唯一的授权经销商, 唯一的直营门店: a fact about the merchant's own business (like 独家).
 _OWN_OUTLET = re.compile(
@@ -644,8 +646,9 @@ def market_only(text: str, start: int, end: int) -> Span | None:
         return start, end
     if text[start:end] == "唯一" and _MARKET_FOLLOW.match(text[end:]):
         return start, end
-    if text[start:end] == "数一数二" and not _OWN_OUTLET.match(text[end:]):
-        return start, end  # 我们数一数二: a rank whatever scope is named
+    if text[start:end] in _ONLY_ONE and not own_range(sentence_before(text, start)) \
+            and not text[:start].endswith(("单", "孤")):  # 单独一份: one portion on its own
+        return start, end  # 我们数一数二, 东海岸独一家: a rank or uniqueness whatever the scope
     return None
 
 
@@ -810,13 +813,15 @@ _FORWARD_INSIDE = re.compile(
 )
 
 
-_PROGRAMME = re.compile("补贴|补助|以旧换新|惠民|消费券|据[^,;:!?。]{0,8}报道|来源:|来源是|转载自")
+_PROGRAMME = re.compile(
+    "补贴|补助|以旧换新|惠民|消费券|据[^,;:!?。]{0,8}报道|来源:|来源是|转载自|"
+    # the shop passing on an article: 今天转一篇新华社的报道给大家
+    "(?:转|分享|推荐)(?:一|几|两)?篇"
+)
 
 
 def not_programme(text: str, start: int, end: int) -> Span | None:
     """A state subsidy programme or a news source named as a fact lends no endorsement."""
-    if text.startswith("合作社", end - 2):
-        return None  # 农业农村部公布的示范合作社: a co-operative, no one co-operating with a body
     return None if _PROGRAMME.search(clause_around(text, start, end)) else (start, end)
 
 
@@ -924,7 +929,8 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 # --- medical ----------------------------------------------------------------------------------
 
 _MEDICAL_ADVICE = re.compile(
-    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|听医生|找医生|遵医嘱|(?<!不用)(?<!无需)(?<!不必)就医|"
+    "服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|听医生|找医生|遵医嘱|按医生|"
+    "(?:去|带[^,;:!?。]{0,4}去)看(?:医生|儿科|皮肤科|门诊|急诊|专科)|(?<!不用)(?<!无需)(?<!不必)就医|"
     # advice to go, not a customer's story of a check-up (去医院复查，医生都说…)
     "(?:请|建议|及时|尽快|应该|应当|需要|要|务必|还是|最好|先|赶紧|马上|就)[^,;:!?。]{0,3}去医院|"
     "(?<!不用)(?<!不必)(?<!比)去(?:药店|药房)|到(?:药店|药房)|医生指导|在医生|遵照医嘱|(?<!不是)(?<!并非)医疗器械|械字号|注册证|国药准字|药品批准"

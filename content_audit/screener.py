@@ -397,13 +397,24 @@ _PRECEDENCE = {
     "absolute_guarantee": 0, "medical_claim": 1, "authority": 2, "induced_sharing": 3,
     "superlative": 4,
 }
+_EVERY = re.compile("一切|所有|全部|任何")
+
+
+def _precedence(hit: _Hit) -> float:
+    """A disease that went away (湿疹全消了, 再也没冒出来过) is a medical claim, more specific
+    than the generic forms of a guarantee that overlap it; permanence (永久告别脱发),
+    universality (杀死一切病毒), 根治 and the other guarantee words keep their precedence."""
+    if hit.rule.id == "guarantee.absolute_forms" and not hit.term.startswith("永") \
+            and not _EVERY.search(hit.term):
+        return 1.5
+    return _PRECEDENCE.get(hit.rule.category, 9)
 
 
 def _one_per_claim(hits: list[_Hit]) -> list[_Hit]:
     """Overlapping hits of one category merge; across categories the specific one stays."""
     if len(hits) == 1:
         return hits  # nothing to merge or to outrank
-    ordered = sorted(hits, key=lambda h: (_PRECEDENCE.get(h.rule.category, 9), h.start))
+    ordered = sorted(hits, key=lambda h: (_precedence(h), h.start))
     kept: list[_Hit] = []
     for hit in ordered:
         for index, clash in enumerate(kept):  # the first kept hit it overlaps, if any

@@ -817,3 +817,59 @@ def test_the_twentieth_round_clean_uses_stay_clean(text):
 )
 def test_the_twentieth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "复习资料和答案单独一份，下单后发邮箱",
+        "今天转一篇人民日报的文章给大家，讲的是茶农的故事",
+        "宝宝起疹子请去看儿科，按医生开的药用",
+        "冲奶粉用温水泡一下就没了结块",
+        "镇上的供销合作社明天开门",
+    ],
+)
+def test_the_twenty_first_round_clean_uses_stay_clean(text):
+    """单独一份, an article passed on, a doctor's prescription, warm water, a co-operative
+    (tune25's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我婆婆的骨质增生疼得轻多了", "medical_claim"),
+        ("用了半个月，腋下狐臭没了", "medical_claim"),
+        ("上了三个月课，口吃也治好了", "medical_claim"),
+        ("护膝戴了一冬，老寒腿zhi好了", "medical_claim"),
+        ("烫伤起的水泡抹上就消", "medical_claim"),
+        ("比药店的米诺地尔还灵", "medical_claim"),
+        ("腰椎间盘突出再也没疼过", "medical_claim"),
+        ("每天一杯，能防胃癌", "medical_claim"),
+        ("喝两天就不咳了", "medical_claim"),
+        ("老人喝了血糖稳稳的", "medical_claim"),
+        ("降压药都可以减半了", "medical_claim"),
+        ("脚上的湿疹全消了", "medical_claim"),
+        ("每天一杯稳血压", "medical_claim"),
+        ("做完化疗的人吃了恢复得快", "medical_claim"),
+        ("区长来店里视察时尝过", "authority"),
+        ("人民网报道过的小店", "authority"),
+        ("给中南海供过货的大米", "authority"),
+        ("C C T V 报道过的课程", "authority"),
+        ("县里的特供酒", "authority"),
+        ("部队品质的迷彩服", "authority"),
+        ("小孩乱摸也不会触电", "absolute_guarantee"),
+        ("种下去包丰收", "absolute_guarantee"),
+        ("学费当月就赚回来", "absolute_guarantee"),
+        ("腰围至少小三圈", "absolute_guarantee"),
+        ("西海岸独一家的做法", "superlative"),
+        ("集满20个zan送水杯", "induced_sharing"),
+        ("转了的家人好运连连", "induced_sharing"),
+        ("需要关注服务号后方可查询", "induced_sharing"),
+        # a disease gone is medical, but permanence and universality stay guarantees
+        ("用了这款洗发水，永久告别脱发", "absolute_guarantee"),
+        ("这瓶喷雾能杀死一切病毒", "absolute_guarantee"),
+    ],
+)
+def test_the_twenty_first_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
