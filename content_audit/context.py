@@ -40,6 +40,8 @@ OWN_RANGE = re.compile(
     "(?:(?<![婴妆药花卖营锁货饰菜果书鞋装品利体])店|本店|我们家|我家|咱家|自家|我们店|店铺|我们)"
     "[^,;:!?。]{0,10}?(?:里|中|内|之中|当中)|这几|那几|"
     "(?:我们店|本店|(?<![婴妆药花卖营锁货饰菜果书鞋装品利体])店里|我们家)[^,;:!?。]{0,8}?(?:卖得|卖的|销量|回购)|"
+    # what it has sold itself: 我们卖过最火的, 我们卖得最好的一款
+    "(?:我们|我家|咱家|本店)(?:家)?(?:卖过|卖得)|"
     "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
     "个型号|个尺码|个规格|个色号|个品种|品种)|系列(?:里|中)|色号|"
     # a set the merchant names itself: 这组里, 那箱当中, 其中
@@ -420,6 +422,12 @@ _COOKING_TIME = re.compile(
 )
 #: 最适合的月龄是6个月以上: the age a course or toy suits, a usage tip.
 _FITS_AGE = re.compile("^(?:适合|适宜)的?(?:年龄|年纪|月龄|年龄段|阶段|学段|年级)")
+#: 蒸着吃最简单, 量一下对比最准, 泡杯热茶最舒服: the easiest way to do something, a tip.
+_WAY_BEFORE = re.compile(
+    "(?:吃|喝|做|用|量|泡|煮|蒸|炒|洗|对比|比对|测|称|试|晒|躺|坐|睡|存|放|看)"
+    "(?:着|起来|一下|一杯|杯[一-龥]{1,2}|[一-龥]{0,2})$"
+)
+_EASY = re.compile("^(?:简单|方便|省事|省心|准|准确|稳妥|保险|舒服|惬意|过瘾|解馋|直观|快)")
 
 
 def zui(text: str, start: int, end: int) -> Span | None:
@@ -487,6 +495,10 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None  # the pick inside its own range: 店里最便宜的是基础款
     if _FITS_TIME.match(after) or _FITS_AGE.match(after):
         return None  # 最适合夏天穿, 最适合的月龄: a timing tip
+    if _EASY.match(after) and _WAY_BEFORE.search(before) and not _GOODS_NAMED.search(before):
+        return None  # 蒸着吃最简单: the easiest way, not the goods ranked
+    if after.startswith("直观的") and re.match("(?:就是|是|区别|差别)", after[3:]):
+        return None  # 最直观的就是颜色: how to tell two things apart
     if _ZUI_CLEAN.match(after) or _ZUI_TIP_NOUN.match(after[1:]):
         return None
     if _FEELING.match(after) or (_OWN_FEELING.match(after) and _SPEAKER.search(before)):

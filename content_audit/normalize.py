@@ -40,7 +40,7 @@ _DROP = re.compile(
 #: this one-set scan is far cheaper than running _DROP's lookbehind at every position.
 #: Zero-width characters are no word characters, so the set holds them too.
 _MAY_DROP = re.compile(f"[^\\w{TERMINATORS}{re.escape(KEPT)}%#]")
-_DI_DIGIT = re.compile("(?<=第)1(?![0-9])|(?<=唯)1(?![0-9])")
+_DI_DIGIT = re.compile("(?<=第)1(?![0-9])|(?<=唯)1(?![0-9])|(?<=第)[li](?![a-z0-9])")
 _IS_CJK = re.compile(f"[{CJK}]")
 #: Pinyin with tone marks, folded to plain letters one for one (táng → tang).
 _TONES = {
@@ -61,6 +61,8 @@ _LOOKALIKES = (
     (re.compile("(?<=关)住(?=公众号|我们|本号|店铺|后|才)"), "注"),
     (re.compile("(?<=降三)搞"), "高"),
     (re.compile("囯"), "国"),
+    (re.compile("(?<=[是称当全国网市省区城县界])弟(?=一)"), "第"),
+    (re.compile("冶(?=好|愈|疗)"), "治"),
     (re.compile("秧(?=视)"), "央"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
@@ -199,7 +201,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(parts), positions
 
 
-_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧]")
+_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶]")
 
 
 def _lookalikes(text: str) -> str:
@@ -276,10 +278,18 @@ def _plain_marks(text: str) -> str:
     )
 
 
+_DI_ANY = re.compile("第[1lLiI]")
+
+
+def _has_di_digit(text: str) -> bool:
+    """第1, 唯1, and a Latin l or I written for the 1 (全网第l)."""
+    return "唯1" in text or ("第" in text and bool(_DI_ANY.search(text)))
+
+
 def normalize(text: str) -> Normalized:
     """The text the screener matches on, with a map back to the original offsets."""
     plain = _plain_marks(text)
-    if "第1" not in plain and "唯1" not in plain and unicodedata.is_normalized("NFKC", plain):
+    if not _has_di_digit(plain) and unicodedata.is_normalized("NFKC", plain):
         anything, but_latin = _all_steps()
         first = anything.search(plain)
         if first is None:
@@ -290,11 +300,11 @@ def normalize(text: str) -> Normalized:
     if _EMOJI_WORD_CHARS.search(folded):
         for pattern, meant in _EMOJI_WORDS:
             folded = pattern.sub(meant, folded)
-    if not (_after_folding().search(folded) or "第1" in folded or "唯1" in folded):
+    if not (_after_folding().search(folded) or _has_di_digit(folded)):
         # Most copy: no separator, look-alike, pinyin or 第1 to see through.
         return Normalized(folded, folded, tuple(positions) if positions is not None else None)
     kept = _DROP.sub("", folded) if "_" in folded or _MAY_DROP.search(folded) else folded
-    if "第1" in kept or "唯1" in kept:
+    if _has_di_digit(kept):
         kept = _DI_DIGIT.sub("一", kept)
     kept = _lookalikes(kept)
     norm = Normalized(kept, folded, tuple(positions) if positions is not None else None)

@@ -33,6 +33,9 @@ SEVERITY_RANK = {"pass": 0, "review": 1, "block": 2}
 _WORD, _FIRST, _SECOND, _ANCHOR, _ALLOW = 1, 2, 4, 8, 16
 _PAIR = _FIRST | _SECOND
 _SENTENCE_END = re.compile(f"[{TERMINATORS}]")
+_CLAUSE_MARK = re.compile(f"[{CLAUSE_END}]")
+#: Seconds of a sharing pair that are steps of the same action, not its reward or condition.
+_STEPS = frozenset({"截图", "配文", "@", "并@"})
 SHARE_SPAN = 14  # a sharing flag covers the action and its condition, up to the clause end
 
 
@@ -328,21 +331,26 @@ class Screener:
                 continue  # the common case: a share verb alone, or a reward alone
             taken: list[_Hit] = []
             flagged_sentences: set[int] = set()
+            paired: list[tuple[bool, _Hit]] = []
             for a in sorted(firsts, key=lambda h: (h.start, -(h.end - h.start))):
                 sentence = bisect_right(ends, a.start)
+                partners = [
+                    b for b in seconds
+                    if bisect_right(ends, b.start) == sentence
+                    and not (a.start <= b.start < a.end)
+                    and whole_word(b)
+                ]
+                if partners and whole_word(a):
+                    paired.append((any(
+                        _same_clause(text, a, b) for b in partners if b.term not in _STEPS
+                    ), a))
+            # One flag per sentence, on the action the reward hangs on: an action with its
+            # condition in its own clause before one whose condition is further off
+            # (扫码关注我们，关注后才可以领取 flags the second 关注).
+            paired.sort(key=lambda pair: (bisect_right(ends, pair[1].start), not pair[0]))
+            for _, a in paired:
+                sentence = bisect_right(ends, a.start)
                 if sentence in flagged_sentences:
-                    continue  # one flag per sentence: the action the reward hangs on
-                partner = next(
-                    (
-                        b
-                        for b in seconds
-                        if bisect_right(ends, b.start) == sentence
-                        and not (a.start <= b.start < a.end)
-                        and whole_word(b)
-                    ),
-                    None,
-                )
-                if partner is None or not whole_word(a):
                     continue
                 span = decided(a.rule.context, a.start, a.end)
                 if span is not None:
@@ -401,12 +409,16 @@ _EVERY = re.compile("一切|所有|全部|任何")
 
 
 def _precedence(hit: _Hit) -> float:
-    """A disease that went away (湿疹全消了, 再也没冒出来过) is a medical claim, more specific
-    than the generic forms of a guarantee that overlap it; permanence (永久告别脱发),
-    universality (杀死一切病毒), 根治 and the other guarantee words keep their precedence."""
+    """Which claim keeps an overlapped span. A disease that went away (湿疹全消了,
+    再也没冒出来过) is a medical claim, more specific than the generic forms of a guarantee
+    that overlap it; permanence (永久告别脱发), universality (杀死一切病毒), 根治 and the
+    other guarantee words keep their precedence; a blessing promised for sharing
+    (转发的人逢考必过) is the sharing rule's before any."""
     if hit.rule.id == "guarantee.absolute_forms" and not hit.term.startswith("永") \
             and not _EVERY.search(hit.term):
         return 1.5
+    if hit.rule.id == "sharing.coercion":
+        return -1
     return _PRECEDENCE.get(hit.rule.category, 9)
 
 
@@ -428,6 +440,12 @@ def _one_per_claim(hits: list[_Hit]) -> list[_Hit]:
         else:
             kept.append(hit)
     return kept
+
+
+def _same_clause(text: str, a: _Hit, b: _Hit) -> bool:
+    """No clause mark stands between the two hits."""
+    low, high = (a.end, b.start) if a.start < b.start else (b.end, a.start)
+    return _CLAUSE_MARK.search(text, low, max(low, high)) is None
 
 
 def _offsets(term: str, phrase: str) -> list[int]:

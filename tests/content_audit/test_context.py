@@ -873,3 +873,56 @@ def test_the_twenty_first_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_first_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "粽子蒸着吃最简单，上锅二十分钟就行",
+        "腰围拿自己的裤子量一下对比最准",
+        "下雨天泡杯姜茶最舒服",
+        "两种米最直观的区别是颜色",
+        "这双是我们卖过最耐穿的一款",
+        "开课后按没上的课时退费，写在合同里",
+        "三人成团，没凑齐的自动退款",
+        "会员卡没用完的余额可以退",
+        "我们店的半永久眉需要提前预约",
+        "店里第一个到的顾客送一份小菜",
+    ],
+)
+def test_the_twenty_second_round_clean_uses_stay_clean(text):
+    """The easiest way to cook, measure or drink it, what it has sold itself, refunds of what
+    was not used or not formed, 半永久 as a service, the first customer of the day (tune27's
+    classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款面霜针对激素脸专门研发", "medical_claim"),
+        ("产后喝一个月，恶露排得干净", "medical_claim"),
+        ("每天洗一次，还能预防头虱", "medical_claim"),
+        ("练满一期，近视度数能降五十度", "medical_claim"),
+        ("开着它能冶好咽炎", "medical_claim"),
+        ("每天读十分钟，不灵就退", "absolute_guarantee"),
+        ("跟着我们学，考研上岸稳了", "absolute_guarantee"),
+        ("这家店是全网第l的口碑", "superlative"),
+        ("我们的面包是全城弟一的", "superlative"),
+        ("我们是国内第一个做这种锁的品牌", "superlative"),
+        ("市领导的孩子也在我们这学", "authority"),
+        ("品质由政府把关", "authority"),
+        ("直播间点赞到五万就上福利", "induced_sharing"),
+        ("晒图返现，多晒多返", "induced_sharing"),
+        ("转发的人逢考必过", "induced_sharing"),
+    ],
+)
+def test_the_twenty_second_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
+
+
+def test_the_sharing_flag_falls_on_the_action_whose_condition_stands_beside_it():
+    """扫码关注我们，关注后才可以领取: the second 关注 is the one the reward hangs on."""
+    text = "进门请扫码关注我们，关注后才可以领取入园券。"
+    flags = default_screener().screen(text).flags
+    assert [text[f.start : f.end].startswith("关注后才可以领取") for f in flags] == [True]
