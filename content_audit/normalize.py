@@ -29,7 +29,7 @@ CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 #: Sentence ends: never dropped, so induced-sharing rules can stay within one sentence.
 TERMINATORS = "。！？!?；;\n\r"
 #: Clause marks and quotes: kept too (after folding, ，：（ are their ASCII forms).
-KEPT = ",，、:：\"'“”「」『』【】《》()（）@"
+KEPT = ",，、:：\"'“”‘’「」『』【】《》()（）@"
 ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\ufeff\u00ad\u180e"
 # A separator is anything but a word character, a kept mark, % or # (100%有效, #1).
 _SEP = f"(?:[^\\w{TERMINATORS}{re.escape(KEPT)}%#]|_)"

@@ -926,3 +926,63 @@ def test_the_sharing_flag_falls_on_the_action_whose_condition_stands_beside_it()
     text = "进门请扫码关注我们，关注后才可以领取入园券。"
     flags = default_screener().screen(text).flags
     assert [text[f.start : f.end].startswith("关注后才可以领取") for f in flags] == [True]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您说别家宣传‘喝了能降血脂’，我们不这么说，血脂高请遵医嘱",
+        "有买家夸我们的橙子‘全省最甜’，谢谢，但我们自己不敢这么讲",
+        "您问有没有问题，这批桃子发货前都挑过",
+        "胃不舒服用热水袋敷一敷，严重的请去医院",
+        "别听网上说的喝醋能软化血管",
+        "我们不会以任何理由要求您转发或集赞",
+        "群里有人转发的抽奖链接不是我们发的，请别点",
+        "您的电话号码我们保证不会卖给任何人",
+        "地址只用于发货，绝对不会给第三方",
+        "紫薯蒸着吃最粉，十五分钟就熟",
+        "这辆是和永久联名的通勤车",
+        "我们只讲日常养护，不教治病",
+    ],
+)
+def test_the_twenty_third_round_clean_uses_stay_clean(text):
+    """Quotations in single curly quotes, 问题 is no question, 不舒服用 is no 服用, advice not
+    to believe a claim, refusals and warnings about other people's links, the customer's
+    data, a cooking tip, the 永久 bicycle brand, what a course does not teach (tune28, tune29
+    and tune30's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("坚持用两瓶，掉发问题能根治", "absolute_guarantee"),
+        ("效果是永久的，停了也不会反弹", "absolute_guarantee"),
+        ("整晚一只蚊子都近不了身", "absolute_guarantee"),
+        ("啥体质都能吃，放心买", "absolute_guarantee"),
+        ("孩子走到哪都能找到", "absolute_guarantee"),
+        ("这批土豆绝对没打过农药", "absolute_guarantee"),
+        ("这个蜂蜜百分之bai健康", "absolute_guarantee"),
+        ("背古诗一遍就记住", "absolute_guarantee"),
+        ("口算课上完错误率能降到零", "absolute_guarantee"),
+        ("百试百灵的去渍笔", "absolute_guarantee"),
+        ("宝宝吃了少生病", "medical_claim"),
+        ("贫血的人长期喝能改善", "medical_claim"),
+        ("这袜子能预防脚气和灰指甲", "medical_claim"),
+        ("每天一杯控血糖", "medical_claim"),
+        ("蒜是地里长出来的青霉素", "medical_claim"),
+        ("推拿学会了，孩子发烧自己在家就能治好", "medical_claim"),
+        ("当年被选作外事接待用酒", "authority"),
+        ("以前直供北京某部委食堂", "authority"),
+        ("这是银保监会认可的理财", "authority"),
+        ("这款奶粉在母婴行业排头一名", "superlative"),
+        ("把这条推文发到你的宝妈群，截图就送小样", "induced_sharing"),
+        ("把海报设成朋友圈封面三天，给您改价", "induced_sharing"),
+        ("凑满10个新朋友进群送鸡蛋", "induced_sharing"),
+        ("转出去的人下个月必有好事", "induced_sharing"),
+        ("获赞超过50个的留言送正装", "induced_sharing"),
+        ("这条动态点满30个赞送试吃", "induced_sharing"),
+    ],
+)
+def test_the_twenty_third_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
