@@ -334,16 +334,17 @@ class Screener:
             paired: list[tuple[bool, _Hit]] = []
             for a in sorted(firsts, key=lambda h: (h.start, -(h.end - h.start))):
                 sentence = bisect_right(ends, a.start)
-                partners = [
+                near = [
                     b for b in seconds
-                    if bisect_right(ends, b.start) == sentence
-                    and not (a.start <= b.start < a.end)
-                    and whole_word(b)
+                    if bisect_right(ends, b.start) == sentence and not (a.start <= b.start < a.end)
                 ]
-                if partners and whole_word(a):
-                    paired.append((any(
-                        _same_clause(text, a, b) for b in partners if b.term not in _STEPS
-                    ), a))
+                # whole_word may segment with jieba: ask it of as few partners as will do
+                beside = any(
+                    b.term not in _STEPS and _same_clause(text, a, b) and whole_word(b)
+                    for b in near
+                )
+                if (beside or any(whole_word(b) for b in near)) and whole_word(a):
+                    paired.append((beside, a))
             # One flag per sentence, on the action the reward hangs on: an action with its
             # condition in its own clause before one whose condition is further off
             # (扫码关注我们，关注后才可以领取 flags the second 关注).
