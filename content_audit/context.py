@@ -47,7 +47,9 @@ OWN_RANGE = re.compile(
     # a set the merchant names itself: 这组里, 那箱当中, 其中
     "[这那](?:一|几)?(?:套|组|批|箱|盒|系列|堆|筐|篮|袋|份|拨)(?:里|中|当中|里面|之中)|其中|"
     # its own years: 我种了二十年里最甜的一季
-    "(?:我|我们|自家|咱家)[^,;:!?。]{0,4}?[0-9一二两三四五六七八九十几]+年(?:里|来|中|以来)|往年|历年"
+    "(?:我|我们|自家|咱家)[^,;:!?。]{0,4}?[0-9一二两三四五六七八九十几]+年(?:里|来|中|以来)|往年|历年|"
+    # since the shop opened: 开店以来卖得最好的一款
+    "(?:开店|开业|建店|开张)以来"
 )
 
 
@@ -69,6 +71,8 @@ DENIALS = re.compile(
 )
 #: 与转发次数无关: what a reward or fee does not depend on (after 与, 跟 or 和).
 _UNRELATED = re.compile("[^,;:!?。]{0,10}?(?:无关|没关系|没有关系|不挂钩)")
+#: 与转发、分享无关: the list of what a reward does not depend on.
+_ALONGSIDE = re.compile("(?:与|跟|和)(?:[一-龥]{1,4}、)*$")
 #: 不 right before a guarantee word (不包过, 从不保本) refuses it.
 _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 #: A denial that still asserts: 不是第一的我们不进货.
@@ -205,11 +209,15 @@ _PRAISED_BY = re.compile(
 )
 
 
+_QUOTED_BUYER = re.compile("买家|顾客|客户|学员|宝妈|原话|评价|反馈|好评")
+
+
 def _testimonial(text: str, opened: int) -> bool:
     """A customer's words the merchant quotes to sell (买家秀：“…最舒服…”) stay its claim;
     a quoted question (有顾客说“这是最好的吗”) stays a question."""
-    if text[:opened].rstrip().endswith(":"):
-        return True
+    head = text[:opened].rstrip()
+    if head.endswith(":") or (head.endswith("】") and _QUOTED_BUYER.search(head[-12:])):
+        return True  # 买家秀：“…”, 【买家原话】“…”
     closed = text.find(QUOTES[text[opened]], opened + 1)
     after = closed + 1 if closed >= 0 else len(text)
     if _PRAISED_BY.search(text[max(0, opened - 12) : opened]) \
@@ -239,7 +247,7 @@ def framed(text: str, start: int, end: int) -> bool:
         return True
     if text[start] in "包保稳" and _BARE_DENIAL.search(before):
         return True  # 我们不包过, 不保本: the guarantee refused
-    if before.endswith(("与", "跟", "和")) and _UNRELATED.match(text, end):
+    if _ALONGSIDE.search(before) and _UNRELATED.match(text, end):
         return True  # 与转发和拉人数量无关: what it does not depend on
     if _WHOEVER_SAYS.search(before) and _IS_LYING.match(text, end):
         return True  # 谁承诺包过谁就是骗你: the merchant warning against such promises
@@ -303,6 +311,7 @@ def _graded_verb(rest: str) -> bool:
 _ZUIJIA_TIP = re.compile(
     "^(?:饮用|食用|赏味|品尝|使用|保存|储存|观赏|播种|采摘|冲泡|时间|时机|时期|期|温度|位置|角度|"
     "距离|方式|方法|效果|状态|搭配|尺寸|季节|口感期|上市|入手时间|浓度|解冻|烹饪|做法|吃法|喝法|用法|"
+    "观看|收看|阅读|收听|"
     "配比|比例|水温|火候)"
 )
 
@@ -389,6 +398,8 @@ _SCALE_LIMIT = re.compile(
     "(?:允许|规定|准许|限定|限制|要求|可以|能)(?:标注|标示|标识|标|使用|添加|申报|评定|达到)?的?$"
 )
 _SCALE_END = re.compile("^(?:高|低|大|小)(?:档|级|等级|值|限|限值|标准|含量|浓度|倍数|一档|一级)")
+_SCALE_NAMED = re.compile("(?:标识|标准|标注|分级|评级|等级|级别)(?:里|中|当中|体系里)$")
+_SCALE_TOP = re.compile("^(?:高|低)的?[一-龥]{0,2}?(?:等级|档|级|标注)")
 #: 新手爸爸最清楚, 过来人最有体会: people who know best, the customer's own experience.
 _KNOWS = re.compile("^(?:懂|了解|清楚|明白|知道|有体会|有感触|有发言权)")
 _PEOPLE_BEFORE = re.compile(
@@ -440,6 +451,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None  # 全球最大的沙漠: geography, whatever the scope word
     if _SCALE_LIMIT.search(before) and _SCALE_END.match(after):
         return None  # 标签允许标注的最高档: the top of a scale a rule defines, not a rank
+    if _SCALE_NAMED.search(before) and _SCALE_TOP.match(after):
+        return None  # 防晒标识里最高的标注等级: the top grade of a labelling scale
     market = bool(MARKET_SCOPE.search(before))
     sentence = sentence_before(text, start)
     if not market and own_range(sentence):
@@ -507,6 +520,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None
     if _ZUI_MEASURE.match(after):
         rest = after[1:]
+        if rest.startswith("规格") and after[0] in "大小":
+            return None  # 最大规格是200ml: the largest size on offer
         if rest.startswith(("价", "的价")) or _GRADE_AFTER.match(rest) \
                 or _PRICE_BEFORE.search(before):
             return _widened(text, start, end)  # 最低价, 性价比最高, 最高品质: a claim
@@ -539,7 +554,7 @@ _EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年�
 _PLACE_NEXT = re.compile(
     "^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学|"
     # institutions named by number: 第一百货, 第一人民医院, 第一中学
-    "百货|人民医院|医院|附属|商场|食品厂|机床厂|纺织厂)"
+    "百货|人民医院|医院|附属|商场|食品厂|机床厂|纺织厂|[一-龥]{1,3}厂(?!家|商))"
 )
 
 
@@ -653,6 +668,9 @@ def market_only(text: str, start: int, end: int) -> Span | None:
     before = clause_before(text, start)
     if not MARKET_SCOPE.search(before[-8:]) and own_range(sentence_before(text, start)):
         return None  # 礼盒里8种口味，其中唯一带坚果的是抹茶味: inside its own range
+    if text[start:end] == "唯一" and _OWN_SUBJECT.search(before) \
+            and not _WIDE_SCOPE.search(before[-8:]):
+        return None  # 我们家唯一一款无硅油的: one item of its own range
     if text[start:end] == "唯一" and _OWN_OUTLET.match(text[end:]) \
             and not _WIDE_SCOPE.search(before[-8:]):
         return None  # 本店是这个品牌在本市唯一的授权经销商
@@ -672,10 +690,13 @@ _NATIONAL_FACT = re.compile(
     "^[^,;:!?。]{0,6}?(?:孵化器|孵化|企业|保护区|自然|非遗|非物质|文化遗产|遗产|名录|示范|贫困|开发区|新区|高新|园区|基地|"
     "重点|实验室|研究|中心|森林|公园|湿地|景区|风景|地质|地理标志|保护|产业园|龙头|运动员|教练|裁判|"
     "考试|赛事|比赛|竞赛|项目|课题|传承人|代表性|县|村|镇|城市|湿地|标准化|农业产业|现代农业|"
+    "义务教育|发展区|示范区|试验区|先行区|"
     "专精特新|高新技术企业|一级|二级|三级)"
 )
 
 
+#: 国家级诚信示范店铺: a shop's own 'national' honour for trustworthiness, no real designation.
+_HONEST_SHOP = re.compile("[^,;:!?。]{0,2}?(?:诚信|放心|信得过|优质服务)")
 #: 国家级实验室研发配方: the laboratory's standing lent to the goods.
 _LAB_MADE = re.compile("(?:重点)?实验室[^,;:!?。]{0,2}?(?:研发|出品|配方|研制)")
 
@@ -683,7 +704,8 @@ _LAB_MADE = re.compile("(?:重点)?实验室[^,;:!?。]{0,2}?(?:研发|出品|�
 def national_grade(text: str, start: int, end: int) -> Span | None:
     """国家级 praising goods is borrowed authority; 国家级自然保护区 is a fact, but a formula
     from a 国家级实验室 borrows it again."""
-    if _NATIONAL_FACT.match(text[end:]) and not _LAB_MADE.match(text, end):
+    if _NATIONAL_FACT.match(text[end:]) and not _LAB_MADE.match(text, end) \
+            and not _HONEST_SHOP.match(text, end):
         return None
     return _widened(text, start, end, 2)
 
@@ -695,7 +717,7 @@ _ABSOLUTE_CLEAN = re.compile(
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
-    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺)|"
+    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺|外流)|"
     # passing goods off or cheating on weight: 绝对不会用陈茶冒充新茶
     "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
     "偷工减料|造假|作假|调包|掉包|注水)|"
@@ -710,7 +732,7 @@ _MERCHANT_SUBJECT = re.compile(
     "(?:我们|我|本店|小店|店家|客服|商家|我司|公司|店里|平台|老板)(?:都|也|一定|承诺|保证|向您保证)?$"
 )
 _ABSOLUTE_CLAIM = re.compile(
-    "^(?:的)?(?:安全|不|零|为零|提升|提高|保护|完好|无|没有|没问题|有效|放心|安心|耐用|结实|牢固|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|"
+    "^(?:的)?(?:安全|不|零|为零|提升|提高|保护|完好|无|没有|没问题|有效|放心|安心|耐用|结实|牢固|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|万无一失|"
     "没(?:打|用|加|放|添加|掺)|"
     "有保障|防|温和|天然|[一-龥]不[一-龥])"
 )
@@ -868,6 +890,16 @@ _GIFT = re.compile(
     "红包|返现|抽奖|积分|奖品|奖励|礼品|赠品|小样|多送|加送|赠送|送[0-9一二两三四五六七八九十]"
 )
 _TO_OTHERS = re.compile("朋友圈|群|好友|朋友|亲友|家人|同事|微博|抖音|小红书|链接|海报")
+_TO_AUDIENCE = re.compile(
+    "给?(?:大家|各位|您|你们|宝妈们|家长们|姐妹们|朋友们)(?:一个|一下|一些|几个|个|几招|一招)"
+)
+#: 洗了二十多次也不变形: what happened in use, told as a record, no promise.
+_RECORD_BEFORE = re.compile("了[^,;:!?。]{0,6}次(?:了)?$")
+
+
+def not_a_record(text: str, start: int, end: int) -> Span | None:
+    """洗了二十多次也不变形 reports what the goods went through; 洗一百次也不变形 promises it."""
+    return None if _RECORD_BEFORE.search(clause_before(text, start)) else (start, end)
 
 
 def customer_shares(text: str, start: int, end: int) -> Span | None:
@@ -875,6 +907,8 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
     not thanks for what customers shared."""
     if _MERCHANT_SHARES.search(text[:start]) or _FORWARD_INSIDE.match(text[end:]):
         return None
+    if _TO_AUDIENCE.match(text, end) and not _GIFT.search(sentence_around(text, start, end)):
+        return None  # 分享给大家一个小技巧: the merchant showing something
     if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \
             and not _TO_OTHERS.search(clause_after(text, end)):
         return None
@@ -1031,6 +1065,7 @@ CHECKERS: dict[str, Checker] = {
     "champion": champion,
     "market_only": market_only,
     "not_an_award": not_an_award,
+    "not_a_record": not_a_record,
     "national_grade": national_grade,
     "absolute": absolute,
     "tool_name": tool_name,

@@ -40,7 +40,9 @@ _DROP = re.compile(
 #: this one-set scan is far cheaper than running _DROP's lookbehind at every position.
 #: Zero-width characters are no word characters, so the set holds them too.
 _MAY_DROP = re.compile(f"[^\\w{TERMINATORS}{re.escape(KEPT)}%#]")
-_DI_DIGIT = re.compile("(?<=第)1(?![0-9])|(?<=唯)1(?![0-9])|(?<=第)[li](?![a-z0-9])")
+_DI_DIGIT = re.compile(
+    "(?<=第)1(?![0-9])|(?<=唯)1(?![0-9])|(?<=第)[li](?![a-z0-9])|(?<=独)1(?=份|无|家)"
+)
 _IS_CJK = re.compile(f"[{CJK}]")
 #: Pinyin with tone marks, folded to plain letters one for one (táng → tang).
 _TONES = {
@@ -52,7 +54,8 @@ _TONES = {
 _LOOKALIKES = (
     (re.compile("[醉蕞嘴](?=好|佳|优|强|棒|美|低|便宜|划算|实惠|正宗|地道|香|甜|火|热|专业|"
                 "值|高|全|新鲜|舒服|安全|受欢迎|耐用|省|靠谱|放心|牛|给力|时尚|潮|能打|"
-                "下饭|下酒|服帖|好看|好用|显瘦|保暖|轻薄|柔软|持久|清爽|滋润|耐穿)"), "最"),
+                "下饭|下酒|服帖|好看|好用|显瘦|保暖|轻薄|柔软|持久|清爽|滋润|耐穿|耐摔|耐磨|"
+                "耐脏)"), "最"),
     (re.compile("蕞"), "最"),
     (re.compile("(?<=集)[攒咱簪]|(?<=点)[攒咱]"), "赞"),
     (re.compile("(?<=特)[贡共]|(?<=专)[贡共]"), "供"),
@@ -61,7 +64,7 @@ _LOOKALIKES = (
     (re.compile("(?<=关)住(?=公众号|我们|本号|店铺|后|才)"), "注"),
     (re.compile("(?<=降三)搞"), "高"),
     (re.compile("囯"), "国"),
-    (re.compile("(?<=[是称当全国网市省区城县界])弟(?=一)"), "第"),
+    (re.compile("(?<=[是称当全国网市省区城县界内业])弟(?=一)"), "第"),
     (re.compile("冶(?=好|愈|疗)"), "治"),
     (re.compile("秧(?=视)"), "央"),
 )
@@ -201,12 +204,16 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
     return "".join(parts), positions
 
 
-_LOOKALIKE_CHARS = re.compile("[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶]")
+_CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
+_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶{_CAPITALS}]")
+#: The capital numerals of banking (集满贰拾个赞), one for one.
+_CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")
 
 
 def _lookalikes(text: str) -> str:
     if not _LOOKALIKE_CHARS.search(text):
         return text
+    text = text.translate(_CAPITAL_NUMERALS)
     for pattern, meant in _LOOKALIKES:
         if pattern.search(text):
             text = pattern.sub(meant, text)  # one character for one: offsets hold
@@ -282,8 +289,8 @@ _DI_ANY = re.compile("第[1lLiI]")
 
 
 def _has_di_digit(text: str) -> bool:
-    """第1, 唯1, and a Latin l or I written for the 1 (全网第l)."""
-    return "唯1" in text or ("第" in text and bool(_DI_ANY.search(text)))
+    """第1, 唯1, 独1份, and a Latin l or I written for the 1 (全网第l)."""
+    return "唯1" in text or "独1" in text or ("第" in text and bool(_DI_ANY.search(text)))
 
 
 def normalize(text: str) -> Normalized:

@@ -9,9 +9,10 @@ that is no such syllable (iPhone, ml, VIP) is left alone.
 
 from __future__ import annotations
 
-import itertools
 import re
-from functools import lru_cache
+import tomllib
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # normalize.py imports this module; the type is only for the checker
@@ -41,9 +42,47 @@ TARGET_WORDS = (
     "政府", "防流感", "立竿见影",
     # a result told in pinyin: zhi好了, 全xiao了, 个zan, 不ke了
     "治好", "消了", "全消", "个赞", "不咳", "咳嗽", "疏通", "颈椎", "百分之百", "炎症", "妇科炎症",
+    "止痒", "退烧", "永远", "绝不", "磁疗", "紫外线", "一贴", "第一批",
 )
 
-_RUN = re.compile("(?<![a-z])[a-z]{1,6}(?![a-z])")
+#: The shipped rule set's lists whose words are evasion targets too (diseases, state bodies,
+#: rank words...), and its word rules' terms: a syllable that completes one is read back.
+_RULES_FILE = Path(__file__).with_name("rules") / "adlaw.toml"
+_TARGET_LISTS = ("disease", "symptom", "cosmetic_concern", "state_body", "rank_word")
+
+
+@lru_cache(maxsize=1)
+def _rule_words() -> tuple[str, ...]:
+    """Words of the shipped rule set (read as TOML, not through ruleset.py, which imports
+    this module by way of normalize.py)."""
+    with _RULES_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    lexicon = data.get("lexicon", {})
+    words = [word for name in _TARGET_LISTS for word in lexicon.get(name, [])]
+    for rule in data.get("rule", []):
+        if rule.get("kind") == "word":
+            words += [t for t in rule.get("terms", []) if not t.startswith("<<")]
+    return tuple(w for w in words if len(w) >= 2 and _CJK_ONLY.fullmatch(w))
+
+
+_CJK_ONLY = re.compile("[\u3400-\u9fff]+")
+_RUN = re.compile("(?<![a-z])[a-z]{1,12}(?![a-z])")
+#: Initials merchants write for a whole word (晒到pyq, 关注gzh).
+_INITIALS = {"pyq": "朋友圈", "gzh": "公众号"}
+
+
+@lru_cache(maxsize=1)
+def _spelled_words() -> dict[str, str]:
+    """A whole screened word of two to four characters written in pinyin (guanzhu → 关注),
+    and the initials merchants write for one."""
+    from pypinyin import Style, lazy_pinyin
+
+    spelled = {
+        "".join(_toneless(s) for s in lazy_pinyin(word, style=Style.NORMAL)): word
+        for word in TARGET_WORDS if 2 <= len(word) <= 4
+    }
+    spelled.update(_INITIALS)
+    return spelled
 _CJK = re.compile("[\u3400-\u9fff]")
 _LATIN_BY_CJK = re.compile("[\u3400-\u9fff] ?[a-z]|[a-z] ?[\u3400-\u9fff]")
 _LATIN = re.compile("[a-z]")  # a cheap first test: most copy has no Latin letter at all
@@ -56,31 +95,60 @@ def _toneless(syllable: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("ü", "v")
 
 
-@lru_cache(maxsize=1)
-def _vocabulary() -> tuple[dict[str, set[str]], set[str]]:
-    """Syllable → the target characters with that reading, and every adjacent pair."""
+@cache  # one entry per word list: the hand-picked and the rule set's
+def _vocabulary(
+    words: tuple[str, ...] = TARGET_WORDS,
+) -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
+    """Syllable → the target characters whose main reading it is, → those with it as any
+    reading; and every piece (two to five characters) of the words."""
     from pypinyin import Style, pinyin
 
-    by_sound: dict[str, set[str]] = {}
-    pairs: set[str] = set()
-    for word in TARGET_WORDS:
-        for a, b in itertools.pairwise(word):
-            pairs.add(a + b)
+    main: dict[str, set[str]] = {}
+    every: dict[str, set[str]] = {}
+    pieces: set[str] = set()
+    for word in words:
+        for size in range(2, 6):
+            pieces.update(word[i : i + size] for i in range(len(word) - size + 1))
         for char in word:
-            for reading in pinyin(char, style=Style.NORMAL, heteronym=True)[0]:
-                by_sound.setdefault(_toneless(reading), set()).add(char)
-    return by_sound, pairs
+            readings = pinyin(char, style=Style.NORMAL, heteronym=True)[0]
+            main.setdefault(_toneless(readings[0]), set()).add(char)
+            for reading in readings:
+                every.setdefault(_toneless(reading), set()).add(char)
+    return main, every, pieces
 
 
-def _meant(syllable: str, before: str, after: str) -> str | None:
-    by_sound, pairs = _vocabulary()
-    chars = by_sound.get(syllable)
-    if not chars:
-        return None
-    fitting = sorted(c for c in chars if before + c in pairs or c + after in pairs)
-    if fitting:
-        return fitting[0]
-    if len(chars) == 1 and syllable == "zui":
+def _fit(char: str, left: str, right: str, pieces: set[str]) -> int:
+    """How many characters of the text around `char` it completes a piece of a word with
+    (0 when it pairs with neither neighbour)."""
+    longest = 0
+    for i in range(len(left) + 1):
+        for j in range(len(right) + 1):
+            size = i + j + 1
+            if size > longest and size > 1 and left[len(left) - i :] + char + right[:j] in pieces:
+                longest = size
+    return longest
+
+
+def _meant(syllable: str, left: str, right: str) -> str | None:
+    """The character the syllable stands for, given up to three characters either side: the
+    one completing the longest piece of a screened word (教育bu推 → 部 of 教育部, not 不 of
+    发育不良); then the hand-picked words before the rule set's; then a character's main
+    reading before its others (世jie级 → 界, not 家, whose jie is rare)."""
+    best: tuple[int, bool, int] | None = None
+    chosen = None
+    for tier, words in ((2, TARGET_WORDS), (1, _rule_words())):
+        main, every, pieces = _vocabulary(words)
+        for char in sorted(every.get(syllable, ())):
+            fit = _fit(char, left, right, pieces)
+            if not fit:
+                continue
+            score = (fit, char in main.get(syllable, ()), tier)
+            if best is None or score > best:
+                best, chosen = score, char
+    if chosen is not None:
+        return chosen
+    chars = _vocabulary(TARGET_WORDS)[1].get(syllable)
+    if chars and len(chars) == 1 and syllable == "zui":
         return next(iter(chars))
     return None
 
@@ -105,7 +173,12 @@ def read_back(norm: Normalized) -> Normalized:
         after = text[right] if right < len(text) else ""
         if not (_CJK.match(before or " ") or _CJK.match(after or " ")):
             continue
-        char = _meant(match.group(), before, after)
+        syllables = match.group()
+        word = _spelled_words().get(syllables) if len(syllables) > 2 else None
+        char = word or (
+            _meant(syllables, text[max(0, left - 3) : left], text[right : right + 3])
+            if len(syllables) <= 6 else None
+        )
         if char is None:
             continue
         if not _CJK.match(before or " "):
@@ -118,8 +191,9 @@ def read_back(norm: Normalized) -> Normalized:
         starts += origin[cursor:left]
         ends += origin[cursor:left]
         pieces.append(char)
-        starts.append(origin[start])
-        ends.append(origin[end - 1])
+        # a whole word read back: its characters share the span of the letters
+        starts += [origin[start]] * len(char)
+        ends += [origin[end - 1]] * len(char)
         cursor = right
         changed = True
     if not changed:

@@ -986,3 +986,63 @@ def test_the_twenty_third_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_third_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "国家标准里最高的等级是一级，这批茶达到了",
+        "这是我们家唯一一款不含香精的面霜",
+        "本店开业以来卖得最好的一款",
+        "这款面膜最大规格是10片装",
+        "洗了三十多次也不起球",
+        "抽奖和点赞、转发无关，每人一次",
+        "分享给大家一个腌萝卜的小窍门",
+        "不想等的可以随时申请退款",
+        "最佳观看距离是两米",
+        "红星第一机床厂的老师傅手工打磨",
+        "手机第一pi现货到了",
+        "您的聊天记录绝dui不会外流",
+        "欢迎关注我们的果园日记，秋天果子直接寄到家",
+    ],
+)
+def test_the_twenty_fourth_round_clean_uses_stay_clean(text):
+    """The top grade of a scale, its own range and its years, a size, a record of use, what a
+    draw does not depend on, the merchant sharing a tip, a refund for waiting, a viewing
+    distance, a factory's name, a batch and a privacy promise in pinyin, a plain invitation
+    (tune31, tune32 and tune33's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款面膜是世jie级的补水效果", "superlative"),
+        ("卫生bu推荐过的消毒柜", "authority"),
+        ("先guanzhu我们再回复关键词才能领资料", "induced_sharing"),
+        ("晒到pyq返现3元", "induced_sharing"),
+        ("集满叁拾个赞送花生油", "induced_sharing"),
+        ("全省独1份的手艺", "superlative"),
+        ("这把伞的防晒是业内弟一", "superlative"),
+        ("止痒膏，zhi痒特别快", "medical_claim"),
+        ("新华she点名表扬的机构", "authority"),
+        ("雅思⑥分保障班", "absolute_guarantee"),
+        ("这批苗包你翻倍结果", "absolute_guarantee"),
+        ("承诺30天淡斑", "absolute_guarantee"),
+        ("尿不湿漏了包退", "absolute_guarantee"),
+        ("这口锅一辈子都不会坏", "absolute_guarantee"),
+        ("滤网100%无死角", "absolute_guarantee"),
+        ("喝一周不通便原价退", "absolute_guarantee"),
+        ("转了就是给家人积福", "induced_sharing"),
+        ("不转这条小心错过好运", "induced_sharing"),
+        ("不转就是耽误孩子", "induced_sharing"),
+        ("转满5个群送两斤橘子", "induced_sharing"),
+        ("分享到业主群可抵扣20元", "induced_sharing"),
+        ("本条在看过200就抽奖", "induced_sharing"),
+        ("不少局领导都是我们的老顾客", "authority"),
+        ("糖尿病人的救星", "medical_claim"),
+        ("常喝护心血管", "medical_claim"),
+    ],
+)
+def test_the_twenty_fourth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
