@@ -2,9 +2,10 @@
 
 Evasions the screener must see through: full-width and styled letters (NFKC), upper case,
 traditional characters, zero-width characters, spaces, symbols or emoji slipped between
-Chinese characters (最 好, 最~佳, 最👍好), digits standing for numerals (第1, 第①, 第壹), tone
-marks on pinyin (降血táng), look-alike characters (醉好, 蕞强, 集攒), and a pinyin syllable
-written for one character of a term (zui好, 特gong, 有xiao; see `pinyin.py`).
+Chinese characters (最 好, 最~佳, 最👍好), digits standing for numerals (第1, 第①, 第壹, 独1份,
+全网第l, 集满贰拾个赞), tone marks on pinyin (降血táng), look-alike characters (醉好, 蕞强, 集攒,
+囯家级), an emoji written for a character (集👍满30个, 杀🦠), and pinyin written for a character
+or a word of a term (zui好, 特gong, 有xiao, guanzhu, pyq; see `pinyin.py`).
 
 Clause punctuation (，、：), quotation marks and sentence ends are kept, never dropped: the
 screener's context rules need to know where a clause ends and what is quoted. Because

@@ -3,8 +3,12 @@
 Copywriters who know a word is screened write one of its characters in pinyin: zui好,
 特gong, 有xiao, 降xue压, 关zhu. A syllable has many characters, so one is read back only
 when it completes a word the screener cares about (xiao before 果 is 效, xiao before 炎 is
-消), or when the syllable has a single such character (zui is always 最 here). Latin text
-that is no such syllable (iPhone, ml, VIP) is left alone.
+消), or when the syllable has a single such character (zui is always 最 here). The words are
+the hand-picked ones below and the shipped rule set's own (its diseases, state bodies, rank
+words and word terms), so a syllable completing any of those is read back; where several
+characters fit, the one completing the longest piece of a word wins. A whole word spelled in
+pinyin (guanzhu) or by its initials (pyq) is read back too. Latin text that is no such
+syllable (iPhone, ml, VIP) is left alone.
 """
 
 from __future__ import annotations
