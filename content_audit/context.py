@@ -31,7 +31,7 @@ QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘
 MARKET_SCOPE = re.compile(
     "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
     "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
-    "本区|本县|本镇|十里八村|同品类|同档次|同尺寸|同规格|同容量|同体积|"
+    "本区|本县|本镇|十里八村|同品类|同档次|同尺寸|同规格|同容量|同体积|省里|市里|县里|镇上|全镇|"
     "十里八乡|方圆"
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
@@ -78,12 +78,14 @@ _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 #: A denial that still asserts: 不是第一的我们不进货.
 ASSERTED_AFTER = re.compile(
     "^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)|"
+    # 不是今年最火的款，我们压根不上架
+    "^[^,;:!?。]{0,3}的[^;!?。]{0,10}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)(?:上架|进货|卖|收|要)|"
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
 #: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
 STRONG_DENIALS = re.compile(
-    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必|不设|不设置|没有任何|无任何|"
+    "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必|不设|不设置|没有任何|无任何|不签|"
     "不会(?:以任何[一-龥]{1,3})?要求)"
     "[^,;:!?。]{0,14}$"
 )
@@ -140,7 +142,9 @@ DISMISSED_AFTER = re.compile(
 #: 有商家找我们合作集赞送礼，我们拒绝了: the merchant turning down what it just named.
 TURNED_DOWN_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:我们|本店|咱们|咱家|我家|小店)(?:从来|一直|也|都|当时|当然)?"
-    "(?:没(?:有)?(?:弄|搞|做|办|答应|同意|参与|接)|拒绝了|婉拒了|回绝了)"
+    "(?:没(?:有)?(?:弄|搞|做|办|答应|同意|参与|接)|拒绝了|婉拒了|回绝了|"
+    # 转发抽奖这类活动我们一律不做
+    "(?:一律|从来|从不|坚决|绝)(?:不做|不搞|不办|不参与|不参加))"
 )
 #: 谁承诺包过谁就是骗你: whoever says it is lying, the merchant's warning.
 _WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你说|给你说)[^,;:!?。]{0,4}$")
@@ -249,6 +253,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True  # 我们不包过, 不保本: the guarantee refused
     if _ALONGSIDE.search(before) and _UNRELATED.match(text, end):
         return True  # 与转发和拉人数量无关: what it does not depend on
+    if before.endswith("关于") and ":" in text[end : end + 4]:
+        return True  # 关于转发抽奖：…: the heading of a notice about it
     if _WHOEVER_SAYS.search(before) and _IS_LYING.match(text, end):
         return True  # 谁承诺包过谁就是骗你: the merchant warning against such promises
     if _ASKED_AND_DENIED.match(text[end:]):
@@ -267,6 +273,8 @@ def framed(text: str, start: int, end: int) -> bool:
 _ZUI_CLEAN = re.compile(
     "近|后|初|终|早|晚|迟|末|先|少|多(?!人)|新(?!鲜|潮)|关注|关心|在意|在乎|感谢|感激|惊喜|满足|"
     "佩服|心疼|怀念|擅长|拿手|放心不下|操心|牵挂|惦记|"
+    # 最冷那几天: the weather, not the goods
+    "(?:冷|热|闷|潮)的?(?:那几天|那几个月|几天|时候|季节|月份|日子|天)|"
     # 最多人问的, 最多人提的是小规格: what customers ask for, not how many buy
     "多人(?:问|提|说|反馈|建议|留言|咨询|吐槽|想要|投票|催|要求)|"
     "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
@@ -585,7 +593,8 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
 
 
 _NAME_NEXT = re.compile(
-    "^(?!品牌|名牌|大牌)(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项|"
+    "^(?!品牌|名牌|大牌)(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项|卡|"
+    "[一-龥]{0,2}联名|"
     "[一-龥](?<!的)[一-龥]{0,2}(?<!的)(?:版|系列|型号|牌))"
 )
 
@@ -618,6 +627,7 @@ _CHAMPION_FACT = re.compile(
 _GUESS_BEFORE = re.compile("(?:猜中|猜对|竞猜|预测|押中|猜)$")
 _CONTEST = re.compile("杯|决赛|联赛|比赛|赛季|奥运|锦标赛|大赛|球赛")
 _PERSON = re.compile("恭喜|学员|同学|选手|老师|教练|小朋友|孩子|队员")
+_OWN_SHOP = re.compile("(?:店里|本店|我们店|我们家|我家|咱家)的?$")
 _TEAM_AFTER = re.compile("(?:战队|球队|车队|队伍|团队|组合|得主|选手)")
 
 
@@ -628,6 +638,9 @@ def champion(text: str, start: int, end: int) -> Span | None:
     sentence = sentence_before(text, start)
     if _TEAM_AFTER.match(text, end):
         return None  # 电竞冠军战队: a team of people that won, named
+    if text[start:end] == "销冠" and _OWN_SHOP.search(before) \
+            and not MARKET_SCOPE.search(sentence):
+        return None  # 店里的销冠: the best seller of its own range
     if "冠" not in text[start:end]:
         return start, end  # 顶流, 天花板: no contest to have won, whoever the sentence names
     if _CHAMPION_FACT.search(before) or _PERSON.search(sentence):
@@ -689,6 +702,7 @@ def market_only(text: str, start: int, end: int) -> Span | None:
 _NATIONAL_FACT = re.compile(
     "^[^,;:!?。]{0,6}?(?:孵化器|孵化|企业|保护区|自然|非遗|非物质|文化遗产|遗产|名录|示范|贫困|开发区|新区|高新|园区|基地|"
     "重点|实验室|研究|中心|森林|公园|湿地|景区|风景|地质|地理标志|保护|产业园|龙头|运动员|教练|裁判|"
+    "林场|农场|牧场|茶场|"
     "考试|赛事|比赛|竞赛|项目|课题|传承人|代表性|县|村|镇|城市|湿地|标准化|农业产业|现代农业|"
     "义务教育|发展区|示范区|试验区|先行区|"
     "专精特新|高新技术企业|一级|二级|三级)"
@@ -698,7 +712,11 @@ _NATIONAL_FACT = re.compile(
 #: 国家级诚信示范店铺: a shop's own 'national' honour for trustworthiness, no real designation.
 _HONEST_SHOP = re.compile("[^,;:!?。]{0,2}?(?:诚信|放心|信得过|优质服务)")
 #: 国家级实验室研发配方: the laboratory's standing lent to the goods.
-_LAB_MADE = re.compile("(?:重点)?实验室[^,;:!?。]{0,2}?(?:研发|出品|配方|研制)")
+_LAB_MADE = re.compile(
+    "(?:重点)?实验室[^,;:!?。]{0,2}?(?:研发|出品|配方|研制)|"
+    # 国家级婴幼儿配方研究成果: research lent to the product's formula
+    "[^,;:!?。]{0,6}?(?:配方|研究成果)"
+)
 
 
 def national_grade(text: str, start: int, end: int) -> Span | None:
@@ -799,7 +817,7 @@ _SERVICE = re.compile(
     # what it checks before sending, and lessons made up: 保证不发瑕疵品, 保证罐罐可追溯, 保证补上
     "瑕疵|次品|残次|坏的|烂的|追溯|溯源|可查|补上|补课|调课|"
     # the customer's data: 保证不会卖给任何人
-    "卖给|泄露|透露|外泄|第三方|任何人"
+    "卖给|泄露|透露|外泄|外传|第三方|任何人"
 )
 #: 电子发票24小时内发到邮箱，这个保证做到: vouching for the commitment just stated.
 _THIS_COMMITMENT = re.compile("(?:这个|这点|这一点|这条|这些)(?:我们)?(?:一定|绝对|都)?$")

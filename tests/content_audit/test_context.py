@@ -1046,3 +1046,64 @@ def test_the_twenty_fourth_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_fourth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "冬天最冷那几天，加一件我们的羊毛背心就够",
+        "周星驰至尊宝联名款T恤到货",
+        "会员卡升级为至尊卡，积分不清零",
+        "报名后7天内没上过课的可以全额退",
+        "您的电话我们保证不外传",
+        "您的地址我们绝不会卖给任何人",
+        "他年轻时在国家级林场当过护林员",
+        "家长问“你们是不是包过”，我们说：不包过，也不签任何保过协议",
+        "转发抽奖这类活动我们一律不做",
+        "关于转发抽奖：本号从不做，请勿相信冒名链接",
+        "这款连衣裙是店里的销冠，回购的姐妹很多",
+    ],
+)
+def test_the_twenty_fifth_round_clean_uses_stay_clean(text):
+    """The weather, names and cards, refunds of lessons not taken, the customer's data, a
+    designation stated as a fact, refusals and a notice's heading, the shop's own best seller
+    (tune34, tune35 and tune36's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("整个平台只有我们敢把价格压到这么低", "superlative"),
+        ("翻遍全网都没我们便宜", "superlative"),
+        ("稳居同类销量榜首", "superlative"),
+        ("全国独创的教学法", "superlative"),
+        ("大品牌都比不上我们", "superlative"),
+        ("这个狗粮是宠物零食里的弟一名", "superlative"),
+        ("ji满20个赞送一包瓜子", "induced_sharing"),
+        ("转发保丰收", "induced_sharing"),
+        ("快来转发这张锦鲤图", "induced_sharing"),
+        ("把海报发到你的业主群，运费我们包了", "induced_sharing"),
+        ("加好友需要先关注公众号才能通过", "induced_sharing"),
+        ("真出了事故孩子也能毫发无伤", "absolute_guarantee"),
+        ("坚持吃100%长高", "absolute_guarantee"),
+        ("整个夏天都不会被咬", "absolute_guarantee"),
+        ("家里用完全没有任何安全隐患", "absolute_guarantee"),
+        ("30天说一口流利英语", "absolute_guarantee"),
+        ("慢性鼻炎喝一季能去根", "absolute_guarantee"),
+        ("老茶每年升值20%", "absolute_guarantee"),
+        ("抗紫外线100%", "absolute_guarantee"),
+        ("所有宝宝都百分百适用", "absolute_guarantee"),
+        ("画画课一学就会", "absolute_guarantee"),
+        ("刷一周牙龈就不出血了", "medical_claim"),
+        ("滴两滴能治疗耳螨", "medical_claim"),
+        ("喷一喷预防猫瘟", "medical_claim"),
+        ("这是当年进贡给中南海的茶", "authority"),
+        ("国家级婴幼儿配方研究成果", "authority"),
+        ("军用级发热包", "authority"),
+        ("专供老干部疗养院", "authority"),
+        ("民政局推荐的助浴服务", "authority"),
+    ],
+)
+def test_the_twenty_fifth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
