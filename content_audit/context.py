@@ -249,8 +249,8 @@ def framed(text: str, start: int, end: int) -> bool:
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
     ) and not SELF_ANSWER.search(text, end, end + 20):
         return True
-    if text[start] in "包保稳" and _BARE_DENIAL.search(before):
-        return True  # 我们不包过, 不保本: the guarantee refused
+    if text[start] in "包保稳集" and _BARE_DENIAL.search(before):
+        return True  # 我们不包过, 不保本, 不集赞: the guarantee or the condition refused
     if _ALONGSIDE.search(before) and _UNRELATED.match(text, end):
         return True  # 与转发和拉人数量无关: what it does not depend on
     if before.endswith("关于") and ":" in text[end : end + 4]:
@@ -443,6 +443,7 @@ _COOKING_TIME = re.compile(
 )
 #: 最适合的月龄是6个月以上: the age a course or toy suits, a usage tip.
 _FITS_AGE = re.compile("^(?:适合|适宜)的?(?:年龄|年纪|月龄|年龄段|阶段|学段|年级)")
+_SELF_PICKED = re.compile("^[一-龥]{1,2}的(?:就是|是|要数|当属|还得是)(?:我们|我家|本店|咱家|这家)")
 #: 蒸着吃最简单, 量一下对比最准, 泡杯热茶最舒服: the easiest way to do something, a tip.
 _WAY_BEFORE = re.compile(
     "(?:吃|喝|做|用|量|泡|煮|蒸|炒|洗|对比|比对|测|称|试|晒|躺|坐|睡|存|放|看)"
@@ -526,6 +527,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None
     if _FEELING.match(after) or (_OWN_FEELING.match(after) and _SPEAKER.search(before)):
         return None
+    if _SELF_PICKED.match(after):
+        return _widened(text, start, end)  # 物流最快的就是我们家: the answer is the merchant
     if _ZUI_MEASURE.match(after):
         rest = after[1:]
         if rest.startswith("规格") and after[0] in "大小":
@@ -863,7 +866,8 @@ def not_service(text: str, start: int, end: int) -> Span | None:
 # --- sharing ----------------------------------------------------------------------------------
 
 _MERCHANT_SHARES = re.compile(
-    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|来|今天|再|免费|无偿|授权|同意|许可|(?<![帮替请])我们)$"
+    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|给家长们|给宝妈们|给姐妹们|给朋友们|"
+    "来|今天|再|免费|无偿|授权|同意|许可|(?<![帮替请])我们)$"
 )
 _FORWARD_INSIDE = re.compile(
     "^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)|"
@@ -956,7 +960,9 @@ _EITHER_WAY = re.compile(
 )
 #: 不用截图也不用集赞: the only conditions there could be, waived.
 _CONDITION_WAIVED = re.compile(
-    "(?:不用|不需要|无需|不必|不要求|不强制|用不着)[^,;:!?。]{0,3}(?:截图|集赞|点赞|转发|分享|关注)"
+    "(?:不用|不需要|无需|不必|不要求|不强制|用不着)[^,;:!?。]{0,3}(?:截图|集赞|点赞|转发|分享|关注)|"
+    # 不转发不集赞，进店直接领: the conditions there could be, waived
+    "不(?:转发|转|分享|集赞|关注)不(?:转发|集赞|关注|分享|点赞)[^。!?;]{0,8}?(?:直接|照样|也能|一样)"
 )
 _SHARE_REFUSED = re.compile("不(?:转|分享|关注|晒|发|点赞|邀请|拉)")
 _REWARD_LEFT = re.compile("送|领|返|抽奖|红包|奖|优惠|免费|积分|解锁|才能|才可|即可|就能|就可以")

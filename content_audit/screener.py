@@ -343,7 +343,10 @@ class Screener:
                     b.term not in _STEPS and _same_clause(text, a, b) and whole_word(b)
                     for b in near
                 )
-                if (beside or any(whole_word(b) for b in near)) and whole_word(a):
+                # a term of three characters or more is no accident of segmentation
+                # (晒单发朋友圈: jieba glues 单发), a short one must stand as a word
+                if (beside or any(whole_word(b) for b in near)) \
+                        and (len(a.term) > 2 or whole_word(a)):
                     paired.append((beside, a))
             # One flag per sentence, on the action the reward hangs on: an action with its
             # condition in its own clause before one whose condition is further off
@@ -407,7 +410,7 @@ _PRECEDENCE = {
     "superlative": 4,
 }
 _EVERY = re.compile("一切|所有|全部|任何")
-_AT_ONCE = re.compile("一[一-龥]就")
+_AT_ONCE = re.compile("一[一-龥]就|[一-龥]上就")
 
 
 def _precedence(hit: _Hit) -> float:

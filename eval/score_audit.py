@@ -40,7 +40,7 @@ TUNING = (
     "dev", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8", "tune9", "tune10",
     "tune11", "tune12", "tune13", "tune14", "tune15", "tune16", "tune17", "tune18", "tune19",
     "tune20", "tune21", "tune22", "tune23", "tune24", "tune25", "tune26", "tune27", "tune28",
-    "tune29", "tune30", "tune31", "tune32", "tune33", "tune34", "tune35", "tune36",
+    "tune29", "tune30", "tune31", "tune32", "tune33", "tune34", "tune35", "tune36", "tune38",
 )
 #: Sets whose lines are never printed: their figures are the reported ones.
 REPORTED_ONLY = ("test", "holdout", "holdout3", "holdout4", "holdout5", "holdout6")

@@ -1107,3 +1107,44 @@ def test_the_twenty_fifth_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_fifth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这是普通的果汁，不能治病，当饮料喝就好",
+        "不转发不集赞，到店直接领一杯豆浆",
+        "假一赔十，鉴定不是正品直接全额退",
+        "给家长们分享一篇讲午睡习惯的文章",
+    ],
+)
+def test_the_twenty_sixth_round_clean_uses_stay_clean(text):
+    """A drink called a drink, the conditions waived, an authenticity promise, the merchant
+    sharing an article (tune38's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("用满一个月，头发一定变黑", "absolute_guarantee"),
+        ("喝完三盒，腰围肯定松两个码", "absolute_guarantee"),
+        ("跟着练，作文一定能拿高分", "absolute_guarantee"),
+        ("眼霜效果立刻见", "absolute_guarantee"),
+        ("抬头纹一抹就平", "absolute_guarantee"),
+        ("这批苗百分百结果", "absolute_guarantee"),
+        ("科目四跟着刷，保你一次过", "absolute_guarantee"),
+        ("晒单发朋友圈返现5元", "induced_sharing"),
+        ("拉满20个赞送杯子", "induced_sharing"),
+        ("转完才能进群", "induced_sharing"),
+        ("是亲妈就转给身边的宝妈", "induced_sharing"),
+        ("看到就转，转了今年生意不愁", "induced_sharing"),
+        ("区教委推荐的课程", "authority"),
+        ("理疗级的颈椎枕", "medical_claim"),
+        ("关节炎不用愁", "medical_claim"),
+        ("驱蚊贴还能预防乙脑", "medical_claim"),
+        ("快递最快的就是我们家", "superlative"),
+    ],
+)
+def test_the_twenty_sixth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
