@@ -79,7 +79,7 @@ _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 ASSERTED_AFTER = re.compile(
     "^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)|"
     # 不是今年最火的款，我们压根不上架
-    "^[^,;:!?。]{0,3}的[^;!?。]{0,10}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)(?:上架|进货|卖|收|要)|"
+    "^[^,;:!?。]{0,3}的[^;!?。]{0,10}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)会?(?:上架|进货|卖|收|要)|"
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
@@ -144,7 +144,9 @@ TURNED_DOWN_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:我们|本店|咱们|咱家|我家|小店)(?:从来|一直|也|都|当时|当然)?"
     "(?:没(?:有)?(?:弄|搞|做|办|答应|同意|参与|接)|拒绝了|婉拒了|回绝了|"
     # 转发抽奖这类活动我们一律不做
-    "(?:一律|从来|从不|坚决|绝)(?:不做|不搞|不办|不参与|不参加))"
+    "(?:一律|从来|从不|坚决|绝)(?:不做|不搞|不办|不参与|不参加))|"
+    # 有粉丝建议我们搞个转发抽奖，想了想还是算了
+    "^[^。!?;\n]{0,14}?(?:还是算了|就算了|没有采纳|没采纳)"
 )
 #: 谁承诺包过谁就是骗你: whoever says it is lying, the merchant's warning.
 _WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你说|给你说)[^,;:!?。]{0,4}$")
@@ -275,6 +277,7 @@ _ZUI_CLEAN = re.compile(
     "佩服|心疼|怀念|擅长|拿手|放心不下|操心|牵挂|惦记|"
     # 最冷那几天: the weather, not the goods
     "(?:冷|热|闷|潮)的?(?:那几天|那几个月|几天|时候|季节|月份|日子|天)|"
+    "珍惜|珍视|看重|有成就感|遗憾|难过|"
     # 最多人问的, 最多人提的是小规格: what customers ask for, not how many buy
     "多人(?:问|提|说|反馈|建议|留言|咨询|吐槽|想要|投票|催|要求)|"
     "感动|开心|高兴|喜欢|怕|担心|希望|期待|难忘|骄傲|自豪|欣慰|想|重要|关键|主要|常见|基本|起码|"
@@ -384,7 +387,7 @@ _OWN_PART_ANSWER = re.compile(
 )
 _MODE_AFTER = re.compile("模式|档|挡|一档|一挡")
 _OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪")
-_SPEAKER = re.compile("我们|我|自己|小编|店长|店主|老板|掌柜|店员|客服|主播")
+_SPEAKER = re.compile("我们|我|自己|小编|店长|店主|老板|掌柜|店员|客服|主播|她|他|模特")
 #: 最好的朋友: the customer's people, not the goods.
 _PEOPLE = re.compile("^的(?:朋友|闺蜜|兄弟|哥们|姐妹|伙伴|同学|室友|家人)")
 #: 我们家最便宜的是基础款: which item of the merchant's own range, scope explicit.
@@ -403,9 +406,12 @@ _NATURE_FACT = re.compile(
 )
 #: 国标允许标注的最高档, 法规规定的最低含量: the end of a scale a rule or standard sets.
 _SCALE_LIMIT = re.compile(
-    "(?:允许|规定|准许|限定|限制|要求|可以|能)(?:标注|标示|标识|标|使用|添加|申报|评定|达到)?的?$"
+    "(?:允许|规定|准许|限定|限制|要求|可以|能)(?:标注|标示|标识|标|使用|添加|申报|评定|达到)?的?$|"
+    # 按国内规定最高只能标: the rule named before its limit
+    "(?:按|根据|依照)[^,;:!?。]{0,6}?(?:规定|标准|要求)$"
 )
 _SCALE_END = re.compile("^(?:高|低|大|小)(?:档|级|等级|值|限|限值|标准|含量|浓度|倍数|一档|一级)")
+_LIMIT_SET = re.compile("^(?:高|低|多|少)(?:只能|只可|可以|能|可)(?:标|标注|写|印|到|达)")
 _SCALE_NAMED = re.compile("(?:标识|标准|标注|分级|评级|等级|级别)(?:里|中|当中|体系里)$")
 _SCALE_TOP = re.compile("^(?:高|低)的?[一-龥]{0,2}?(?:等级|档|级|标注)")
 #: 新手爸爸最清楚, 过来人最有体会: people who know best, the customer's own experience.
@@ -458,8 +464,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
     before = clause_before(text, start)
     if _NATURE_FACT.match(after):
         return None  # 全球最大的沙漠: geography, whatever the scope word
-    if _SCALE_LIMIT.search(before) and _SCALE_END.match(after):
-        return None  # 标签允许标注的最高档: the top of a scale a rule defines, not a rank
+    if _SCALE_LIMIT.search(before) and (_SCALE_END.match(after) or _LIMIT_SET.match(after)):
+        return None  # 标签允许标注的最高档, 规定最高只能标50+: a limit a rule sets, not a rank
     if _SCALE_NAMED.search(before) and _SCALE_TOP.match(after):
         return None  # 防晒标识里最高的标注等级: the top grade of a labelling scale
     market = bool(MARKET_SCOPE.search(before))
@@ -565,7 +571,7 @@ _EXAM = re.compile("模考|考试|月考|期中|期末|比赛|竞赛|班级|年�
 _PLACE_NEXT = re.compile(
     "^(?:关|楼|泉|峰|街|桥|村|巷|路|师|团|营|连|旅|中队|大队|分队|小学|中学|"
     # institutions named by number: 第一百货, 第一人民医院, 第一中学
-    "百货|人民医院|医院|附属|商场|食品厂|机床厂|纺织厂|[一-龥]{1,3}厂(?!家|商))"
+    "百货|人民医院|医院|附属|商场|食品厂|机床厂|纺织厂|[一-龥]{1,3}厂(?!家|商)|食品商店|商店)"
 )
 
 
@@ -597,7 +603,7 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
 
 _NAME_NEXT = re.compile(
     "^(?!品牌|名牌|大牌)(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项|卡|"
-    "[一-龥]{0,2}联名|"
+    "[一-龥]{0,2}联名|[一-龥]{0,2}(?:披萨|套餐|汉堡|火锅)|"
     "[一-龥](?<!的)[一-龥]{0,2}(?<!的)(?:版|系列|型号|牌))"
 )
 
@@ -705,7 +711,7 @@ def market_only(text: str, start: int, end: int) -> Span | None:
 _NATIONAL_FACT = re.compile(
     "^[^,;:!?。]{0,6}?(?:孵化器|孵化|企业|保护区|自然|非遗|非物质|文化遗产|遗产|名录|示范|贫困|开发区|新区|高新|园区|基地|"
     "重点|实验室|研究|中心|森林|公园|湿地|景区|风景|地质|地理标志|保护|产业园|龙头|运动员|教练|裁判|"
-    "林场|农场|牧场|茶场|"
+    "林场|农场|牧场|茶场|大学|科技园|"
     "考试|赛事|比赛|竞赛|项目|课题|传承人|代表性|县|村|镇|城市|湿地|标准化|农业产业|现代农业|"
     "义务教育|发展区|示范区|试验区|先行区|"
     "专精特新|高新技术企业|一级|二级|三级)"

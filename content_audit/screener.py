@@ -410,7 +410,7 @@ _PRECEDENCE = {
     "superlative": 4,
 }
 _EVERY = re.compile("一切|所有|全部|任何")
-_AT_ONCE = re.compile("一[一-龥]就|[一-龥]上就")
+_AT_ONCE = re.compile("一[一-龥](?:就|见效)|[一-龥]上就")
 
 
 def _precedence(hit: _Hit) -> float:
@@ -422,7 +422,7 @@ def _precedence(hit: _Hit) -> float:
     if hit.rule.id == "guarantee.absolute_forms" and not hit.term.startswith("永") \
             and not _EVERY.search(hit.term):
         return 1.5
-    if hit.rule.id in ("guarantee.results", "guarantee.quick_result") \
+    if hit.rule.id in ("guarantee.results", "guarantee.quick_result", "guarantee.certain_result") \
             and _AT_ONCE.match(hit.term):
         return 1.5  # 湿疹一擦就退: how fast a disease went
     if hit.rule.id == "sharing.coercion":

@@ -1148,3 +1148,41 @@ def test_the_twenty_sixth_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_sixth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "三人拼团，24小时没拼成会自动退款",
+        "按国家规定最高只能标SPF50+",
+        "至尊海鲜披萨今晚加送薯条",
+        "店里的卤汁配方十年都没换过",
+        "这盒点心是从上海第一食品商店买的",
+        "我们最珍惜的是老顾客的信任",
+        "模特身高165，她最满意的是这条裙子的领口",
+        "教书这些年，最有成就感的是孩子敢举手了",
+        "机构所在的园区是国家级大学科技园",
+        "序列号官网可查，查不到的全额退款",
+        "有粉丝建议搞个转发抽奖，想了想还是算了",
+    ],
+)
+def test_the_twenty_seventh_round_clean_uses_stay_clean(text):
+    """Group-buy refunds, a limit the rules set, a pizza's name, a recipe kept, a shop's name,
+    feelings, a designation stated as a fact, an authenticity refund, an idea dropped
+    (tune37's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这条推文点赞攒够30个送小样", "induced_sharing"),
+        ("转发给亲友，新一年财运亨通", "induced_sharing"),
+        ("爽身粉能fang止痱子", "medical_claim"),
+        ("不是全网最好吃的，我们根本不会上架", "superlative"),
+        ("这件T恤的颜色终身不褪", "absolute_guarantee"),
+        ("艾草贴一贴见效", "absolute_guarantee"),
+    ],
+)
+def test_the_twenty_seventh_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
