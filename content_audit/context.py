@@ -86,6 +86,7 @@ ASSERTED_AFTER = re.compile(
 #: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
 STRONG_DENIALS = re.compile(
     "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必|不设|不设置|没有任何|无任何|不签|"
+    "没有哪|"
     "不会(?:以任何[一-龥]{1,3})?要求)"
     "[^,;:!?。]{0,14}$"
 )
@@ -97,7 +98,7 @@ SPEECH_DENIALS = re.compile(
 )
 #: A customer's question, or what other shops say of themselves (别家说自己是第一).
 REPORTED = re.compile(
-    "问(?!题)|咨询|(?:您|你)(?:说|提到|讲|看到)的|(?:别家|别人家|同行|人家|有人|(?:有的|有些|不少|很多|某些|一些)"
+    "问(?!题)|咨询|(?:您|你)(?:说|提到|讲|看到)的|(?:别家|别人家|同行|人家|有人|有网友|(?:有的|有些|不少|很多|某些|一些)"
     "(?:店|店铺|商家|卖家|机构|品牌|厂家))[^,;:!?。]{0,4}?(?:说|号称|自称|宣传|承诺)"
 )
 #: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
@@ -108,8 +109,10 @@ IMPOSTOR_DENIED = re.compile(
     "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
 #: What a customer said, and the merchant's refusal to promise it.
-_CUSTOMER_SAID = re.compile("有(?:粉丝|顾客|客户|买家|宝妈|家长|学员)(?:反馈|说)")
-_EFFECT_DISCLAIMED = re.compile("不承诺|不保证|因人而异|不敢保证|不代表|仅代表个人")
+_CUSTOMER_SAID = re.compile("有(?:粉丝|顾客|客户|买家|宝妈|家长|学员|网友)(?:反馈|说)")
+_EFFECT_DISCLAIMED = re.compile(
+    "不承诺|不保证|因人而异|不敢保证|不代表|仅代表个人|没这样说|没这么说|不这么说|没说过|不这样说"
+)
 #: 有人问能不能治鼻炎: the customer's question, not the merchant's claim.
 QUESTION_FORM = re.compile(
     "能不能|是不是|有没有|可不可以|会不会|能否|是否|可以不可以|要不要|需不需要|哪(?:款|个|种|家|件|一|样)"

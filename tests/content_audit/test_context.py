@@ -1186,3 +1186,31 @@ def test_the_twenty_seventh_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_seventh_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "永久花纯露是从科西嘉岛进的",
+        "有顾客说我们的枸杞能降血糖，我们从来没这样说过",
+        "说实话，没有哪双袜子能做到永远不破",
+        "报名后保证两天内排好老师，排不上全额退",
+        "有网友说这是全网最便宜的，我们查过，不是",
+    ],
+)
+def test_the_twenty_eighth_round_clean_uses_stay_clean(text):
+    """A flower's name, a customer's claim the shop never made, a denial of any such product,
+    its own scheduling promise, a claim checked and denied (tune40's classes, in examples of my
+    own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款奶茶醉顺滑", "superlative"),
+        ("转了的今年生意兴隆、全家平安", "induced_sharing"),
+    ],
+)
+def test_the_twenty_eighth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
