@@ -53,6 +53,7 @@ TARGET_WORDS = (
 #: rank words...), and its word rules' terms: a syllable that completes one is read back.
 _RULES_FILE = Path(__file__).with_name("rules") / "adlaw.toml"
 _TARGET_LISTS = ("disease", "symptom", "cosmetic_concern", "state_body", "rank_word")
+_CJK_ONLY = re.compile("[\u3400-\u9fff]+")
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +70,6 @@ def _rule_words() -> tuple[str, ...]:
     return tuple(w for w in words if len(w) >= 2 and _CJK_ONLY.fullmatch(w))
 
 
-_CJK_ONLY = re.compile("[\u3400-\u9fff]+")
 _RUN = re.compile("(?<![a-z])[a-z]{1,12}(?![a-z])")
 #: Initials merchants write for a whole word (晒到pyq, 关注gzh).
 _INITIALS = {"pyq": "朋友圈", "gzh": "公众号"}
@@ -87,6 +87,8 @@ def _spelled_words() -> dict[str, str]:
     }
     spelled.update(_INITIALS)
     return spelled
+
+
 _CJK = re.compile("[\u3400-\u9fff]")
 _LATIN_BY_CJK = re.compile("[\u3400-\u9fff] ?[a-z]|[a-z] ?[\u3400-\u9fff]")
 _LATIN = re.compile("[a-z]")  # a cheap first test: most copy has no Latin letter at all
