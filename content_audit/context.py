@@ -79,7 +79,8 @@ _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 ASSERTED_AFTER = re.compile(
     "^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)|"
     # 不是今年最火的款，我们压根不上架
-    "^[^,;:!?。]{0,3}的[^;!?。]{0,10}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)会?(?:上架|进货|卖|收|要)|"
+    "^[^,;:!?。]{0,3}的[^;!?。]{0,16}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)会?"
+    "(?:上架|进货|卖|收|要(?!紧)|加|用|摘|采)|"
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
@@ -667,10 +668,27 @@ _AWARD_AFTER = re.compile(r"\s?[一-龥]{0,4}之星")
 _PUPIL = re.compile("恭喜|学员|同学|小朋友|孩子|学生|[0-9一二三四五六七八九十]+班|班的|班级")
 
 
+#: 色号No.1是正红，No.2偏橘 / 取餐号No.1到No.50: a number in a series, nothing ranked.
+_SERIES_NEXT = re.compile(
+    r"[^;!?。]{0,24}?(?:n ?o ?[.·・]? ?(?:[2-9]|[1-9][0-9])(?![0-9])|[到至~～\-—]n ?o)"
+)
+_OUTRANKS = re.compile("比|超|甩|领先|高出|胜过|打败|碾压")
+_NUMBER_NAMED = re.compile(
+    "(?:色号|编号|序号|号码|款号|货号|工号|取餐号|取件码|座位|桌号|房号)[:：]?$"
+)
+
+
 def not_an_award(text: str, start: int, end: int) -> Span | None:
-    """No.1 or 第一 in the name of an award a pupil won ranks the pupil, not the goods."""
+    """No.1 or 第一 in the name of an award a pupil won ranks the pupil, not the goods; No.1
+    that opens a series (No.2, 到No.50) or follows 色号 or 编号 is only a number."""
     if _AWARD_AFTER.match(text, end) and _PUPIL.search(sentence_around(text, start, end)):
         return None
+    if text[start] == "n":
+        series = _SERIES_NEXT.match(text, end)
+        if (series and not _OUTRANKS.search(series.group())) or _NUMBER_NAMED.search(
+            text, max(0, start - 4), start
+        ):
+            return None
     return start, end
 
 

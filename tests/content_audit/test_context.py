@@ -1214,3 +1214,31 @@ def test_the_twenty_eighth_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_eighth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "面膜编号No.1是补水款，No.2是修护款",
+        "排队号No.1到No.30请到前台",
+        "不是最好的，也不要紧",
+    ],
+)
+def test_the_twenty_ninth_round_clean_uses_stay_clean(text):
+    """No.1 opening a series of numbers, and 不要紧 after a denial (tune42's classes, in examples
+    of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("销量No.1，甩开No.2一大截", "superlative"),
+        ("不是顶级的可可豆，我们家巧克力一颗都不用", "superlative"),
+        ("这批茶叶只供高级领导", "authority"),
+        ("跟着老师练三个月，包你会弹十首曲子", "absolute_guarantee"),
+        ("痱子涂一晚就能xiao退", "medical_claim"),
+    ],
+)
+def test_the_twenty_ninth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
