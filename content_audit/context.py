@@ -49,7 +49,9 @@ OWN_RANGE = re.compile(
     # its own years: 我种了二十年里最甜的一季
     "(?:我|我们|自家|咱家)[^,;:!?。]{0,4}?[0-9一二两三四五六七八九十几]+年(?:里|来|中|以来)|往年|历年|"
     # since the shop opened: 开店以来卖得最好的一款
-    "(?:开店|开业|建店|开张)以来"
+    "(?:开店|开业|建店|开张)以来|"
+    # the parts of one item: 腰线是整件最用心的地方
+    "整(?:件|条|套|只|台|双|支|瓶|盒|张|本|块)"
 )
 
 
@@ -765,7 +767,7 @@ _ABSOLUTE_CLEAN = re.compile(
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
-    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺|外流)|"
+    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺|外流|外传)|"
     # passing goods off or cheating on weight: 绝对不会用陈茶冒充新茶
     "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
     "偷工减料|造假|作假|调包|掉包|注水)|"
@@ -847,7 +849,9 @@ _SERVICE = re.compile(
     # what it checks before sending, and lessons made up: 保证不发瑕疵品, 保证罐罐可追溯, 保证补上
     "瑕疵|次品|残次|坏的|烂的|追溯|溯源|可查|补上|补课|调课|"
     # the customer's data: 保证不会卖给任何人
-    "卖给|泄露|透露|外泄|外传|第三方|任何人"
+    "卖给|泄露|透露|外泄|外传|第三方|任何人|"
+    # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
+    "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄"
 )
 #: 电子发票24小时内发到邮箱，这个保证做到: vouching for the commitment just stated.
 _THIS_COMMITMENT = re.compile("(?:这个|这点|这一点|这条|这些)(?:我们)?(?:一定|绝对|都)?$")
@@ -910,9 +914,18 @@ _PROGRAMME = re.compile(
 )
 
 
+#: 央视纪录片里拍过的那道腌笃鲜: a dish shown on television, cooked from its recipe.
+_DISH_SHOWN = re.compile("(?:拍过|播过|介绍过|讲过)的(?:那|这)道")
+
+
 def not_programme(text: str, start: int, end: int) -> Span | None:
-    """A state subsidy programme or a news source named as a fact lends no endorsement."""
-    return None if _PROGRAMME.search(clause_around(text, start, end)) else (start, end)
+    """A state subsidy programme or a news source named as a fact lends no endorsement, nor
+    does a dish state television once showed."""
+    if _PROGRAMME.search(clause_around(text, start, end)):
+        return None
+    if _DISH_SHOWN.search(text, max(start, end - 3), end + 4):
+        return None
+    return start, end
 
 
 #: 请关注群通知, 关注物流: 关注 as "keep an eye on", no account followed.

@@ -308,6 +308,8 @@ def normalize(text: str) -> Normalized:
     if _EMOJI_WORD_CHARS.search(folded):
         for pattern, meant in _EMOJI_WORDS:
             folded = pattern.sub(meant, folded)
+    if "朋有圈" in folded:  # 朋🈶圈: NFKC has read the emoji as 有
+        folded = folded.replace("朋有圈", "朋友圈")
     if not (_after_folding().search(folded) or _has_di_digit(folded)):
         # Most copy: no separator, look-alike, pinyin or 第1 to see through.
         return Normalized(folded, folded, tuple(positions) if positions is not None else None)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick
 
-from content_audit.context import CLAUSE_END, Span, decide
+from content_audit.context import CLAUSE_END, STRONG_DENIALS, Span, clause_before, decide
 from content_audit.homophones import HomophoneChannel
 from content_audit.normalize import TERMINATORS, Normalized, normalize, normalize_pattern
 from content_audit.ruleset import Rule, RuleSet
@@ -332,11 +332,18 @@ class Screener:
             taken: list[_Hit] = []
             flagged_sentences: set[int] = set()
             paired: list[tuple[bool, _Hit]] = []
+            # 想转发给家人也行，我们不搞转发抽奖: a reward inside a refused share action is
+            # no one's reward
+            refused = [d for d in firsts if STRONG_DENIALS.search(clause_before(text, d.start))]
             for a in sorted(firsts, key=lambda h: (h.start, -(h.end - h.start))):
                 sentence = bisect_right(ends, a.start)
                 near = [
                     b for b in seconds
                     if bisect_right(ends, b.start) == sentence and not (a.start <= b.start < a.end)
+                    and not any(
+                        d is not a and d.end <= b.start and _same_clause(text, d, b)
+                        for d in refused
+                    )
                 ]
                 # whole_word may segment with jieba: ask it of as few partners as will do
                 beside = any(
@@ -410,6 +417,7 @@ _PRECEDENCE = {
     "superlative": 4,
 }
 _EVERY = re.compile("一切|所有|全部|任何")
+_WELL_AGAIN = ("就好", "就好了", "就能好", "就会好")
 _AT_ONCE = re.compile("一[一-龥](?:就|见效)|[一-龥]上就")
 
 
@@ -423,8 +431,8 @@ def _precedence(hit: _Hit) -> float:
             and not _EVERY.search(hit.term):
         return 1.5
     if hit.rule.id in ("guarantee.results", "guarantee.quick_result", "guarantee.certain_result") \
-            and _AT_ONCE.match(hit.term):
-        return 1.5  # 湿疹一擦就退: how fast a disease went
+            and (_AT_ONCE.match(hit.term) or hit.term.endswith(_WELL_AGAIN)):
+        return 1.5  # 湿疹一擦就退, 关节痛喝了就好: how fast a disease went
     if hit.rule.id == "sharing.coercion":
         return -1
     return _PRECEDENCE.get(hit.rule.category, 9)

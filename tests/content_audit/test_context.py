@@ -1242,3 +1242,34 @@ def test_the_twenty_ninth_round_clean_uses_stay_clean(text):
 )
 def test_the_twenty_ninth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "收货地址只用于发货，绝对不会外传",
+        "试穿后不满意的，这边保证给您换一双新的",
+        "运输压坏的蛋，保证全额赔",
+        "新闻联播里播过的那道红烧肉，我们也试着做了",
+        "这条裤子整条最费工夫的是裤脚的手缝",
+        "觉得好用就转给朋友，我们从不搞转发送礼",
+    ],
+)
+def test_the_thirtieth_round_clean_uses_stay_clean(text):
+    """Privacy said with 绝对, amends for the shop's own slip, a dish seen on television, the
+    parts of one item, a reward that only a refused share action mentions (tune41's classes,
+    in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("报名网课，保证100%学得会", "absolute_guarantee"),
+        ("截图发朋🈶圈领试吃装", "induced_sharing"),
+        ("老寒腿喝了就好", "medical_claim"),
+        ("我们不搞转发抽奖，但转发朋友圈可以领红包", "induced_sharing"),
+    ],
+)
+def test_the_thirtieth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
