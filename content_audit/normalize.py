@@ -68,6 +68,7 @@ _LOOKALIKES = (
     (re.compile("(?<=[是称当全国网市省区城县界内业])弟(?=一)|(?<=的)弟(?=一名)"), "第"),
     (re.compile("冶(?=好|愈|疗)"), "治"),
     (re.compile("秧(?=视)"), "央"),
+    (re.compile("盆(?=友圈)"), "朋"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
 #: character before separators are dropped, one code point for one so offsets hold.
@@ -206,7 +207,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 _CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
-_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶{_CAPITALS}]")
+_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆{_CAPITALS}]")
 #: The capital numerals of banking (集满贰拾个赞), one for one.
 _CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")
 

@@ -1273,3 +1273,30 @@ def test_the_thirtieth_round_clean_uses_stay_clean(text):
 )
 def test_the_thirtieth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这款面霜是本店近半年价格最低的一次，历史价可以在详情页核对",
+        "这双鞋上架以来最低价，就这三天",
+        "评论区抽5位送围巾，和转发、点赞没有任何关系",
+        "没关注公众号的学员，老师也会单独打电话通知",
+    ],
+)
+def test_the_thirty_first_round_clean_uses_stay_clean(text):
+    """The shop's own price history, a draw unrelated to sharing, the same notice had without
+    following (tune43's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款行李箱撞不坏", "absolute_guarantee"),
+        ("晒盆友圈送运费险", "induced_sharing"),
+        ("关注公众号才能领券，没关注的也会被取消资格", "induced_sharing"),
+    ],
+)
+def test_the_thirty_first_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
