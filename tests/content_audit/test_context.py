@@ -1300,3 +1300,29 @@ def test_the_thirty_first_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_first_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "身高170体重60的男生拍L码最合适",
+        "这三款其中这款最轻",
+    ],
+)
+def test_the_thirty_second_round_clean_uses_stay_clean(text):
+    """The size to pick, and 其中 over the shop's own goods (tune44's classes, in examples of
+    my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("回访的老客户其中九成都说这是最好喝的米酒", "superlative"),
+        ("五天祛斑，告别暗沉", "absolute_guarantee"),
+        ("树苗不成活全额赔偿", "absolute_guarantee"),
+        ("看完转发保ping安", "induced_sharing"),
+    ],
+)
+def test_the_thirty_second_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
