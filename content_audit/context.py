@@ -400,7 +400,7 @@ _OWN_PART_ANSWER = re.compile(
     "山顶|坡上|向阳|朝南|阳面|外圈)"
 )
 _MODE_AFTER = re.compile("模式|档|挡|一档|一挡")
-_OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪")
+_OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪|舍不得|放不下|怕|担心|心疼|在意|在乎|看重")
 _SPEAKER = re.compile("我们|我|自己|小编|店长|店主|老板|掌柜|店员|客服|主播|她|他|模特")
 #: 最好的朋友: the customer's people, not the goods.
 _PEOPLE = re.compile("^的(?:朋友|闺蜜|兄弟|哥们|姐妹|伙伴|同学|室友|家人)")
@@ -409,7 +409,7 @@ _OWN_SUBJECT = re.compile("(?:我们家|我家|咱家|本店|店里|我们店|�
 _PICKS_ITEM = re.compile("^[一-龥]{1,3}的(?:一款|一种|一个)?(?:是|就是|要数|当属|得数)")
 _FEELING = re.compile(
     "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心|惊喜|意外|"
-    "印象深|满意)|(?:打动|触动)(?:我|我们|人)"
+    "印象深|满意|难受|难过|心疼|着急|揪心|遗憾|后悔|害怕|焦虑|失望)|(?:打动|触动)(?:我|我们|人)"
 )
 
 
@@ -941,7 +941,9 @@ _ATTENTION = re.compile(
     "(?:群(?:里|内)?的?)?(?:通知|公告|短信|物流信息|物流|进度|天气|变化|身体|健康)"
 )
 _NOT_A_CONDITION = re.compile(
-    "(?:不是|并非|无需|不需要|不用|不必)[^,;:!?。]{0,8}(?:前提|条件|必须|必要|才能)"
+    "(?:不是|并非|无需|不需要|不用|不必)[^,;:!?。]{0,8}(?:前提|条件|必须|必要|才能)|"
+    # 关注我们不需要做任何事: following asks nothing of anyone
+    "^(?:我们|本号|公众号|本店|店铺)?(?:不需要|无需|不用|不必)(?:您|你)?(?:做|付出|花|完成)?(?:任何|什么)"
 )
 
 
@@ -995,10 +997,10 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
 #: 不关注也可以直接导航过来: the same thing is had without following or sharing.
 _ALSO_WITHOUT = re.compile(
     # 没关注公众号的学员，老师也会单独通知: who did not follow, named, then what they get
-    "(?:不|没|没有|未)(?:关注|转发|分享|转|点赞|晒)(?:[^,;:!?。]{0,6}?的[^,;:!?。]{0,4}?,?)?"
-    "[^,;:!?。]{0,4}?(?:也|一样|照样|同样|照常|依然|仍然)"
+    "(?:不|没|没有|未)(?:关注|转发|分享|转|点赞|晒|发)(?:[^,;:!?。]{0,6}?的[^,;:!?。]{0,4}?,?)?"
+    "[^,;:!?。]{0,4}?(?:(?:也|一样|照样|同样|照常|依然|仍然)"
     "[^,;:!?。]{0,2}?(?:可以|能|行|可|不影响|没关系|正常|享|领|买|下单|参与|看|收到|"
-    "会(?![^,;:!?。]{0,2}(?:被|失去|取消|作废|无效|扣|收回|不)))"
+    "会(?![^,;:!?。]{0,2}(?:被|失去|取消|作废|无效|扣|收回|不)))|正常(?:享|享受|参与|购买|下单|领))"
 )
 
 
@@ -1105,6 +1107,21 @@ def not_policy(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: 可能有轻微气味，通风半小时后就会消失: a passing side effect of new goods, no result promised.
+_SIDE_EFFECT = re.compile(
+    "(?<!口)味|刺痛|刺激感|刺痒|泡沫|雾气|白雾|折痕|压痕|褶皱|红印|噪音|响声|水汽|"
+    "静电|紧绷感|拔干感|搓泥"
+)
+_GOES_AWAY = ("消失", "散", "散去", "散掉", "没了", "退")
+
+
+def not_side_effect(text: str, start: int, end: int) -> Span | None:
+    """What goes away is a smell, a tingle or a crease the copy warned of, not a result."""
+    if text[start:end].endswith(_GOES_AWAY) and _SIDE_EFFECT.search(sentence_before(text, start)):
+        return None
+    return start, end
+
+
 #: 不转发这条，成绩永远提不上去: a threat for not sharing, no guarantee about goods.
 _SHARING_THREAT = re.compile("不(?:转发|转|分享|扩散)")
 
@@ -1131,6 +1148,7 @@ def aligned(text: str, start: int, end: int) -> Span | None:
 CHECKERS: dict[str, Checker] = {
     "aligned": aligned,
     "not_policy": not_policy,
+    "not_side_effect": not_side_effect,
     "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,

@@ -1326,3 +1326,38 @@ def test_the_thirty_second_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_second_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "泡茶用八十度的水就好",
+        "精油在掌心抹一抹就好",
+        "新毛巾有点棉絮味，洗两次就会消失",
+        "我最心疼的是那些熬夜赶作业的孩子",
+        "最让店长着急的是快递停运",
+        "开课满15天后不再退费",
+        "关注公众号不需要您做任何事，推送也可以随时关闭",
+        "没晒单的顾客正常参与抽奖",
+    ],
+)
+def test_the_thirty_third_round_clean_uses_stay_clean(text):
+    """Advice ending in 就好, a verb said twice, a smell that goes, the merchant's own worries,
+    a refund deadline, following that asks nothing, the same draw without sharing (tune45's
+    classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("种下去包你产量翻一倍", "absolute_guarantee"),
+        ("孩子不长高退训练营的钱", "absolute_guarantee"),
+        ("涂完黑眼圈必淡", "absolute_guarantee"),
+        ("孕期多喝能预防腿抽筋和妊娠高血压", "medical_claim"),
+        ("发在朋友圈保留一天，到店送甜品", "induced_sharing"),
+        ("喝一杯就好", "absolute_guarantee"),
+    ],
+)
+def test_the_thirty_third_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
