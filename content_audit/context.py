@@ -792,7 +792,9 @@ _MERCHANT_SUBJECT = re.compile(
 _ABSOLUTE_CLAIM = re.compile(
     "^(?:的)?(?:安全|不|零|为零|提升|提高|保护|完好|无|没有|没问题|有效|放心|安心|耐用|结实|牢固|健康|靠谱|保证|能|可以|会|管用|见效|100|百分|有保证|万无一失|"
     "没(?:打|用|加|放|添加|掺)|"
-    "有保障|防|温和|天然|[一-龥]不[一-龥])"
+    "有保障|防|温和|天然|[一-龥]不[一-龥]|"
+    # 绝对破解不了, 里面也绝对是干的
+    "[一-龥]{2}不(?:了|到|掉|坏|破|开|动)|是(?:干|安全|无毒|无害|健康)的?)"
 )
 
 
@@ -842,7 +844,7 @@ def tool_name(text: str, start: int, end: int) -> Span | None:
 
 _SERVICE = re.compile(
     "发货|正品|退换|售后|新鲜|送达|到货|品质|质量|准时|按时|隐私|信息|价格|价保|回复|处理|安排|"
-    "服务|包装|完好|真实|原装|足量|足斤|足秤|一致|当天|及时|出库|到家|上门|照顾|老师|课时|上课|"
+    "服务|包装|完好(?:无损)?地?(?:送|到|交)|到手|真实|原装|足量|足斤|足秤|一致|当天|及时|出库|到家|上门|照顾|老师|课时|上课|"
     "开课|发票|开票|库存|现货|批次|日期|货源|产地|源头|手工|无添加|不掺|纯|一样|同款|资金|到账|"
     "退款|退货|赔付|补发|联系|答复|解答|跟进|售价|价钱|原价|全新|未拆|卫生|干净|秩序|公平|透明|"
     "每个人|每位|每一位|每一单|每单|您的|你的|顾客的|买到|买得到|发出|响应|批改|答疑|作业|保质期|临期|"
@@ -871,11 +873,13 @@ _CARE_ADVICE = re.compile(
 )
 _PURPOSE_BEFORE = re.compile("(?:为了|为|以便)$")
 _OWN_PRICE = re.compile("(?:我们|我家|本店|店里|咱家)的?(?:价格|价钱|售价|定价)$")
-_ADVICE_BEFORE = re.compile("(?:最好|建议|请|要|需要|务必|尽量|注意|记得|一定要)$")
+_ADVICE_BEFORE = re.compile(
+    "(?:最好|建议|请|要|需要|务必|尽量|注意|记得|一定要)(?:每天|每晚|每日|每周|至少|尽量|都)*$"
+)
 
 
 #: 保证是100%牛肉, 保证所有奶粉都是…: vouching for what the goods are.
-_VOUCHES = re.compile("保证[^,;:!?。]{0,10}?(?:是|都是|全是|均为|均是|全部是|为)")
+_VOUCHES = re.compile("保证[^,;:!?。]{0,10}?(?:是|都是|全是|均为|均是|全部是|为)(?!甜|好吃|香甜)")
 
 
 def not_service(text: str, start: int, end: int) -> Span | None:
@@ -1122,6 +1126,15 @@ def not_side_effect(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: 为了万无一失，我们每单都拍视频: the aim of the shop's own care, no promise to the buyer.
+_AIMED_AT = re.compile("(?:为了|为|以求|力求|以防|以确保)$")
+
+
+def not_an_aim(text: str, start: int, end: int) -> Span | None:
+    """A guarantee word the shop aims its own work at promises the buyer nothing."""
+    return None if _AIMED_AT.search(text, max(0, start - 3), start) else (start, end)
+
+
 #: 不转发这条，成绩永远提不上去: a threat for not sharing, no guarantee about goods.
 _SHARING_THREAT = re.compile("不(?:转发|转|分享|扩散)")
 
@@ -1149,6 +1162,7 @@ CHECKERS: dict[str, Checker] = {
     "aligned": aligned,
     "not_policy": not_policy,
     "not_side_effect": not_side_effect,
+    "not_an_aim": not_an_aim,
     "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,

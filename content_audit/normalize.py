@@ -69,14 +69,17 @@ _LOOKALIKES = (
     (re.compile("冶(?=好|愈|疗)"), "治"),
     (re.compile("秧(?=视)"), "央"),
     (re.compile("盆(?=友圈)"), "朋"),
+    (re.compile("腿(?=款|费)"), "退"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
 #: character before separators are dropped, one code point for one so offsets hold.
 _EMOJI_WORDS = (
     (re.compile("(?:(?<=[集点攒凑个])|(?<=[集点攒凑个] ))[👍❤♥💗💖]"), "赞"),
     (re.compile("(?:(?<=[杀抑除灭抗])|(?<=[杀抑除灭抗] ))🦠"), "菌"),
+    # 100% in one sign (穿上💯不冷): read as a bare %, which the percent rule takes for 100%
+    (re.compile("💯"), "%"),
 )
-_EMOJI_WORD_CHARS = re.compile("[👍❤♥💗💖🦠]")
+_EMOJI_WORD_CHARS = re.compile("[👍❤♥💗💖🦠💯]")
 
 
 @lru_cache(maxsize=1)
@@ -207,7 +210,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 _CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
-_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆{_CAPITALS}]")
+_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿{_CAPITALS}]")
 #: The capital numerals of banking (集满贰拾个赞), one for one.
 _CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")
 

@@ -1361,3 +1361,44 @@ def test_the_thirty_third_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_third_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "没有哪款防晒能百分百挡住紫外线",
+        "建议每天至少保证40分钟的阅读时间",
+        "保证都是当季的新果",
+        "为了万无一失，我们每单都拍视频",
+        "快递送不到全额退款",
+    ],
+)
+def test_the_thirty_fourth_round_clean_uses_stay_clean(text):
+    """A denial of a percentage, advice on the customer's own habits, vouching for what the
+    goods are, the aim of the shop's care, a delivery refund (tune46's classes, in examples of
+    my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("无论什么土质，种下去都能高产", "absolute_guarantee"),
+        ("谁穿都显瘦", "absolute_guarantee"),
+        ("这批树苗卖了三年，没有一棵种死过", "absolute_guarantee"),
+        ("用了这个祛斑霜，斑肯定会淡", "absolute_guarantee"),
+        ("孩子穿上这双鞋肯定不会摔跤", "absolute_guarantee"),
+        ("用一个月，同学肯定说你年轻了五岁", "absolute_guarantee"),
+        ("吃了💯不上火", "absolute_guarantee"),
+        ("认养一头羊，三年翻一番", "absolute_guarantee"),
+        ("跟着练，至少能考90分", "absolute_guarantee"),
+        ("洗一百次颜色都不会褪", "absolute_guarantee"),
+        ("行李箱随便踩都不会坏", "absolute_guarantee"),
+        ("保证每颗都是甜的", "absolute_guarantee"),
+        ("保险柜让财物万无一失", "absolute_guarantee"),
+        ("喝了就不会再三天两头感冒", "medical_claim"),
+        ("果树三年bao结果", "absolute_guarantee"),
+    ],
+)
+def test_the_thirty_fourth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
