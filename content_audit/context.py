@@ -426,7 +426,9 @@ _SCALE_LIMIT = re.compile(
 )
 _SCALE_END = re.compile("^(?:高|低|大|小)(?:档|级|等级|值|限|限值|标准|含量|浓度|倍数|一档|一级)")
 _LIMIT_SET = re.compile("^(?:高|低|多|少)(?:只能|只可|可以|能|可)(?:标|标注|写|印|到|达)")
-_SCALE_NAMED = re.compile("(?:标识|标准|标注|分级|评级|等级|级别)(?:里|中|当中|体系里)$")
+_SCALE_NAMED = re.compile(
+    "(?:标识|标准|标注|分级|评级|等级|级别)(?:里|中|当中|体系里)(?:[^,;:!?。]{0,4}?(?:等级|级别))?$"
+)
 _SCALE_TOP = re.compile("^(?:高|低)的?[一-龥]{0,2}?(?:等级|档|级|标注)")
 #: 新手爸爸最清楚, 过来人最有体会: people who know best, the customer's own experience.
 _KNOWS = re.compile("^(?:懂|了解|清楚|明白|知道|有体会|有感触|有发言权)")
@@ -861,7 +863,9 @@ _SERVICE = re.compile(
     # the customer's data: 保证不会卖给任何人
     "卖给|泄露|透露|外泄|外传|第三方|任何人|"
     # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
-    "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄"
+    "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄|"
+    # a job the shop does, by a time: 保证三天内给你排上, 保证十分钟内配好
+    "排上|排好|配好|修好|装好|改好|做好|处理好|回电"
 )
 #: 电子发票24小时内发到邮箱，这个保证做到: vouching for the commitment just stated.
 _THIS_COMMITMENT = re.compile("(?:这个|这点|这一点|这条|这些)(?:我们)?(?:一定|绝对|都)?$")
@@ -1119,10 +1123,26 @@ _SIDE_EFFECT = re.compile(
 _GOES_AWAY = ("消失", "散", "散去", "散掉", "没了", "退")
 
 
+#: 分享一个布尿布的折法…三分钟学会: a knack the shop passes on, no course sold.
+_KNACK_SHARED = re.compile(
+    "(?:分享|教大家|教你|教程|做法|折法|叠法|系法|方法|窍门|妙招|小技巧)"
+)
+_COURSE = re.compile("课|班|学员|报名|学费|老师")
+
+
 def not_side_effect(text: str, start: int, end: int) -> Span | None:
     """What goes away is a smell, a tingle or a crease the copy warned of, not a result."""
     if text[start:end].endswith(_GOES_AWAY) and _SIDE_EFFECT.search(sentence_before(text, start)):
         return None
+    return start, end
+
+
+def not_a_knack(text: str, start: int, end: int) -> Span | None:
+    """A knack the shop shares for free is learnt quickly without any course promised."""
+    if text[start:end].endswith("学会"):
+        sentence = sentence_around(text, start, end)
+        if _KNACK_SHARED.search(sentence) and not _COURSE.search(sentence):
+            return None
     return start, end
 
 
@@ -1162,6 +1182,7 @@ CHECKERS: dict[str, Checker] = {
     "aligned": aligned,
     "not_policy": not_policy,
     "not_side_effect": not_side_effect,
+    "not_a_knack": not_a_knack,
     "not_an_aim": not_an_aim,
     "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,

@@ -1402,3 +1402,30 @@ def test_the_thirty_fourth_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_fourth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "菜刀刀身100%不锈钢",
+        "报名后保证两天内给您排好教练",
+        "修表保证当天修好，修不好的不收钱",
+        "这道菜的做法很简单，十分钟学会",
+        "这款保险柜是国家标准里防盗等级最高的一级",
+    ],
+)
+def test_the_thirty_fifth_round_clean_uses_stay_clean(text):
+    """Composition, a job done by a time, a knack shared, the top of a standard's scale
+    (tune47's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("跟着老师的方法，三天学会五十个单词", "absolute_guarantee"),
+        ("这口樟木箱千年不腐", "absolute_guarantee"),
+    ],
+)
+def test_the_thirty_fifth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
