@@ -865,7 +865,7 @@ _SERVICE = re.compile(
     # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
     "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄|"
     # a job the shop does, by a time: 保证三天内给你排上, 保证十分钟内配好
-    "排上|排好|配好|修好|装好|改好|做好|处理好|回电"
+    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包"
 )
 #: 电子发票24小时内发到邮箱，这个保证做到: vouching for the commitment just stated.
 _THIS_COMMITMENT = re.compile("(?:这个|这点|这一点|这条|这些)(?:我们)?(?:一定|绝对|都)?$")

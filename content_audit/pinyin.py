@@ -47,7 +47,8 @@ TARGET_WORDS = (
     # a result told in pinyin: zhi好了, 全xiao了, 个zan, 不ke了
     "治好", "消了", "全消", "个赞", "不咳", "咳嗽", "疏通", "颈椎", "百分之百", "炎症", "妇科炎症",
     "止痒", "退烧", "永远", "绝不", "磁疗", "紫外线", "一贴", "第一批", "集满", "防止",
-    "消退", "包你", "包您", "平安", "保平安", "必消", "一辈子", "包结果",
+    "消退", "包你", "包您", "平安", "保平安", "必消", "一辈子", "包结果", "保准", "最多", "最少",
+    "不敢",
 )
 
 #: The shipped rule set's lists whose words are evasion targets too (diseases, state bodies,

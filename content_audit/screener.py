@@ -217,7 +217,10 @@ class Screener:
             ]
         if not hits:
             return self._passed
-        flags = [self._flag(original, norm, hit) for hit in _one_per_claim(hits)]
+        kept = _one_per_claim(hits)
+        if len(kept) > 1:
+            kept = _tails_joined(norm.text, kept)
+        flags = [self._flag(original, norm, hit) for hit in kept]
         return verdict_of(_dedupe(flags), self.ruleset.version)
 
     # --- stages -----------------------------------------------------------------------------
@@ -456,6 +459,27 @@ def _one_per_claim(hits: list[_Hit]) -> list[_Hit]:
         else:
             kept.append(hit)
     return kept
+
+
+#: Words that only finish the ranking claim before them in the sentence.
+_TAILS = ("没有之一",)
+
+
+def _tails_joined(text: str, hits: list[_Hit]) -> list[_Hit]:
+    """全网卖得最好的，没有之一 is one claim: the tail joins the claim before it in its
+    sentence, so the copy gets one flag whether a reviewer marks the tail or not."""
+    tails = [h for h in hits if h.term in _TAILS]
+    for tail in tails:
+        heads = [
+            h for h in hits
+            if h is not tail and h.rule.category == tail.rule.category and h.end <= tail.start
+            and not _SENTENCE_END.search(text, h.end, tail.start)
+        ]
+        if heads:
+            head = max(heads, key=attrgetter("end"))
+            hits = [h for h in hits if h is not tail and h is not head]
+            hits.append(_Hit(head.start, tail.end, head.rule, head.term))
+    return hits
 
 
 def _same_clause(text: str, a: _Hit, b: _Hit) -> bool:

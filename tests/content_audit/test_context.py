@@ -1429,3 +1429,53 @@ def test_the_thirty_fifth_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_fifth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "每人最duo限购两件",
+        "bu敢保证明天一定到",
+        "我们保证今晚全部打包好",
+        "永久五金店开业二十年",
+    ],
+)
+def test_the_thirty_sixth_round_clean_uses_stay_clean(text):
+    """A limit and a refusal in pinyin, packing by tonight, a shop's name (tune49's classes,
+    in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这面膜敷一个月，痘印包你淡没了", "absolute_guarantee"),
+        ("这条围巾一辈子不带起球的", "absolute_guarantee"),
+        ("头发不长我退你钱", "absolute_guarantee"),
+        ("跟着练半年，考级过八级妥妥的", "absolute_guarantee"),
+        ("用完白发保准全都变黑", "absolute_guarantee"),
+        ("宝宝吃一点害处都没有", "absolute_guarantee"),
+        ("这个理财一点风险都没有", "absolute_guarantee"),
+        ("吃了咱家的蜂蜜，孩子一冬天都不带咳嗽的", "medical_claim"),
+        ("气虚的喝这个也给你补回来", "medical_claim"),
+        ("湿疹的根儿给断了", "absolute_guarantee"),
+        ("贴了这个，一个蚊子包都不会有", "absolute_guarantee"),
+        ("喝了半年，血压都给你降下来", "medical_claim"),
+        ("泡脚以后血管里的堵都给你通开", "medical_claim"),
+        ("戴上就不会晒伤", "absolute_guarantee"),
+        ("这双鞋谁穿谁合脚", "absolute_guarantee"),
+        ("啥油渍都能给你擦掉", "absolute_guarantee"),
+        ("用了没效果我倒贴你钱", "absolute_guarantee"),
+    ],
+)
+def test_the_thirty_sixth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
+
+
+def test_a_tail_joins_the_ranking_claim_before_it():
+    """没有之一 finishes the claim before it in its sentence: one flag over both, whether a
+    reviewer marks the tail or not; after a full stop it stands alone."""
+    joined = default_screener().screen("全市最便宜的，没有之一").flags
+    assert [(f.term, f.category) for f in joined] == [("最便宜的，没有之一", "superlative")]
+    apart = default_screener().screen("全网最低价。没有之一").flags
+    assert [f.term for f in apart] == ["最低价", "没有之一"]
