@@ -103,7 +103,9 @@ STRONG_DENIALS = re.compile(
 SPEECH_DENIALS = re.compile(
     "(?:不说|不敢说|不会说|不能说|不好说|不敢讲|不讲|不吹|不敢吹|不夸|不敢夸|不号称|不标榜|不自称|"
     "不是说|并不是说|不代表|并不代表|不等于|并不等于|不意味着|并不意味着|"
-    "不(?:跟|和|与)[^,;:!?。]{0,6}比|别听|不要听)[^,;:!?。]{0,10}$"
+    "不(?:跟|和|与)[^,;:!?。]{0,6}比|别听|不要听|"
+    # 我不跟大家说什么一抹就白
+    "不(?:跟|和|给|对|向)(?:大家|你们|您|你|各位)(?:说|讲|吹|承诺))[^,;:!?。]{0,10}$"
 )
 #: A customer's question, or what other shops say of themselves (别家说自己是第一).
 REPORTED = re.compile(
@@ -138,7 +140,9 @@ _ASKED_AND_DENIED = re.compile(
     "^[^,;:!?。]{0,8}[?？][^,;:!?。]{0,2}(?:不是|并不是|没有|不会|不能)|"
     # 土蜂蜜治胃病？这种话我们不说: a question the merchant refuses to answer yes
     "^[^,;:!?。]{0,8}[?？][^。!?]{0,12}?(?:我们不说|不这么说|不敢说|不能说|没有资格|不敢这么|不会这么|"
-    "不这样说|不能这么|这种话)"
+    "不这样说|不能这么|这种话)|"
+    # 能治咳嗽吗？蜂蜜是普通食品，不能治病: asked, then answered no in the next clause
+    "^[^,;:!?。]{0,8}[?？][^。!?]{0,16}?(?:不能|不可以|无法|没法)(?:治|治疗|治病|代替|替代)"
 )
 #: Explaining the rule: 任何机构承诺包过都违反广告法.
 RULE_EXPLAINED = re.compile("违反广告法|违反《广告法》|违反规定|违法|违规|不合规|属于违禁|是违禁")
@@ -165,7 +169,10 @@ _WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你�
 _IS_LYING = re.compile("[^,;:!?。]{0,4}?谁(?:就)?(?:是|在)?(?:骗|忽悠|吹|瞎说|胡说|坑|不靠谱)")
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个)?(?:说法|词|用语|宣传|字眼)"
-    "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)"
+    "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)|"
+    # 包过这种话我们不敢承诺: the words named, then refused
+    "^(?:这种话|这样的话|这话|这种承诺|这样的承诺|这个承诺)[^。!?;]{0,6}?"
+    "(?:不敢|不能|不会|不说|不承诺|不做|没法)"
 )
 
 
@@ -245,6 +252,17 @@ def _testimonial(text: str, opened: int) -> bool:
     return closed >= 0 and text[closed + 1 : closed + 2] in ("—", "-", "~")
 
 
+def _still_reported(text: str, start: int, end: int) -> bool:
+    """The words stand in the reported clause itself or in a question: 好多宝妈问积食怎么办，
+    给大家推荐…专治积食 is the merchant's own answer, not the question it reports."""
+    if REPORTED.search(clause_before(text, start)):
+        return True
+    mark = _SENTENCE_MARK.search(text, end)
+    if mark is None:
+        return False
+    return mark.group() in "?？" or text[mark.start() - 1 : mark.start()] in ("吗", "呢")
+
+
 def framed(text: str, start: int, end: int) -> bool:
     """True when the words are quoted, denied or reported rather than claimed."""
     opened = _inside_quote(text, start)
@@ -259,7 +277,7 @@ def framed(text: str, start: int, end: int) -> bool:
         return True
     if _CUSTOMER_SAID.search(before) and _EFFECT_DISCLAIMED.search(text, end, end + 30):
         return True  # 有粉丝说痘痘全没了，这种效果我们不承诺: reported, then disclaimed
-    if REPORTED.search(before) and (
+    if REPORTED.search(before) and _still_reported(text, start, end) and (
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
     ) and not SELF_ANSWER.search(text, end, end + 20):
         return True
@@ -364,12 +382,12 @@ _TIP_TIME = re.compile(f"(?:{_WITHIN}|趁)")
 #: 最适合的存放温度: the best way to keep or use it, a tip.
 _ZUI_TIP_NOUN = re.compile(
     "^[一-龥]{0,2}的(?:[一-龥]{0,3}?(?:温度|湿度|水温|时间|时候|时机|时段|季节|期|浓度|比例|用量|"
-    "火候|角度|距离|高度|深度)|(?:存放|保存|储存|饮用|食用|使用|冲泡)?(?:方法|方式)|做法|吃法|用法)"
+    "火候|角度|距离|高度|深度)|(?:存放|保存|储存|饮用|食用|使用|冲泡)?(?:方法|方式)|办法|做法|吃法|用法)"
 )
 #: 最合适 closing a tip whose clause names a setting (水温85度左右最合适, 保持在20%-80%最合适).
 _FITS = re.compile(f"^(?:合适|适宜|适合|理想|恰当)(?:不过)?(?:[{CLAUSE_END}了的啦]|$)")
 _SETTING = re.compile(
-    "(?:[0-9一二两三四五六七八九十几半]+(?:度|℃|%|分钟|小时|天|周|克|毫升|ml|g|cm|厘米|瓦|档|成|遍)"
+    "(?:[0-9一二两三四五六七八九十几半]+(?:度|℃|%|分钟|小时|天|周|克|毫升|ml|g|cm|厘米|瓦|档|成|遍|指宽|指|横指)"
     "|左右|之间|以内)[^,;:!?。]{0,3}$|保持|控制在|调到|调至|调在|设置|设在|维持在|放在|"
     # the size to pick: 165cm的亲选m码最合适
     "(?:选|拍|穿|买|要)[^,;:!?。]{0,3}?(?:码|号|尺码|码数)$"
@@ -474,6 +492,14 @@ _WAY_BEFORE = re.compile(
 _EASY = re.compile("^(?:简单|方便|省事|省心|准|准确|稳妥|保险|舒服|惬意|过瘾|解馋|直观|快)")
 
 
+_HAD_BETTER_NEXT = ("最后", "先", "提前", "当天", "趁")
+_BOUND_AFTER = re.compile("^(?:也)?(?:不会|不|不得|不能)(?:低于|少于|高于|超过)")
+_ASKS_HOW = re.compile(
+    "(?:哪里|哪儿|什么时候|何时|几点|怎么|如何|多久|多少度|什么温度|什么时间)[^,;:!?。]{0,3}$"
+)
+_ASKED_BEST = re.compile("^(?:好|合适|佳|适合)[吗呢]?[?？]")
+
+
 def zui(text: str, start: int, end: int) -> Span | None:
     """最 + an evaluative word is a claim; 最 as a limit, time, spec, tip or feeling is not."""
     after = text[end:]
@@ -484,6 +510,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None  # 标签允许标注的最高档, 规定最高只能标50+: a limit a rule sets, not a rank
     if _SCALE_NAMED.search(before) and _SCALE_TOP.match(after):
         return None  # 防晒标识里最高的标注等级: the top grade of a labelling scale
+    if _ASKS_HOW.search(before) and _ASKED_BEST.match(after):
+        return None  # 喷在哪里最好？: a question of use the copy goes on to answer
     market = bool(MARKET_SCOPE.search(before))
     sentence = sentence_before(text, start)
     if not market and own_range(sentence):
@@ -505,6 +533,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
             return None  # 三天内吃完风味最好, 复热时烤5分钟口感最好: how to enjoy it
         if not market and _HANDLING_BEFORE.search(before) and (not rest or rest[0] in CLAUSE_END):
             return None  # 密封冷藏最好: how to keep it
+        if not market and (_ZUI_TIP_NOUN.match(rest) or rest.startswith(_HAD_BETTER_NEXT)):
+            return None  # 最好的办法是先备份, 最好最后十分钟再放: advice
         if market or (_zuihao_grades(rest) and (
             not before.endswith("的") or before.endswith("真的") or _graded_verb(rest)
             or _EXPERIENCED.search(before)
@@ -553,6 +583,8 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return _widened(text, start, end)  # 物流最快的就是我们家: the answer is the merchant
     if _ZUI_MEASURE.match(after):
         rest = after[1:]
+        if _BOUND_AFTER.match(rest):
+            return None  # 价格最低不会低于九成: a bound the shop sets itself
         if rest.startswith("规格") and after[0] in "大小":
             return None  # 最大规格是200ml: the largest size on offer
         if rest.startswith(("价", "的价")) or _GRADE_AFTER.match(rest) \
@@ -865,7 +897,9 @@ _SERVICE = re.compile(
     # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
     "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄|"
     # a job the shop does, by a time: 保证三天内给你排上, 保证十分钟内配好
-    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包"
+    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|进度|当面(?:清除|删除|销毁)|"
+    # breakage made good, honest goods: 保证破一个赔一个, 保证不以次充好
+    "赔一(?:个|颗|枚|只|瓶|盒|箱)|以次充好|掺假|缺斤|短斤"
 )
 #: 电子发票24小时内发到邮箱，这个保证做到: vouching for the commitment just stated.
 _THIS_COMMITMENT = re.compile("(?:这个|这点|这一点|这条|这些)(?:我们)?(?:一定|绝对|都)?$")
@@ -1014,7 +1048,10 @@ _ALSO_WITHOUT = re.compile(
 
 #: 分享到评价区，不返现不送礼: the reward denied; 转不转都送: given either way.
 _NO_REWARD = re.compile(
-    "(?:不|没有|无|并无|没)(?:任何)?(?:返现|送礼|送东西|奖励|抽奖|福利|红包|赠品|积分)"
+    "(?:不|没有|无|并无|没)(?:任何)?(?:返现|送礼|送东西|奖励|抽奖|福利|红包|赠品|积分)|"
+    # 不会因为转发给任何奖励, 分享不会给您带来额外奖励
+    "(?:不会|不)(?:因为[^,;:!?。]{0,6}?)?给(?:您|你|大家)?(?:带来)?(?:任何|额外的?)?"
+    "(?:奖励|好处|返现|福利)"
 )
 _EITHER_WAY = re.compile(
     "(?:转不转|分不分享|关不关注|关注不关注|转发不转发|转没转|关没关注|晒不晒)[^,;:!?。]{0,3}都"
@@ -1067,7 +1104,9 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 # --- medical ----------------------------------------------------------------------------------
 
 _MEDICAL_ADVICE = re.compile(
-    "(?<!舒)服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|听医生|找医生|遵医嘱|按医生|"
+    "(?<!舒)服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|听医生|找医生|遵医嘱|按医嘱|按医生|"
+    # a registered 保健食品 may state its approved function
+    "国食健注|国食健字|卫食健字|食健备|"
     "(?:去|带[^,;:!?。]{0,4}去)看(?:医生|儿科|皮肤科|门诊|急诊|专科)|(?<!不用)(?<!无需)(?<!不必)就医|"
     # advice to go, not a customer's story of a check-up (去医院复查，医生都说…)
     "(?:请|建议|及时|尽快|应该|应当|需要|要|务必|还是|最好|先|赶紧|马上|就)[^,;:!?。]{0,3}去医院|"

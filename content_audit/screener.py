@@ -420,7 +420,7 @@ _PRECEDENCE = {
     "superlative": 4,
 }
 _EVERY = re.compile("一切|所有|全部|任何")
-_WELL_AGAIN = ("就好", "就好了", "就能好", "就会好")
+_WELL_AGAIN = ("就好", "就好了", "就能好", "就会好", "消失", "逆转", "康复", "全消", "消了")
 _AT_ONCE = re.compile("一[一-龥](?:就|见效)|[一-龥]上就")
 
 

@@ -1479,3 +1479,79 @@ def test_a_tail_joins_the_ranking_claim_before_it():
     assert [(f.term, f.category) for f in joined] == [("最便宜的，没有之一", "superlative")]
     apart = default_screener().screen("全网最低价。没有之一").flags
     assert [f.term for f in apart] == ["最低价", "没有之一"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "直播间我不跟大家说什么三天变白",
+        "泡茶用多少度的水最好？85度左右",
+        "能降血糖吗？这是普通食品，不能治病，血糖高请看医生。",
+        "系带时留两指宽最合适",
+        "鸡蛋运输有破损，我们保证破一个赔一个",
+        "克重不足按差额退款",
+        "这批菜最好最后下锅",
+        "价格最高不会高于原价",
+        "最好的办法是先备份数据",
+        "可以转给身边的朋友看看，觉得写得好就行",
+    ],
+)
+def test_the_thirty_seventh_round_clean_uses_stay_clean(text):
+    """Long copy's asides: a claim the merchant says it will not make, a question of use, a
+    question answered no, a fit, breakage and weight made good, advice, a bound on a price,
+    sharing with 得 only in 觉得 (tune48's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("有家长问孩子缺钙怎么办，我推荐我们家的钙片，专治缺钙，没有添加蔗糖", "medical_claim"),
+        ("一个寒假提分40分", "absolute_guarantee"),
+        ("多动症的孩子，练半年可以治愈", "medical_claim"),
+        ("上完课记忆力立刻提升", "absolute_guarantee"),
+        ("这把菜刀终身不生锈", "absolute_guarantee"),
+        ("集🉐满20个赞送面膜", "induced_sharing"),
+    ],
+)
+def test_the_thirty_seventh_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "按医嘱吃药，别自己停药",
+        "本品为保健食品（国食健注G2020），保健功能：有助于增强免疫力",
+        "复诊请找主治医生",
+    ],
+)
+def test_the_thirty_eighth_round_clean_uses_stay_clean(text):
+    """Advice to follow the doctor, a registered 保健食品's approved function, a doctor's title
+    (tune50's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("医用级面膜，术后修复期也能用", "medical_claim"),
+        ("头顶秃的地方长出新头发", "medical_claim"),
+        ("这款眼霜效果堪比打针", "medical_claim"),
+        ("喝两周湿气全排出", "medical_claim"),
+        ("糖友的福音", "medical_claim"),
+        ("猫咪拉稀一包就好", "medical_claim"),
+        ("湿疹宝宝穿了不再痒", "medical_claim"),
+        ("近视治愈不是梦", "medical_claim"),
+        ("登革热再也不怕", "medical_claim"),
+        ("胎位不正睡一个月就能调正", "medical_claim"),
+        ("乳腺结节喝它就散", "medical_claim"),
+        ("从根上解决长痘", "absolute_guarantee"),
+        ("顺产率100%", "absolute_guarantee"),
+        ("我们的钙片专治缺钙", "medical_claim"),
+        ("护腰带戴上，腰椎间盘突出不用做手术", "medical_claim"),
+        ("弱视孩子上完课就能摘掉眼镜", "medical_claim"),
+    ],
+)
+def test_the_thirty_eighth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
