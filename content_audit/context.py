@@ -80,7 +80,9 @@ _UNRELATED = re.compile(
     "[^,;:!?。]{0,10}?(?:无关|没关系|没有关系|没有任何关系|没任何关系|毫无关系|不挂钩)"
 )
 #: 与转发、分享无关: the list of what a reward does not depend on.
-_ALONGSIDE = re.compile("(?:与|跟|和)(?:[一-龥]{1,4}、)*$")
+_ALONGSIDE = re.compile(
+    "(?:与|跟|和)(?:(?:是否|有没有|有无)?[一-龥]{1,4}、)*(?:是否|有没有|有无)?$"
+)
 #: 不 right before a guarantee word (不包过, 从不保本) refuses it.
 _BARE_DENIAL = re.compile("(?:不|从不|绝不|决不|不会|不敢|不能)$")
 #: A denial that still asserts: 不是第一的我们不进货.

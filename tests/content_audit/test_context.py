@@ -1555,3 +1555,42 @@ def test_the_thirty_eighth_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_eighth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们全面杜绝假货",
+        "赠品与是否转发、是否点赞无关",
+    ],
+)
+def test_the_thirty_ninth_round_clean_uses_stay_clean(text):
+    """The shop's own conduct, and what a gift does not depend on, each one named with 是否
+    (tune53's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("我们是国内有机茶领域的开创者", "superlative"),
+        ("开创了国内冻干咖啡之先河", "superlative"),
+        ("业内公认的标杆", "superlative"),
+        ("百分之百实现美白效果", "absolute_guarantee"),
+        ("全面杜绝漏奶", "absolute_guarantee"),
+        ("坚持用，皮肤必将改善", "absolute_guarantee"),
+        ("效果必然显现", "absolute_guarantee"),
+        ("认养一棵树，年均回报12%", "absolute_guarantee"),
+        ("每年稳定分红", "absolute_guarantee"),
+        ("这款面霜适合所有肤质", "absolute_guarantee"),
+        ("任何年龄均适用", "absolute_guarantee"),
+        ("品质终身无忧", "absolute_guarantee"),
+        ("全天零侧漏", "absolute_guarantee"),
+        ("阻断病毒传播", "medical_claim"),
+        ("修复受损细胞", "medical_claim"),
+        ("晒图发布至朋友圈，返现10元", "induced_sharing"),
+        ("与国家市场监督管理总局达成合作", "authority"),
+    ],
+)
+def test_the_thirty_ninth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
