@@ -995,6 +995,10 @@ _NOT_A_CONDITION = re.compile(
 _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
 #: 送同色发圈, 一根发圈: 发圈 as a hair tie, not "post to Moments".
 _HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
+#: 做法分享, 经验分享: what the merchant shares, named before the word.
+_CONTENT_SHARED = re.compile(
+    "(?:做法|食谱|菜谱|经验|心得|攻略|教程|干货|知识|技巧|方法|好物|穿搭)$"
+)
 #: 分享的笔记 names what was shared; 分享的朋友可领 still rewards the people who share.
 _SHARED_THING = re.compile(
     "的(?!朋友|用户|人|顾客|客户|同学|宝妈|妈妈|家长|会员|粉丝|小伙伴|伙伴|姐妹|亲|前|都|即|就|可|才|均|每|话)"
@@ -1028,6 +1032,8 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
     if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \
             and not _TO_OTHERS.search(clause_after(text, end)):
         return None
+    if text[start:end] == "分享" and _CONTENT_SHARED.search(text, max(0, start - 4), start):
+        return None  # 醋泡黑豆做法分享: the merchant passing on a recipe
     if text[start:end] == "分享" and _SHARED_THING.match(text, end):
         return None  # 学员分享的笔记我们整理成PDF: what was shared, no one asked to share
     if text[start:end] == "发圈" and _HAIR_TIE_BEFORE.search(text, 0, start):
@@ -1187,6 +1193,18 @@ def not_a_knack(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: 按GB/T 20944.3检测，抑菌率≥99%; 实验舱内去除率99%（第三方检测）: a rate measured, with
+#: the test that measured it.
+_TEST_NAMED = re.compile("检测|测试|实验|实测|第三方|gb|标准|报告|认证机构")
+
+
+def not_a_test_result(text: str, start: int, end: int) -> Span | None:
+    """A rate stated with the test behind it reports a measurement, it promises nothing."""
+    if "率" in text[start:end] and _TEST_NAMED.search(sentence_around(text, start, end)):
+        return None
+    return start, end
+
+
 #: 为了万无一失，我们每单都拍视频: the aim of the shop's own care, no promise to the buyer.
 _AIMED_AT = re.compile("(?:为了|为|以求|力求|以防|以确保)$")
 
@@ -1225,6 +1243,7 @@ CHECKERS: dict[str, Checker] = {
     "not_side_effect": not_side_effect,
     "not_a_knack": not_a_knack,
     "not_an_aim": not_an_aim,
+    "not_a_test_result": not_a_test_result,
     "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,

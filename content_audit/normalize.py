@@ -70,6 +70,7 @@ _LOOKALIKES = (
     (re.compile("秧(?=视)"), "央"),
     (re.compile("盆(?=友圈)"), "朋"),
     (re.compile("腿(?=款|费)"), "退"),
+    (re.compile("(?<=感)帽"), "冒"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
 #: character before separators are dropped, one code point for one so offsets hold.
@@ -210,7 +211,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 _CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
-_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿{_CAPITALS}]")
+_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽{_CAPITALS}]")
 #: The capital numerals of banking (集满贰拾个赞), one for one.
 _CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")
 

@@ -1594,3 +1594,43 @@ def test_the_thirty_ninth_round_clean_uses_stay_clean(text):
 )
 def test_the_thirty_ninth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "抗菌面料检测：按GB/T 20944.3-2008，对金黄色葡萄球菌抑菌率≥99%。",
+        "心得分享：怎么挑西瓜",
+        "这款茶叫清肺茶，只是个名字",
+        "除螨喷雾杀灭螨虫",
+        "不用再去医院配镜，店里就能验光",
+    ],
+)
+def test_the_fortieth_round_clean_uses_stay_clean(text):
+    """A rate with its test, content the merchant shares, a tea's name, killing pests, an
+    optician's service (tune52's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("矫正带戴一个月，脊柱侧wan拉直", "medical_claim"),
+        ("上了我们的课，很多孩子完全康复", "medical_claim"),
+        ("这款香皂能把真菌全部杀死", "medical_claim"),
+        ("孕妇枕防止早产", "medical_claim"),
+        ("放化疗病人必备的营养粉", "medical_claim"),
+        ("比去医院做理疗省钱", "medical_claim"),
+        ("比吃止痛药管用", "medical_claim"),
+        ("儿科医院推荐的爽身粉", "medical_claim"),
+        ("颈椎病患者告别手术", "medical_claim"),
+        ("戴一个月听力就恢复了", "medical_claim"),
+        ("近视度数每期降低50度", "medical_claim"),
+        ("宝宝手足口病好得快", "medical_claim"),
+        ("口水疹不再来", "medical_claim"),
+        ("这个枕头治好了我二十年的鼻炎", "medical_claim"),
+        ("喝了感帽好得快", "medical_claim"),
+    ],
+)
+def test_the_fortieth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
