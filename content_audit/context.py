@@ -94,6 +94,9 @@ ASSERTED_AFTER = re.compile(
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
+#: 没有分享助力、集赞或关注公众号的要求: a list of conditions the shop says it does not set.
+_NO_SUCH_BEFORE = re.compile("(?:没有|无|不设|不需要|无需)[^,;:!?。]{0,12}$")
+_AS_A_RULE = re.compile("[^。!?;]{0,14}?的?(?:要求|门槛|规则|条件)")
 #: Refusals that cover a whole list: 我们不搞转发抽奖、集赞送礼.
 STRONG_DENIALS = re.compile(
     "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必|不设|不设置|没有任何|无任何|不签|"
@@ -115,9 +118,10 @@ REPORTED = re.compile(
     "(?:店|店铺|商家|卖家|机构|品牌|厂家))[^,;:!?。]{0,4}?(?:说|号称|自称|宣传|承诺)"
 )
 #: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
-IMPOSTOR = re.compile("冒充|假冒|仿冒|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义|有人$")
+IMPOSTOR = re.compile("冒充|假冒|仿冒|自称|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义|有人$")
 IMPOSTOR_DENIED = re.compile(
     "不是我们|不是本店|不是官方|非官方|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
+    "是诈骗|是骗局|是骗子|"
     "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)|"
     "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
@@ -285,6 +289,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True
     if text[start] in "包保稳集" and _BARE_DENIAL.search(before):
         return True  # 我们不包过, 不保本, 不集赞: the guarantee or the condition refused
+    if _NO_SUCH_BEFORE.search(before) and _AS_A_RULE.match(text, end):
+        return True  # 本次活动没有分享助力、集赞或关注公众号的要求
     if _ALONGSIDE.search(before) and _UNRELATED.match(text, end):
         return True  # 与转发和拉人数量无关: what it does not depend on
     if before.endswith("关于") and ":" in text[end : end + 4]:
@@ -389,7 +395,7 @@ _ZUI_TIP_NOUN = re.compile(
 #: 最合适 closing a tip whose clause names a setting (水温85度左右最合适, 保持在20%-80%最合适).
 _FITS = re.compile(f"^(?:合适|适宜|适合|理想|恰当)(?:不过)?(?:[{CLAUSE_END}了的啦]|$)")
 _SETTING = re.compile(
-    "(?:[0-9一二两三四五六七八九十几半]+(?:度|℃|%|分钟|小时|天|周|克|毫升|ml|g|cm|厘米|瓦|档|成|遍|指宽|指|横指)"
+    "(?:[0-9一二两三四五六七八九十几半]+个?(?:度|℃|%|分钟|小时|天|周|克|毫升|ml|g|cm|厘米|瓦|档|成|遍|指宽|指|横指)"
     "|左右|之间|以内)[^,;:!?。]{0,3}$|保持|控制在|调到|调至|调在|设置|设在|维持在|放在|"
     # the size to pick: 165cm的亲选m码最合适
     "(?:选|拍|穿|买|要)[^,;:!?。]{0,3}?(?:码|号|尺码|码数)$"
@@ -429,7 +435,9 @@ _OWN_SUBJECT = re.compile("(?:我们家|我家|咱家|本店|店里|我们店|�
 _PICKS_ITEM = re.compile("^[一-龥]{1,3}的(?:一款|一种|一个)?(?:是|就是|要数|当属|得数)")
 _FEELING = re.compile(
     "(?:让|令|叫)(?:我们|我|人|大家|店长|小编)(?:感动|开心|高兴|欣慰|骄傲|难忘|头疼|担心|暖心|惊喜|意外|"
-    "印象深|满意|难受|难过|心疼|着急|揪心|遗憾|后悔|害怕|焦虑|失望)|(?:打动|触动)(?:我|我们|人)"
+    "印象深|满意|难受|难过|心疼|着急|揪心|遗憾|后悔|害怕|焦虑|失望)|(?:打动|触动)(?:我|我们|人)|"
+    # 最让我们放心的是检针机: the speakers' own reassurance on a visit
+    "(?:让|令)(?:我们|我|店长|小编)(?:放心|安心|惊讶|震撼|佩服|好奇)"
 )
 
 
@@ -460,7 +468,9 @@ _PEOPLE_BEFORE = re.compile(
 _WHEN_BEFORE = re.compile(
     "(?:的时候|时候|的时|之时|那几天|那会儿|的那一刻|(?:了|后|以后|之后)再(?:吃|喝|用|泡|煮|炖|蒸|切)|"
     "(?:软|熟|透|凉|冰|化|放凉|回软|变软|出沙)了|当天(?:煮|吃|喝|蒸|炖|做|泡|用))"
-    "[^,;:!?。]{0,1}$"
+    "[^,;:!?。]{0,1}$|"
+    # 第3天到第30天是最佳赏味期，这段时间风味最完整
+    "(?:这段时间|这个时候|这时|此时)[^,;:!?。]{0,3}$"
 )
 #: 密封冷藏最好, 倒挂晾干最好: how to keep or use it best, a tip (最好 then the clause ends).
 _HANDLING_BEFORE = re.compile(
@@ -495,6 +505,8 @@ _EASY = re.compile("^(?:简单|方便|省事|省心|准|准确|稳妥|保险|舒
 
 
 _HAD_BETTER_NEXT = ("最后", "先", "提前", "当天", "趁")
+_PERIOD_END = "!?。\n\r"  # a sentence's end, the semicolons of a list inside it left alone
+_PART_BEFORE = re.compile("(?:的)?(?:部分|地方|位置|那头|那端|那一面|这一面|中间|中心)$")
 _BOUND_AFTER = re.compile("^(?:也)?(?:不会|不|不得|不能)(?:低于|少于|高于|超过)")
 _ASKS_HOW = re.compile(
     "(?:哪里|哪儿|什么时候|何时|几点|怎么|如何|多久|多少度|什么温度|什么时间)[^,;:!?。]{0,3}$"
@@ -516,8 +528,10 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None  # 喷在哪里最好？: a question of use the copy goes on to answer
     market = bool(MARKET_SCOPE.search(before))
     sentence = sentence_before(text, start)
-    if not market and own_range(sentence):
-        return None
+    if not market and (own_range(sentence) or own_range(_back_to(text, start, _PERIOD_END))):
+        return None  # 店里三款大米怎么选：…；东北长粒香价格最实惠: the list keeps its scope
+    if not market and _PART_BEFORE.search(before):
+        return None  # 靠近瓜心的部分最甜: the best part of one item
     if not market and _KNOWS.match(after) and _PEOPLE_BEFORE.search(before):
         return None  # 新手爸爸最清楚: the customer's experience
     if not market and _WHEN_BEFORE.search(before):
@@ -744,7 +758,7 @@ _MARKET_FOLLOW = re.compile("^(?:一家|一款|一个|一所|的品牌|的厂家
 #: 唯一的授权经销商, 唯一的直营门店: a fact about the merchant's own business (like 独家).
 _OWN_OUTLET = re.compile(
     "^的?(?:品牌|官方)?(?:授权|指定|直营|签约|加盟|合作)?(?:的)?(?:经销商|经销店|代理商|代理|分销商|"
-    "门店|分店|实体店|专卖店|直营店|网店|店铺|校区|分校|教学点|仓库|客服|售后点|维修点|服务点)"
+    "门店|分店|实体店|线下店|线下门店|体验店|专卖店|直营店|网店|店铺|校区|分校|教学点|仓库|客服|售后点|维修点|服务点)"
 )
 #: A scope that makes even an outlet claim a market one (全国唯一授权经销商 stays flagged).
 _WIDE_SCOPE = re.compile(
@@ -811,7 +825,7 @@ _ABSOLUTE_CLEAN = re.compile(
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
-    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺|外流|外传)|"
+    "私自|偷|擅自|把您的|把你的|留底|留存|备份|拷贝|存档|掺|外流|外传|查看|复制|保留|翻看)|"
     # passing goods off or cheating on weight: 绝对不会用陈茶冒充新茶
     "^(?:不会|不)[^,;:!?。]{0,8}?(?:冒充|充当|顶替|以次充好|以旧充新|以假乱真|缺斤|短斤|少秤|缺秤|"
     "偷工减料|造假|作假|调包|掉包|注水)|"
@@ -899,7 +913,7 @@ _SERVICE = re.compile(
     # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
     "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄|"
     # a job the shop does, by a time: 保证三天内给你排上, 保证十分钟内配好
-    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|进度|当面(?:清除|删除|销毁)|"
+    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|说到做到|进度|当面(?:清除|删除|销毁)|"
     # breakage made good, honest goods: 保证破一个赔一个, 保证不以次充好
     "赔一(?:个|颗|枚|只|瓶|盒|箱)|以次充好|掺假|缺斤|短斤"
 )
@@ -914,7 +928,8 @@ _CARE_ADVICE = re.compile(
 _PURPOSE_BEFORE = re.compile("(?:为了|为|以便)$")
 _OWN_PRICE = re.compile("(?:我们|我家|本店|店里|咱家)的?(?:价格|价钱|售价|定价)$")
 _ADVICE_BEFORE = re.compile(
-    "(?:最好|建议|请|要|需要|务必|尽量|注意|记得|一定要)(?:每天|每晚|每日|每周|至少|尽量|都)*$"
+    "(?:最好|建议|请|要|需要|务必|尽量|注意|记得|一定要)(?:每天|每晚|每日|每周|至少|最少|尽量|都)*$|"
+    "(?:每天|每晚|每日|每周)(?:最少|至少)$"
 )
 
 
@@ -961,6 +976,8 @@ _FORWARD_INSIDE = re.compile(
 
 _PROGRAMME = re.compile(
     "补贴|补助|以旧换新|惠民|消费券|据[^,;:!?。]{0,8}报道|来源:|来源是|转载自|"
+    # 央视新闻报道了预制菜国家标准的征求意见稿: the news of a rule, not praise of goods
+    "报道了?[^,;:!?。]{0,12}?(?:国家标准|标准|政策|征求意见稿|新规|通知|规定)|"
     # the shop passing on an article: 今天转一篇新华社的报道给大家
     "(?:转|分享|推荐)(?:一|几|两)?篇"
 )
@@ -1059,7 +1076,10 @@ _NO_REWARD = re.compile(
     "(?:不|没有|无|并无|没)(?:任何)?(?:返现|送礼|送东西|奖励|抽奖|福利|红包|赠品|积分)|"
     # 不会因为转发给任何奖励, 分享不会给您带来额外奖励
     "(?:不会|不)(?:因为[^,;:!?。]{0,6}?)?给(?:您|你|大家)?(?:带来)?(?:任何|额外的?)?"
-    "(?:奖励|好处|返现|福利)"
+    "(?:奖励|好处|返现|福利)|"
+    # 分享店铺链接不会获得积分, 积分不会因为转发或者拉新增加
+    "(?:不会|不能)(?:获得|得到|拿到|领到)(?:任何)?(?:积分|奖励|返现|红包|福利|好处)|"
+    "(?:不会|不)因为[^,;:!?。]{0,8}?(?:增加|加分|多给|奖励|获得)"
 )
 _EITHER_WAY = re.compile(
     "(?:转不转|分不分享|关不关注|关注不关注|转发不转发|转没转|关没关注|晒不晒)[^,;:!?。]{0,3}都"
@@ -1144,7 +1164,7 @@ def medical_advice(text: str, start: int, end: int) -> Span | None:
 
 
 _POLICY = re.compile(
-    "(?:积分|会员|优惠券|券|余额|储值|会员卡|权益|链接|地址|回放|录播|课程|网课|视频课|资料|账号|兑换码|"
+    "(?:积分|会员|优惠券|券|余额|储值|会员卡|权益|资格|身份|链接|地址|回放|录播|课程|网课|视频课|资料|账号|兑换码|"
     "礼品卡|购物卡|学习卡|权限|观看权限|听课权限)$"
 )
 _THANKS = re.compile("谢谢|感谢|多谢")
@@ -1180,6 +1200,20 @@ _COURSE = re.compile("课|班|学员|报名|学费|老师")
 def not_side_effect(text: str, start: int, end: int) -> Span | None:
     """What goes away is a smell, a tingle or a crease the copy warned of, not a result."""
     if text[start:end].endswith(_GOES_AWAY) and _SIDE_EFFECT.search(sentence_before(text, start)):
+        return None
+    return start, end
+
+
+#: 大部分学员四到六个月能看懂对话，但这因人而异: an honest expectation, hedged.
+_MOST_BEFORE = re.compile("大部分|大多数|多数|一般|通常|平均|多半")
+_HEDGE_AFTER = re.compile("因人而异|不做保证|不保证|不承诺|不能保证|仅供参考|不一定")
+
+
+def not_hedged(text: str, start: int, end: int) -> Span | None:
+    """A result most customers reach, hedged in its sentence, is an expectation, no promise."""
+    if _MOST_BEFORE.search(clause_before(text, start)) and _HEDGE_AFTER.search(
+        text, end, end + 24
+    ):
         return None
     return start, end
 
@@ -1242,6 +1276,7 @@ CHECKERS: dict[str, Checker] = {
     "not_policy": not_policy,
     "not_side_effect": not_side_effect,
     "not_a_knack": not_a_knack,
+    "not_hedged": not_hedged,
     "not_an_aim": not_an_aim,
     "not_a_test_result": not_a_test_result,
     "not_a_threat": not_a_threat,

@@ -1634,3 +1634,43 @@ def test_the_fortieth_round_clean_uses_stay_clean(text):
 )
 def test_the_fortieth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "分享店铺链接不会获得积分",
+        "开封后一周内，这段时间口感最脆",
+        "有几位朋友转来一条新闻，说央视新闻报道了奶粉新国标的征求意见稿",
+        "会员资格终身有效，一年不消费降一级",
+        "参观工厂时，最让我们放心的是金属检测仪",
+        "挑桃子时，靠近果柄的部分最甜",
+        "冷藏两三个小时口感最好",
+        "每天至少保证一个小时的练习",
+        "大部分学员三个月能听懂日常对话，但因人而异",
+        "本店没有转发、集赞或关注的要求",
+        "有人自称本店客服，要求转发链接到群里才能退款，这是诈骗",
+        "这是我们在本市唯一的线下店",
+        "维修时我们绝对不会查看您的照片",
+        "我们保证说到做到",
+        "店里四款茶怎么选：龙井三款里最贵；碧螺春价格最实惠",
+    ],
+)
+def test_the_forty_first_round_clean_uses_stay_clean(text):
+    """Long manuals' asides: no points for sharing, the best days, news of a rule, a
+    membership's term, the visitors' reassurance, the best part of one fruit, a chilling time,
+    practice advice, a hedged expectation, conditions not set, an impostor, the shop's only
+    store, privacy, keeping its word, a list that keeps its scope past a semicolon (tune51's
+    classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这款辅食不会有任何副作用", "absolute_guarantee"),
+        ("好多领导都在yong这款茶杯", "authority"),
+    ],
+)
+def test_the_forty_first_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
