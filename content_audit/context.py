@@ -32,7 +32,10 @@ MARKET_SCOPE = re.compile(
     "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
     "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
     "本区|本县|本镇|十里八村|同品类|同档次|同尺寸|同规格|同容量|同体积|省里|市里|县里|镇上|全镇|"
-    "十里八乡|方圆"
+    "十里八乡|方圆|"
+    # 全杭州第一, 整个深圳最耐摔: a city named as the market
+    "(?:整个|全)(?:北京|上海|广州|深圳|杭州|成都|重庆|武汉|南京|西安|天津|苏州|长沙|郑州|青岛|"
+    "[一-龥]{1,2}(?:市|省|县|区|城|镇))"
 )
 #: Scope inside the merchant's own range (我们家三款里, 店里): comparison, not a market claim.
 OWN_RANGE = re.compile(
@@ -668,7 +671,7 @@ def ordinal(text: str, start: int, end: int) -> Span | None:
 _NAME_NEXT = re.compile(
     "^(?!品牌|名牌|大牌)(?:牌|版|系列|型号|型|号|商标|荣耀|对王牌|杯|赛|队|联赛|争霸|项|卡|"
     "[一-龥]{0,2}联名|[一-龥]{0,2}(?:披萨|套餐|汉堡|火锅)|"
-    "[一-龥](?<!的)[一-龥]{0,2}(?<!的)(?:版|系列|型号|牌))"
+    "[一-龥](?<!的)[一-龥]{0,2}(?<!的)(?<![品名大])(?:版|系列|型号|牌)|火腿肠|火腿)"
 )
 
 
@@ -700,6 +703,10 @@ _CHAMPION_FACT = re.compile(
 _GUESS_BEFORE = re.compile("(?:猜中|猜对|竞猜|预测|押中|猜)$")
 _CONTEST = re.compile("杯|决赛|联赛|比赛|赛季|奥运|锦标赛|大赛|球赛")
 _PERSON = re.compile("恭喜|学员|同学|选手|老师|教练|小朋友|孩子|队员")
+_GAME = re.compile(
+    "拔河|篮球|足球|排球|乒乓|羽毛球|运动会|趣味赛|马拉松|跑步|爬行|跳绳|象棋|围棋|棋赛|书法|"
+    "绘画|演讲|歌唱|舞蹈|广场舞"
+)
 _OWN_SHOP = re.compile("(?:店里|本店|我们店|我们家|我家|咱家)的?$")
 _TEAM_AFTER = re.compile("(?:战队|球队|车队|队伍|团队|组合|得主|选手)")
 
@@ -720,6 +727,8 @@ def champion(text: str, start: int, end: int) -> Span | None:
         return None
     if _GUESS_BEFORE.search(before) and _CONTEST.search(sentence):
         return None
+    if _GAME.search(sentence):
+        return None  # 村里拔河比赛我们合作社拿了冠军: people won a game, no goods ranked
     return start, end
 
 

@@ -65,7 +65,7 @@ _LOOKALIKES = (
     (re.compile("(?<=关)住(?=公众号|我们|本号|店铺|后|才)"), "注"),
     (re.compile("(?<=降三)搞"), "高"),
     (re.compile("囯"), "国"),
-    (re.compile("(?<=[是称当全国网市省区城县界内业])弟(?=一)|(?<=的)弟(?=一名)"), "第"),
+    (re.compile("(?<=[是称当全国网市省区城县界内业州镇])弟(?=一)|(?<=的)弟(?=一名)"), "第"),
     (re.compile("冶(?=好|愈|疗)"), "治"),
     (re.compile("秧(?=视)"), "央"),
     (re.compile("盆(?=友圈)"), "朋"),
@@ -79,8 +79,9 @@ _EMOJI_WORDS = (
     (re.compile("(?:(?<=[杀抑除灭抗])|(?<=[杀抑除灭抗] ))🦠"), "菌"),
     # 100% in one sign (穿上💯不冷): read as a bare %, which the percent rule takes for 100%
     (re.compile("💯"), "%"),
+    (re.compile("🔝(?=级|尖|流|配)"), "顶"),
 )
-_EMOJI_WORD_CHARS = re.compile("[👍❤♥💗💖🦠💯]")
+_EMOJI_WORD_CHARS = re.compile("[👍❤♥💗💖🦠💯🔝]")
 
 
 @lru_cache(maxsize=1)

@@ -1674,3 +1674,40 @@ def test_the_forty_first_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_first_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "一喝就停不下来",
+        "王中王火腿肠切片",
+        "村里拔河比赛我们合作社拿了冠军",
+    ],
+)
+def test_the_forty_second_round_clean_uses_stay_clean(text):
+    """A taste hard to stop at, a sausage's brand, a game people won (tune54's classes, in
+    examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("没有一款能打得过我们的面霜", "superlative"),
+        ("别家的榨汁机都做不到我们这么细", "superlative"),
+        ("比菜市场任何一家都便宜", "superlative"),
+        ("我们的卤味谁都比不了", "superlative"),
+        ("除了我们家，没人能把这个价做到这个品质", "superlative"),
+        ("把同价位对手按在地上摩擦", "superlative"),
+        ("全网找不到更低的价格", "superlative"),
+        ("同价位吊打所有品牌", "superlative"),
+        ("我们家卖的手机壳，是整个深圳最耐摔的", "superlative"),
+        ("敢说全杭州弟一", "superlative"),
+        ("扫地机里的T0", "superlative"),
+        ("手感🔝级", "superlative"),
+        ("跟着我们学的孩子都能考上重点高中", "absolute_guarantee"),
+        ("我们的茶叶拿了品鉴会冠军", "superlative"),
+    ],
+)
+def test_the_forty_second_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
