@@ -75,7 +75,7 @@ DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
     "不能|无法|不属于|不宣称|不存在|不教|不会教|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
-    "别信|别相信|不要相信|不要信|别听|不要听|别被|别把|不要把|勿把|不能把|不要拿|别拿|不能拿|勿拿|不可拿|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发)"
+    "别信|别相信|不要相信|不要信|别听|不要听|别被|别把|不要把|勿把|不能把|不要拿|别拿|不能拿|勿拿|不可拿|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发|不看|不计|不统计)"
     "[^,;:!?。的]{0,4}$"
 )
 #: 与转发次数无关: what a reward or fee does not depend on (after 与, 跟 or 和).
@@ -104,7 +104,7 @@ _AS_A_RULE = re.compile("[^。!?;]{0,14}?的?(?:要求|门槛|规则|条件)")
 STRONG_DENIALS = re.compile(
     "(?:不搞|从不搞|从来不搞|不做|不参与|拒绝|禁止|严禁|杜绝|不需要|无需|不用|不必|不设|不设置|没有任何|无任何|不签|"
     "没有哪|"
-    "不会(?:以任何[一-龥]{1,3})?要求)"
+    "不会(?:以任何[一-龥]{1,3})?要求|从不|从未|从来不|从来没|不再(?:开展|搞|做|举办)|不开展|停止开展|停止)"
     "[^,;:!?。]{0,14}$"
 )
 #: Refusing to say a thing covers the whole proposition, 的 included: 我们不说自己的橙子最甜.
@@ -121,10 +121,12 @@ REPORTED = re.compile(
     "(?:店|店铺|商家|卖家|机构|品牌|厂家))[^,;:!?。]{0,4}?(?:说|号称|自称|宣传|承诺)"
 )
 #: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
-IMPOSTOR = re.compile("冒充|假冒|仿冒|自称|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义|有人$")
+IMPOSTOR = re.compile(
+    "冒充|假冒|仿冒|自称|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义|警惕|谨防|提防|凡是要求|凡是让|有人$"
+)
 IMPOSTOR_DENIED = re.compile(
     "不是我们|不是本店|不是官方|非官方|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
-    "是诈骗|是骗局|是骗子|"
+    "是诈骗|是骗局|是骗子|(?:都|从来|从)没(?:有)?(?:发|搞|做|办)过|"
     "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)|"
     "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
@@ -181,7 +183,10 @@ DENIED_AFTER = re.compile(
     "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)|"
     # 包过这种话我们不敢承诺: the words named, then refused
     "^(?:这种话|这样的话|这话|这种承诺|这样的承诺|这个承诺)[^。!?;]{0,6}?"
-    "(?:不敢|不能|不会|不说|不承诺|不做|没法)"
+    "(?:不敢|不能|不会|不说|不承诺|不做|没法)|"
+    # 转发集赞这种玩法我们不参与, 转发抽奖、点赞送礼这些我们一概不做
+    "^[^。!?;]{0,14}?(?:这种|这类|这些|此类)(?:玩法|活动|做法|事)?[^。!?;]{0,4}?(?:我们|本店)?"
+    "(?:一概|一律|从来|从|都)?不(?:参与|做|搞|参加|承诺)"
 )
 
 
@@ -977,7 +982,7 @@ _MERCHANT_SHARES = re.compile(
     "来|今天|再|免费|无偿|授权|同意|许可|(?<![帮替请])我们)$"
 )
 _FORWARD_INSIDE = re.compile(
-    "^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家)|"
+    "^给?(?:售后|客服|同事|仓库|快递|师傅|店长|技术|财务|老板|主管|厂家|教务|老师|班主任|助教|店员)|"
     # 已转发给您: the shop sending the customer something, not the customer asked to pass it on
     "^给(?:您|你)(?![^,;:!?。]{0,4}(?:朋友|好友|家人|同事|闺蜜|亲戚|群|圈))"
 )
@@ -1021,6 +1026,7 @@ _NOT_A_CONDITION = re.compile(
 _SHOWS_CONTENT = re.compile("^(?:一下|一个|几个|几条|一些|些|点|下|个)(?!到|给|至)")
 #: 送同色发圈, 一根发圈: 发圈 as a hair tie, not "post to Moments".
 _HAIR_TIE_BEFORE = re.compile("(?:送|赠|色|个|根|款|条|只|对|套|的|配)$")
+_TOLD_NOT_TO = re.compile("(?:不要|别|勿)(?:再)?(?:转发|转|分享)?$")
 #: 做法分享, 经验分享: what the merchant shares, named before the word.
 _CONTENT_SHARED = re.compile(
     "(?:做法|食谱|菜谱|经验|心得|攻略|教程|干货|知识|技巧|方法|好物|穿搭)$"
@@ -1053,6 +1059,10 @@ def customer_shares(text: str, start: int, end: int) -> Span | None:
     not thanks for what customers shared."""
     if _MERCHANT_SHARES.search(text[:start]) or _FORWARD_INSIDE.match(text[end:]):
         return None
+    if _TOLD_NOT_TO.search(text, max(0, start - 6), start):
+        return None  # 请大家不要转发扩散: asked not to share
+    if text[:start].endswith("自发") and not _GIFT.search(sentence_around(text, start, end)):
+        return None  # 博主自发分享了我们的风衣: shared of their own accord, nothing offered
     if _TO_AUDIENCE.match(text, end) and not _GIFT.search(sentence_around(text, start, end)):
         return None  # 分享给大家一个小技巧: the merchant showing something
     if text[start:end] == "分享" and _SHOWS_CONTENT.match(text[end:]) \

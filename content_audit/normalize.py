@@ -71,11 +71,12 @@ _LOOKALIKES = (
     (re.compile("盆(?=友圈)"), "朋"),
     (re.compile("腿(?=款|费)"), "退"),
     (re.compile("(?<=感)帽"), "冒"),
+    (re.compile("関"), "关"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
 #: character before separators are dropped, one code point for one so offsets hold.
 _EMOJI_WORDS = (
-    (re.compile("(?:(?<=[集点攒凑个])|(?<=[集点攒凑个] ))[👍❤♥💗💖]"), "赞"),
+    (re.compile("(?:(?<=[集点攒凑个亮])|(?<=[集点攒凑个亮] ))[👍❤♥💗💖]"), "赞"),
     (re.compile("(?:(?<=[杀抑除灭抗])|(?<=[杀抑除灭抗] ))🦠"), "菌"),
     # 100% in one sign (穿上💯不冷): read as a bare %, which the percent rule takes for 100%
     (re.compile("💯"), "%"),
@@ -212,7 +213,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 _CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
-_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽{_CAPITALS}]")
+_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽関{_CAPITALS}]")
 #: The capital numerals of banking (集满贰拾个赞), one for one.
 _CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")
 

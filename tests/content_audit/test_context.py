@@ -1711,3 +1711,54 @@ def test_the_forty_second_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_second_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "转发集赞这种玩法我们不参与",
+        "转发抽奖、点赞送礼这些我们一概不做",
+        "请大家不要转发扩散",
+        "有宝子问转发能不能多抽一次？我们抽奖只看订单，不看转发。",
+        "博主自发分享了我们的围巾，谢谢她",
+        "冒充我们发集赞换苹果，这种活动我们一次都没搞过",
+        "警惕转发领网课的链接，本机构从不通过转发、集赞送课",
+        "凡是要求您转发、集赞的消息都不是本店发布的",
+        "本店已整改，不再开展任何转发抽奖、集赞送礼活动",
+        "您的退费申请已转给班主任",
+        "邀请你关注我们的视频号",
+        "欢迎关注我们，每周一推送本周优惠",
+    ],
+)
+def test_the_forty_third_round_clean_uses_stay_clean(text):
+    """Schemes refused or warned against in many wordings, asked not to share, shared of one's
+    own accord, a form passed to a teacher, an invitation (tune56's classes, in examples of my
+    own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "直播间点赞破5万就上福袋",
+        "转发朋友圈的宝宝加送一支",
+        "邀好友关注店铺各得5元券",
+        "领试用装：把这篇推文发到你所在的两个妈妈群，截图发我",
+        "关注置顶公众号的宝妈，每月抽一罐奶粉",
+        "转发这条，来年财源滚滚",
+        "发一条视频号夸夸我们，截图给客服就包邮",
+        "不关注就看不到答案解析",
+        "関注本店才可以领取新人券",
+        "不转发的姐妹，今年皮肤都不会好",
+        "再没人转发我真的要关店了",
+        "爱孩子的妈妈都会转发，你转了吗",
+        "这条一定要转给班级群的家长",
+        "打卡并每天分享到朋友圈，结营退学费",
+        "点亮👍满99个下单立减",
+        "获得20个zan就能抵10元",
+        "点赞本条的朋友抽一位送火龙果",
+        "关注店铺立减10元",
+    ],
+)
+def test_the_forty_third_round_rules_flag_induced_sharing(text):
+    assert set(categories(text)) == {"induced_sharing"}
