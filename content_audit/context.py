@@ -97,6 +97,7 @@ ASSERTED_AFTER = re.compile(
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
+_CANNOT_MAKE = re.compile("(?:不能|不会|没法|无法|做不到)让[^,;:!?。]{0,10}$")
 #: 没有分享助力、集赞或关注公众号的要求: a list of conditions the shop says it does not set.
 _NO_SUCH_BEFORE = re.compile("(?:没有|无|不设|不需要|无需)[^,;:!?。]{0,12}$")
 _AS_A_RULE = re.compile("[^。!?;]{0,14}?的?(?:要求|门槛|规则|条件)")
@@ -122,11 +123,11 @@ REPORTED = re.compile(
 )
 #: Someone else's words the merchant warns about (有人冒充我们说转发就送…, 那不是我们发的).
 IMPOSTOR = re.compile(
-    "冒充|假冒|仿冒|自称|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义|警惕|谨防|提防|凡是要求|凡是让|有人$"
+    "冒充|假冒|仿冒|自称|骗子|诈骗|谣言|谣传|网传|传言|山寨|名义|警惕|谨防|提防|凡是要求|凡是让|有人说|有人$"
 )
 IMPOSTOR_DENIED = re.compile(
     "不是我们|不是本店|不是官方|非官方|与本店无关|与我们无关|不要相信|不要上当|别上当|别信|勿信|请勿相信|谨防|"
-    "是诈骗|是骗局|是骗子|(?:都|从来|从)没(?:有)?(?:发|搞|做|办)过|"
+    "是诈骗|是骗局|是骗子|是误传|误传|谣言|不实|(?:都|从来|从)没(?:有)?(?:发|搞|做|办)过|"
     "从不|从来不|从没|从未|没有(?:发|搞|做)过|不会(?:发|搞|做)|"
     "(?:请|千万)?(?:不要|别|勿|切勿)(?:点|点击|点开|打开|扫|扫码|理会|转账|付款|填|登记|回复)"
 )
@@ -140,7 +141,7 @@ QUESTION_FORM = re.compile(
     "能不能|是不是|有没有|可不可以|会不会|能否|是否|可以不可以|要不要|需不需要|哪(?:款|个|种|家|件|一|样)"
 )
 LATER_DENIAL = re.compile(
-    "不这么|不敢|不做|不是|其实不|并不|没有|不能|不会|说不好|不好说|澄清|不搞|不承诺|不保证|"
+    "不一定|未必|不这么|不敢|不做|不是|其实不|并不|没有|不能|不会|说不好|不好说|澄清|不搞|不承诺|不保证|"
     "不宣传|没这么|不比较|不对比|不比这|不比那|不去比|不跟着|不跟风|做不到|不这样|不用|不需要|用不着"
 )
 #: 有人问哪家最便宜，当然是我们: the merchant answering its reported question with itself.
@@ -297,6 +298,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True
     if text[start] in "包保稳集" and _BARE_DENIAL.search(before):
         return True  # 我们不包过, 不保本, 不集赞: the guarantee or the condition refused
+    if _CANNOT_MAKE.search(before):
+        return True  # 不能让已经秃的地方重新长出头发: what the goods cannot do
     if _NO_SUCH_BEFORE.search(before) and _AS_A_RULE.match(text, end):
         return True  # 本次活动没有分享助力、集赞或关注公众号的要求
     if _ALONGSIDE.search(before) and _UNRELATED.match(text, end):

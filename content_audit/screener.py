@@ -342,7 +342,8 @@ class Screener:
                 sentence = bisect_right(ends, a.start)
                 near = [
                     b for b in seconds
-                    if bisect_right(ends, b.start) == sentence and not (a.start <= b.start < a.end)
+                    if bisect_right(ends, b.start) == sentence
+                    and not (b.start < a.end and a.start < b.end)  # 没关注 pairs with no 关注 in it
                     and not any(
                         d is not a and d.end <= b.start and _same_clause(text, d, b)
                         for d in refused

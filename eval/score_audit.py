@@ -42,7 +42,7 @@ TUNING = (
     "tune20", "tune21", "tune22", "tune23", "tune24", "tune25", "tune26", "tune27", "tune28",
     "tune29", "tune30", "tune31", "tune32", "tune33", "tune34", "tune35", "tune36", "tune37",
     "tune38", "tune40", "tune41", "tune42", "tune43", "tune44", "tune45", "tune46", "tune47",
-    "tune48", "tune49", "tune50", "tune51", "tune52", "tune53", "tune54", "tune56",
+    "tune48", "tune49", "tune50", "tune51", "tune52", "tune53", "tune54", "tune55", "tune56",
 )
 #: Sets whose lines are never printed: their figures are the reported ones.
 REPORTED_ONLY = (

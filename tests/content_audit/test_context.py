@@ -1762,3 +1762,30 @@ def test_the_forty_third_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_third_round_rules_flag_induced_sharing(text):
     assert set(categories(text)) == {"induced_sharing"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "防脱洗发水不能让已经秃的地方重新长出头发",
+        "手气最佳的三位送挂面",
+        "宝宝便秘，您问换这款奶粉是不是就好了，说实话不一定",
+        "采摘前停药超过安全间隔期",
+        "之前有人说要转发三个群才能领，那是误传",
+    ],
+)
+def test_the_forty_fourth_round_clean_uses_stay_clean(text):
+    """What the goods cannot do, a red-packet term, a customer's question answered 不一定, a
+    pesticide interval, a rumour corrected (tune55's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这种白酒以前只有领导才喝得到", "authority"),
+        ("没关注店铺公众号的亲先关注，关注后才能参与抽奖", "induced_sharing"),
+    ],
+)
+def test_the_forty_fourth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
