@@ -3,7 +3,7 @@
     .venv/bin/python eval/score_audit.py SET [--misses] [--kind K]
 
 SET is `dev` or `tune2`..`tune56` (tuned on), or `test`, `holdout`, `holdout3`, `holdout4`,
-`holdout5`, `holdout6`, `holdout7` or `holdout8` (reported only, see eval/README.md).
+`holdout5`, `holdout6`, `holdout7`, `holdout8` or `holdout9` (reported only, see eval/README.md).
 Each line of `eval/content_audit/PART.jsonl` has `text`, `kind`, `spans` (exact substring +
 category; empty = clean) and `evasion`. Spans match by overlap, as the labelling standard
 says, so boundaries matter only to tell claims apart:
@@ -47,6 +47,7 @@ TUNING = (
 #: Sets whose lines are never printed: their figures are the reported ones.
 REPORTED_ONLY = (
     "test", "holdout", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
+    "holdout9",
 )
 
 
