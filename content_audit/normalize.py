@@ -44,6 +44,8 @@ _MAY_DROP = re.compile(f"[^\\w{TERMINATORS}{re.escape(KEPT)}%#]")
 _DI_DIGIT = re.compile(
     "(?<=第)1(?![0-9])|(?<=唯)1(?![0-9])|(?<=第)[li](?![a-z0-9])|(?<=独)1(?=份|无|家)"
 )
+#: 3高 for 三高 (blood pressure, sugar and lipids), not 3高温 or a third floor.
+_THREE_HIGHS = re.compile("(?<![0-9])3(?=高(?![温度层米楼端中档效]))")
 _IS_CJK = re.compile(f"[{CJK}]")
 #: Pinyin with tone marks, folded to plain letters one for one (táng → tang).
 _TONES = {
@@ -65,13 +67,16 @@ _LOOKALIKES = (
     (re.compile("(?<=关)住(?=公众号|我们|本号|店铺|后|才)"), "注"),
     (re.compile("(?<=降三)搞"), "高"),
     (re.compile("囯"), "国"),
-    (re.compile("(?<=[是称当全国网市省区城县界内业州镇])弟(?=一)|(?<=的)弟(?=一名)"), "第"),
+    (re.compile("(?<=[是称当全国网市省区城县界内业州镇量类])弟(?=一)|(?<=的)弟(?=一名)"), "第"),
     (re.compile("冶(?=好|愈|疗)"), "治"),
     (re.compile("秧(?=视)"), "央"),
     (re.compile("盆(?=友圈)"), "朋"),
     (re.compile("腿(?=款|费)"), "退"),
     (re.compile("(?<=感)帽"), "冒"),
     (re.compile("関"), "关"),
+    (re.compile("専"), "专"),
+    (re.compile("池(?=名商标)"), "驰"),
+    (re.compile("纷(?=享)"), "分"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
 #: character before separators are dropped, one code point for one so offsets hold.
@@ -213,7 +218,9 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 
 _CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
-_LOOKALIKE_CHARS = re.compile(f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽関{_CAPITALS}]")
+_LOOKALIKE_CHARS = re.compile(
+    f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽関専池纷{_CAPITALS}]"
+)
 #: The capital numerals of banking (集满贰拾个赞), one for one.
 _CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")
 
@@ -297,8 +304,10 @@ _DI_ANY = re.compile("第[1lLiI]")
 
 
 def _has_di_digit(text: str) -> bool:
-    """第1, 唯1, 独1份, and a Latin l or I written for the 1 (全网第l)."""
-    return "唯1" in text or "独1" in text or ("第" in text and bool(_DI_ANY.search(text)))
+    """第1, 唯1, 独1份, 3高, and a Latin l or I written for the 1 (全网第l)."""
+    return "唯1" in text or "独1" in text or "3高" in text or (
+        "第" in text and bool(_DI_ANY.search(text))
+    )
 
 
 def normalize(text: str) -> Normalized:
@@ -322,7 +331,7 @@ def normalize(text: str) -> Normalized:
         return Normalized(folded, folded, tuple(positions) if positions is not None else None)
     kept = _DROP.sub("", folded) if "_" in folded or _MAY_DROP.search(folded) else folded
     if _has_di_digit(kept):
-        kept = _DI_DIGIT.sub("一", kept)
+        kept = _THREE_HIGHS.sub("三", _DI_DIGIT.sub("一", kept))
     kept = _lookalikes(kept)
     norm = Normalized(kept, folded, tuple(positions) if positions is not None else None)
     return read_back(norm)

@@ -75,7 +75,7 @@ def _rule_words() -> tuple[str, ...]:
 
 _RUN = re.compile("(?<![a-z])[a-z]{1,12}(?![a-z])")
 #: Initials merchants write for a whole word (晒到pyq, 关注gzh).
-_INITIALS = {"pyq": "朋友圈", "gzh": "公众号"}
+_INITIALS = {"pyq": "朋友圈", "gzh": "公众号", "jz": "集赞"}
 
 
 @lru_cache(maxsize=1)
@@ -183,7 +183,9 @@ def read_back(norm: Normalized) -> Normalized:
         if not (_CJK.match(before or " ") or _CJK.match(after or " ")):
             continue
         syllables = match.group()
-        word = _spelled_words().get(syllables) if len(syllables) > 2 else None
+        word = _INITIALS.get(syllables) or (
+            _spelled_words().get(syllables) if len(syllables) > 2 else None
+        )
         char = word or (
             _meant(syllables, text[max(0, left - 3) : left], text[right : right + 3])
             if len(syllables) <= 6 else None

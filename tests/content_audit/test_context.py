@@ -1789,3 +1789,26 @@ def test_the_forty_fourth_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_fourth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("吃了黑蒜，3高都降下来了", "medical_claim"),
+        ("全国销量弟一的辣条", "superlative"),
+        ("國宴専用蜜源", "authority"),
+        ("老牌子，池名商标", "authority"),
+        ("纷享到3个群并截图就能抽奖", "induced_sharing"),
+        ("朋友圈jz满38个送酸奶", "induced_sharing"),
+        ("医院専用款护臀膏", "medical_claim"),
+        ("店庆转一转，福气满满", "induced_sharing"),
+    ],
+)
+def test_the_forty_fifth_round_reads_disguised_spellings(text, category):
+    """3 for 三 in 三高, 弟 after 量, the Japanese form 専, 池 for 驰, 纷 for 分, jz for 集赞
+    (tune58's classes, in examples of my own)."""
+    assert set(categories(text)) == {category}
+
+
+def test_3_gao_stays_a_number_before_other_words():
+    assert categories("餐具经3高温消毒") == []
