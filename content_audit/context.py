@@ -45,7 +45,7 @@ OWN_RANGE = re.compile(
     "(?:我们店|本店|(?<![婴妆药花卖营锁货饰菜果书鞋装品利体])店里|我们家)[^,;:!?。]{0,8}?(?:卖得|卖的|销量|回购)|"
     # what it has sold itself: 我们卖过最火的, 我们卖得最好的一款
     "(?:我们|我家|咱家|本店)(?:家)?(?:卖过|卖得)|"
-    "[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
+    "(?<![第几两三四五六七八九十0-9])[几两三四五六七八九十0-9]+(?:个)?(?:款|种|件|色|颜色|口味|味|样|个系列|支|瓶|双|套|档|个档|号|码|"
     "个型号|个尺码|个规格|个色号|个品种|品种)|系列(?:里|中)|色号|"
     # a set the merchant names itself: 这组里, 那箱当中, 其中
     "[这那](?:一|几)?(?:套|组|批|箱|盒|系列|堆|筐|篮|袋|份|拨)(?:里|中|当中|里面|之中)|"
@@ -93,7 +93,7 @@ ASSERTED_AFTER = re.compile(
     "^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)|"
     # 不是今年最火的款，我们压根不上架
     "^[^,;:!?。]{0,3}的[^;!?。]{0,16}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)会?"
-    "(?:上架|进货|卖|收|要(?!紧)|加|用|摘|采)|"
+    "(?:上架|进货|卖|收|要(?!紧)|加|用|摘|采|拿来|做)|"
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
@@ -177,6 +177,8 @@ TURNED_DOWN_AFTER = re.compile(
     "^[^。!?;\n]{0,14}?(?:还是算了|就算了|没有采纳|没采纳)"
 )
 #: 谁承诺包过谁就是骗你: whoever says it is lying, the merchant's warning.
+_WHO_TELLS_YOU = re.compile("谁(?:跟|和|给|对)(?:你|您)$")
+_BE_WARY = re.compile("留个心眼|留心眼|多留心|别信|不要信|小心|警惕|当心")
 _WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你说|给你说)[^,;:!?。]{0,4}$")
 _IS_LYING = re.compile("[^,;:!?。]{0,4}?谁(?:就)?(?:是|在)?(?:骗|忽悠|吹|瞎说|胡说|坑|不靠谱)")
 DENIED_AFTER = re.compile(
@@ -306,6 +308,8 @@ def framed(text: str, start: int, end: int) -> bool:
         return True  # 与转发和拉人数量无关: what it does not depend on
     if before.endswith("关于") and ":" in text[end : end + 4]:
         return True  # 关于转发抽奖：…: the heading of a notice about it
+    if _WHO_TELLS_YOU.search(before) and _BE_WARY.search(text, end, end + 30):
+        return True  # 谁跟您保证能提多少分，您都要多留个心眼
     if _WHOEVER_SAYS.search(before) and _IS_LYING.match(text, end):
         return True  # 谁承诺包过谁就是骗你: the merchant warning against such promises
     if _ASKED_AND_DENIED.match(text[end:]):
@@ -516,6 +520,19 @@ _EASY = re.compile("^(?:简单|方便|省事|省心|准|准确|稳妥|保险|舒
 
 
 _HAD_BETTER_NEXT = ("最后", "先", "提前", "当天", "趁")
+_SHOP_NAMED = re.compile(
+    "店里|本店|我们家|我们店|咱家|自家|这[几两三四五六七八九十0-9]+(?:款|种|个)"
+)
+_LIST_LOOK_BACK = 160  # characters: a buying guide's list runs longer than one clause
+
+
+def _listed_in_own_range(text: str, start: int) -> bool:
+    """A list the shop introduces over its own range (店里三款大米怎么选：…；…最实惠) keeps that
+    scope past its semicolons; a customer's 第三瓶 or 七八个牌子 is no such range."""
+    period = text[max(0, start - _LIST_LOOK_BACK) : start]
+    cut = max(period.rfind(mark) for mark in _PERIOD_END)
+    period = period[cut + 1 :]
+    return bool(_SHOP_NAMED.search(period)) and own_range(period)
 _PERIOD_END = "!?。\n\r"  # a sentence's end, the semicolons of a list inside it left alone
 _PART_BEFORE = re.compile("(?:的)?(?:部分|地方|位置|那头|那端|那一面|这一面|中间|中心)$")
 _BOUND_AFTER = re.compile("^(?:也)?(?:不会|不|不得|不能)(?:低于|少于|高于|超过)")
@@ -539,7 +556,7 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None  # 喷在哪里最好？: a question of use the copy goes on to answer
     market = bool(MARKET_SCOPE.search(before))
     sentence = sentence_before(text, start)
-    if not market and (own_range(sentence) or own_range(_back_to(text, start, _PERIOD_END))):
+    if not market and (own_range(sentence) or _listed_in_own_range(text, start)):
         return None  # 店里三款大米怎么选：…；东北长粒香价格最实惠: the list keeps its scope
     if not market and _PART_BEFORE.search(before):
         return None  # 靠近瓜心的部分最甜: the best part of one item
@@ -838,7 +855,7 @@ def national_grade(text: str, start: int, end: int) -> Span | None:
 # --- guarantees -------------------------------------------------------------------------------
 
 _ABSOLUTE_CLEAN = re.compile(
-    "^(?:值|零度|湿度|温度|路径|坐标|音感|定位|压力|误差|地址|大多数|多数|主力|不能|不要|禁止|不可|不得|别)"
+    "^(?:不(?:强求|勉强|强迫|为难|打扰|催)|值|零度|湿度|温度|路径|坐标|音感|定位|压力|误差|地址|大多数|多数|主力|不能|不要|禁止|不可|不得|别)"
 )
 _ABSOLUTE_SERVICE = re.compile(
     "^(?:不会|不|会)?(?:泄露|透露|外泄|出卖|卖给|乱收|多收|骗|发错|卖假|售假|以次充好|强制|隐藏|"
@@ -930,7 +947,7 @@ _SERVICE = re.compile(
     # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
     "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄|"
     # a job the shop does, by a time: 保证三天内给你排上, 保证十分钟内配好
-    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|说到做到|进度|当面(?:清除|删除|销毁)|"
+    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|说到做到|推诿|敷衍|拖延|进度|当面(?:清除|删除|销毁)|"
     # breakage made good, honest goods: 保证破一个赔一个, 保证不以次充好
     "赔一(?:个|颗|枚|只|瓶|盒|箱)|以次充好|掺假|缺斤|短斤"
 )
@@ -1261,6 +1278,16 @@ def not_a_test_result(text: str, start: int, end: int) -> Span | None:
     return start, end
 
 
+#: 医生的建议比任何护肤品都重要, 通风比什么除味产品都管用: advice set above all goods, the
+#: shop's own included, ranks and promises nothing.
+_ADVICE_SUBJECT = re.compile("建议|医生|大夫|休息|睡眠|就医|作息|通风|开窗|体检")
+
+
+def not_advice_over_goods(text: str, start: int, end: int) -> Span | None:
+    """Advice praised above every product is no claim about the shop's goods."""
+    return None if _ADVICE_SUBJECT.search(clause_before(text, start)) else (start, end)
+
+
 #: 为了万无一失，我们每单都拍视频: the aim of the shop's own care, no promise to the buyer.
 _AIMED_AT = re.compile("(?:为了|为|以求|力求|以防|以确保)$")
 
@@ -1301,6 +1328,7 @@ CHECKERS: dict[str, Checker] = {
     "not_hedged": not_hedged,
     "not_an_aim": not_an_aim,
     "not_a_test_result": not_a_test_result,
+    "not_advice_over_goods": not_advice_over_goods,
     "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,

@@ -77,6 +77,7 @@ _LOOKALIKES = (
     (re.compile("専"), "专"),
     (re.compile("池(?=名商标)"), "驰"),
     (re.compile("纷(?=享)"), "分"),
+    (re.compile("(?<=推)鉴"), "荐"),
 )
 #: Emoji written for the character of a term (集👍满30个, 集齐18个❤️, 杀🦠): read as that
 #: character before separators are dropped, one code point for one so offsets hold.
@@ -219,7 +220,7 @@ def _fold(text: str) -> tuple[str, list[int] | None]:
 
 _CAPITALS = "贰叁肆伍陆柒捌玖拾佰"
 _LOOKALIKE_CHARS = re.compile(
-    f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽関専池纷{_CAPITALS}]"
+    f"[醉蕞嘴攒咱簪贡共①⑴⒈壹➊❶➀ー鼎住搞囯秧弟冶盆腿帽関専池纷鉴{_CAPITALS}]"
 )
 #: The capital numerals of banking (集满贰拾个赞), one for one.
 _CAPITAL_NUMERALS = str.maketrans(_CAPITALS, "二三四五六七八九十百")

@@ -1812,3 +1812,41 @@ def test_the_forty_fifth_round_reads_disguised_spellings(text, category):
 
 def test_3_gao_stays_a_number_before_other_words():
     assert categories("餐具经3高温消毒") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这三款奶瓶里，玻璃那款最耐高温；硅胶那款最软",
+        "喜欢就推荐给朋友，我们很感谢，但绝不强求",
+        "要彻底解决还是得换接头",
+        "医生的建议比任何护肤品都重要",
+        "多开窗通风比什么除味产品都管用",
+        "谁跟您保证能提多少分，您都要多留个心眼",
+        "尺码对不上包退",
+        "我们保证不推诿",
+    ],
+)
+def test_the_forty_sixth_round_clean_uses_stay_clean(text):
+    """A list kept in its range past a semicolon, not pressing anyone, what a real fix takes,
+    advice above all goods, a warning against promises, a size exchange, the shop's conduct
+    (tune59's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        (
+            "【买家反馈】李女士回购了第三罐，她说：“喝过五六个牌子，你家这个是最好喝的。”",
+            "superlative",
+        ),
+        ("不是全网最软的面料，我们不会拿来做", "superlative"),
+        ("老一辈说吃鹅蛋去胎毒", "medical_claim"),
+        ("孩子常吃少感冒", "medical_claim"),
+        ("报名高阶班，100%升入重点中学", "absolute_guarantee"),
+        ("央视推鉴的编程课", "authority"),
+    ],
+)
+def test_the_forty_sixth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
