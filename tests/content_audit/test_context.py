@@ -1850,3 +1850,42 @@ def test_the_forty_sixth_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_sixth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "查询步骤附在详情页最底部",
+        "客服不会为了成交乱承诺效果",
+        "坏单包赔的承诺继续有效",
+        "这款卸妆油乳化很快，十秒左右就能变白",
+        "皂不是万能的，头皮屑严重的还是要找原因，不要全指望它",
+        "母乳是婴儿最好的食物",
+        "量一下最常穿的那件衣服",
+        "孩子不适应想退费，按协议退还未上课时",
+        "设备调试确保大家都能正常连麦",
+        "一年内接触不良可以免费换新",
+        "驰名商标这几个字不能用在包装上",
+        "用了再也不想手工捣泥了",
+        "这支精华能改善闭口",
+    ],
+)
+def test_the_forty_seventh_round_clean_uses_stay_clean(text):
+    """Long pages' asides: a place on the page, promises refused, a policy still standing, an
+    oil turning milky, a denial not undone by 不要, the formula notice, a habit, a customer's
+    request, a live class's set-up, a defect replaced, the rule explained, a preference, a
+    cosmetic concern (tune57's classes, in examples of my own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("戴上能缓解疼痛", "medical_claim"),
+        ("暑期班提分有保障", "absolute_guarantee"),
+        ("护眼灯能缓解度数加深", "medical_claim"),
+        ("不是顶级的原料我们不要", "superlative"),
+    ],
+)
+def test_the_forty_seventh_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
