@@ -30,7 +30,7 @@ QUOTES = {"“": "”", "「": "」", "『": "』", "《": "》", '"': '"', "‘
 #: Where a scope word before 最, 唯一 or 首家 makes the claim one about the whole market.
 MARKET_SCOPE = re.compile(
     "全网|全国|全球|全世界|全中国|世界|全省|全市|全县|全城|全平台|全行业|史上|有史以来|业内|行业|"
-    "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
+    "业界|市面上|市场上|同价位|同类|同行|同级|国内|天下|本地(?!老?品种)|本市|本省|全区|亚洲|[一-龥]{1,4}界|"
     "本区|本县|本镇|十里八村|同品类|同档次|同尺寸|同规格|同容量|同体积|省里|市里|县里|镇上|全镇|"
     "十里八乡|方圆|"
     # 全杭州第一, 整个深圳最耐摔: a city named as the market
@@ -75,7 +75,7 @@ DENIALS = re.compile(
     "(?:不是|并非|并不是|算不上|谈不上|称不上|不敢|不说|不叫|不能说|不会说|不宣传|不搞|不做|从不|"
     "从来不|从来没|没这么|不承诺|不保证|不能保证|没法保证|无法保证|不具有|不具备|不能代替|不可代替|代替|"
     "不能|无法|不属于|不宣称|不存在|不教|不会教|拒绝|禁止|严禁|不得|不允许|无需|不需要|不用(?!再)|没有哪|"
-    "别信|别相信|不要相信|不要信|别听|不要听|别被|别把|不要把|勿把|不能把|不要拿|别拿|不能拿|勿拿|不可拿|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发|不看|不计|不统计)"
+    "别信|别相信|不要相信|不要信|别听|不要听|别被|别把|不要把|勿把|不能把|不要拿|别拿|不能拿|勿拿|不可拿|不可以|不可能|没有|并没有|不含|不会(?:用|搞|做|让|要求|发)|不要求|不强制|不送|不发|不看|不计|不统计|不让(?:大家|你|您)?)"
     "[^,;:!?。的]{0,4}$"
 )
 #: 与转发次数无关: what a reward or fee does not depend on (after 与, 跟 or 和).
@@ -93,7 +93,9 @@ ASSERTED_AFTER = re.compile(
     "^[^,;:!?。]{0,3}的[^,;:!?。]{0,6}(?:不|坚决不|绝不|从不|一律不)|"
     # 不是今年最火的款，我们压根不上架
     "^[^,;:!?。]{0,3}的[^;!?。]{0,16}?(?:不|坚决不|绝不|从不|一律不|压根不|根本不)会?"
-    "(?:上架|进货|卖|收|要(?=[,;。!?的了]|$)|加|用|摘|采|拿来|做)|"
+    "(?:上架|进货|卖|收|要(?=[,;。!?的了]|$)|加|用|摘|采|拿来|做|往外卖)|"
+    # 不是冠军款我们不上架
+    "^[^,;:!?。]{0,3}(?:我们|本店|咱)(?:不|坚决不|一律不|从不|绝不)会?(?:上架|进货|卖|收|用)|"
     # 不是最强的我敢拿出来卖吗?: a rhetorical question asserting it
     "^[^,;:!?。]{0,3}的,?[^;!?。]{0,10}?敢[^;!?。]{0,10}?[吗?]"
 )
@@ -298,7 +300,9 @@ def framed(text: str, start: int, end: int) -> bool:
         LATER_DENIAL.search(text, end, end + 30) or QUESTION_FORM.search(clause_before(text, start))
     ) and not SELF_ANSWER.search(text, end, end + 20):
         return True
-    if text[start] in "包保稳集" and _BARE_DENIAL.search(before):
+    if text.startswith("没有绝对", start):
+        return True  # 没有绝对打不开的锁: no such thing, the absolute denied
+    if text[start] in "包保稳集治" and _BARE_DENIAL.search(before):
         return True  # 我们不包过, 不保本, 不集赞: the guarantee or the condition refused
     if _CANNOT_MAKE.search(before):
         return True  # 不能让已经秃的地方重新长出头发: what the goods cannot do
@@ -906,7 +910,7 @@ def absolute(text: str, start: int, end: int) -> Span | None:
 
 _TOOL_NEXT = re.compile(
     "^(?:胶|表|钥匙|扳手|充|遥控|轮|工具|插座|转换|接头|螺丝刀|开关|夹|刀|钳|笔|指示剂|试纸|试剂|溶剂|"
-    "角尺|尺|铣|铣头|卡盘|支架|锁扣)"
+    "角尺|尺|铣|铣头|卡盘|支架|锁扣|开孔器|钻头)"
 )
 
 
@@ -1132,7 +1136,9 @@ _CONDITION_WAIVED = re.compile(
     "不(?:转发|转|分享|集赞|关注)不(?:转发|集赞|关注|分享|点赞)[^。!?;]{0,8}?(?:直接|照样|也能|一样)"
 )
 _SHARE_REFUSED = re.compile("不(?:转|分享|关注|晒|发|点赞|邀请|拉)")
-_REWARD_LEFT = re.compile("送|领|返|抽奖|红包|奖|优惠|免费|积分|解锁|才能|才可|即可|就能|就可以")
+_REWARD_LEFT = re.compile(
+    "送|领|返(?!图)|抽奖|红包|奖|优惠|免费|积分|解锁|才能|才可|即可|就能|就可以"
+)
 
 
 def _reward_denied(sentence: str) -> bool:
@@ -1285,12 +1291,18 @@ def not_a_test_result(text: str, start: int, end: int) -> Span | None:
 
 #: 医生的建议比任何护肤品都重要, 通风比什么除味产品都管用: advice set above all goods, the
 #: shop's own included, ranks and promises nothing.
+_LICENCE = re.compile("授权|独家代理|独家合作")
 _ADVICE_SUBJECT = re.compile("建议|医生|大夫|休息|睡眠|就医|作息|通风|开窗|体检")
 
 
 def not_advice_over_goods(text: str, start: int, end: int) -> Span | None:
-    """Advice praised above every product is no claim about the shop's goods."""
-    return None if _ADVICE_SUBJECT.search(clause_before(text, start)) else (start, end)
+    """Advice praised above every product is no claim about the shop's goods; nor is a
+    licence only the shop holds (别的店拿不到这个款的授权), a fact like 独家."""
+    if _ADVICE_SUBJECT.search(clause_before(text, start)):
+        return None
+    if _LICENCE.search(sentence_around(text, start, end)):
+        return None
+    return start, end
 
 
 #: 为了万无一失，我们每单都拍视频: the aim of the shop's own care, no promise to the buyer.

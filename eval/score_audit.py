@@ -2,7 +2,7 @@
 
     .venv/bin/python eval/score_audit.py SET [--misses] [--kind K]
 
-SET is `dev` or `tune2`..`tune59` (tuned on), or `test`, `holdout`, `holdout3`, `holdout4`,
+SET is `dev` or `tune2`..`tune61` (tuned on), or `test`, `holdout`, `holdout3`, `holdout4`,
 `holdout5`, `holdout6`, `holdout7`, `holdout8` or `holdout9` (reported only, see eval/README.md).
 Each line of `eval/content_audit/PART.jsonl` has `text`, `kind`, `spans` (exact substring +
 category; empty = clean) and `evasion`. Spans match by overlap, as the labelling standard
@@ -43,7 +43,7 @@ TUNING = (
     "tune29", "tune30", "tune31", "tune32", "tune33", "tune34", "tune35", "tune36", "tune37",
     "tune38", "tune40", "tune41", "tune42", "tune43", "tune44", "tune45", "tune46", "tune47",
     "tune48", "tune49", "tune50", "tune51", "tune52", "tune53", "tune54", "tune55", "tune56",
-    "tune57", "tune58", "tune59",
+    "tune57", "tune58", "tune59", "tune61",
 )
 #: Sets whose lines are never printed: their figures are the reported ones.
 REPORTED_ONLY = (

@@ -1889,3 +1889,37 @@ def test_the_forty_seventh_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_seventh_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们不搞转发抽奖，也不让大家集赞",
+        "朋友圈在传“手工皂能治皮肤病”，这是谣言，我们的皂不治任何病",
+        "这几个品种里，本地老品种香味最重",
+        "验收没问题后24小时内原路退回押金",
+        "这款头纱别的店拿不到授权，只在我们这里能租到",
+        "谢谢大家点赞，这条返图是开店以来点赞最多的一条",
+        "没有绝对打不开的锁",
+        "用的是万能开孔器",
+    ],
+)
+def test_the_forty_eighth_round_clean_uses_stay_clean(text):
+    """Likes not asked for, a rumour denied, a local variety, a deposit returned, a licence
+    held alone, thanks, no absolute lock, a tool's name (tune61's classes, in examples of my
+    own)."""
+    assert categories(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("不是头道顶级的油，我们一滴都不往外卖", "superlative"),
+        ("不是冠军款我们不上架", "superlative"),
+        ("100%成为全场焦点", "absolute_guarantee"),
+        ("孕妇穿着还能安胎", "medical_claim"),
+        ("不转发这条，孩子的暑假就白过了", "induced_sharing"),
+    ],
+)
+def test_the_forty_eighth_round_rules_flag_the_claims_beside_them(text, category):
+    assert set(categories(text)) == {category}
