@@ -155,6 +155,8 @@ _ASKED_AND_DENIED = re.compile(
     # 土蜂蜜治胃病？这种话我们不说: a question the merchant refuses to answer yes
     "^[^,;:!?。]{0,8}[?？][^。!?]{0,12}?(?:我们不说|不这么说|不敢说|不能说|没有资格|不敢这么|不会这么|"
     "不这样说|不能这么|这种话)|"
+    # 想要永远不褪色的牛仔裤？那种是不存在的; 最低价？我们做不到
+    "^[^,;:!?。]{0,8}[?？][^。!?]{0,6}?(?:不存在|没有这种|没这种|做不到)|"
     # 能治咳嗽吗？蜂蜜是普通食品，不能治病: asked, then answered no in the next clause
     "^[^,;:!?。]{0,8}[?？][^。!?]{0,16}?(?:不能|不可以|无法|没法)(?:治|治疗|治病|代替|替代)"
 )
@@ -179,13 +181,15 @@ TURNED_DOWN_AFTER = re.compile(
     "^[^。!?;\n]{0,14}?(?:还是算了|就算了|没有采纳|没采纳)"
 )
 #: 谁承诺包过谁就是骗你: whoever says it is lying, the merchant's warning.
-_WHO_TELLS_YOU = re.compile("谁(?:跟|和|给|对)(?:你|您)$")
+_WHO_TELLS_YOU = re.compile("谁(?:跟|和|给|对)(?:你|您)(?:这么|这样)?$")
 _BE_WARY = re.compile("留个心眼|留心眼|多留心|别信|不要信|小心|警惕|当心")
 _WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你说|给你说)[^,;:!?。]{0,4}$")
 _IS_LYING = re.compile("[^,;:!?。]{0,4}?谁(?:就)?(?:是|在)?(?:骗|忽悠|吹|瞎说|胡说|坑|不靠谱)")
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个|这几个)?(?:说法|词|用语|宣传|字眼|字)"
     "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)|"
+    # 网上说它能治咳嗽的别信: hearsay the merchant tells you not to believe
+    "^[^。!?;]{0,4}?的?(?:别信|不要信|不可信|不靠谱|是谣言)|"
     # 包过这种话我们不敢承诺: the words named, then refused
     "^(?:这种话|这样的话|这话|这种承诺|这样的承诺|这个承诺)[^。!?;]{0,6}?"
     "(?:不敢|不能|不会|不说|不承诺|不做|没法)|"
@@ -312,7 +316,7 @@ def framed(text: str, start: int, end: int) -> bool:
         return True  # 与转发和拉人数量无关: what it does not depend on
     if before.endswith("关于") and ":" in text[end : end + 4]:
         return True  # 关于转发抽奖：…: the heading of a notice about it
-    if _WHO_TELLS_YOU.search(before) and _BE_WARY.search(text, end, end + 30):
+    if _WHO_TELLS_YOU.search(before) and _BE_WARY.search(text, start, end + 30):
         return True  # 谁跟您保证能提多少分，您都要多留个心眼
     if _WHOEVER_SAYS.search(before) and _IS_LYING.match(text, end):
         return True  # 谁承诺包过谁就是骗你: the merchant warning against such promises
@@ -341,6 +345,8 @@ _ZUI_CLEAN = re.compile(
     "容易|需要|值得注意|注意|担忧|头疼|麻烦|常用|常问|常被问|频繁|迟|晚|小起订|低消费|低起|低限度|"
     "常(?:犯|错|出错|遇到|碰到|忽略|忘|搞错|踩|见|被|问|听到|待|去|在|玩|睡|躺|穿|用|吃|喝|买|戴|看)|难(?!得|忘|求|找|寻|买|抢)|易错|易忽略|"
     "大限度|大程度|大化|好不要|好别|终|"
+    # 我最直观的感受是干净: the speaker's own impression
+    "直观的(?:感受|感觉|印象)|"
     # a place on the page or the shelf: 详情页最底部, 最上面一层
     "底部|底层|下方|下面|上面|上方|顶部|顶端|左边|右边|左侧|右侧|里面|外面|外层|里层|前面|前排|后排"
 )
@@ -447,7 +453,9 @@ _OWN_PART_ANSWER = re.compile(
     "山顶|坡上|向阳|朝南|阳面|外圈)"
 )
 _MODE_AFTER = re.compile("模式|档|挡|一档|一挡")
-_OWN_FEELING = re.compile("满意|喜欢|爱|期待|骄傲|自豪|舍不得|放不下|怕|担心|心疼|在意|在乎|看重")
+_OWN_FEELING = re.compile(
+    "满意|喜欢|爱|期待|骄傲|自豪|舍不得|放不下|怕|担心|心疼|在意|在乎|看重|得意"
+)
 _SPEAKER = re.compile("我们|我|自己|小编|店长|店主|老板|掌柜|店员|客服|主播|她|他|模特")
 #: 最好的朋友: the customer's people, not the goods.
 _PEOPLE = re.compile("^的(?:朋友|闺蜜|兄弟|哥们|姐妹|伙伴|同学|室友|家人)")
@@ -522,7 +530,9 @@ _WAY_BEFORE = re.compile(
     "(?:吃|喝|做|用|量|泡|煮|蒸|炒|洗|对比|比对|测|称|试|晒|躺|坐|睡|存|放|看)"
     "(?:着|起来|一下|一杯|杯[一-龥]{1,2}|[一-龥]{0,2})$"
 )
-_EASY = re.compile("^(?:简单|方便|省事|省心|准|准确|稳妥|保险|舒服|惬意|过瘾|解馋|直观|快)")
+_EASY = re.compile(
+    "^(?:简单|方便|省事|省心|准|准确|稳妥|保险|舒服|惬意|过瘾|解馋|直观|快|合适)"
+)
 
 
 _HAD_BETTER_NEXT = ("最后", "先", "提前", "当天", "趁")
@@ -542,6 +552,9 @@ def _listed_in_own_range(text: str, start: int) -> bool:
 _PERIOD_END = "!?。\n\r"  # a sentence's end, the semicolons of a list inside it left alone
 _PART_BEFORE = re.compile("(?:的)?(?:部分|地方|位置|那头|那端|那一面|这一面|中间|中心)$")
 _BOUND_AFTER = re.compile("^(?:也)?(?:不会|不|不得|不能)(?:低于|少于|高于|超过)")
+_RULE_NAMED = re.compile("要求|标准|限值|规定")
+_PUPILS_WORK = re.compile("(?:写|画|答|做|讲|唱|跳|练|背)得$")
+_PUPIL_WORK_NAMED = re.compile("那篇|作文|作业|孩子|同学|学生|班里")
 _ASKS_HOW = re.compile(
     "(?:哪里|哪儿|什么时候|何时|几点|怎么|如何|多久|多少度|什么温度|什么时间)[^,;:!?。]{0,3}$"
 )
@@ -558,6 +571,10 @@ def zui(text: str, start: int, end: int) -> Span | None:
         return None  # 标签允许标注的最高档, 规定最高只能标50+: a limit a rule sets, not a rank
     if _SCALE_NAMED.search(before) and _SCALE_TOP.match(after):
         return None  # 防晒标识里最高的标注等级: the top grade of a labelling scale
+    if after.startswith("严") and _RULE_NAMED.search(before):
+        return None  # 甲醛等指标的限值要求最严: how strict a standard is
+    if _PUPILS_WORK.search(before) and _PUPIL_WORK_NAMED.search(sentence_around(text, start, end)):
+        return None  # 写得最生动的那篇我在课上读了: a pupil's work, no goods ranked
     if _ASKS_HOW.search(before) and _ASKED_BEST.match(after):
         return None  # 喷在哪里最好？: a question of use the copy goes on to answer
     market = bool(MARKET_SCOPE.search(before))
@@ -953,7 +970,9 @@ _SERVICE = re.compile(
     # what it pays back or replaces for its own slip: 超出的坏果保证全额赔, 保证给您换一件新的
     "全额赔|赔偿|换一(?:件|个|双|台|盒|箱|份|瓶|条|只|套)新|换个新|重新发|补寄|"
     # a job the shop does, by a time: 保证三天内给你排上, 保证十分钟内配好
-    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|说到做到|推诿|敷衍|拖延|连麦|调试|进度|当面(?:清除|删除|销毁)|"
+    "排上|排好|配好|修好|装好|改好|做好|处理好|回电|打包|说到做到|推诿|敷衍|拖延|连麦|调试|"
+    # 保证做到三件事, 保证不再出现这种情况: the shop's own undertakings after a slip
+    "做到[三两四五0-9一二]件事|做到以下|这种情况|此类情况|类似情况|进度|当面(?:清除|删除|销毁)|"
     # breakage made good, honest goods: 保证破一个赔一个, 保证不以次充好
     "赔一(?:个|颗|枚|只|瓶|盒|箱)|以次充好|掺假|缺斤|短斤"
 )
@@ -1004,7 +1023,7 @@ def not_service(text: str, start: int, end: int) -> Span | None:
 # --- sharing ----------------------------------------------------------------------------------
 
 _MERCHANT_SHARES = re.compile(
-    "(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|给家长们|给宝妈们|给姐妹们|给朋友们|"
+    "(?<![请家您你])把[^,;:!?。]{0,6}?(?:反馈|通知|作业|课表|报告|总结|讲义|资料)$|(?:给大家|和大家|跟大家|为大家|向大家|给您|给你们|给各位|给家长们|给宝妈们|给姐妹们|给朋友们|"
     "来|今天|再|免费|无偿|授权|同意|许可|(?<![帮替请])我们)$"
 )
 _FORWARD_INSIDE = re.compile(
@@ -1180,6 +1199,7 @@ def not_a_condition(text: str, start: int, end: int) -> Span | None:
 
 _MEDICAL_ADVICE = re.compile(
     "(?<!舒)服用|正在吃|正在用|用药期间|吃药期间|咨询医生|问医生|听医生|找医生|遵医嘱|按医嘱|按医生|"
+    "问一下医生|问问医生|咨询一下医生|"
     # a registered 保健食品 may state its approved function
     "国食健注|国食健字|卫食健字|食健备|"
     "(?:去|带[^,;:!?。]{0,4}去)看(?:医生|儿科|皮肤科|门诊|急诊|专科)|(?<!不用)(?<!无需)(?<!不必)就医|"

@@ -43,7 +43,7 @@ TUNING = (
     "tune29", "tune30", "tune31", "tune32", "tune33", "tune34", "tune35", "tune36", "tune37",
     "tune38", "tune40", "tune41", "tune42", "tune43", "tune44", "tune45", "tune46", "tune47",
     "tune48", "tune49", "tune50", "tune51", "tune52", "tune53", "tune54", "tune55", "tune56",
-    "tune57", "tune58", "tune59", "tune61",
+    "tune57", "tune58", "tune59", "tune60", "tune61",
 )
 #: Sets whose lines are never printed: their figures are the reported ones.
 REPORTED_ONLY = (

@@ -1923,3 +1923,32 @@ def test_the_forty_eighth_round_clean_uses_stay_clean(text):
 )
 def test_the_forty_eighth_round_rules_flag_the_claims_beside_them(text, category):
     assert set(categories(text)) == {category}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "谁跟你这么保证都别信",
+        "蜂蜜是食品，网上说它能治咳嗽的别信",
+        "我最直观的感受是干净",
+        "婴幼儿纺织品的A类，甲醛限值要求最严",
+        "西瓜红水分多，蒸着吃最合适",
+        "以前这里是盐碱地，种什么都不长",
+        "这片地有一部分是永久基本农田",
+        "想要永远不褪色的牛仔裤？那种是不存在的",
+        "王师傅说他最得意的活儿是一套三件套",
+        "最低价？我们做不到",
+        "小雨这周一次都没忘写单位",
+        "写得最生动的那篇作文我在课上读了",
+        "我们保证做到三件事：按时反馈、提前请假、七天到账",
+        "用按摩仪之前，正在吃止痛药的先问一下医生",
+        "送晚了是我们的错，保证不再出现这种情况",
+        "老师会把课堂反馈发到家长群，退费七天内到账",
+    ],
+)
+def test_the_forty_ninth_round_clean_uses_stay_clean(text):
+    """Long posts' asides: warnings against promises and hearsay, impressions, a standard's
+    strictness, a way to eat, barren land, a legal term, absolutes denied, pupils' work, the
+    shop's undertakings, doctor's advice, the teacher's own posts (tune60's classes, in examples
+    of my own)."""
+    assert categories(text) == []
