@@ -181,10 +181,11 @@ TURNED_DOWN_AFTER = re.compile(
     "^[^。!?;\n]{0,14}?(?:还是算了|就算了|没有采纳|没采纳)"
 )
 #: 谁承诺包过谁就是骗你: whoever says it is lying, the merchant's warning.
-_WHO_TELLS_YOU = re.compile("谁(?:跟|和|给|对)(?:你|您)(?:这么|这样)?$")
-_BE_WARY = re.compile("留个心眼|留心眼|多留心|别信|不要信|小心|警惕|当心")
 _WHOEVER_SAYS = re.compile("谁(?:承诺|说|敢说|保证|号称|宣传|跟你说|给你说)[^,;:!?。]{0,4}$")
 _IS_LYING = re.compile("[^,;:!?。]{0,4}?谁(?:就)?(?:是|在)?(?:骗|忽悠|吹|瞎说|胡说|坑|不靠谱)")
+#: 谁跟您保证能提多少分，您都要多留个心眼: the customer warned against such promises.
+_WHO_TELLS_YOU = re.compile("谁(?:跟|和|给|对)(?:你|您)(?:这么|这样)?$")
+_BE_WARY = re.compile("留个心眼|留心眼|多留心|别信|不要信|小心|警惕|当心")
 DENIED_AFTER = re.compile(
     "^[^。!?;\n]{0,10}?(?:这种|这样的|这类|这些|这个|这几个)?(?:说法|词|用语|宣传|字眼|字)"
     "(?:是|都是|属于)?(?:违规|违法|违禁|不允许|不合规|虚假|夸大|不能用)|"
@@ -202,8 +203,8 @@ DENIED_AFTER = re.compile(
 LOOK_BACK = 60  # characters: no clause a checker reads is longer
 
 
-def _back_to(text: str, start: int, marks: str) -> str:
-    floor = max(0, start - LOOK_BACK)
+def _back_to(text: str, start: int, marks: str, look_back: int = LOOK_BACK) -> str:
+    floor = max(0, start - look_back)
     for index in range(start - 1, floor - 1, -1):
         if text[index] in marks:
             return text[index + 1 : start]
@@ -545,10 +546,10 @@ _LIST_LOOK_BACK = 160  # characters: a buying guide's list runs longer than one 
 def _listed_in_own_range(text: str, start: int) -> bool:
     """A list the shop introduces over its own range (店里三款大米怎么选：…；…最实惠) keeps that
     scope past its semicolons; a customer's 第三瓶 or 七八个牌子 is no such range."""
-    period = text[max(0, start - _LIST_LOOK_BACK) : start]
-    cut = max(period.rfind(mark) for mark in _PERIOD_END)
-    period = period[cut + 1 :]
+    period = _back_to(text, start, _PERIOD_END, _LIST_LOOK_BACK)
     return bool(_SHOP_NAMED.search(period)) and own_range(period)
+
+
 _PERIOD_END = "!?。\n\r"  # a sentence's end, the semicolons of a list inside it left alone
 _PART_BEFORE = re.compile("(?:的)?(?:部分|地方|位置|那头|那端|那一面|这一面|中间|中心)$")
 _BOUND_AFTER = re.compile("^(?:也)?(?:不会|不|不得|不能)(?:低于|少于|高于|超过)")

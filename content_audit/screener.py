@@ -421,7 +421,8 @@ _PRECEDENCE = {
     "superlative": 4,
 }
 _EVERY = re.compile("一切|所有|全部|任何")
-_WELL_AGAIN = ("就好", "就好了", "就能好", "就会好", "消失", "逆转", "康复", "全消", "消了")
+#: How a result ends when it tells of an illness gone (喝了就好, 统统消失, 能逆转).
+_ILLNESS_GONE = ("就好", "就好了", "就能好", "就会好", "消失", "逆转", "康复", "全消", "消了")
 _AT_ONCE = re.compile("一[一-龥](?:就|见效)|[一-龥]上就")
 
 
@@ -435,7 +436,7 @@ def _precedence(hit: _Hit) -> float:
             and not _EVERY.search(hit.term):
         return 1.5
     if hit.rule.id in ("guarantee.results", "guarantee.quick_result", "guarantee.certain_result") \
-            and (_AT_ONCE.match(hit.term) or hit.term.endswith(_WELL_AGAIN)):
+            and (_AT_ONCE.match(hit.term) or hit.term.endswith(_ILLNESS_GONE)):
         return 1.5  # 湿疹一擦就退, 关节痛喝了就好: how fast a disease went
     if hit.rule.id == "sharing.coercion":
         return -1
