@@ -541,6 +541,7 @@ _SHOP_NAMED = re.compile(
     "店里|本店|我们家|我们店|咱家|自家|这[几两三四五六七八九十0-9]+(?:款|种|个)"
 )
 _LIST_LOOK_BACK = 160  # characters: a buying guide's list runs longer than one clause
+_PERIOD_END = "!?。\n\r"  # a sentence's end, the semicolons of a list inside it left alone
 
 
 def _listed_in_own_range(text: str, start: int) -> bool:
@@ -550,7 +551,6 @@ def _listed_in_own_range(text: str, start: int) -> bool:
     return bool(_SHOP_NAMED.search(period)) and own_range(period)
 
 
-_PERIOD_END = "!?。\n\r"  # a sentence's end, the semicolons of a list inside it left alone
 _PART_BEFORE = re.compile("(?:的)?(?:部分|地方|位置|那头|那端|那一面|这一面|中间|中心)$")
 _BOUND_AFTER = re.compile("^(?:也)?(?:不会|不|不得|不能)(?:低于|少于|高于|超过)")
 _RULE_NAMED = re.compile("要求|标准|限值|规定")
@@ -1317,13 +1317,13 @@ _ADVICE_SUBJECT = re.compile("建议|医生|大夫|休息|睡眠|就医|作息|�
 
 
 def not_advice_over_goods(text: str, start: int, end: int) -> Span | None:
-    """Advice praised above every product is no claim about the shop's goods; nor is a
-    licence only the shop holds (别的店拿不到这个款的授权), a fact like 独家."""
-    if _ADVICE_SUBJECT.search(clause_before(text, start)):
-        return None
-    if _LICENCE.search(sentence_around(text, start, end)):
-        return None
-    return start, end
+    """Advice praised above every product is no claim about the shop's goods."""
+    return None if _ADVICE_SUBJECT.search(clause_before(text, start)) else (start, end)
+
+
+def not_a_licence(text: str, start: int, end: int) -> Span | None:
+    """A licence only the shop holds (别的店拿不到这个款的授权) is a fact, like 独家."""
+    return None if _LICENCE.search(sentence_around(text, start, end)) else (start, end)
 
 
 #: 为了万无一失，我们每单都拍视频: the aim of the shop's own care, no promise to the buyer.
@@ -1367,6 +1367,7 @@ CHECKERS: dict[str, Checker] = {
     "not_an_aim": not_an_aim,
     "not_a_test_result": not_a_test_result,
     "not_advice_over_goods": not_advice_over_goods,
+    "not_a_licence": not_a_licence,
     "not_a_threat": not_a_threat,
     "not_thanks": not_thanks,
     "medical_advice": medical_advice,
